@@ -33,7 +33,8 @@ export type ErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'DAEMON_RUNNING'
   | 'DAEMON_NOT_RUNNING'
-  | 'DAEMON_FAILED';
+  | 'DAEMON_FAILED'
+  | 'INTERNAL';
 
 export interface ErrorDetails {
   hint?: string;

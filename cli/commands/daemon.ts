@@ -1,0 +1,36 @@
+import { runDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonMessage } from '../../src/daemon/control.js';
+import { BotsyncError } from '../../src/errors.js';
+import type { Context } from '../context.js';
+
+/**
+ * `botsync daemon`: the daemon in the foreground. Started by `botsync start` it has an IPC channel to
+ * its starter, reports ready or its start-up error on it once, then lets go of it.
+ */
+export async function run(context: Context): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const detached = process.send !== undefined;
+  let reported = false;
+  const report = (message: DaemonMessage) => {
+    if (reported || process.send === undefined) return;
+    reported = true;
+    process.send(message, undefined, {}, () => process.disconnect());
+  };
+  try {
+    await runDaemon(context.layout, {
+      env: context.env,
+      signal: controller.signal,
+      onReady: () => report({ type: 'ready', pid: process.pid }),
+      echo: detached ? undefined : (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (error) {
+    if (error instanceof BotsyncError) report({ type: 'error', error: { code: error.code, message: error.message, hint: error.hint } });
+    throw error;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}

@@ -1,0 +1,32 @@
+import { collectStatus, type StatusReport } from '../../src/report/status.js';
+import type { Context } from '../context.js';
+import { bold, dim, green, red, table, yellow } from '../output.js';
+
+export async function run(context: Context): Promise<void> {
+  const status = await collectStatus(context.layout);
+  context.out.result(status, () => render(status));
+}
+
+function render(status: StatusReport): string {
+  const daemon = status.daemon.running ? green(`running (pid ${status.daemon.pid})`) : red('not running - start it with `botsync start`');
+  const syncthing = status.syncthing.running ? `Syncthing ${status.syncthing.version}` : dim('Syncthing not answering');
+  const lines = [
+    `${bold('botsync')} ${status.home}  ${dim(`(${status.name}, ${status.role}, ${status.network})`)}`,
+    `device   ${status.deviceId}`,
+    `daemon   ${daemon}, ${syncthing}`,
+    `address  ${status.addresses.join(', ') || dim('none yet')}`,
+    '',
+    status.peers.length === 0
+      ? dim('No peers yet: `botsync peers add <device-id>` on one machine, and the same on the other.')
+      : table([
+          [bold('peer'), bold('role'), bold('device'), bold('state')],
+          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peer.connected ? green('connected') : yellow('not connected')]),
+        ]),
+    '',
+    table([
+      [bold('folder'), bold('type'), bold('state'), bold('done'), bold('path')],
+      ...status.folders.map((folder) => [folder.id, folder.type, folder.state, folder.completion === null ? '-' : `${folder.completion}%`, folder.path]),
+    ]),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { BotsyncError } from '../src/errors.js';
+import { contextFor, type Context } from './context.js';
+import { formatError } from './output.js';
+
+/**
+ * The `botsync` command: parses arguments and dispatches. Command modules are imported only when
+ * their command runs, so `botsync --version` or `botsync status` load no more than they use.
+ */
+
+const entry = fileURLToPath(import.meta.url);
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+type Handler = (context: Context, ...args: never[]) => Promise<void>;
+
+/** Binds a command to the `run` export of a lazily imported module. */
+function action(load: () => Promise<{ run: Handler }>) {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const { run } = await load();
+    await run(contextFor(command, entry), ...(args.slice(0, -1) as never[]));
+  };
+}
+
+function buildProgram(): Command {
+  const program = new Command('botsync')
+    .description('A shared folder for AI agents and their people, synced peer to peer in real time.')
+    .version(version, '-V, --version', 'print the version')
+    .option('--home <dir>', 'the botsync home (default: ~/sync; env BOTSYNC_HOME)')
+    .addOption(new Option('--network <profile>', 'network profile, stored at init (env BOTSYNC_NETWORK)').choices(['internet', 'lan', 'loopback']))
+    .option('--syncthing <path>', 'the Syncthing binary to use (env BOTSYNC_SYNCTHING)')
+    .option('--json', 'machine-readable output')
+    .showSuggestionAfterError()
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+
+  program
+    .command('init')
+    .description('set up this machine: the home folders, Syncthing, and the daemon; prints the device ID')
+    .addOption(new Option('--role <role>', "this machine's role").choices(['agent', 'human']).default('agent'))
+    .option('--name <name>', 'the name other machines see (default: the host name)')
+    .option('--force', 're-create whatever is missing in an existing home (never removes peers)')
+    .action(action(() => import('./commands/init.js')));
+
+  program.command('start').description('start the background daemon that runs Syncthing').action(action(() => import('./commands/start.js')));
+  program.command('stop').description('stop the daemon and Syncthing').action(action(() => import('./commands/stop.js')));
+  program.command('status').description('show this device, its peers and the folders').action(action(() => import('./commands/status.js')));
+  program.command('doctor').description('check the setup and say how to fix each problem').action(action(() => import('./commands/doctor.js')));
+  program
+    .command('daemon')
+    .description('run the daemon in the foreground (for service managers)')
+    .action(action(() => import('./commands/daemon.js')));
+
+  const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
+  peers.command('list', { isDefault: true }).description('list the peers').action(action(() => import('./commands/peers-list.js')));
+  peers
+    .command('add')
+    .description('add a peer by its device ID and share the folders with it according to both roles')
+    .argument('<device-id>', "the other machine's device ID (botsync status shows it)")
+    .option('--name <name>', 'a name for the peer')
+    .option('--address <url>', 'where to reach it, tcp://HOST:PORT (repeatable)', collect, [])
+    .addOption(new Option('--role <role>', "the peer's role (default: the opposite of this machine's)").choices(['agent', 'human']))
+    .action(action(() => import('./commands/peers-add.js')));
+  peers
+    .command('remove')
+    .description('stop syncing with a peer')
+    .argument('<name-or-id>', "the peer's name or device ID")
+    .action(action(() => import('./commands/peers-remove.js')));
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      const message = error.message.replace(/^error: /, '');
+      const usage = new BotsyncError('USAGE', capitalise(message.endsWith('.') ? message : `${message}.`), {
+        hint: 'Run `botsync --help` (or `botsync COMMAND --help`) to see the commands and their flags.',
+      });
+      process.stderr.write(formatError(usage, json));
+      return 2;
+    }
+    if (error instanceof BotsyncError) {
+      process.stderr.write(formatError(error, json));
+      if (process.env.BOTSYNC_DEBUG) process.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const unexpected = new BotsyncError('INTERNAL', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, {
+      hint: 'Run again with BOTSYNC_DEBUG=1 to see where it happened, and report it.',
+    });
+    process.stderr.write(formatError(unexpected, json));
+    if (process.env.BOTSYNC_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+    return 1;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+process.exitCode = await main(process.argv.slice(2));

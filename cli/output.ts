@@ -1,0 +1,46 @@
+import { BotsyncError } from '../src/errors.js';
+
+/** Colour only for a terminal, and never when NO_COLOR is set (no-color.org). */
+const useColor = process.stdout.isTTY === true && !('NO_COLOR' in process.env);
+const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
+export const bold = paint(1);
+export const dim = paint(2);
+export const green = paint(32);
+export const yellow = paint(33);
+export const red = paint(31);
+
+export interface Printer {
+  json: boolean;
+  /** Prints the command's result: `value` as JSON with --json, else the human text. */
+  result(value: unknown, human: () => string): void;
+  /** Human progress and notes on stderr; silent with --json so stdout stays one JSON document. */
+  note(text: string): void;
+}
+
+export function printer(json: boolean): Printer {
+  return {
+    json,
+    result(value, human) {
+      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+    },
+    note(text) {
+      if (!json) process.stderr.write(`${text}\n`);
+    },
+  };
+}
+
+/** One line saying what went wrong, one line saying what to do; JSON for --json callers. */
+export function formatError(error: BotsyncError, json: boolean): string {
+  if (json) return `${JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint ?? null } })}\n`;
+  const hint = error.hint === undefined ? '' : `${dim(`hint: ${error.hint}`)}\n`;
+  return `${red('botsync:')} ${error.message}\n${hint}`;
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows.reduce<number[]>((acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, stripAnsi(cell).length)), []);
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - stripAnsi(cell).length))).join('  ')).join('\n');
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\u001b\[\d+m/g, '');
+}

@@ -1,0 +1,23 @@
+import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../src/syncthing/binary.js';
+import type { Context } from './context.js';
+
+/** Finds (or downloads, with progress on a terminal) the Syncthing binary. */
+export async function locateSyncthing(context: Context): Promise<SyncthingBinary> {
+  const showProgress = process.stderr.isTTY === true && !context.out.json;
+  let lastPercent = -1;
+  const binary = await findSyncthing({
+    explicit: context.options.syncthing,
+    env: context.env,
+    cacheDir: defaultCacheDir(context.env),
+    onProgress: (received, total) => {
+      if (!showProgress) return;
+      const percent = total ? Math.floor((100 * received) / total) : -1;
+      if (percent === lastPercent) return;
+      lastPercent = percent;
+      const mb = (received / 1e6).toFixed(1);
+      process.stderr.write(`\rDownloading Syncthing: ${percent >= 0 ? `${percent}% ` : ''}(${mb} MB)`);
+    },
+  });
+  if (lastPercent !== -1) process.stderr.write('\n');
+  return binary;
+}

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { BotsyncError } from '../errors.js';
+import type { Layout } from '../workspace/layout.js';
+import { isAlive, lockHolder } from './lock.js';
+import { readDaemonState } from './state.js';
+
+/** The messages a detached daemon sends its starter over the IPC channel, once. */
+export type DaemonMessage = { type: 'ready'; pid: number } | { type: 'error'; error: { code: string; message: string; hint?: string } };
+
+export interface StartResult {
+  pid: number;
+  alreadyRunning: boolean;
+}
+
+/**
+ * Starts the daemon for a home as a detached process running `botsync daemon`, and waits until it
+ * reports that Syncthing answers (or why it could not start). `entry` is the botsync CLI script.
+ */
+export async function startDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<StartResult> {
+  const running = await lockHolder(layout.lockFile);
+  if (running !== undefined) return { pid: running, alreadyRunning: true };
+
+  // Output before the daemon's own log exists (a crash in start-up) lands here.
+  const out = openSync(join(layout.logDir, 'daemon.out'), 'a', 0o600);
+  const child = spawn(process.execPath, [entry, 'daemon', '--home', layout.home], {
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+    env,
+  });
+  closeSync(out);
+
+  try {
+    const message = await new Promise<DaemonMessage>((resolve, reject) => {
+      const timer = setTimeout(() => reject(startFailed(`it did not report ready within ${timeoutMs / 1000} s`)), timeoutMs);
+      child.once('message', (msg) => {
+        clearTimeout(timer);
+        resolve(msg as DaemonMessage);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(startFailed(`it exited (${signal ?? `code ${code}`}) before it was ready`));
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(startFailed(error.message));
+      });
+    });
+    if (message.type === 'error') {
+      throw new BotsyncError(message.error.code as BotsyncError['code'], message.error.message, { hint: message.error.hint });
+    }
+    return { pid: message.pid, alreadyRunning: false };
+  } finally {
+    child.removeAllListeners();
+    if (child.connected) child.disconnect();
+    child.unref();
+  }
+}
+
+function startFailed(why: string): BotsyncError {
+  return new BotsyncError('DAEMON_FAILED', `The botsync daemon did not start: ${why}.`, {
+    hint: 'See <home>/.botsync/logs/daemon.log and daemon.out; `botsync doctor` checks the setup.',
+  });
+}
+
+export interface StopResult {
+  wasRunning: boolean;
+  pid?: number;
+}
+
+/** Asks the daemon to stop (SIGTERM) and waits until it and its Syncthing are gone. */
+export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<StopResult> {
+  const pid = await lockHolder(layout.lockFile);
+  if (pid === undefined) return { wasRunning: false };
+  const syncthingPid = (await readDaemonState(layout))?.syncthing?.pid;
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, timeoutMs))) {
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+  // The daemon stops Syncthing before it exits; a daemon that had to be killed may not have.
+  if (syncthingPid !== undefined && isAlive(syncthingPid)) {
+    process.kill(syncthingPid, 'SIGTERM');
+    if (!(await waitForExit(syncthingPid, 10_000))) process.kill(syncthingPid, 'SIGKILL');
+  }
+  return { wasRunning: true, pid };
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 50) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !isAlive(pid);
+}

@@ -1,0 +1,196 @@
+import { readFile, rm } from 'node:fs/promises';
+import { BotsyncError, errnoCode } from '../errors.js';
+import { applyConfig } from '../mesh/apply.js';
+import { freePort, isPortFree, portOf } from '../net/ports.js';
+import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
+import { SyncthingClient } from '../syncthing/client.js';
+import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
+import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS } from '../workspace/roles.js';
+import { acquireLock, isAlive, releaseLock } from './lock.js';
+import { RotatingLog } from './rotating-log.js';
+import { ScanScheduler } from './scan-scheduler.js';
+import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
+import { Supervisor } from './supervisor.js';
+import { watchTree, type TreeWatcher } from './tree-watcher.js';
+
+export interface DaemonOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Aborting it stops the daemon gracefully. */
+  signal: AbortSignal;
+  /** Called once Syncthing answers and the config is applied. */
+  onReady?: (state: DaemonState) => void;
+  /** Extra sink for the daemon's log lines (the foreground `botsync daemon` echoes them). */
+  echo?: (line: string) => void;
+}
+
+/**
+ * The daemon's body, run with the home's lock held for its whole life: supervises Syncthing, applies config.json to it on
+ * every start, and turns file changes into targeted scans. Returns when `signal` aborts, after
+ * Syncthing has stopped.
+ */
+export async function runDaemon(layout: Layout, options: DaemonOptions): Promise<void> {
+  const env = options.env ?? process.env;
+  let config = await loadConfig(layout);
+  await acquireLock(layout.lockFile);
+  const log = new RotatingLog(layout.daemonLog, { secrets: [config.gui.apiKey] });
+  const say = (message: string) => {
+    log.line(message);
+    options.echo?.(message);
+  };
+  try {
+    await stopOrphanedSyncthing(layout, say);
+    const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
+    config = await ensureFreePorts(layout, config, say);
+    await runSupervised(layout, config, binary, options, say);
+  } finally {
+    await rm(layout.daemonFile, { force: true });
+    await log.close();
+    await releaseLock(layout.lockFile);
+  }
+}
+
+async function runSupervised(
+  layout: Layout,
+  config: BotsyncConfig,
+  binary: SyncthingBinary,
+  options: DaemonOptions,
+  say: (message: string) => void,
+): Promise<void> {
+  const state: DaemonState = {
+    pid: process.pid,
+    phase: 'starting',
+    startedAt: new Date().toISOString(),
+    syncthing: { pid: undefined, path: binary.path, version: binary.version, restarts: 0 },
+  };
+  await writeDaemonState(layout, state);
+  say(`starting Syncthing ${binary.version} (${binary.path}) on ${config.gui.address}`);
+
+  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+  const syncthingLog = new RotatingLog(layout.syncthingLog);
+  const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
+    onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
+  });
+  const watchers = watchFolders(layout, scans, say);
+  // The first start decides whether the daemon starts at all; later failures are retried forever.
+  let firstStarted!: () => void;
+  let firstFailed!: (error: unknown) => void;
+  const firstStart = new Promise<void>((resolve, reject) => {
+    firstStarted = resolve;
+    firstFailed = reject;
+  });
+  // A failure after a stop request has nobody waiting for it; it is in the log already.
+  firstStart.catch(() => undefined);
+
+  const supervisor = new Supervisor({
+    spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
+    onStart: async (child) => {
+      state.syncthing = { ...state.syncthing!, pid: child.pid };
+      await waitUntilReady(client, child);
+      // config.json is re-read: peers added while Syncthing was down are applied now.
+      const report = await applyConfig(client, layout, await loadConfig(layout));
+      say(`Syncthing ready (pid ${child.pid}); applied ${JSON.stringify(report)}`);
+      state.phase = 'running';
+      await writeDaemonState(layout, state);
+      firstStarted();
+    },
+    onExit: (exit, restartInMs) => {
+      const how = exit.signal ?? `code ${exit.code}`;
+      say(`Syncthing exited (${how}); restarting in ${restartInMs} ms`);
+      state.phase = 'restarting';
+      state.syncthing = { ...state.syncthing!, pid: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
+      writeDaemonState(layout, state).catch((error: unknown) => say(`cannot write daemon state: ${(error as Error).message}`));
+    },
+    onError: (error) => {
+      say(`Syncthing start-up failed: ${(error as Error).message}`);
+      firstFailed(error);
+    },
+  });
+  supervisor.start();
+
+  const stopped = new Promise<void>((resolve) => {
+    if (options.signal.aborted) resolve();
+    else options.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  let failure: unknown;
+  try {
+    await Promise.race([firstStart, stopped]);
+    options.onReady?.(state);
+    await stopped;
+  } catch (error) {
+    failure = error;
+  }
+  say('stopping');
+  for (const watcher of watchers) watcher.close();
+  scans.close();
+  await supervisor.stop();
+  await client.close();
+  await syncthingLog.close();
+  say('stopped');
+  if (failure !== undefined) throw failure;
+}
+
+function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
+  return FOLDERS.map((folder) =>
+    watchTree(folderPath(layout, folder.dir), {
+      onChange: (path) => scans.notify(folder.id, path),
+      onError: (error) => say(`watching ${folder.dir} failed: ${(error as Error).message}`),
+      ignore: isSyncthingInternal,
+    }),
+  );
+}
+
+/** Syncthing's own marker, versions and temporary files: scanning them is wasted work. */
+function isSyncthingInternal(name: string): boolean {
+  return name === '.stfolder' || name === '.stversions' || name.startsWith('.syncthing.') || name.startsWith('~syncthing~');
+}
+
+/**
+ * A port taken by another program is replaced by a free one: the GUI port in config.json (the daemon
+ * passes it on Syncthing's command line), the loopback listen port through the options applied once
+ * Syncthing runs.
+ */
+async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<BotsyncConfig> {
+  let updated = config;
+  if (!(await isPortFree(portOf(config.gui.address)))) {
+    const address = `127.0.0.1:${await freePort()}`;
+    say(`GUI port ${config.gui.address} is in use; using ${address}`);
+    updated = { ...updated, gui: { ...updated.gui, address } };
+  }
+  if (config.network === 'loopback' && !(await isPortFree(config.listenPort))) {
+    const listenPort = await freePort();
+    say(`listen port ${config.listenPort} is in use; using ${listenPort}`);
+    updated = { ...updated, listenPort };
+  }
+  if (updated !== config) await saveConfig(layout, updated);
+  return updated;
+}
+
+/**
+ * A daemon killed with SIGKILL cannot stop its Syncthing; the next daemon does, after checking (where
+ * /proc allows) that the PID still belongs to a Syncthing of this home.
+ */
+async function stopOrphanedSyncthing(layout: Layout, say: (message: string) => void): Promise<void> {
+  const previous = await readDaemonState(layout).catch((error: unknown) => {
+    say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
+    return undefined;
+  });
+  const pid = previous?.syncthing?.pid;
+  if (pid === undefined || !isAlive(pid) || !(await isSyncthingOf(pid, layout))) return;
+  say(`stopping Syncthing ${pid} left behind by a previous daemon`);
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+async function isSyncthingOf(pid: number, layout: Layout): Promise<boolean> {
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(`--home=${layout.syncthingHome}`);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw new BotsyncError('DAEMON_FAILED', `Cannot inspect process ${pid}: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,19 @@
+import type { Layout } from '../workspace/layout.js';
+import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+
+/** What the running daemon publishes about itself in daemon.json, for `start`, `status` and `doctor`. */
+export interface DaemonState {
+  pid: number;
+  phase: 'starting' | 'running' | 'restarting' | 'failed';
+  startedAt: string;
+  syncthing?: { pid: number | undefined; path: string; version: string; restarts: number; lastExit?: string };
+  error?: { code: string; message: string; hint?: string };
+}
+
+export async function readDaemonState(layout: Layout): Promise<DaemonState | undefined> {
+  return (await readJsonFile(layout.daemonFile)) as DaemonState | undefined;
+}
+
+export async function writeDaemonState(layout: Layout, state: DaemonState): Promise<void> {
+  await writeJsonAtomic(layout.daemonFile, state);
+}

@@ -1,0 +1,122 @@
+/**
+ * Keeps one child process running: restarts it with exponential backoff when it dies, and stops it
+ * gracefully (SIGTERM, then SIGKILL after a grace period) on request. Process creation and time are
+ * injected so the policy can be tested without real processes or real waiting.
+ */
+
+export interface ChildExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ChildHandle {
+  pid: number | undefined;
+  exited: Promise<ChildExit>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+  /** A child that ran this long is considered healthy: the next restart starts from initialMs again. */
+  resetAfterMs: number;
+}
+
+export interface SupervisorOptions {
+  spawn: () => ChildHandle;
+  /** Called for every start; its failure is reported through onError, the child keeps running. */
+  onStart?: (child: ChildHandle) => Promise<void>;
+  onExit?: (exit: ChildExit, restartInMs: number) => void;
+  onError?: (error: unknown) => void;
+  backoff?: BackoffPolicy;
+  stopGraceMs?: number;
+  clock?: Clock;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    }),
+};
+
+export class Supervisor {
+  private readonly options: SupervisorOptions;
+  private readonly backoff: BackoffPolicy;
+  private readonly clock: Clock;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private current: ChildHandle | undefined;
+  private restartCount = 0;
+
+  constructor(options: SupervisorOptions) {
+    this.options = options;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.clock = options.clock ?? realClock;
+  }
+
+  get child(): ChildHandle | undefined {
+    return this.current;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops the child and the restart loop; resolves once the child has exited. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    const child = this.current;
+    if (child !== undefined) {
+      child.kill('SIGTERM');
+      const grace = new AbortController();
+      const exitedInTime = await Promise.race([
+        child.exited.then(() => true),
+        this.clock.sleep(this.options.stopGraceMs ?? 10_000, grace.signal).then(() => false),
+      ]);
+      grace.abort();
+      if (!exitedInTime) {
+        child.kill('SIGKILL');
+        await child.exited;
+      }
+    }
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.backoff.initialMs;
+    while (!this.stopping.signal.aborted) {
+      const child = this.options.spawn();
+      this.current = child;
+      const startedAt = this.clock.now();
+      this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
+      const exit = await child.exited;
+      if (this.stopping.signal.aborted) break;
+      if (this.clock.now() - startedAt >= this.backoff.resetAfterMs) delay = this.backoff.initialMs;
+      this.restartCount++;
+      this.options.onExit?.(exit, delay);
+      await this.clock.sleep(delay, this.stopping.signal);
+      delay = Math.min(delay * 2, this.backoff.maxMs);
+    }
+    this.current = undefined;
+  }
+}

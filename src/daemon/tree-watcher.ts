@@ -1,0 +1,120 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { errnoCode } from '../errors.js';
+
+export interface TreeWatcher {
+  close(): void;
+}
+
+export interface TreeWatcherOptions {
+  /** Called with the changed path relative to the root, '/'-separated. */
+  onChange: (path: string) => void;
+  onError: (error: unknown) => void;
+  /** Names (any path segment) whose changes are not reported, e.g. Syncthing's temporary files. */
+  ignore: (name: string) => boolean;
+}
+
+/**
+ * Reports every change below a directory. macOS and Windows watch a tree natively. On Linux, inotify
+ * watches one directory at a time, and Node 20's recursive emulation is slow to attach to large trees,
+ * so each directory gets its own watcher here, and a directory that appears is watched at once, its
+ * existing content reported as changed (it may have been filled before its watcher existed).
+ */
+export function watchTree(root: string, options: TreeWatcherOptions): TreeWatcher {
+  if (process.platform === 'darwin' || process.platform === 'win32') {
+    const watcher = watch(root, { recursive: true }, (_event, name) => {
+      if (name !== null) report(options, name.split(sep).join('/'));
+    });
+    watcher.on('error', options.onError);
+    return { close: () => watcher.close() };
+  }
+  return new LinuxTreeWatcher(root, options);
+}
+
+function report(options: TreeWatcherOptions, path: string): void {
+  if (!path.split('/').some(options.ignore)) options.onChange(path);
+}
+
+class LinuxTreeWatcher implements TreeWatcher {
+  private readonly watchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly options: TreeWatcherOptions,
+  ) {
+    this.addTree(root, false).catch(options.onError);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  private async addTree(dir: string, reportContent: boolean): Promise<void> {
+    if (this.closed || this.watchers.has(dir)) return;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, (event, name) => this.onEvent(dir, event, name));
+    } catch (error) {
+      // The directory went away before we got to it: its removal is reported by its parent.
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
+      this.options.onError(error);
+      return;
+    }
+    watcher.on('error', () => this.drop(dir));
+    this.watchers.set(dir, watcher);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return this.drop(dir);
+      this.options.onError(error);
+      return;
+    }
+    for (const entry of entries) {
+      if (this.options.ignore(entry.name)) continue;
+      const path = join(dir, entry.name);
+      if (reportContent) report(this.options, this.relative(path));
+      if (entry.isDirectory()) await this.addTree(path, reportContent);
+    }
+  }
+
+  private onEvent(dir: string, event: string, name: string | Buffer | null): void {
+    if (this.closed) return;
+    if (name === null) {
+      report(this.options, this.relative(dir));
+      return;
+    }
+    const path = join(dir, name.toString());
+    report(this.options, this.relative(path));
+    // A rename event is a creation, a removal or a move: a new directory needs a watcher of its own.
+    if (event === 'rename' && !this.options.ignore(name.toString())) this.refresh(path).catch(this.options.onError);
+  }
+
+  /** Re-watches a path that appeared, disappeared or was replaced. */
+  private async refresh(path: string): Promise<void> {
+    for (const dir of this.watchers.keys()) {
+      if (dir === path || dir.startsWith(path + sep)) this.drop(dir);
+    }
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await lstat(path)).isDirectory();
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    if (isDirectory) await this.addTree(path, true);
+  }
+
+  private drop(dir: string): void {
+    this.watchers.get(dir)?.close();
+    this.watchers.delete(dir);
+  }
+
+  private relative(path: string): string {
+    return relative(this.root, path).split(sep).join('/');
+  }
+}

@@ -1,0 +1,137 @@
+import type { SyncthingClient } from '../syncthing/client.js';
+import { profileOptions } from '../syncthing/profiles.js';
+import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
+import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS, folderType, sharedBetween, type FolderSpec } from '../workspace/roles.js';
+
+export interface ApplyReport {
+  devicesAdded: string[];
+  devicesUpdated: string[];
+  devicesRemoved: string[];
+  foldersChanged: string[];
+  optionsChanged: string[];
+}
+
+/**
+ * Makes a running Syncthing match config.json: the peers as devices, the three folders with their
+ * types and sharing by role, the network profile's options. config.json is the desired state, this
+ * Syncthing belongs to botsync alone, so a device botsync does not know of is removed. Each object is
+ * changed on its own through /rest/config/*, and only when it differs, so applying twice is a no-op.
+ */
+export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], optionsChanged: [] };
+  await applyOptions(client, config, report);
+  await applyDevices(client, config, report);
+  await applyFolders(client, layout, config, report);
+  return report;
+}
+
+async function applyOptions(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+  const current = await client.options();
+  const wanted = profileOptions(config.network, config.listenPort);
+  const patch: Partial<OptionsConfig> = {};
+  for (const [key, value] of Object.entries(wanted) as [keyof OptionsConfig, unknown][]) {
+    if (JSON.stringify(current[key]) !== JSON.stringify(value)) {
+      (patch as Record<string, unknown>)[key] = value;
+      report.optionsChanged.push(key);
+    }
+  }
+  if (report.optionsChanged.length > 0) await client.patchOptions(patch);
+}
+
+async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+  const current = new Map((await client.devices()).map((device) => [device.deviceID, device]));
+  for (const peer of config.peers) {
+    const device = current.get(peer.deviceId);
+    const wanted = deviceFor(peer);
+    if (device === undefined) {
+      await client.putDevice(wanted);
+      report.devicesAdded.push(peer.deviceId);
+    } else if (device.name !== wanted.name || !sameList(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer) {
+      await client.patchDevice(peer.deviceId, wanted);
+      report.devicesUpdated.push(peer.deviceId);
+    }
+  }
+  const known = new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]);
+  for (const deviceId of current.keys()) {
+    if (!known.has(deviceId)) {
+      await client.deleteDevice(deviceId);
+      report.devicesRemoved.push(deviceId);
+    }
+  }
+}
+
+/** Devices are never introducers and never auto-accept folders: what is shared is decided by roles here. */
+function deviceFor(peer: PeerRecord): Partial<DeviceConfig> & { deviceID: string } {
+  return {
+    deviceID: peer.deviceId,
+    name: peer.name,
+    addresses: peer.addresses.length > 0 ? peer.addresses : ['dynamic'],
+    autoAcceptFolders: false,
+    introducer: false,
+  };
+}
+
+async function applyFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+  const current = new Map((await client.folders()).map((folder) => [folder.id, folder]));
+  for (const spec of FOLDERS) {
+    const wanted = folderFor(spec, layout, config);
+    const folder = current.get(spec.id);
+    if (folder === undefined) {
+      await client.putFolder(wanted);
+      report.foldersChanged.push(spec.id);
+      continue;
+    }
+    const patch = folderPatch(folder, wanted);
+    if (patch !== undefined) {
+      await client.patchFolder(spec.id, patch);
+      report.foldersChanged.push(spec.id);
+    }
+  }
+}
+
+/**
+ * Syncthing's own watcher stays on as the safety net behind botsync's fast-scan watcher, with its
+ * default 10 s delay; the periodic full rescan catches anything both miss.
+ */
+function folderFor(spec: FolderSpec, layout: Layout, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
+  const peers = config.peers.filter((peer) => sharedBetween(spec, config.role, peer.role));
+  return {
+    id: spec.id,
+    label: spec.label,
+    path: folderPath(layout, spec.dir),
+    type: folderType(spec, config.role),
+    devices: [config.deviceId, ...peers.map((peer) => peer.deviceId)].map((deviceID) => ({ deviceID })),
+    fsWatcherEnabled: true,
+    fsWatcherDelayS: 10,
+    rescanIntervalS: 3600,
+    paused: false,
+  };
+}
+
+function folderPatch(current: FolderConfig, wanted: Partial<FolderConfig>): Partial<FolderConfig> | undefined {
+  const patch: Partial<FolderConfig> = {};
+  let changed = false;
+  if (current.label !== wanted.label || current.path !== wanted.path || current.type !== wanted.type) {
+    Object.assign(patch, { label: wanted.label, path: wanted.path, type: wanted.type });
+    changed = true;
+  }
+  const currentDevices = current.devices.map((device) => device.deviceID);
+  const wantedDevices = (wanted.devices ?? []).map((device) => device.deviceID);
+  if (!sameList(currentDevices, wantedDevices)) {
+    patch.devices = wanted.devices;
+    changed = true;
+  }
+  if (current.paused) {
+    patch.paused = false;
+    changed = true;
+  }
+  return changed ? patch : undefined;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  const sortedB = [...b].sort();
+  return a.length === b.length && [...a].sort().every((item, index) => item === sortedB[index]);
+}

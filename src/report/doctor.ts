@@ -1,0 +1,141 @@
+import { stat } from 'node:fs/promises';
+import { BotsyncError, errnoCode } from '../errors.js';
+import { lockHolder } from '../daemon/lock.js';
+import { defaultCacheDir, findSyncthing } from '../syncthing/binary.js';
+import { SyncthingClient } from '../syncthing/client.js';
+import { configXmlPath } from '../syncthing/config-xml.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS } from '../workspace/roles.js';
+
+export interface Check {
+  id: string;
+  status: 'ok' | 'warn' | 'fail';
+  message: string;
+  /** What to do about a warning or failure. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: Check[];
+}
+
+/**
+ * Checks a home from the ground up and says, for every problem, how to fix it. Later checks that
+ * depend on a failed one are left out rather than reported as more failures.
+ */
+export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
+  const checks: Check[] = [];
+  const done = () => ({ ok: checks.every((check) => check.status !== 'fail'), checks });
+
+  let config: BotsyncConfig;
+  try {
+    config = await loadConfig(layout);
+    checks.push({ id: 'home', status: 'ok', message: `botsync home at ${layout.home} (${config.role}, ${config.network})` });
+  } catch (error) {
+    checks.push(failure('home', error));
+    return done();
+  }
+
+  checks.push(await privateFile('config-json', layout.configFile));
+  checks.push(await privateFile('syncthing-config', configXmlPath(layout.syncthingHome)));
+  checks.push(await foldersPresent(layout));
+
+  try {
+    const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), download: false });
+    checks.push({ id: 'syncthing-binary', status: 'ok', message: `Syncthing ${binary.version} at ${binary.path} (${binary.source})` });
+  } catch (error) {
+    checks.push(failure('syncthing-binary', error));
+  }
+
+  if (!config.gui.address.startsWith('127.0.0.1:')) {
+    checks.push({
+      id: 'gui-local',
+      status: 'fail',
+      message: `Syncthing's GUI/REST address ${config.gui.address} is not on 127.0.0.1`,
+      fix: 'Set gui.address in config.json back to 127.0.0.1:PORT and restart with `botsync stop && botsync start`.',
+    });
+  }
+
+  const pid = await lockHolder(layout.lockFile);
+  if (pid === undefined) {
+    checks.push({ id: 'daemon', status: 'fail', message: 'The botsync daemon is not running', fix: 'Run `botsync start`.' });
+    return done();
+  }
+  checks.push({ id: 'daemon', status: 'ok', message: `daemon running (pid ${pid})` });
+  await checkSyncthing(config, checks);
+  return done();
+}
+
+async function checkSyncthing(config: BotsyncConfig, checks: Check[]): Promise<void> {
+  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey, timeoutMs: 5_000 });
+  try {
+    const version = await client.version();
+    checks.push({ id: 'syncthing-api', status: 'ok', message: `Syncthing ${version.version} answers on ${config.gui.address}` });
+    const folders = new Map((await client.folders()).map((folder) => [folder.id, folder]));
+    for (const spec of FOLDERS) {
+      if (!folders.has(spec.id)) {
+        checks.push({ id: `folder-${spec.id}`, status: 'fail', message: `Syncthing has no folder "${spec.id}"`, fix: 'Restart with `botsync stop && botsync start`; the daemon re-applies the folders.' });
+        continue;
+      }
+      const db = await client.folderStatus(spec.id);
+      checks.push(
+        db.state === 'error' || db.errors > 0
+          ? { id: `folder-${spec.id}`, status: 'fail', message: `folder ${spec.id} is in error (${db.errors} errors)`, fix: `Check that ${folders.get(spec.id)!.path} exists and is writable; see <home>/.botsync/logs/syncthing.log.` }
+          : { id: `folder-${spec.id}`, status: 'ok', message: `folder ${spec.id}: ${db.state}` },
+      );
+    }
+    const connections = (await client.connections()).connections;
+    for (const peer of config.peers) {
+      const connected = connections[peer.deviceId]?.connected ?? false;
+      checks.push(
+        connected
+          ? { id: `peer-${peer.name}`, status: 'ok', message: `peer ${peer.name} connected` }
+          : {
+              id: `peer-${peer.name}`,
+              status: 'warn',
+              message: `peer ${peer.name} is not connected`,
+              fix: `Check that botsync runs on ${peer.name} and that it can reach ${peer.addresses.join(', ')}.`,
+            },
+      );
+    }
+  } catch (error) {
+    checks.push(failure('syncthing-api', error));
+  } finally {
+    await client.close();
+  }
+}
+
+async function privateFile(id: string, path: string): Promise<Check> {
+  try {
+    const mode = (await stat(path)).mode & 0o777;
+    return mode & 0o077
+      ? { id, status: 'fail', message: `${path} is readable by others (mode ${mode.toString(8)}); it holds secrets`, fix: `Run \`chmod 600 ${path}\`.` }
+      : { id, status: 'ok', message: `${path} is private (0600)` };
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+    return { id, status: 'fail', message: `${path} is missing`, fix: 'Run `botsync init --force` to re-create it.' };
+  }
+}
+
+async function foldersPresent(layout: Layout): Promise<Check> {
+  const missing: string[] = [];
+  for (const folder of FOLDERS) {
+    const path = folderPath(layout, folder.dir);
+    const isDir = await stat(path).then((s) => s.isDirectory(), (error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return false;
+      throw error;
+    });
+    if (!isDir) missing.push(path);
+  }
+  return missing.length === 0
+    ? { id: 'folders', status: 'ok', message: 'shared/, deliverables/ and inbox/ are present' }
+    : { id: 'folders', status: 'fail', message: `missing: ${missing.join(', ')}`, fix: 'Run `botsync init --force` to re-create them.' };
+}
+
+function failure(id: string, error: unknown): Check {
+  if (error instanceof BotsyncError) return { id, status: 'fail', message: error.message, fix: error.hint };
+  throw error;
+}

@@ -1,0 +1,120 @@
+import { isBotsyncError } from '../errors.js';
+import { lockHolder } from '../daemon/lock.js';
+import { readDaemonState } from '../daemon/state.js';
+import { SyncthingClient } from '../syncthing/client.js';
+import type { Connections, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
+import { loadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
+
+/** The `status --json` shape from DESIGN.md; fields may be added, never renamed. */
+export interface StatusReport {
+  deviceId: string;
+  name: string;
+  home: string;
+  role: Role;
+  network: NetworkProfile;
+  daemon: { running: boolean; pid: number | null; phase: string | null; syncthingRestarts: number };
+  syncthing: { running: boolean; version: string | null; guiAddress: string };
+  addresses: string[];
+  peers: { deviceId: string; name: string; role: Role; connected: boolean; address: string | null }[];
+  folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
+  invites: { expiresAt: string }[];
+}
+
+export async function collectStatus(layout: Layout): Promise<StatusReport> {
+  const config = await loadConfig(layout);
+  const daemonPid = await lockHolder(layout.lockFile);
+  const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
+  const live = daemonPid === undefined ? undefined : await queryLive(config);
+
+  return {
+    deviceId: config.deviceId,
+    name: config.name,
+    home: layout.home,
+    role: config.role,
+    network: config.network,
+    daemon: {
+      running: daemonPid !== undefined,
+      pid: daemonPid ?? null,
+      phase: daemonState?.phase ?? null,
+      syncthingRestarts: daemonState?.syncthing?.restarts ?? 0,
+    },
+    syncthing: { running: live !== undefined, version: live?.version ?? null, guiAddress: config.gui.address },
+    addresses: live === undefined ? configuredAddresses(config) : dialableAddresses(live.system),
+    peers: config.peers.map((peer) => {
+      const connection = live?.connections.connections[peer.deviceId];
+      return {
+        deviceId: peer.deviceId,
+        name: peer.name,
+        role: peer.role,
+        connected: connection?.connected ?? false,
+        address: connection?.connected ? connection.address : null,
+      };
+    }),
+    folders: FOLDERS.map((folder, index) => {
+      const db = live?.folders[index];
+      return {
+        id: folder.id,
+        path: folderPath(layout, folder.dir),
+        type: folderType(folder, config.role),
+        state: db?.state ?? 'unknown',
+        completion: db === undefined ? null : completion(db),
+      };
+    }),
+    invites: [],
+  };
+}
+
+interface LiveState {
+  version: string;
+  system: SystemStatus;
+  connections: Connections;
+  folders: (FolderStatus | undefined)[];
+}
+
+/** What a running Syncthing reports, or undefined when it does not answer. */
+async function queryLive(config: BotsyncConfig): Promise<LiveState | undefined> {
+  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey, timeoutMs: 5_000 });
+  try {
+    const [version, system, connections, ...folders] = await Promise.all([
+      client.version(),
+      client.systemStatus(),
+      client.connections(),
+      ...FOLDERS.map((folder) => client.folderStatus(folder.id).catch(unknownFolder)),
+    ]);
+    return { version: version.version, system, connections, folders };
+  } catch (error) {
+    if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
+    throw error;
+  } finally {
+    await client.close();
+  }
+}
+
+/** A folder Syncthing does not have (yet) reports as unknown rather than failing the whole status. */
+function unknownFolder(error: unknown): undefined {
+  if (isBotsyncError(error, 'SYNCTHING_API')) return undefined;
+  throw error;
+}
+
+function completion(db: FolderStatus): number {
+  if (db.globalBytes === 0) return db.needFiles === 0 ? 100 : 0;
+  return Math.floor((10000 * (db.globalBytes - db.needBytes)) / db.globalBytes) / 100;
+}
+
+/** Addresses another machine could dial, as Syncthing's listeners report them; wildcard ones are useless to a peer. */
+function dialableAddresses(system: SystemStatus): string[] {
+  const found = new Set<string>();
+  for (const listener of Object.values(system.connectionServiceStatus ?? {})) {
+    for (const address of [...(listener.lanAddresses ?? []), ...(listener.wanAddresses ?? [])]) {
+      if (!/\/\/(0\.0\.0\.0|\[::\]):|:0$/.test(address)) found.add(address);
+    }
+  }
+  return [...found].sort();
+}
+
+function configuredAddresses(config: BotsyncConfig): string[] {
+  return config.network === 'loopback' ? [`tcp://127.0.0.1:${config.listenPort}`] : [];
+}

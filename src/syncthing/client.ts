@@ -1,0 +1,213 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import { BotsyncError, errnoCode } from '../errors.js';
+import type {
+  Completion,
+  Connections,
+  DeviceConfig,
+  FolderConfig,
+  FolderStatus,
+  OptionsConfig,
+  PendingDevices,
+  SyncthingEvent,
+  SystemStatus,
+  SystemVersion,
+} from './rest-types.js';
+
+export interface ClientOptions {
+  /** host:port of Syncthing's GUI/REST listener. */
+  address: string;
+  apiKey: string;
+  /** Per-request timeout for ordinary calls; long polls add their own wait to it. */
+  timeoutMs?: number;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Query = Record<string, string | number | string[] | undefined>;
+
+interface CallOptions {
+  query?: Query;
+  body?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A typed client for the part of Syncthing's REST API botsync uses. Transport and protocol failures
+ * become BotsyncErrors a user can act on: Syncthing not running, API key refused, timeout.
+ * Authenticates with X-API-Key: Syncthing 1.19 refuses a Bearer token.
+ */
+export class SyncthingClient {
+  readonly address: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+  private readonly pool: Pool;
+
+  constructor(options: ClientOptions) {
+    this.address = options.address;
+    this.apiKey = options.apiKey;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    // Several connections: a long-polling events call must not hold up ordinary calls behind it.
+    this.pool = new Pool(`http://${options.address}`, { connections: 8, keepAliveTimeout: 10_000 });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  systemStatus(): Promise<SystemStatus> {
+    return this.call('GET', '/rest/system/status');
+  }
+
+  version(): Promise<SystemVersion> {
+    return this.call('GET', '/rest/system/version');
+  }
+
+  connections(): Promise<Connections> {
+    return this.call('GET', '/rest/system/connections');
+  }
+
+  folders(): Promise<FolderConfig[]> {
+    return this.call('GET', '/rest/config/folders');
+  }
+
+  /** Creates or replaces a folder; fields left out take Syncthing's folder defaults. */
+  putFolder(folder: Partial<FolderConfig> & { id: string }): Promise<void> {
+    return this.call('PUT', `/rest/config/folders/${encodeURIComponent(folder.id)}`, { body: folder });
+  }
+
+  patchFolder(id: string, patch: Partial<FolderConfig>): Promise<void> {
+    return this.call('PATCH', `/rest/config/folders/${encodeURIComponent(id)}`, { body: patch });
+  }
+
+  deleteFolder(id: string): Promise<void> {
+    return this.call('DELETE', `/rest/config/folders/${encodeURIComponent(id)}`);
+  }
+
+  devices(): Promise<DeviceConfig[]> {
+    return this.call('GET', '/rest/config/devices');
+  }
+
+  putDevice(device: Partial<DeviceConfig> & { deviceID: string }): Promise<void> {
+    return this.call('PUT', `/rest/config/devices/${encodeURIComponent(device.deviceID)}`, { body: device });
+  }
+
+  patchDevice(deviceId: string, patch: Partial<DeviceConfig>): Promise<void> {
+    return this.call('PATCH', `/rest/config/devices/${encodeURIComponent(deviceId)}`, { body: patch });
+  }
+
+  deleteDevice(deviceId: string): Promise<void> {
+    return this.call('DELETE', `/rest/config/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  options(): Promise<OptionsConfig> {
+    return this.call('GET', '/rest/config/options');
+  }
+
+  patchOptions(patch: Partial<OptionsConfig>): Promise<void> {
+    return this.call('PATCH', '/rest/config/options', { body: patch });
+  }
+
+  folderStatus(folder: string): Promise<FolderStatus> {
+    return this.call('GET', '/rest/db/status', { query: { folder } });
+  }
+
+  /** Completion of a folder (or all folders) on a device; the local device when none is given. */
+  completion(query: { folder?: string; device?: string } = {}): Promise<Completion> {
+    return this.call('GET', '/rest/db/completion', { query });
+  }
+
+  /** Scans a folder, or only the given paths in it; returns once the scan is done. */
+  scan(folder: string, subs: string[] = []): Promise<void> {
+    return this.call('POST', '/rest/db/scan', { query: { folder, sub: subs }, timeoutMs: 60_000 });
+  }
+
+  pendingDevices(): Promise<PendingDevices> {
+    return this.call('GET', '/rest/cluster/pending/devices');
+  }
+
+  /**
+   * Long-polls for events after `since`. Returns [] when the wait ends without news. A filtered call
+   * is a separate subscription in Syncthing, so callers keep one filter for the life of a cursor.
+   */
+  events(since: number, options: { types?: string[]; waitS?: number; limit?: number; signal?: AbortSignal } = {}): Promise<SyncthingEvent[]> {
+    const waitS = options.waitS ?? 60;
+    const query: Query = { since, timeout: waitS, limit: options.limit };
+    if (options.types !== undefined) query.events = options.types.join(',');
+    return this.call('GET', '/rest/events', { query, timeoutMs: waitS * 1000 + this.timeoutMs, signal: options.signal });
+  }
+
+  private async call<T>(method: Method, path: string, options: CallOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    let response;
+    try {
+      response = await this.pool.request({
+        method,
+        path: path + queryString(options.query),
+        headers: { 'X-API-Key': this.apiKey, ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw this.transportError(error, method, path);
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw this.transportError(error, method, path);
+    }
+    if (response.statusCode === 401 || response.statusCode === 403) {
+      throw new BotsyncError('SYNCTHING_AUTH', `Syncthing at ${this.address} refused botsync's API key.`, {
+        hint: 'Another program may be using this port, or config.json no longer matches Syncthing: run `botsync doctor`.',
+      });
+    }
+    if (response.statusCode >= 300) {
+      throw new BotsyncError('SYNCTHING_API', `Syncthing answered ${response.statusCode} to ${method} ${path}: ${text.trim().slice(0, 200)}`, {
+        hint: 'Run `botsync doctor`; BOTSYNC_DEBUG=1 shows more.',
+      });
+    }
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new BotsyncError('SYNCTHING_API', `Syncthing sent something that is not JSON for ${method} ${path}.`, {
+        hint: 'Another program may be listening on this port: run `botsync doctor`.',
+        cause: error,
+      });
+    }
+  }
+
+  private transportError(error: unknown, method: Method, path: string): unknown {
+    if (error instanceof undiciErrors.RequestAbortedError || (error instanceof Error && error.name === 'AbortError')) return error;
+    const code = errnoCode(error);
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+      return new BotsyncError('SYNCTHING_NOT_RUNNING', `Syncthing is not answering at ${this.address}.`, {
+        hint: 'Start it with `botsync start`; `botsync doctor` says what is wrong.',
+        cause: error,
+      });
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new BotsyncError('SYNCTHING_TIMEOUT', `Syncthing did not answer ${method} ${path} in time.`, {
+        hint: 'It may be busy scanning a large folder; try again, or see the log with `botsync doctor`.',
+        cause: error,
+      });
+    }
+    return new BotsyncError('SYNCTHING_API', `Talking to Syncthing failed: ${(error as Error).message}`, {
+      hint: 'Run `botsync doctor`.',
+      cause: error,
+    });
+  }
+}
+
+function queryString(query: Query | undefined): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) params.append(key, String(item));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}

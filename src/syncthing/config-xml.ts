@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import xml2js from 'xml2js';
+import { BotsyncError } from '../errors.js';
+import type { NetworkProfile } from '../workspace/config.js';
+import { writeFileAtomic } from '../workspace/state-file.js';
+import type { SyncthingBinary } from './binary.js';
+import { generateArgs, syncthingEnv } from './command-line.js';
+import { deviceIdFromCertificate } from './device-id.js';
+import { HARDENED_OPTIONS, profileOptions } from './profiles.js';
+
+/**
+ * Before Syncthing first starts, its config.xml is the only way to configure it. This module makes
+ * it (`syncthing generate`) and hardens it in place; once Syncthing runs, every change goes through
+ * the REST API instead.
+ */
+
+export interface HardenSettings {
+  profile: NetworkProfile;
+  listenPort: number;
+  /** host:port, always on 127.0.0.1. */
+  guiAddress: string;
+  apiKey: string;
+  deviceId: string;
+  name: string;
+}
+
+/** Runs `syncthing generate` into an empty Syncthing home and returns the new device ID. */
+export async function generateConfig(binary: SyncthingBinary, syncthingHome: string): Promise<string> {
+  const result = await execa(binary.path, generateArgs(binary, syncthingHome), {
+    env: syncthingEnv(binary),
+    reject: false,
+    timeout: 30_000,
+    all: true,
+  });
+  if (result.exitCode !== 0) {
+    throw new BotsyncError('SYNCTHING_FAILED', `\`syncthing generate\` failed (${result.exitCode ?? result.signal}): ${lastLine(result.all)}`, {
+      hint: `Check that ${syncthingHome} is writable; run with BOTSYNC_DEBUG=1 for details.`,
+    });
+  }
+  return deviceIdFromCertificate(await readFile(join(syncthingHome, 'cert.pem'), 'utf8'));
+}
+
+export function configXmlPath(syncthingHome: string): string {
+  return join(syncthingHome, 'config.xml');
+}
+
+export async function hardenConfig(path: string, settings: HardenSettings): Promise<void> {
+  const doc = (await xml2js.parseStringPromise(await readFile(path, 'utf8'))) as XmlDoc;
+  const config = doc.configuration;
+  if (config === undefined) throw new BotsyncError('SYNCTHING_FAILED', `${path} has no <configuration> element.`, {});
+  applyHardening(config, settings);
+  await writeFileAtomic(path, new xml2js.Builder({ headless: true }).buildObject(doc));
+}
+
+/** The hardening itself, on the parsed document: separate so a test can pin exactly what it sets. */
+export function applyHardening(config: XmlElement, settings: HardenSettings): void {
+  const gui = firstChild(config, 'gui');
+  gui.$ = { ...gui.$, enabled: 'true', tls: 'false' };
+  gui.address = [settings.guiAddress];
+  gui.apikey = [settings.apiKey];
+  gui.insecureAdminAccess = ['false'];
+
+  const options = firstChild(config, 'options');
+  const { listenAddresses, ...flags } = profileOptions(settings.profile, settings.listenPort);
+  options.listenAddress = listenAddresses;
+  for (const [key, value] of Object.entries({ ...flags, ...HARDENED_OPTIONS })) {
+    options[key] = [String(value)];
+  }
+
+  const self = ((config.device ?? []) as XmlElement[]).find((device) => device.$?.id === settings.deviceId);
+  if (self !== undefined) self.$ = { ...self.$, name: settings.name };
+}
+
+type XmlElement = { $?: Record<string, string> } & Record<string, unknown>;
+type XmlDoc = { configuration?: XmlElement };
+
+function firstChild(parent: XmlElement, name: string): XmlElement {
+  const existing = parent[name] as XmlElement[] | undefined;
+  if (existing?.[0] !== undefined && typeof existing[0] === 'object') return existing[0];
+  const created: XmlElement = {};
+  parent[name] = [created];
+  return created;
+}
+
+function lastLine(text: string | undefined): string {
+  const lines = (text ?? '').trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}

@@ -1,0 +1,98 @@
+/** The parts of Syncthing's REST objects botsync reads or writes. Syncthing sends more; fields may be added. */
+
+import type { FolderType } from '../workspace/roles.js';
+
+export interface SystemStatus {
+  myID: string;
+  uptime: number;
+  startTime: string;
+  connectionServiceStatus?: Record<string, { error: string | null; lanAddresses: string[] | null; wanAddresses: string[] | null }>;
+}
+
+export interface SystemVersion {
+  version: string;
+  longVersion: string;
+  os: string;
+  arch: string;
+}
+
+export interface ConnectionInfo {
+  connected: boolean;
+  paused: boolean;
+  address: string;
+  clientVersion: string;
+  type: string;
+}
+
+export interface Connections {
+  connections: Record<string, ConnectionInfo>;
+}
+
+export interface FolderDevice {
+  deviceID: string;
+  introducedBy?: string;
+  encryptionPassword?: string;
+}
+
+export interface FolderConfig {
+  id: string;
+  label: string;
+  path: string;
+  type: FolderType;
+  devices: FolderDevice[];
+  rescanIntervalS: number;
+  fsWatcherEnabled: boolean;
+  fsWatcherDelayS: number;
+  paused: boolean;
+}
+
+export interface DeviceConfig {
+  deviceID: string;
+  name: string;
+  addresses: string[];
+  paused: boolean;
+  autoAcceptFolders: boolean;
+  introducer: boolean;
+}
+
+export interface OptionsConfig {
+  listenAddresses: string[];
+  globalAnnounceEnabled: boolean;
+  localAnnounceEnabled: boolean;
+  relaysEnabled: boolean;
+  natEnabled: boolean;
+  urAccepted: number;
+  autoUpgradeIntervalH: number;
+  crashReportingEnabled: boolean;
+  startBrowser: boolean;
+}
+
+export interface FolderStatus {
+  state: string;
+  globalBytes: number;
+  globalFiles: number;
+  localBytes: number;
+  needBytes: number;
+  needFiles: number;
+  errors: number;
+  stateChanged?: string;
+}
+
+export interface Completion {
+  completion: number;
+  globalBytes: number;
+  needBytes: number;
+  needItems: number;
+  needDeletes: number;
+}
+
+export interface SyncthingEvent<T = Record<string, unknown>> {
+  id: number;
+  globalID?: number;
+  type: string;
+  time: string;
+  data: T;
+}
+
+/** /rest/cluster/pending/devices: device ID -> what it told us when it tried to connect. */
+export type PendingDevices = Record<string, { time: string; name: string; address: string }>;

@@ -1,0 +1,85 @@
+import { BotsyncError } from '../errors.js';
+import type { Layout } from './layout.js';
+import { ROLES, type Role } from './roles.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from './state-file.js';
+
+export type NetworkProfile = 'internet' | 'lan' | 'loopback';
+export const NETWORK_PROFILES: readonly NetworkProfile[] = ['internet', 'lan', 'loopback'];
+
+export interface PeerRecord {
+  deviceId: string;
+  name: string;
+  role: Role;
+  /** Addresses to dial; ['dynamic'] lets Syncthing discover them. */
+  addresses: string[];
+  addedAt: string;
+}
+
+/** botsync's own record of a home: the desired state the daemon applies to Syncthing. */
+export interface BotsyncConfig {
+  version: 1;
+  deviceId: string;
+  name: string;
+  role: Role;
+  network: NetworkProfile;
+  /** Syncthing's GUI/REST endpoint (host:port on 127.0.0.1) and its API key. */
+  gui: { address: string; apiKey: string };
+  /** Port Syncthing listens on for peers in the loopback profile. */
+  listenPort: number;
+  peers: PeerRecord[];
+  createdAt: string;
+}
+
+export async function loadConfig(layout: Layout): Promise<BotsyncConfig> {
+  const raw = await readJsonFile(layout.configFile);
+  if (raw === undefined) {
+    throw new BotsyncError('NOT_INITIALISED', `No botsync home at ${layout.home}.`, {
+      hint: 'Run `botsync init` (or pass --home DIR / set BOTSYNC_HOME to the home you meant).',
+    });
+  }
+  return parseConfig(raw, layout.configFile);
+}
+
+/** Loads the config if the home is initialised, undefined if not; a corrupt file still throws. */
+export async function tryLoadConfig(layout: Layout): Promise<BotsyncConfig | undefined> {
+  const raw = await readJsonFile(layout.configFile);
+  return raw === undefined ? undefined : parseConfig(raw, layout.configFile);
+}
+
+export async function saveConfig(layout: Layout, config: BotsyncConfig): Promise<void> {
+  await writeJsonAtomic(layout.configFile, config);
+}
+
+function parseConfig(raw: unknown, path: string): BotsyncConfig {
+  const fail = (why: string) => corruptState(path, why);
+  if (!isObject(raw)) throw fail('it is not a JSON object');
+  if (raw.version !== 1) throw fail(`unknown version ${JSON.stringify(raw.version)}`);
+  requireString(raw, 'deviceId', fail);
+  requireString(raw, 'name', fail);
+  requireString(raw, 'createdAt', fail);
+  if (!ROLES.includes(raw.role as Role)) throw fail('"role" must be agent or human');
+  if (!NETWORK_PROFILES.includes(raw.network as NetworkProfile)) throw fail('"network" must be internet, lan or loopback');
+  if (!isObject(raw.gui)) throw fail('"gui" is missing');
+  requireString(raw.gui, 'address', fail);
+  requireString(raw.gui, 'apiKey', fail);
+  if (!Number.isInteger(raw.listenPort)) throw fail('"listenPort" must be an integer');
+  if (!Array.isArray(raw.peers)) throw fail('"peers" must be a list');
+  for (const peer of raw.peers) {
+    if (!isObject(peer)) throw fail('a peer is not an object');
+    requireString(peer, 'deviceId', fail);
+    requireString(peer, 'name', fail);
+    if (!ROLES.includes(peer.role as Role)) throw fail(`peer ${String(peer.name)} has no valid role`);
+    if (!Array.isArray(peer.addresses) || !peer.addresses.every((a) => typeof a === 'string')) {
+      throw fail(`peer ${String(peer.name)} has no valid address list`);
+    }
+  }
+  return raw as unknown as BotsyncConfig;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireString(obj: Record<string, unknown>, key: string, fail: (why: string) => Error): void {
+  if (typeof obj[key] !== 'string' || obj[key] === '') throw fail(`"${key}" is missing`);
+}
