@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
-      const message = error.message.replace(/^error: /, '');
+      const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
       const usage = new BotsyncError('USAGE', capitalise(message.endsWith('.') ? message : `${message}.`), {
         hint: 'Run `botsync --help` (or `botsync COMMAND --help`) to see the commands and their flags.',
       });

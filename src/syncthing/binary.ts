@@ -96,14 +96,16 @@ export async function findSyncthing(opts: FindSyncthingOptions): Promise<Syncthi
     skipped.push(fromPath.reason);
   }
 
-  if (opts.download === false) {
-    skipped.push('downloading is disabled');
+  if (opts.download === false || env.BOTSYNC_NO_DOWNLOAD === '1') {
+    skipped.push(opts.download === false ? 'downloading is disabled' : 'downloading is disabled by BOTSYNC_NO_DOWNLOAD');
   } else {
     let downloaded: string;
     try {
       downloaded = await downloadSyncthing({
         release,
         cacheDir: opts.cacheDir,
+        // A mirror of the release files, for machines that cannot reach GitHub; checksums still apply.
+        baseUrl: env.BOTSYNC_SYNCTHING_MIRROR || undefined,
         platform,
         arch: opts.arch,
         onProgress: opts.onProgress,

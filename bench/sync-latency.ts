@@ -1,0 +1,149 @@
+/**
+ * How long a 1 KB file written on A takes to be present, at full size, on B: botsync's pair (daemon
+ * fast scans) against a plain Syncthing pair with default folder settings (10 s watcher delay) and,
+ * as a middle reference, the same plain pair with a 1 s watcher delay. One variant runs at a time,
+ * on an otherwise idle set of processes, so none disturbs another's timings.
+ *
+ *   node_modules/.bin/tsx bench/sync-latency.ts [--samples N] [--default-samples N] [--no-watcher1s]
+ */
+import { randomBytes } from 'node:crypto';
+import { watch } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pairedHomes } from '../test/helpers/harness.ts';
+import { log, runBench, sleep } from './lib/lifecycle.ts';
+import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
+import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
+
+const FILE_BYTES = 1024;
+const TARGET_MEDIAN_MS = 250;
+const PAUSE_BETWEEN_SAMPLES_MS = 200;
+/** Generous even for the 10 s watcher: a sample this slow means sync is broken, not slow. */
+const SAMPLE_TIMEOUT_MS = 60_000;
+/** Only a safety net behind fs.watch; a poll this slow would show as a visibly rounded-up sample. */
+const FALLBACK_POLL_MS = 50;
+
+const { values: flags } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '15' },
+    // Each sample of the 10 s default watcher costs ~10 s, so it gets fewer unless asked.
+    'default-samples': { type: 'string' },
+    'no-watcher1s': { type: 'boolean', default: false },
+  },
+});
+const samples = atLeast10(flags.samples!, '--samples');
+const defaultSamples = flags['default-samples'] === undefined ? Math.min(samples, 10) : atLeast10(flags['default-samples'], '--default-samples');
+
+function atLeast10(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 10) throw new Error(`${flag} must be an integer >= 10 (a median of fewer says little), got ${value}`);
+  return n;
+}
+
+interface VariantResult extends Summary {
+  /** The first file after the pair connected, not counted: it also pays for index exchange and warm caches. */
+  warmupMs: number;
+}
+
+type DetectedBy = 'watch' | 'poll';
+
+/** Writes one file on A and resolves when B has it at full size; B's directory is watched before the write. */
+async function oneSample(writeDir: string, readDir: string, name: string): Promise<{ ms: number; by: DetectedBy }> {
+  const target = join(readDir, name);
+  let settle!: (detection: { at: bigint; by: DetectedBy }) => void;
+  let fail!: (error: Error) => void;
+  const seen = new Promise<{ at: bigint; by: DetectedBy }>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  let done = false;
+  const check = async (at: bigint, by: DetectedBy) => {
+    try {
+      if (!done && (await stat(target)).size === FILE_BYTES && !done) {
+        done = true;
+        settle({ at, by });
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') fail(error as Error);
+    }
+  };
+  // Syncthing writes a temporary file and renames it into place, so the final name's event means "complete".
+  const watcher = watch(readDir, (_event, filename) => {
+    if (filename === name) void check(process.hrtime.bigint(), 'watch');
+  });
+  const poll = setInterval(() => void check(process.hrtime.bigint(), 'poll'), FALLBACK_POLL_MS);
+  const timeout = setTimeout(() => fail(new Error(`${name} did not reach ${readDir} within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS);
+  try {
+    const data = randomBytes(FILE_BYTES);
+    const start = process.hrtime.bigint();
+    await writeFile(join(writeDir, name), data);
+    const { at, by } = await seen;
+    return { ms: elapsedMs(start, at), by };
+  } finally {
+    watcher.close();
+    clearInterval(poll);
+    clearTimeout(timeout);
+  }
+}
+
+async function measure(label: string, writeDir: string, readDir: string, count: number): Promise<VariantResult> {
+  const tag = randomBytes(3).toString('hex');
+  const warmup = await oneSample(writeDir, readDir, `${label}-${tag}-warmup.bin`);
+  log(`${label}: warm-up ${round(warmup.ms)} ms`);
+  const values: number[] = [];
+  let polled = 0;
+  for (let i = 0; i < count; i++) {
+    await sleep(PAUSE_BETWEEN_SAMPLES_MS);
+    const sample = await oneSample(writeDir, readDir, `${label}-${tag}-${i}.bin`);
+    values.push(sample.ms);
+    if (sample.by === 'poll') polled++;
+    log(`${label}: sample ${i + 1}/${count}: ${round(sample.ms)} ms${sample.by === 'poll' ? ' (seen by the fallback poll)' : ''}`);
+  }
+  if (polled > 0) log(`${label}: warning: fs.watch missed ${polled} file(s); those samples may be up to ${FALLBACK_POLL_MS} ms late`);
+  return { ...summarise(values), warmupMs: round(warmup.ms) };
+}
+
+await runBench('sync-latency', async () => {
+  log('botsync: setting up a paired agent/human home through the CLI');
+  const setupStart = process.hrtime.bigint();
+  const { a, b } = await pairedHomes();
+  const setupMs = round(elapsedMs(setupStart), 0);
+  log(`botsync: paired and connected in ${setupMs} ms`);
+  const botsync = { ...(await measure('botsync', a.path('shared'), b.path('shared'), samples)), setupMs };
+  // Gone before the raw pair starts, so its daemons and Syncthings do not compete with the reference.
+  await Promise.all([a.destroy(), b.destroy()]);
+
+  log('syncthing: starting a plain pair with default folder settings');
+  const raw = await startRawPair();
+  log(`syncthing ${raw.binary.version}: connected ${raw.connectMs} ms after resuming the devices`);
+  const defaults = await raw.folder();
+  log(`syncthing: folder defaults fsWatcherEnabled=${defaults.fsWatcherEnabled} fsWatcherDelayS=${defaults.fsWatcherDelayS}`);
+  const syncthingDefault = {
+    ...(await measure('syncthing-default', raw.a.folderPath, raw.b.folderPath, defaultSamples)),
+    fsWatcherEnabled: defaults.fsWatcherEnabled,
+    fsWatcherDelayS: defaults.fsWatcherDelayS,
+    connectMs: raw.connectMs,
+  };
+
+  let syncthingWatcher1s: (VariantResult & { fsWatcherDelayS: number }) | undefined;
+  if (!flags['no-watcher1s']) {
+    await raw.patchFolder({ fsWatcherDelayS: 1 });
+    const patched = await raw.folder();
+    log(`syncthing: folder ${FOLDER_ID} now fsWatcherDelayS=${patched.fsWatcherDelayS}`);
+    syncthingWatcher1s = { ...(await measure('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath, samples)), fsWatcherDelayS: patched.fsWatcherDelayS };
+  }
+  await raw.stop();
+
+  return {
+    fileBytes: FILE_BYTES,
+    syncthingVersion: raw.binary.version,
+    botsync,
+    syncthingDefault,
+    ...(syncthingWatcher1s === undefined ? {} : { syncthingWatcher1s }),
+    speedupVsDefault: round(syncthingDefault.medianMs / botsync.medianMs, 1),
+    ...(syncthingWatcher1s === undefined ? {} : { speedupVsWatcher1s: round(syncthingWatcher1s.medianMs / botsync.medianMs, 1) }),
+    targetMedianMs: TARGET_MEDIAN_MS,
+    meetsTarget: botsync.medianMs <= TARGET_MEDIAN_MS,
+  };
+});

@@ -1,0 +1,143 @@
+/**
+ * Test and benchmark harness: botsync homes driven through the real CLI, on the loopback profile,
+ * each with its own cache dir, and cleaned up by PID whatever happens.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Fails with the command that fixes it when something a test needs is missing; never skips. */
+export function requirePrerequisites(tools: string[] = ['syncthing']): void {
+  const missing = tools.filter((tool) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(`Missing ${missing.join(', ')}: run \`sudo apt-get install -y syncthing rclone age\` (or .ci/run), then npm test.`);
+  }
+  if (!existsSync(CLI)) throw new Error(`${CLI} is not built: run \`npm run build\` (npm test does).`);
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [CLI, ...args], {
+    env: { ...process.env, BOTSYNC_NETWORK: 'loopback', ...env },
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+const liveHomes = new Set<TestHome>();
+
+export class TestHome {
+  readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  private constructor(readonly root: string) {
+    this.home = join(root, 'home');
+    this.env = { BOTSYNC_HOME: this.home, XDG_CACHE_HOME: join(root, 'cache') };
+  }
+
+  static async create(prefix = 'botsync-test-'): Promise<TestHome> {
+    const home = new TestHome(await mkdtemp(join(tmpdir(), prefix)));
+    liveHomes.add(home);
+    return home;
+  }
+
+  run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return runCli(args, { ...this.env, ...env });
+  }
+
+  /** Runs a command with --json, expects success, and returns the parsed output. */
+  async json<T = any>(args: string[]): Promise<T> {
+    const result = await this.run([...args, '--json']);
+    if (result.exitCode !== 0) throw new Error(`botsync ${args.join(' ')} exited ${result.exitCode}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  async init(role: 'agent' | 'human', name: string): Promise<{ deviceId: string }> {
+    return this.json(['init', '--role', role, '--name', name]);
+  }
+
+  status(): Promise<any> {
+    return this.json(['status']);
+  }
+
+  path(...parts: string[]): string {
+    return join(this.home, ...parts);
+  }
+
+  async daemonState(): Promise<{ pid: number; syncthing?: { pid?: number; restarts: number } } | undefined> {
+    try {
+      return JSON.parse(await readFile(this.path('.botsync', 'daemon.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops the daemon through the CLI, then kills by PID whatever survived, and removes the files. */
+  async destroy(): Promise<void> {
+    const state = await this.daemonState();
+    await this.run(['stop']);
+    for (const pid of [state?.pid, state?.syncthing?.pid]) {
+      if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    liveHomes.delete(this);
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export async function destroyAll(): Promise<void> {
+  await Promise.all([...liveHomes].map((home) => home.destroy()));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Two initialised homes (agent A, human B) that have added each other and are connected: the
+ * starting point of most integration tests and benchmarks.
+ */
+export async function pairedHomes(): Promise<{ a: TestHome; b: TestHome }> {
+  const [a, b] = await Promise.all([TestHome.create('botsync-a-'), TestHome.create('botsync-b-')]);
+  const [ia, ib] = await Promise.all([a.init('agent', 'alice'), b.init('human', 'bob')]);
+  const [sa, sb] = await Promise.all([a.status(), b.status()]);
+  await a.json(['peers', 'add', ib.deviceId, '--name', 'bob', '--address', sb.addresses[0]]);
+  await b.json(['peers', 'add', ia.deviceId, '--name', 'alice', '--address', sa.addresses[0]]);
+  await waitFor(async () => (await a.status()).peers[0]?.connected && (await b.status()).peers[0]?.connected, 'A and B to connect', 60_000, 200);
+  return { a, b };
+}

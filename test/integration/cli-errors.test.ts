@@ -1,0 +1,131 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destroyAll, requirePrerequisites, runCli, TestHome, type CliResult } from '../helpers/harness.js';
+
+/** The example device ID from Syncthing's documentation: well formed, belongs to nobody here. */
+const EXAMPLE_ID = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
+
+/** One line saying what is wrong, one hint, no stack trace. */
+function expectCleanError(result: CliResult, exitCode: number, message: RegExp): void {
+  expect(result.exitCode).toBe(exitCode);
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(message);
+  expect(lines[1]).toMatch(/^hint: /);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('bad input and failures on the command line', () => {
+  let scratch: string;
+  beforeAll(async () => {
+    requirePrerequisites();
+    scratch = await mkdtemp(join(tmpdir(), 'botsync-cli-'));
+  });
+  afterAll(async () => {
+    await destroyAll();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('refuses an unknown command with a suggestion', async () => {
+    expectCleanError(await runCli(['stauts']), 2, /unknown command 'stauts'.*status/i);
+  });
+
+  it('refuses an unknown flag', async () => {
+    expectCleanError(await runCli(['status', '--frobnicate']), 2, /unknown option '--frobnicate'/i);
+  });
+
+  it('refuses a bad choice', async () => {
+    expectCleanError(await runCli(['init', '--role', 'robot', '--home', join(scratch, 'never')]), 2, /robot.*invalid/i);
+  });
+
+  it('says so when the home is not initialised', async () => {
+    expectCleanError(await runCli(['status', '--home', join(scratch, 'nothing-here')]), 2, /No botsync home at/);
+  });
+
+  it('prints errors as JSON for --json callers', async () => {
+    const result = await runCli(['status', '--json', '--home', join(scratch, 'nothing-here')]);
+    expect(result.exitCode).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'NOT_INITIALISED' } });
+  });
+
+  it('names the install command when Syncthing is missing and downloads are off', async () => {
+    const result = await runCli(['init', '--home', join(scratch, 'no-syncthing')], {
+      PATH: join(scratch, 'empty-bin'),
+      BOTSYNC_NO_DOWNLOAD: '1',
+      XDG_CACHE_HOME: join(scratch, 'cache'),
+    });
+    expectCleanError(result, 1, /No usable Syncthing found/);
+    expect(result.stderr).toContain('sudo apt-get install syncthing');
+  });
+
+  it('reports a failed download with the install command, and caches nothing', async () => {
+    const result = await runCli(['init', '--home', join(scratch, 'no-download')], {
+      PATH: join(scratch, 'empty-bin'),
+      BOTSYNC_SYNCTHING_MIRROR: 'http://127.0.0.1:9/releases',
+      XDG_CACHE_HOME: join(scratch, 'cache2'),
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('apt-get install syncthing');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  describe('on an initialised home', () => {
+    let home: TestHome;
+    beforeAll(async () => {
+      home = await TestHome.create();
+      await home.init('agent', 'errors');
+    });
+
+    it('refuses a device ID with a wrong check character, and adds nothing', async () => {
+      const { deviceId } = await home.status();
+      const compact = deviceId.replace(/-/g, '');
+      const typo = compact.slice(0, 13) + (compact[13] === 'A' ? 'B' : 'A') + compact.slice(14);
+      expectCleanError(await home.run(['peers', 'add', typo]), 2, /check character 1 of 4 is wrong/);
+      expect((await home.status()).peers).toEqual([]);
+    });
+
+    it('refuses a malformed peer address', async () => {
+      expectCleanError(await home.run(['peers', 'add', EXAMPLE_ID, '--address', 'ftp://x']), 2, /"ftp:\/\/x" is not a peer address/);
+      expect((await home.status()).peers).toEqual([]);
+    });
+
+    it('refuses to remove a peer that does not exist', async () => {
+      expectCleanError(await home.run(['peers', 'remove', 'nobody']), 2, /No peer named or with the ID "nobody"/);
+    });
+
+    it('says a second start that the daemon is already running', async () => {
+      const result = await home.run(['start']);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/already running \(pid \d+\)/);
+    });
+
+    it('picks another GUI port when its own is taken', async () => {
+      expect((await home.run(['stop'])).exitCode).toBe(0);
+      const config = JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
+      const port = Number(config.gui.address.split(':')[1]);
+      const squatter = createServer();
+      await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+      try {
+        expect((await home.run(['start'])).exitCode).toBe(0);
+        const status = await home.status();
+        expect(status.syncthing.running).toBe(true);
+        expect(status.syncthing.guiAddress).not.toBe(config.gui.address);
+      } finally {
+        squatter.close();
+      }
+    });
+
+    it('fails with exit 1 and a clear message on a corrupt config.json, and keeps the file', async () => {
+      expect((await home.run(['stop'])).exitCode).toBe(0);
+      const file = home.path('.botsync', 'config.json');
+      await writeFile(file, '{"version": 1, "deviceId": ', { mode: 0o600 });
+      expectCleanError(await home.run(['status']), 1, /config\.json is corrupt: it is not valid JSON/);
+      expectCleanError(await home.run(['init']), 1, /config\.json is corrupt/);
+      expect(await readFile(file, 'utf8')).toBe('{"version": 1, "deviceId": ');
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destroyAll, isAlive, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
+
+/** PIDs of every process whose command line mentions this home. */
+function processesOf(home: TestHome): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', home.home], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('the daemon supervises Syncthing', () => {
+  let a: TestHome;
+  let b: TestHome;
+
+  beforeAll(async () => {
+    requirePrerequisites();
+    ({ a, b } = await pairedHomes());
+  });
+  afterAll(destroyAll);
+
+  it('runs Syncthing as a single process under the daemon', async () => {
+    const state = (await a.daemonState())!;
+    const children = execFileSync('pgrep', ['-P', String(state.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    expect(children).toEqual([state.syncthing!.pid]);
+    expect(processesOf(a).sort()).toEqual([state.pid, state.syncthing!.pid].sort());
+  });
+
+  it('restarts Syncthing after kill -9, and sync continues', async () => {
+    const before = (await a.daemonState())!;
+    process.kill(before.syncthing!.pid!, 'SIGKILL');
+    const after = await waitFor(async () => {
+      const state = await a.daemonState();
+      return state?.syncthing?.pid !== undefined && state.syncthing.pid !== before.syncthing!.pid && (state as { phase?: string }).phase === 'running' ? state : undefined;
+    }, 'a new Syncthing', 30_000);
+    expect(after.syncthing!.restarts).toBe(before.syncthing!.restarts + 1);
+    expect(isAlive(after.syncthing!.pid!)).toBe(true);
+    await waitFor(async () => (await a.status()).peers[0]?.connected, 'A to reconnect', 60_000, 200);
+    await writeFile(a.path('shared', 'after-crash.txt'), 'still syncing');
+    await waitFor(async () => (await readFile(b.path('shared', 'after-crash.txt'), 'utf8').catch(() => '')) === 'still syncing', 'the file on B', 30_000);
+  });
+
+  it('keeps the peers when init runs again, with or without --force', async () => {
+    const configBefore = await readFile(a.path('.botsync', 'config.json'), 'utf8');
+    const again = await a.run(['init']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/already set up/);
+    const forced = await a.json(['init', '--force']);
+    expect(forced.created).toBe(false);
+    expect(await readFile(a.path('.botsync', 'config.json'), 'utf8')).toBe(configBefore);
+    expect((await a.status()).peers).toEqual([expect.objectContaining({ name: 'bob', connected: true })]);
+  });
+
+  it('stops an orphaned Syncthing when a daemon killed with -9 is started again', async () => {
+    const state = (await b.daemonState())!;
+    process.kill(state.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(state.pid), 'the daemon to die');
+    expect(isAlive(state.syncthing!.pid!)).toBe(true);
+    const restarted = await b.run(['start']);
+    expect(restarted.exitCode).toBe(0);
+    expect(isAlive(state.syncthing!.pid!)).toBe(false);
+    const fresh = (await b.daemonState())!;
+    expect(processesOf(b).sort()).toEqual([fresh.pid, fresh.syncthing!.pid].sort());
+  });
+
+  it('stop leaves no process behind', async () => {
+    for (const home of [a, b]) {
+      const state = (await home.daemonState())!;
+      const result = await home.json(['stop']);
+      expect(result).toMatchObject({ running: false, wasRunning: true, pid: state.pid });
+      expect(isAlive(state.pid)).toBe(false);
+      expect(isAlive(state.syncthing!.pid!)).toBe(false);
+      expect(processesOf(home)).toEqual([]);
+      expect((await home.status()).daemon.running).toBe(false);
+    }
+  });
+});
