@@ -8,13 +8,13 @@ process.env.WRANGLER_HIDE_BANNER ??= 'true';
 
 export default defineConfig({
   test: {
+    // Integration tests start real Syncthing processes; the machines this runs on have two cores.
+    maxWorkers: 2,
     projects: [
       {
         test: {
           name: 'node',
           include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
-          // Integration tests start real Syncthing processes; the machine has two cores.
-          maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

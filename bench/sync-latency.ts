@@ -4,7 +4,13 @@
  * as a middle reference, the same plain pair with a 1 s watcher delay. One variant runs at a time,
  * on an otherwise idle set of processes, so none disturbs another's timings.
  *
- *   node_modules/.bin/tsx bench/sync-latency.ts [--samples N] [--default-samples N] [--no-watcher1s]
+ * Each sample is an isolated write: the pause before it outlasts every timer a previous write can
+ * leave running. Syncthing sleeps 250 ms after sending an index update (batching), and its watcher
+ * ticks every fsWatcherDelayS while it has events; with a shorter fixed pause the next write lands at
+ * a fixed phase of those timers and the bench measures the pause instead (200 ms gave botsync a
+ * constant ~49 ms and the plain pairs delay - 200 ms). `--pause-ms` overrides it to show exactly that.
+ *
+ *   node_modules/.bin/tsx bench/sync-latency.ts [--samples N] [--default-samples N] [--no-watcher1s] [--pause-ms N]
  */
 import { randomBytes } from 'node:crypto';
 import { watch } from 'node:fs';
@@ -18,7 +24,8 @@ import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
 
 const FILE_BYTES = 1024;
 const TARGET_MEDIAN_MS = 250;
-const PAUSE_BETWEEN_SAMPLES_MS = 200;
+/** Longer than Syncthing's 250 ms index-batching sleep; raw pairs add their watcher delay to it. */
+const QUIET_MS = 500;
 /** Generous even for the 10 s watcher: a sample this slow means sync is broken, not slow. */
 const SAMPLE_TIMEOUT_MS = 60_000;
 /** Only a safety net behind fs.watch; a poll this slow would show as a visibly rounded-up sample. */
@@ -27,13 +34,17 @@ const FALLBACK_POLL_MS = 50;
 const { values: flags } = parseArgs({
   options: {
     samples: { type: 'string', default: '15' },
-    // Each sample of the 10 s default watcher costs ~10 s, so it gets fewer unless asked.
+    // A sample of the 10 s default watcher costs ~20 s with its quiet pause, so it gets fewer unless asked.
     'default-samples': { type: 'string' },
     'no-watcher1s': { type: 'boolean', default: false },
+    'pause-ms': { type: 'string' },
   },
 });
 const samples = atLeast10(flags.samples!, '--samples');
 const defaultSamples = flags['default-samples'] === undefined ? Math.min(samples, 10) : atLeast10(flags['default-samples'], '--default-samples');
+
+const pauseOverride = flags['pause-ms'] === undefined ? undefined : Number(flags['pause-ms']);
+if (pauseOverride !== undefined && !(pauseOverride >= 0)) throw new Error(`--pause-ms must be a number >= 0, got ${flags['pause-ms']}`);
 
 function atLeast10(value: string, flag: string): number {
   const n = Number(value);
@@ -44,6 +55,7 @@ function atLeast10(value: string, flag: string): number {
 interface VariantResult extends Summary {
   /** The first file after the pair connected, not counted: it also pays for index exchange and warm caches. */
   warmupMs: number;
+  pauseMs: number;
 }
 
 type DetectedBy = 'watch' | 'poll';
@@ -58,19 +70,24 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
     fail = reject;
   });
   let done = false;
+  // Syncthing writes a temporary file and renames it into place: the final name's event is the arrival.
+  let lastEventAt: bigint | undefined;
   const check = async (at: bigint, by: DetectedBy) => {
     try {
-      if (!done && (await stat(target)).size === FILE_BYTES && !done) {
-        done = true;
-        settle({ at, by });
-      }
+      if (done || (await stat(target)).size !== FILE_BYTES || done) return;
+      done = true;
+      if (by === 'watch') return settle({ at, by });
+      // The poll's stat and the inotify event can complete in the same loop turn; let the event's
+      // callback run first, since its timestamp is the closer one.
+      setImmediate(() => settle(lastEventAt === undefined ? { at, by } : { at: lastEventAt, by: 'watch' }));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') fail(error as Error);
     }
   };
-  // Syncthing writes a temporary file and renames it into place, so the final name's event means "complete".
   const watcher = watch(readDir, (_event, filename) => {
-    if (filename === name) void check(process.hrtime.bigint(), 'watch');
+    if (filename !== name) return;
+    lastEventAt = process.hrtime.bigint();
+    void check(lastEventAt, 'watch');
   });
   const poll = setInterval(() => void check(process.hrtime.bigint(), 'poll'), FALLBACK_POLL_MS);
   const timeout = setTimeout(() => fail(new Error(`${name} did not reach ${readDir} within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS);
@@ -87,21 +104,23 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
   }
 }
 
-async function measure(label: string, writeDir: string, readDir: string, count: number): Promise<VariantResult> {
+/** `watcherDelayS`: the delay of the Syncthing watcher that carries the change, when that is what syncs it. */
+async function measure(label: string, writeDir: string, readDir: string, count: number, watcherDelayS = 0): Promise<VariantResult> {
+  const pauseMs = pauseOverride ?? watcherDelayS * 1000 + QUIET_MS;
   const tag = randomBytes(3).toString('hex');
   const warmup = await oneSample(writeDir, readDir, `${label}-${tag}-warmup.bin`);
   log(`${label}: warm-up ${round(warmup.ms)} ms`);
   const values: number[] = [];
   let polled = 0;
   for (let i = 0; i < count; i++) {
-    await sleep(PAUSE_BETWEEN_SAMPLES_MS);
+    await sleep(pauseMs);
     const sample = await oneSample(writeDir, readDir, `${label}-${tag}-${i}.bin`);
     values.push(sample.ms);
     if (sample.by === 'poll') polled++;
     log(`${label}: sample ${i + 1}/${count}: ${round(sample.ms)} ms${sample.by === 'poll' ? ' (seen by the fallback poll)' : ''}`);
   }
   if (polled > 0) log(`${label}: warning: fs.watch missed ${polled} file(s); those samples may be up to ${FALLBACK_POLL_MS} ms late`);
-  return { ...summarise(values), warmupMs: round(warmup.ms) };
+  return { ...summarise(values), warmupMs: round(warmup.ms), pauseMs };
 }
 
 await runBench('sync-latency', async () => {
@@ -120,7 +139,7 @@ await runBench('sync-latency', async () => {
   const defaults = await raw.folder();
   log(`syncthing: folder defaults fsWatcherEnabled=${defaults.fsWatcherEnabled} fsWatcherDelayS=${defaults.fsWatcherDelayS}`);
   const syncthingDefault = {
-    ...(await measure('syncthing-default', raw.a.folderPath, raw.b.folderPath, defaultSamples)),
+    ...(await measure('syncthing-default', raw.a.folderPath, raw.b.folderPath, defaultSamples, defaults.fsWatcherDelayS)),
     fsWatcherEnabled: defaults.fsWatcherEnabled,
     fsWatcherDelayS: defaults.fsWatcherDelayS,
     connectMs: raw.connectMs,
@@ -131,7 +150,10 @@ await runBench('sync-latency', async () => {
     await raw.patchFolder({ fsWatcherDelayS: 1 });
     const patched = await raw.folder();
     log(`syncthing: folder ${FOLDER_ID} now fsWatcherDelayS=${patched.fsWatcherDelayS}`);
-    syncthingWatcher1s = { ...(await measure('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath, samples)), fsWatcherDelayS: patched.fsWatcherDelayS };
+    syncthingWatcher1s = {
+      ...(await measure('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath, samples, patched.fsWatcherDelayS)),
+      fsWatcherDelayS: patched.fsWatcherDelayS,
+    };
   }
   await raw.stop();
 

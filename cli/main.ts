@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { BotsyncError } from '../src/errors.js';
 import { contextFor, type Context } from './context.js';
 import { formatError } from './output.js';
+import packageJson from '../package.json' with { type: 'json' };
+
+const { version } = packageJson;
 
 /**
  * The `botsync` command: parses arguments and dispatches. Command modules are imported only when
@@ -12,7 +14,7 @@ import { formatError } from './output.js';
  */
 
 const entry = fileURLToPath(import.meta.url);
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 
 type Handler = (context: Context, ...args: never[]) => Promise<void>;
 

@@ -1,11 +1,10 @@
 import { BotsyncError, isBotsyncError } from '../errors.js';
-import { SyncthingClient } from '../syncthing/client.js';
+import { askDaemon } from '../daemon/control-socket.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
 import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { otherRole, type Role } from '../workspace/roles.js';
-import { applyConfig } from './apply.js';
 
 export interface AddPeerInput {
   deviceId: string;
@@ -54,7 +53,7 @@ export async function addPeer(layout: Layout, input: AddPeerInput): Promise<Peer
   }
   const updated = { ...config, peers: [...config.peers.filter((p) => p.deviceId !== deviceId), peer] };
   await saveConfig(layout, updated);
-  return { peer, config: updated, applied: await applyIfRunning(layout, updated) };
+  return { peer, config: updated, applied: await applyIfRunning(layout) };
 }
 
 export async function removePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
@@ -67,7 +66,7 @@ export async function removePeer(layout: Layout, nameOrId: string): Promise<Peer
   }
   const updated = { ...config, peers: config.peers.filter((p) => p.deviceId !== peer.deviceId) };
   await saveConfig(layout, updated);
-  return { peer, config: updated, applied: await applyIfRunning(layout, updated) };
+  return { peer, config: updated, applied: await applyIfRunning(layout) };
 }
 
 export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | undefined {
@@ -95,15 +94,12 @@ export function parseAddress(input: string): string {
   return `${url!.protocol}//${url!.host}`;
 }
 
-async function applyIfRunning(layout: Layout, config: BotsyncConfig): Promise<boolean> {
-  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+/** Asks a running daemon to apply the saved config now; false when no daemon runs (it applies it at start). */
+async function applyIfRunning(layout: Layout): Promise<boolean> {
   try {
-    await applyConfig(client, layout, config);
-    return true;
+    return (await askDaemon<{ applied: boolean }>(layout, 'apply')).applied;
   } catch (error) {
-    if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return false;
+    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return false;
     throw error;
-  } finally {
-    await client.close();
   }
 }

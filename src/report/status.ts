@@ -1,7 +1,8 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../daemon/lock.js';
-import { readDaemonState } from '../daemon/state.js';
-import { SyncthingClient } from '../syncthing/client.js';
+import { askDaemon } from '../daemon/control-socket.js';
+import { readDaemonState, type DaemonState } from '../daemon/state.js';
+import type { SyncthingClient } from '../syncthing/client.js';
 import type { Connections, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { loadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
@@ -23,12 +24,31 @@ export interface StatusReport {
   invites: { expiresAt: string }[];
 }
 
+/**
+ * The status as the CLI sees it: from the daemon, which asks its Syncthing, when it runs; from
+ * config.json alone when it does not.
+ */
 export async function collectStatus(layout: Layout): Promise<StatusReport> {
   const config = await loadConfig(layout);
   const daemonPid = await lockHolder(layout.lockFile);
+  if (daemonPid !== undefined) {
+    try {
+      return await askDaemon<StatusReport>(layout, 'status');
+    } catch (error) {
+      // A daemon still starting has its lock but not yet its socket.
+      if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
+    }
+  }
   const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
-  const live = daemonPid === undefined ? undefined : await queryLive(config);
+  return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined);
+}
 
+export interface DaemonInfo {
+  pid: number;
+  state: DaemonState | undefined;
+}
+
+export function buildStatus(layout: Layout, config: BotsyncConfig, daemon: DaemonInfo | undefined, live: LiveState | undefined): StatusReport {
   return {
     deviceId: config.deviceId,
     name: config.name,
@@ -36,10 +56,10 @@ export async function collectStatus(layout: Layout): Promise<StatusReport> {
     role: config.role,
     network: config.network,
     daemon: {
-      running: daemonPid !== undefined,
-      pid: daemonPid ?? null,
-      phase: daemonState?.phase ?? null,
-      syncthingRestarts: daemonState?.syncthing?.restarts ?? 0,
+      running: daemon !== undefined,
+      pid: daemon?.pid ?? null,
+      phase: daemon?.state?.phase ?? null,
+      syncthingRestarts: daemon?.state?.syncthing?.restarts ?? 0,
     },
     syncthing: { running: live !== undefined, version: live?.version ?? null, guiAddress: config.gui.address },
     addresses: live === undefined ? configuredAddresses(config) : dialableAddresses(live.system),
@@ -67,7 +87,7 @@ export async function collectStatus(layout: Layout): Promise<StatusReport> {
   };
 }
 
-interface LiveState {
+export interface LiveState {
   version: string;
   system: SystemStatus;
   connections: Connections;
@@ -75,8 +95,7 @@ interface LiveState {
 }
 
 /** What a running Syncthing reports, or undefined when it does not answer. */
-async function queryLive(config: BotsyncConfig): Promise<LiveState | undefined> {
-  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey, timeoutMs: 5_000 });
+export async function queryLive(client: SyncthingClient): Promise<LiveState | undefined> {
   try {
     const [version, system, connections, ...folders] = await Promise.all([
       client.version(),
@@ -88,8 +107,6 @@ async function queryLive(config: BotsyncConfig): Promise<LiveState | undefined> 
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;
-  } finally {
-    await client.close();
   }
 }
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
@@ -8,9 +7,12 @@ import { BotsyncError, errnoCode } from '../errors.js';
  * leaves either the old or the new content and never a torn file. Mode 0600 from the first byte:
  * the file may hold an API key.
  */
+/** Unique within this process; the PID makes it unique between processes, 'wx' guards the rest. */
+let tempCounter = 0;
+
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${path}.${process.pid}.${++tempCounter}.tmp`;
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI = join(ROOT, 'dist', 'main.js');
 
 /** Fails with the command that fixes it when something a test needs is missing; never skips. */
 export function requirePrerequisites(tools: string[] = ['syncthing']): void {
