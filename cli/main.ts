@@ -16,14 +16,17 @@ const { version } = packageJson;
 const entry = fileURLToPath(import.meta.url);
 
 
-type Handler = (context: Context, ...args: never[]) => Promise<void>;
+/** A command's `run`; it may return an exit status other than 0 for a result that is not an error (doctor). */
+type Handler = (context: Context, ...args: never[]) => Promise<void | number>;
+
+let commandStatus = 0;
 
 /** Binds a command to the `run` export of a lazily imported module. */
 function action(load: () => Promise<{ run: Handler }>) {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const { run } = await load();
-    await run(contextFor(command, entry), ...(args.slice(0, -1) as never[]));
+    commandStatus = (await run(contextFor(command, entry), ...(args.slice(0, -1) as never[]))) ?? 0;
   };
 }
 
@@ -83,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    return commandStatus;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;

@@ -2,7 +2,7 @@ import { runDoctor } from '../../src/report/doctor.js';
 import type { Context } from '../context.js';
 import { dim, green, red, yellow } from '../output.js';
 
-export async function run(context: Context): Promise<void> {
+export async function run(context: Context): Promise<number> {
   const report = await runDoctor(context.layout, context.env);
   context.out.result(report, () =>
     report.checks
@@ -12,5 +12,5 @@ export async function run(context: Context): Promise<void> {
       })
       .join('\n'),
   );
-  if (!report.ok) process.exitCode = 1;
+  return report.ok ? 0 : 1;
 }
