@@ -78,3 +78,32 @@ describe('the daemon supervises Syncthing', () => {
     }
   });
 });
+
+describe('botsync daemon in the foreground (as a service manager runs it)', () => {
+  it('runs until SIGTERM, then stops Syncthing and exits 0', async () => {
+    requirePrerequisites();
+    const { execa } = await import('execa');
+    const { CLI, TestHome } = await import('../helpers/harness.js');
+    const home = await TestHome.create();
+    try {
+      await home.init('agent', 'fg');
+      await home.run(['stop']);
+      const daemon = execa(process.execPath, [CLI, 'daemon'], { env: { ...process.env, BOTSYNC_NETWORK: 'loopback', ...home.env }, reject: false });
+      const running = await waitFor(async () => {
+        const status = await home.status();
+        return status.syncthing.running ? status : undefined;
+      }, 'the foreground daemon to run Syncthing');
+      expect(running.daemon.pid).toBe(daemon.pid);
+      const syncthingPid = (await home.daemonState())!.syncthing!.pid!;
+      daemon.kill('SIGTERM');
+      const result = await daemon;
+      expect(result.exitCode).toBe(0);
+      expect(String(result.stdout)).toMatch(/Syncthing ready/);
+      expect(String(result.stdout)).toMatch(/stopped/);
+      expect(isAlive(syncthingPid)).toBe(false);
+      expect(processesOf(home)).toEqual([]);
+    } finally {
+      await home.destroy();
+    }
+  });
+});
