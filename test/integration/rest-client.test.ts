@@ -5,15 +5,7 @@ import { isBotsyncError } from '../../src/errors.js';
 import { freePort } from '../../src/net/ports.js';
 import { SyncthingClient } from '../../src/syncthing/client.js';
 import { destroyAll, requirePrerequisites, TestHome } from '../helpers/harness.js';
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
+import { rejection } from '../helpers/rejection.js';
 
 describe('the REST client against a real Syncthing', () => {
   let home: TestHome;
@@ -69,20 +61,20 @@ describe('the REST client against a real Syncthing', () => {
 
   it('maps a wrong API key to SYNCTHING_AUTH', async () => {
     const wrong = new SyncthingClient({ address: config.gui.address, apiKey: 'not-the-key' });
-    const error = await failureOf(wrong.version());
+    const error = await rejection(wrong.version());
     await wrong.close();
     expect(isBotsyncError(error, 'SYNCTHING_AUTH')).toBe(true);
   });
 
   it('maps an unknown object to SYNCTHING_API with the status code', async () => {
-    const error = await failureOf(client.folderStatus('no-such-folder'));
+    const error = await rejection(client.folderStatus('no-such-folder'));
     expect(isBotsyncError(error, 'SYNCTHING_API')).toBe(true);
     expect((error as Error).message).toMatch(/answered [45]\d\d/);
   });
 
   it('maps a closed port to SYNCTHING_NOT_RUNNING', async () => {
     const closed = new SyncthingClient({ address: `127.0.0.1:${await freePort()}`, apiKey: 'x' });
-    const error = await failureOf(closed.version());
+    const error = await rejection(closed.version());
     await closed.close();
     expect(isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')).toBe(true);
   });
@@ -92,7 +84,7 @@ describe('the REST client against a real Syncthing', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     const slow = new SyncthingClient({ address: `127.0.0.1:${port}`, apiKey: 'x', timeoutMs: 300 });
-    const error = await failureOf(slow.version());
+    const error = await rejection(slow.version());
     await slow.close();
     silent.close();
     expect(isBotsyncError(error, 'SYNCTHING_TIMEOUT')).toBe(true);

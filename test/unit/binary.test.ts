@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { BotsyncError } from '../../src/errors.js';
 import { defaultCacheDir, findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
 import type { PinnedRelease } from '../../src/syncthing/release.js';
+import { rejection } from '../helpers/rejection.js';
 
 const REAL_SYNCTHING = '/usr/bin/syncthing';
 /** A release botsync cannot download: findSyncthing must never reach the network in these tests. */
@@ -32,15 +32,6 @@ async function fakeSyncthing(file: string, version: string, mode = 0o755): Promi
   return file;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BotsyncError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BotsyncError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('parseSyncthingVersion', () => {
   it('reads 1.x output, dropping the distribution suffix and ignoring the Go version', () => {

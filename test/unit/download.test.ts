@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import * as tar from 'tar';
-import { BotsyncError } from '../../src/errors.js';
 import { findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
 import { downloadSyncthing, releaseTarget } from '../../src/syncthing/download.js';
 import type { PinnedRelease, ReleaseAsset } from '../../src/syncthing/release.js';
+import { rejection } from '../helpers/rejection.js';
 
 const REAL_SYNCTHING = '/usr/bin/syncthing';
 const TAR_FILE = 'syncthing-linux-amd64-vTEST.tar.gz';
@@ -73,15 +73,6 @@ async function newCacheDir(): Promise<string> {
   return mkdtemp(join(root, 'cache-'));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BotsyncError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BotsyncError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'botsync-download-'));
