@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CLI, ROOT, TestHome } from '../test/helpers/harness.ts';
-import { log, runBench } from './lib/lifecycle.ts';
+import { checkpoint, log, runBench, settledBeforeCleanup } from './lib/lifecycle.ts';
 import { elapsedMs, median, percentile, round } from './lib/stats.ts';
 
 const TARGET_RATIO = 1.5;
@@ -24,7 +24,7 @@ type Name = 'node' | 'version' | 'status';
 await runBench('cli-start', async () => {
   log('setting up a home with a running daemon');
   const home = await TestHome.create('botsync-bench-cli-');
-  await home.init('agent', 'a');
+  await settledBeforeCleanup(home.init('agent', 'a'));
   // The same environment for all three, bare Node included, so only the script differs.
   const env = { ...process.env, BOTSYNC_NETWORK: 'loopback', ...home.env };
   const commands: Record<Name, string[]> = {
@@ -51,6 +51,7 @@ await runBench('cli-start', async () => {
   for (let pass = -WARMUP_ROUNDS; pass < runs; pass++) {
     const offset = ((pass % names.length) + names.length) % names.length;
     for (const name of [...names.slice(offset), ...names.slice(0, offset)]) {
+      await checkpoint();
       const { ms } = timeOnce(name);
       if (pass >= 0) times[name].push(ms);
     }

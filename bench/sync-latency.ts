@@ -18,7 +18,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pairedHomes } from '../test/helpers/harness.ts';
-import { log, runBench, sleep } from './lib/lifecycle.ts';
+import { checkpoint, log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
 import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
 
@@ -108,12 +108,14 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
 async function measure(label: string, writeDir: string, readDir: string, count: number, watcherDelayS = 0): Promise<VariantResult> {
   const pauseMs = pauseOverride ?? watcherDelayS * 1000 + QUIET_MS;
   const tag = randomBytes(3).toString('hex');
+  await checkpoint();
   const warmup = await oneSample(writeDir, readDir, `${label}-${tag}-warmup.bin`);
   log(`${label}: warm-up ${round(warmup.ms)} ms`);
   const values: number[] = [];
   let polled = 0;
   for (let i = 0; i < count; i++) {
     await sleep(pauseMs);
+    await checkpoint();
     const sample = await oneSample(writeDir, readDir, `${label}-${tag}-${i}.bin`);
     values.push(sample.ms);
     if (sample.by === 'poll') polled++;
@@ -126,7 +128,7 @@ async function measure(label: string, writeDir: string, readDir: string, count: 
 await runBench('sync-latency', async () => {
   log('botsync: setting up a paired agent/human home through the CLI');
   const setupStart = process.hrtime.bigint();
-  const { a, b } = await pairedHomes();
+  const { a, b } = await settledBeforeCleanup(pairedHomes());
   const setupMs = round(elapsedMs(setupStart), 0);
   log(`botsync: paired and connected in ${setupMs} ms`);
   const botsync = { ...(await measure('botsync', a.path('shared'), b.path('shared'), samples)), setupMs };
@@ -134,7 +136,7 @@ await runBench('sync-latency', async () => {
   await Promise.all([a.destroy(), b.destroy()]);
 
   log('syncthing: starting a plain pair with default folder settings');
-  const raw = await startRawPair();
+  const raw = await settledBeforeCleanup(startRawPair());
   log(`syncthing ${raw.binary.version}: connected ${raw.connectMs} ms after resuming the devices`);
   const defaults = await raw.folder();
   log(`syncthing: folder defaults fsWatcherEnabled=${defaults.fsWatcherEnabled} fsWatcherDelayS=${defaults.fsWatcherDelayS}`);

@@ -9,6 +9,7 @@ export interface GlobalOptions {
   network?: string;
   json?: boolean;
   syncthing?: string;
+  relay?: string;
 }
 
 /** What every command gets: where the home is, how to print, and the global flags. */

@@ -37,6 +37,7 @@ function buildProgram(): Command {
     .option('--home <dir>', 'the botsync home (default: ~/sync; env BOTSYNC_HOME)')
     .addOption(new Option('--network <profile>', 'network profile, stored at init (env BOTSYNC_NETWORK)').choices(['internet', 'lan', 'loopback']))
     .option('--syncthing <path>', 'the Syncthing binary to use (env BOTSYNC_SYNCTHING)')
+    .option('--relay <url>', 'the pairing relay (env BOTSYNC_RELAY; stored at init)')
     .option('--json', 'machine-readable output')
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true })
@@ -49,7 +50,24 @@ function buildProgram(): Command {
     .addOption(new Option('--role <role>', "this machine's role").choices(['agent', 'human']).default('agent'))
     .option('--name <name>', 'the name other machines see (default: the host name)')
     .option('--force', 're-create whatever is missing in an existing home (never removes peers)')
+    .option('--offline', 'print a direct code instead of using the relay')
+    .option('--wait', 'wait until the other machine has joined')
     .action(action(() => import('./commands/init.js')));
+
+  program
+    .command('join')
+    .description('pair with a machine that printed a code (sets this machine up first if needed)')
+    .argument('<code>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`')
+    .addOption(new Option('--role <role>', "this machine's role, if it is set up now").choices(['agent', 'human']).default('human'))
+    .option('--name <name>', 'the name other machines see (default: the host name)')
+    .action(action(() => import('./commands/join.js')));
+
+  program
+    .command('invite')
+    .description('make a new code for another machine to join this network')
+    .option('--offline', 'print a direct code instead of using the relay')
+    .option('--wait', 'wait until the other machine has joined')
+    .action(action(() => import('./commands/invite.js')));
 
   program.command('start').description('start the background daemon that runs Syncthing').action(action(() => import('./commands/start.js')));
   program.command('stop').description('stop the daemon and Syncthing').action(action(() => import('./commands/stop.js')));
@@ -65,7 +83,7 @@ function buildProgram(): Command {
   peers
     .command('add')
     .description('add a peer by its device ID and share the folders with it according to both roles')
-    .argument('<device-id>', "the other machine's device ID (botsync status shows it)")
+    .argument('<device-id>', "the other machine's device ID (botsync status shows it), or its direct code")
     .option('--name <name>', 'a name for the peer')
     .option('--address <url>', 'where to reach it, tcp://HOST:PORT (repeatable)', collect, [])
     .addOption(new Option('--role <role>', "the peer's role (default: the opposite of this machine's)").choices(['agent', 'human']))
@@ -90,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
+      // `botsync` alone: commander has printed the help; that is the whole answer.
+      if (error.code === 'commander.help') return 2;
       const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
       const usage = new BotsyncError('USAGE', capitalise(message.endsWith('.') ? message : `${message}.`), {
         hint: 'Run `botsync --help` (or `botsync COMMAND --help`) to see the commands and their flags.',

@@ -11,6 +11,7 @@ const BAD_INPUT_CODES = new Set([
   'BAD_DEVICE_ID',
   'NOT_INITIALISED',
   'UNKNOWN_PEER',
+  'BAD_CODE',
 ]);
 
 export type ErrorCode =
@@ -34,7 +35,15 @@ export type ErrorCode =
   | 'DAEMON_RUNNING'
   | 'DAEMON_NOT_RUNNING'
   | 'DAEMON_FAILED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'BAD_CODE'
+  | 'PAIRING_WRONG_CODE'
+  | 'PAIRING_TAMPERED'
+  | 'PAIRING_EXPIRED'
+  | 'PAIRING_USED'
+  | 'PAIRING_FAILED'
+  | 'RELAY_UNREACHABLE'
+  | 'RELAY_ERROR';
 
 export interface ErrorDetails {
   hint?: string;

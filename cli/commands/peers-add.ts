@@ -1,4 +1,7 @@
+import { peerInputFor } from '../../src/mesh/pairing-peers.js';
 import { addPeer } from '../../src/mesh/peers.js';
+import { authenticationString, isDirectCode, parseDirectCode } from '../../src/pairing/direct-code.js';
+import { loadConfig } from '../../src/workspace/config.js';
 import type { Role } from '../../src/workspace/roles.js';
 import type { Context } from '../context.js';
 import { dim } from '../output.js';
@@ -9,12 +12,17 @@ interface AddFlags {
   role?: Role;
 }
 
-export async function run(context: Context, deviceId: string, flags: AddFlags): Promise<void> {
-  const change = await addPeer(context.layout, { deviceId, name: flags.name, addresses: flags.address, role: flags.role });
+export async function run(context: Context, idOrCode: string, flags: AddFlags): Promise<void> {
+  const input = isDirectCode(idOrCode)
+    ? { ...peerInputFor(await loadConfig(context.layout), parseDirectCode(idOrCode)), ...(flags.name === undefined ? {} : { name: flags.name }) }
+    : { deviceId: idOrCode, name: flags.name, addresses: flags.address, role: flags.role };
+  const change = await addPeer(context.layout, input);
   const { peer } = change;
-  context.out.result({ peer, applied: change.applied }, () =>
+  const check = isDirectCode(idOrCode) ? authenticationString((await loadConfig(context.layout)).deviceId, peer.deviceId) : undefined;
+  context.out.result({ peer, applied: change.applied, ...(check === undefined ? {} : { authenticationString: check }) }, () =>
     [
       `Added ${peer.name} (${peer.role}, ${peer.deviceId}).`,
+      ...(check === undefined ? [] : [`Check number: ${check} (the other machine shows the same one if this is the right machine).`]),
       change.applied
         ? dim('Shared the folders with it; it connects once it has added this machine too.')
         : dim('botsync is not running: the peer is saved and applied when you run `botsync start`.'),

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
-import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
-import { applyConfig, type ApplyReport } from '../mesh/apply.js';
+import { BotsyncError, errnoCode } from '../errors.js';
+import { withPeer } from '../mesh/peers.js';
+import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freePort, isPortFree, portOf } from '../net/ports.js';
 import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
@@ -9,8 +10,12 @@ import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
-import { buildStatus, queryLive } from '../report/status.js';
+import { currentAddresses } from '../report/status.js';
+import { ConfigWriter } from './config-writer.js';
 import { serveControl } from './control-socket.js';
+import { Invites } from './invites.js';
+import { MeshSync } from './mesh-sync.js';
+import { controlRoutes } from './routes.js';
 import { acquireLock, isAlive, releaseLock } from './lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
@@ -76,27 +81,19 @@ async function runSupervised(
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
   const watchers = watchFolders(layout, scans, say);
-
-  // Applies run one at a time: a start-up apply and a `peers add` must not interleave their PUTs.
-  let applying: Promise<unknown> = Promise.resolve();
-  const apply = (): Promise<ApplyReport> => {
-    const run = async () => applyConfig(client, layout, await loadConfig(layout));
-    const next = applying.then(run, run);
-    applying = next.catch(() => undefined); // the caller of `next` gets the error
-    return next;
-  };
-  const control = await serveControl(layout, {
-    status: async () => buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client)),
-    apply: async () => {
-      try {
-        return { applied: true, report: await apply() };
-      } catch (error) {
-        // Syncthing is between restarts: the next start applies the config anyway.
-        if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return { applied: false };
-        throw error;
-      }
+  const mesh = new MeshSync(layout, client, say);
+  await mesh.prepare();
+  const writer = new ConfigWriter(layout, client, (current) => mesh.publish(current));
+  mesh.start(writer);
+  const invites = new Invites({
+    hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await currentAddresses(layout, client), guest),
+    accept: async (guest) => {
+      await writer.change((current) => withPeer(current, peerInputFor(current, guest)));
     },
+    log: say,
   });
+  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites }));
+
   // The first start decides whether the daemon starts at all; later failures are retried forever.
   let firstStarted!: () => void;
   let firstFailed!: (error: unknown) => void;
@@ -113,7 +110,7 @@ async function runSupervised(
       state.syncthing = { ...state.syncthing!, pid: child.pid };
       await waitUntilReady(client, child);
       // config.json is re-read: peers added while Syncthing was down are applied now.
-      const report = await apply();
+      const report = await writer.apply();
       say(`Syncthing ready (pid ${child.pid}); applied ${JSON.stringify(report)}`);
       state.phase = 'running';
       await writeDaemonState(layout, state);
@@ -146,6 +143,8 @@ async function runSupervised(
     failure = error;
   }
   say('stopping');
+  invites.close();
+  mesh.close();
   await new Promise((resolve) => control.close(resolve));
   for (const watcher of watchers) watcher.close();
   scans.close();

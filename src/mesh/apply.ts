@@ -5,6 +5,7 @@ import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, folderType, sharedBetween, type FolderSpec } from '../workspace/roles.js';
+import { MESH_FOLDER_ID, meshDir } from './membership.js';
 
 export interface ApplyReport {
   devicesAdded: string[];
@@ -76,20 +77,34 @@ function deviceFor(peer: PeerRecord): Partial<DeviceConfig> & { deviceID: string
 
 async function applyFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
   const current = new Map((await client.folders()).map((folder) => [folder.id, folder]));
-  for (const spec of FOLDERS) {
-    const wanted = folderFor(spec, layout, config);
-    const folder = current.get(spec.id);
+  for (const wanted of [...FOLDERS.map((spec) => folderFor(spec, layout, config)), meshFolderFor(layout, config)]) {
+    const folder = current.get(wanted.id);
     if (folder === undefined) {
       await client.putFolder(wanted);
-      report.foldersChanged.push(spec.id);
+      report.foldersChanged.push(wanted.id);
       continue;
     }
     const patch = folderPatch(folder, wanted);
     if (patch !== undefined) {
-      await client.patchFolder(spec.id, patch);
-      report.foldersChanged.push(spec.id);
+      await client.patchFolder(wanted.id, patch);
+      report.foldersChanged.push(wanted.id);
     }
   }
+}
+
+/** botsync's own membership folder, shared with every peer whatever its role (see membership.ts). */
+function meshFolderFor(layout: Layout, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
+  return {
+    id: MESH_FOLDER_ID,
+    label: 'botsync mesh (internal)',
+    path: meshDir(layout),
+    type: 'sendreceive',
+    devices: [config.deviceId, ...config.peers.map((peer) => peer.deviceId)].map((deviceID) => ({ deviceID })),
+    fsWatcherEnabled: true,
+    fsWatcherDelayS: 10,
+    rescanIntervalS: 3600,
+    paused: false,
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import { defaultPeerAddresses } from '../syncthing/profiles.js';
 import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { otherRole, type Role } from '../workspace/roles.js';
+import { parseAddress } from './address.js';
 
 export interface AddPeerInput {
   deviceId: string;
@@ -16,17 +17,35 @@ export interface AddPeerInput {
 
 export interface PeerChange {
   peer: PeerRecord;
-  config: BotsyncConfig;
   /** Whether a running Syncthing took the change now; otherwise the daemon applies it when it starts. */
   applied: boolean;
 }
 
-/** Adds a peer (or updates the one with the same device ID) and shares the folders with it by role. */
+/**
+ * Adds a peer (or updates the one with the same device ID); the daemon shares the folders with it by
+ * role. With a daemon running, the daemon makes the change: it is the one writer of config.json then.
+ */
 export async function addPeer(layout: Layout, input: AddPeerInput): Promise<PeerChange> {
-  const config = await loadConfig(layout);
+  const viaDaemon = await askIfRunning<PeerChange>(layout, 'peers.add', input);
+  if (viaDaemon !== undefined) return viaDaemon;
+  const { config, peer } = withPeer(await loadConfig(layout), input);
+  await saveConfig(layout, config);
+  return { peer, applied: false };
+}
+
+export async function removePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
+  const viaDaemon = await askIfRunning<PeerChange>(layout, 'peers.remove', nameOrId);
+  if (viaDaemon !== undefined) return viaDaemon;
+  const { config, peer } = withoutPeer(await loadConfig(layout), nameOrId);
+  await saveConfig(layout, config);
+  return { peer, applied: false };
+}
+
+/** The config with the peer added or updated; validates the input. Pure. */
+export function withPeer(config: BotsyncConfig, input: AddPeerInput, now = new Date()): { config: BotsyncConfig; peer: PeerRecord } {
   const deviceId = parseDeviceId(input.deviceId);
   if (deviceId === config.deviceId) {
-    throw new BotsyncError('BAD_INPUT', 'That device ID is this machine\'s own.', {
+    throw new BotsyncError('BAD_INPUT', "That device ID is this machine's own.", {
       hint: 'Use the ID that `botsync status` prints on the other machine.',
     });
   }
@@ -44,29 +63,25 @@ export async function addPeer(layout: Layout, input: AddPeerInput): Promise<Peer
     name,
     role: input.role ?? existing?.role ?? otherRole(config.role),
     addresses: addresses.length > 0 ? addresses : (existing?.addresses ?? defaultPeerAddresses(config.network)),
-    addedAt: existing?.addedAt ?? new Date().toISOString(),
+    addedAt: existing?.addedAt ?? now.toISOString(),
   };
   if (peer.addresses.length === 0) {
     throw new BotsyncError('BAD_INPUT', `The ${config.network} network profile has no discovery, so the peer needs an address.`, {
       hint: 'Pass --address tcp://HOST:PORT (the other machine shows it in `botsync status`).',
     });
   }
-  const updated = { ...config, peers: [...config.peers.filter((p) => p.deviceId !== deviceId), peer] };
-  await saveConfig(layout, updated);
-  return { peer, config: updated, applied: await applyIfRunning(layout) };
+  return { config: { ...config, peers: [...config.peers.filter((p) => p.deviceId !== deviceId), peer] }, peer };
 }
 
-export async function removePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
-  const config = await loadConfig(layout);
+/** The config without the named peer. Pure. */
+export function withoutPeer(config: BotsyncConfig, nameOrId: string): { config: BotsyncConfig; peer: PeerRecord } {
   const peer = findPeer(config, nameOrId);
   if (peer === undefined) {
     throw new BotsyncError('UNKNOWN_PEER', `No peer named or with the ID "${nameOrId}".`, {
       hint: 'See the peers with `botsync peers list`.',
     });
   }
-  const updated = { ...config, peers: config.peers.filter((p) => p.deviceId !== peer.deviceId) };
-  await saveConfig(layout, updated);
-  return { peer, config: updated, applied: await applyIfRunning(layout) };
+  return { config: { ...config, peers: config.peers.filter((p) => p.deviceId !== peer.deviceId) }, peer };
 }
 
 export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | undefined {
@@ -79,27 +94,12 @@ export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | 
   });
 }
 
-/** Accepts tcp://, quic:// and dynamic, the address forms Syncthing dials. */
-export function parseAddress(input: string): string {
-  if (input === 'dynamic') return input;
-  const url = URL.canParse(input) ? new URL(input) : undefined;
-  const ok =
-    url !== undefined &&
-    (url.protocol === 'tcp:' || url.protocol === 'quic:') && url.hostname !== '' && url.port !== '' && url.pathname === '';
-  if (!ok) {
-    throw new BotsyncError('BAD_INPUT', `"${input}" is not a peer address.`, {
-      hint: 'Use tcp://HOST:PORT (for example tcp://192.0.2.10:22000), or dynamic.',
-    });
-  }
-  return `${url!.protocol}//${url!.host}`;
-}
-
-/** Asks a running daemon to apply the saved config now; false when no daemon runs (it applies it at start). */
-async function applyIfRunning(layout: Layout): Promise<boolean> {
+/** The daemon's answer, or undefined when no daemon runs. */
+async function askIfRunning<T>(layout: Layout, op: string, body: unknown): Promise<T | undefined> {
   try {
-    return (await askDaemon<{ applied: boolean }>(layout, 'apply')).applied;
+    return await askDaemon<T>(layout, op, body);
   } catch (error) {
-    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return false;
+    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return undefined;
     throw error;
   }
 }

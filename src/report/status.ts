@@ -48,7 +48,13 @@ export interface DaemonInfo {
   state: DaemonState | undefined;
 }
 
-export function buildStatus(layout: Layout, config: BotsyncConfig, daemon: DaemonInfo | undefined, live: LiveState | undefined): StatusReport {
+export function buildStatus(
+  layout: Layout,
+  config: BotsyncConfig,
+  daemon: DaemonInfo | undefined,
+  live: LiveState | undefined,
+  invites: { expiresAt: string }[] = [],
+): StatusReport {
   return {
     deviceId: config.deviceId,
     name: config.name,
@@ -83,7 +89,7 @@ export function buildStatus(layout: Layout, config: BotsyncConfig, daemon: Daemo
         completion: db === undefined ? null : completion(db),
       };
     }),
-    invites: [],
+    invites,
   };
 }
 
@@ -119,6 +125,12 @@ function unknownFolder(error: unknown): undefined {
 function completion(db: FolderStatus): number {
   if (db.globalBytes === 0) return db.needFiles === 0 ? 100 : 0;
   return Math.floor((10000 * (db.globalBytes - db.needBytes)) / db.globalBytes) / 100;
+}
+
+/** The addresses this machine tells a new peer: what Syncthing reports, or the configured ones. */
+export async function currentAddresses(layout: Layout, client: SyncthingClient): Promise<string[]> {
+  const live = await queryLive(client);
+  return live === undefined ? configuredAddresses(await loadConfig(layout)) : dialableAddresses(live.system);
 }
 
 /** Addresses another machine could dial, as Syncthing's listeners report them; wildcard ones are useless to a peer. */

@@ -17,6 +17,8 @@ export interface InitOptions {
   /** Re-create what is missing in an initialised home. */
   force: boolean;
   binary: SyncthingBinary;
+  /** A pairing relay to remember (from --relay / BOTSYNC_RELAY). */
+  relay?: string;
 }
 
 export interface InitResult {
@@ -61,6 +63,7 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
     listenPort,
     // A re-created Syncthing config keeps the peers: the daemon re-applies them on start.
     peers: existing?.peers ?? [],
+    ...(options.relay ?? existing?.relay ? { relay: options.relay ?? existing?.relay } : {}),
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await saveConfig(layout, config);

@@ -3,6 +3,7 @@ import { BotsyncError, errnoCode } from '../errors.js';
 import type {
   Completion,
   Connections,
+  DbFile,
   DeviceConfig,
   FolderConfig,
   FolderStatus,
@@ -119,6 +120,11 @@ export class SyncthingClient {
   /** Scans a folder, or only the given paths in it; returns once the scan is done. */
   scan(folder: string, subs: string[] = []): Promise<void> {
     return this.call('POST', '/rest/db/scan', { query: { folder, sub: subs }, timeoutMs: 60_000 });
+  }
+
+  /** One file's local and global record, including which device last changed it. */
+  fileInfo(folder: string, file: string): Promise<DbFile> {
+    return this.call('GET', '/rest/db/file', { query: { folder, file } });
   }
 
   pendingDevices(): Promise<PendingDevices> {

@@ -27,6 +27,8 @@ export interface BotsyncConfig {
   /** Port Syncthing listens on for peers in the loopback profile. */
   listenPort: number;
   peers: PeerRecord[];
+  /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
+  relay?: string;
   createdAt: string;
 }
 
@@ -64,6 +66,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   requireString(raw.gui, 'apiKey', fail);
   if (!Number.isInteger(raw.listenPort)) throw fail('"listenPort" must be an integer');
   if (!Array.isArray(raw.peers)) throw fail('"peers" must be a list');
+  if (raw.relay !== undefined && typeof raw.relay !== 'string') throw fail('"relay" must be a URL');
   for (const peer of raw.peers) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);

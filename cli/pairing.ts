@@ -1,0 +1,61 @@
+import { askDaemon } from '../src/daemon/control-socket.js';
+import { isBotsyncError } from '../src/errors.js';
+import { detailsOf } from '../src/mesh/pairing-peers.js';
+import { formatDirectCode } from '../src/pairing/direct-code.js';
+import { relayUrl } from '../src/pairing/relay-client.js';
+import { collectStatus } from '../src/report/status.js';
+import type { BotsyncConfig } from '../src/workspace/config.js';
+import type { Context } from './context.js';
+import { bold, dim } from './output.js';
+
+/** A way for another machine to pair with this one: a 5-word relay code, or a direct code. */
+export interface Offer {
+  code?: string;
+  expiresAt?: string;
+  nameplate?: string;
+  directCode?: string;
+  /** Why there is a direct code instead of a relay code. */
+  relayProblem?: string;
+}
+
+export function relayFor(context: Context, config: BotsyncConfig | undefined): string {
+  return relayUrl(context.options.relay, context.env, config?.relay);
+}
+
+/** Asks the daemon for a relay code; falls back to a direct code offline or when the relay is unreachable. */
+export async function makeOffer(context: Context, config: BotsyncConfig, offline: boolean): Promise<Offer> {
+  if (!offline) {
+    try {
+      return await askDaemon<Offer>(context.layout, 'invite.create', { relay: relayFor(context, config) });
+    } catch (error) {
+      if (!isBotsyncError(error, 'RELAY_UNREACHABLE')) throw error;
+      return { directCode: await directCodeOf(context, config), relayProblem: error.message };
+    }
+  }
+  return { directCode: await directCodeOf(context, config) };
+}
+
+export async function directCodeOf(context: Context, config: BotsyncConfig): Promise<string> {
+  const { addresses } = await collectStatus(context.layout);
+  return formatDirectCode(detailsOf(config, addresses));
+}
+
+/** Waits (up to the code's lifetime) until the daemon has paired the offer's guest. */
+export async function waitForGuest(context: Context, offer: Offer): Promise<{ peer: { deviceId: string; name: string; role: string } }> {
+  return askDaemon(context.layout, 'invite.wait', { nameplate: offer.nameplate }, 11 * 60 * 1000);
+}
+
+export function describeOffer(offer: Offer): string {
+  if (offer.code !== undefined) {
+    const minutes = Math.round((Date.parse(offer.expiresAt!) - Date.now()) / 60_000);
+    return [`Pairing code (single use, valid ${minutes} minutes):`, '', `    ${bold(offer.code)}`, '', `On the other machine run:  botsync join ${offer.code}`].join('\n');
+  }
+  return [
+    offer.relayProblem === undefined ? 'Direct code (no relay):' : `${offer.relayProblem} Use this direct code instead:`,
+    '',
+    `    ${offer.directCode}`,
+    '',
+    'On the other machine run:  botsync join <this direct code>',
+    dim('It prints a direct code of its own: add it here with `botsync peers add <code>`, then check both machines show the same check number.'),
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+import { isBotsyncError } from '../errors.js';
+import { applyConfig, type ApplyReport } from '../mesh/apply.js';
+import type { PeerChange } from '../mesh/peers.js';
+import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+
+/**
+ * While the daemon runs it is the one writer of config.json and the one applier of it to Syncthing:
+ * a `peers add`, a completed pairing and a Syncthing restart all queue here, one at a time, so no
+ * change is lost between a read and a write and no two applies interleave their REST calls.
+ */
+export class ConfigWriter {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly client: SyncthingClient,
+    /** Runs after every successful apply, inside the queue (the daemon publishes its mesh record). */
+    private readonly afterApply: (config: BotsyncConfig) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Applies config.json as it is now to Syncthing. */
+  apply(): Promise<ApplyReport> {
+    return this.serial(async () => {
+      const config = await loadConfig(this.layout);
+      const report = await applyConfig(this.client, this.layout, config);
+      await this.afterApply(config);
+      return report;
+    });
+  }
+
+  /** Changes config.json, then applies it; `applied` is false while Syncthing is down (its next start applies it). */
+  change(edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+    return this.serial(async () => {
+      const { config, peer } = edit(await loadConfig(this.layout));
+      await saveConfig(this.layout, config);
+      try {
+        await applyConfig(this.client, this.layout, config);
+        await this.afterApply(config);
+        return { peer, applied: true };
+      } catch (error) {
+        if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return { peer, applied: false };
+        throw error;
+      }
+    });
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step, step);
+    // The caller of `next` gets its error; the queue only needs to know it finished.
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,90 @@
+import type { Nameplate } from '../../relay/wire.js';
+import { BotsyncError } from '../errors.js';
+import { formatCode, newSecret } from '../pairing/codes.js';
+import type { HostDetails, MachineDetails } from '../pairing/details.js';
+import { completeInvite, openInvite } from '../pairing/protocol.js';
+import { RelayClient } from '../pairing/relay-client.js';
+
+export interface InviteOutcome {
+  peer: MachineDetails;
+}
+
+export interface PendingInvite {
+  expiresAt: string;
+}
+
+export interface InviteHooks {
+  /** This machine's details for the guest, once the guest is known (folders depend on its role). */
+  hostDetails: (guest: MachineDetails) => Promise<HostDetails>;
+  /** Adds the verified guest as a peer and applies it to Syncthing. */
+  accept: (guest: MachineDetails) => Promise<void>;
+  log: (message: string) => void;
+}
+
+interface Invite {
+  nameplate: Nameplate;
+  expiresAt: string;
+  outcome: Promise<InviteOutcome>;
+  settled: boolean;
+}
+
+/**
+ * The host side of pairing, run by the daemon so that `botsync init` and `invite` can return at once.
+ * Secrets stay in this process's memory only: a daemon restart forgets its pending codes, which is the
+ * safe failure (the joiner is told to ask for a new code).
+ */
+export class Invites {
+  private readonly invites = new Map<Nameplate, Invite>();
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly hooks: InviteHooks) {}
+
+  async create(relayUrl: string): Promise<{ code: string; nameplate: Nameplate; expiresAt: string }> {
+    const relay = new RelayClient(relayUrl);
+    const secret = newSecret();
+    let opened;
+    try {
+      opened = await openInvite(relay, secret);
+    } catch (error) {
+      await relay.close();
+      throw error;
+    }
+    const code = formatCode(opened.nameplate, secret);
+    const invite: Invite = { nameplate: opened.nameplate, expiresAt: opened.expiresAt, outcome: Promise.resolve({} as InviteOutcome), settled: false };
+    invite.outcome = completeInvite(relay, opened, this.hooks.hostDetails, this.hooks.accept, this.stopping.signal)
+      .then((peer) => {
+        this.hooks.log(`pairing ${opened.nameplate}: added ${peer.name} (${peer.deviceId}, ${peer.role})`);
+        return { peer };
+      })
+      .catch((error: unknown) => {
+        this.hooks.log(`pairing ${opened.nameplate} failed: ${(error as Error).message}`);
+        throw error;
+      })
+      .finally(() => {
+        invite.settled = true;
+        return relay.close();
+      });
+    // Nobody may be waiting for this outcome (init without --wait); the log has it.
+    invite.outcome.catch(() => undefined);
+    this.invites.set(opened.nameplate, invite);
+    return { code, nameplate: opened.nameplate, expiresAt: opened.expiresAt };
+  }
+
+  /** Invites still waiting for their guest, for `status`. */
+  pending(now = Date.now()): PendingInvite[] {
+    return [...this.invites.values()].filter((invite) => !invite.settled && Date.parse(invite.expiresAt) > now).map((invite) => ({ expiresAt: invite.expiresAt }));
+  }
+
+  /** Resolves when the invite pairs, rejects with why it did not (wrong code, expired, ...). */
+  wait(nameplate: Nameplate): Promise<InviteOutcome> {
+    const invite = this.invites.get(nameplate);
+    if (invite === undefined) {
+      return Promise.reject(new BotsyncError('PAIRING_FAILED', 'The daemon has no such pending invite (it may have restarted).', { hint: 'Make a new code with `botsync invite`.' }));
+    }
+    return invite.outcome;
+  }
+
+  close(): void {
+    this.stopping.abort();
+  }
+}

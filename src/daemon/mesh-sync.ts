@@ -1,0 +1,68 @@
+import { mkdir } from 'node:fs/promises';
+import { MESH_FOLDER_ID, meshDir, publishRecord, vouchedMachines, writeMeshIgnores } from '../mesh/membership.js';
+import { peerInputFor } from '../mesh/pairing-peers.js';
+import { withPeer } from '../mesh/peers.js';
+import { currentAddresses } from '../report/status.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+import type { ConfigWriter } from './config-writer.js';
+import { watchTree, type TreeWatcher } from './tree-watcher.js';
+
+/**
+ * The daemon's side of membership (see mesh/membership.ts): publishes this machine's record after every
+ * config change, and adopts machines that trusted peers' records vouch for when those records change.
+ */
+export class MeshSync {
+  private watcher: TreeWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly client: SyncthingClient,
+    private readonly say: (message: string) => void,
+  ) {}
+
+  async prepare(): Promise<void> {
+    await mkdir(meshDir(this.layout), { recursive: true, mode: 0o700 });
+    await writeMeshIgnores(this.layout);
+  }
+
+  /** Publishes this machine's record and asks Syncthing to send it at once. */
+  async publish(config: BotsyncConfig): Promise<void> {
+    if (await publishRecord(this.layout, config, await currentAddresses(this.layout, this.client))) {
+      await this.client.scan(MESH_FOLDER_ID, [`${config.deviceId}.json`]);
+    }
+  }
+
+  /** Watches for peers' records arriving; `writer` adds the machines they vouch for. */
+  start(writer: ConfigWriter): void {
+    this.watcher = watchTree(meshDir(this.layout), {
+      onChange: (path) => {
+        if (!path.endsWith('.json')) return;
+        clearTimeout(this.timer);
+        // Records arrive as a temp file renamed into place; one look after they settle is enough.
+        this.timer = setTimeout(() => void this.adopt(writer), 200);
+      },
+      onError: (error) => this.say(`watching the mesh folder failed: ${(error as Error).message}`),
+      ignore: (name) => name.startsWith('.syncthing.') || name.endsWith('.tmp'),
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+  }
+
+  private async adopt(writer: ConfigWriter): Promise<void> {
+    try {
+      const config = await loadConfig(this.layout);
+      for (const machine of await vouchedMachines(this.layout, config, this.client)) {
+        await writer.change((current) => withPeer(current, peerInputFor(current, machine)));
+        this.say(`added ${machine.name} (${machine.deviceId}), vouched for by a peer`);
+      }
+    } catch (error) {
+      this.say(`reading peers' mesh records failed: ${(error as Error).message}`);
+    }
+  }
+}

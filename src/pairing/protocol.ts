@@ -1,0 +1,126 @@
+import type { Nameplate, RelayMessage } from '../../relay/wire.js';
+import { BotsyncError, isBotsyncError } from '../errors.js';
+import { secretBytes, type PairingCode } from './codes.js';
+import { cpaceFinish, cpaceStart, lvCat, type CpaceParty } from './cpace.js';
+import { decodeHostDetails, decodeMachineDetails, encodeDetails, type HostDetails, type MachineDetails } from './details.js';
+import { packFrame, unpackFrame } from './frames.js';
+import type { RelayClient } from './relay-client.js';
+import { PAIRING_CI, confirmationTag, deriveSessionKeys, newPairingSid, open, seal, verifyConfirmation, type PairingContext } from './session.js';
+
+/**
+ * The pairing exchange over the relay, in magic-wormhole's spirit: the relay only moves opaque
+ * messages between a host (init / invite) and a guest (join).
+ *
+ *   host -> relay   open: a fresh session ID, CPace message Ya       (the relay allocates the nameplate)
+ *   guest -> relay  claim, then: Yb, guest confirmation, sealed guest details
+ *   host            verifies the guest's confirmation; a wrong code burns the mailbox, nothing is added;
+ *                   a right one: the host accepts the guest, then sends
+ *   host -> relay   host confirmation, sealed host details (folders, existing peers)
+ *   guest           verifies, closes the mailbox, and accepts the host
+ *
+ * A device is only ever accepted after the other side proved it knows the same code.
+ */
+
+const HOST_AD = new TextEncoder().encode('host');
+const GUEST_AD = new TextEncoder().encode('guest');
+
+export interface HostInvite {
+  nameplate: Nameplate;
+  token: string;
+  expiresAt: string;
+  party: CpaceParty;
+}
+
+/** Opens a mailbox for a new code; the caller turns the nameplate and secret into the 5 words. */
+export async function openInvite(relay: RelayClient, secret: string[]): Promise<HostInvite> {
+  // A fresh public session ID per pairing, as CPace recommends, so no work done against one session's
+  // generators carries over to another.
+  const sid = newPairingSid();
+  const party = cpaceStart('initiator', { prs: secretBytes(secret), ci: PAIRING_CI, sid, ad: HOST_AD });
+  const opened = await relay.open(packFrame([sid, party.message]));
+  return { nameplate: opened.nameplate, token: opened.token, expiresAt: opened.expiresAt, party };
+}
+
+/**
+ * Waits for the guest, checks its proof of the code, lets `accept` add it, then answers with this
+ * machine's details. Returns the guest's details. On a wrong code the mailbox is burned.
+ */
+export async function completeInvite(
+  relay: RelayClient,
+  invite: HostInvite,
+  hostDetails: (guest: MachineDetails) => Promise<HostDetails>,
+  accept: (guest: MachineDetails) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<MachineDetails> {
+  const message = await nextMessage(relay, invite.nameplate, invite.token, 1, signal);
+  const [guestPake, guestTag, guestSealed] = unpackFrame(message.body, 3) as [Uint8Array, Uint8Array, Uint8Array];
+  const context: PairingContext = { nameplate: invite.nameplate, hostMessage: invite.party.message, guestMessage: guestPake };
+  const keys = await burnOnFailure(relay, invite.nameplate, invite.token, async () => {
+    const isk = cpaceFinish(invite.party, { message: guestPake, ad: GUEST_AD });
+    const derived = deriveSessionKeys(isk, context);
+    verifyConfirmation(derived, 'guest', context, guestTag);
+    return derived;
+  });
+  const guest = decodeMachineDetails(open(keys, 'guest', guestSealed, aad(context)));
+  await accept(guest);
+  const reply = packFrame([confirmationTag(keys, 'host', context), seal(keys, 'host', encodeDetails(await hostDetails(guest)), aad(context))]);
+  await relay.post(invite.nameplate, invite.token, reply);
+  return guest;
+}
+
+/** The guest's whole side: claim, prove the code, check the host's proof, read its details. */
+export async function joinWithCode(relay: RelayClient, code: PairingCode, guestDetails: MachineDetails, signal?: AbortSignal): Promise<HostDetails> {
+  const claimed = await relay.claim(code.nameplate);
+  const first = claimed.messages.find((message) => message.side === 'host');
+  if (first === undefined) throw tampered('the mailbox held no message from the other machine');
+  const [sid, hostPake] = unpackFrame(first.body, 2) as [Uint8Array, Uint8Array];
+  const party = cpaceStart('responder', { prs: secretBytes(code.secret), ci: PAIRING_CI, sid, ad: GUEST_AD });
+  const context: PairingContext = { nameplate: code.nameplate, hostMessage: hostPake, guestMessage: party.message };
+  const keys = await burnOnFailure(relay, code.nameplate, claimed.token, async () => deriveSessionKeys(cpaceFinish(party, { message: hostPake, ad: HOST_AD }), context));
+  const posted = await relay.post(
+    code.nameplate,
+    claimed.token,
+    packFrame([party.message, confirmationTag(keys, 'guest', context), seal(keys, 'guest', encodeDetails(guestDetails), aad(context))]),
+  );
+  const answer = await nextMessage(relay, code.nameplate, claimed.token, posted.seq, signal);
+  const [hostTag, hostSealed] = unpackFrame(answer.body, 2) as [Uint8Array, Uint8Array];
+  await burnOnFailure(relay, code.nameplate, claimed.token, async () => verifyConfirmation(keys, 'host', context, hostTag));
+  const host = decodeHostDetails(open(keys, 'host', hostSealed, aad(context)));
+  await relay.closeMailbox(code.nameplate, claimed.token, 'done');
+  return host;
+}
+
+/** Long-polls until the other side's next message after `after` arrives (or the relay says why not). */
+async function nextMessage(relay: RelayClient, nameplate: Nameplate, token: string, after: number, signal?: AbortSignal): Promise<RelayMessage> {
+  for (;;) {
+    if (signal?.aborted) throw new BotsyncError('PAIRING_FAILED', 'Pairing was cancelled.', {});
+    const { messages } = await relay.fetch(nameplate, token, after, undefined, signal);
+    if (messages.length > 0) return messages[0]!;
+  }
+}
+
+/**
+ * A failed proof burns the mailbox, so the other side hears "wrong code" at once and the code cannot
+ * be tried again; both sides then add nothing.
+ */
+async function burnOnFailure<T>(relay: RelayClient, nameplate: Nameplate, token: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (isBotsyncError(error, 'PAIRING_WRONG_CODE') || isBotsyncError(error, 'PAIRING_TAMPERED')) {
+      await relay.closeMailbox(nameplate, token, 'wrong_code').catch((closeError: unknown) => {
+        throw new BotsyncError((error as BotsyncError).code, (error as BotsyncError).message, { hint: (error as BotsyncError).hint, cause: closeError });
+      });
+    }
+    throw error;
+  }
+}
+
+/** Sealed details are bound to the whole exchange, not just to the keys. */
+function aad(context: PairingContext): Uint8Array {
+  return lvCat(new TextEncoder().encode(context.nameplate), context.hostMessage, context.guestMessage);
+}
+
+function tampered(why: string): BotsyncError {
+  return new BotsyncError('PAIRING_TAMPERED', `Pairing failed: ${why}.`, { hint: 'Start again with a new code; if it happens again, pair with a direct code.' });
+}

@@ -1,0 +1,127 @@
+import { Agent, request } from 'undici';
+import {
+  MAX_WAIT_SECONDS,
+  type ClaimResponse,
+  type CloseReason,
+  type FetchResponse,
+  type Nameplate,
+  type OpenResponse,
+  type PostResponse,
+  type RelayErrorBody,
+  type RelayHealth,
+} from '../../relay/wire.js';
+import { BotsyncError, errnoCode } from '../errors.js';
+
+export const DEFAULT_RELAY = 'https://relay.botsync.dev';
+
+/** The relay URL: --relay, then BOTSYNC_RELAY, then the one stored at init, then the public default. */
+export function relayUrl(flag: string | undefined, env: NodeJS.ProcessEnv, stored: string | undefined): string {
+  const url = flag ?? (env.BOTSYNC_RELAY || undefined) ?? stored ?? DEFAULT_RELAY;
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new BotsyncError('BAD_INPUT', `"${url}" is not a relay URL.`, { hint: 'Use an http(s) URL, e.g. --relay https://relay.botsync.dev.' });
+  }
+  return url.replace(/\/+$/, '');
+}
+
+const DIRECT_CODE_HINT = 'Pair without the relay: run `botsync init --offline` (or `botsync invite --offline`) on the other machine and `botsync join <direct code>` here.';
+
+/**
+ * Talks to the pairing relay. The relay's stable error codes become errors a user can act on: an
+ * unknown, used or expired code; a code burned by a wrong guess; a relay that cannot be reached.
+ */
+export class RelayClient {
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+
+  constructor(readonly url: string) {}
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  health(): Promise<RelayHealth> {
+    return this.call('GET', '/health');
+  }
+
+  open(message: string): Promise<OpenResponse> {
+    return this.call('POST', '/v1/mailboxes', { body: { message } });
+  }
+
+  claim(nameplate: Nameplate): Promise<ClaimResponse> {
+    return this.call('POST', `/v1/mailboxes/${nameplate}/claim`);
+  }
+
+  post(nameplate: Nameplate, token: string, body: string): Promise<PostResponse> {
+    return this.call('POST', `/v1/mailboxes/${nameplate}/messages`, { token, body: { body } });
+  }
+
+  /** Long-polls for the other side's messages after `after`; [] when the wait ran out. */
+  fetch(nameplate: Nameplate, token: string, after: number, waitS = MAX_WAIT_SECONDS, signal?: AbortSignal): Promise<FetchResponse> {
+    return this.call('GET', `/v1/mailboxes/${nameplate}/messages?after=${after}&wait=${waitS}`, { token, timeoutMs: (waitS + 15) * 1000, signal });
+  }
+
+  async closeMailbox(nameplate: Nameplate, token: string, reason: CloseReason): Promise<void> {
+    await this.call('DELETE', `/v1/mailboxes/${nameplate}`, { token, body: { reason } });
+  }
+
+  private async call<T>(method: string, path: string, options: { token?: string; body?: unknown; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    let response;
+    try {
+      response = await request(this.url + path, {
+        method: method as 'GET',
+        dispatcher: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'botsync',
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AbortError') throw error;
+      throw new BotsyncError('RELAY_UNREACHABLE', `The pairing relay ${this.url} cannot be reached (${errnoCode(error) ?? (error as Error).message}).`, {
+        hint: DIRECT_CODE_HINT,
+        cause: error,
+      });
+    }
+    const text = await response.body.text();
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      throw new BotsyncError('RELAY_ERROR', `${this.url} answered ${response.statusCode} with something that is not a botsync relay's answer.`, {
+        hint: `Check --relay / BOTSYNC_RELAY. ${DIRECT_CODE_HINT}`,
+        cause: error,
+      });
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return payload as T;
+    throw relayError(response.statusCode, payload as RelayErrorBody, this.url);
+  }
+}
+
+function relayError(status: number, body: RelayErrorBody, url: string): BotsyncError {
+  const error = body?.error;
+  switch (error?.code) {
+    case 'not_found':
+      return new BotsyncError('BAD_CODE', 'No machine is waiting for this code: it may be mistyped, or it expired and was forgotten.', {
+        hint: 'Check the first two words against the other machine, or make a new code there with `botsync invite`.',
+      });
+    case 'expired':
+      return new BotsyncError('PAIRING_EXPIRED', 'This code has expired (codes live 10 minutes).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+    case 'already_claimed':
+      return new BotsyncError('PAIRING_USED', 'This code was already used (each code pairs one machine, once).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+    case 'closed':
+      return error.reason === 'wrong_code'
+        ? new BotsyncError('PAIRING_WRONG_CODE', 'The code did not match on both machines, so the pairing was cancelled and the code burned.', {
+            hint: 'Check the code and make a new one with `botsync invite` on the other machine.',
+          })
+        : new BotsyncError('PAIRING_USED', 'This code is no longer usable: its pairing was closed.', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+    case 'rate_limited':
+      return new BotsyncError('RELAY_ERROR', `The relay is limiting requests from this address; try again in ${error.retryAfter ?? 60} s.`, { hint: DIRECT_CODE_HINT });
+    default:
+      return new BotsyncError('RELAY_ERROR', `The relay ${url} answered ${status}: ${error?.message ?? 'no details'}.`, { hint: DIRECT_CODE_HINT });
+  }
+}
