@@ -73,16 +73,17 @@ export class Mailbox extends DurableObject<Env> {
   }
 
   async claim(): Promise<Outcome<ClaimResponse>> {
-    // The guest's token is minted before looking at the state, so the only await (hashing) is behind us
-    // when the claim is checked and written; two claims can never both see "open".
+    // The guest's token is minted and hashed before looking at the state, so no await separates the
+    // check below from the write: two claims can never both see "open". (catchUp only awaits when it
+    // turns the mailbox into a tombstone, which no claim gets past.)
     const token = newToken();
+    const hash = await tokenHash(token);
     await this.catchUp();
     const meta = this.current();
     const refused = refusal(meta);
     if (refused) return refused;
     const live = meta as LiveMeta;
     if (live.state === 'claimed') return failure('already_claimed', 'This mailbox has already been claimed; a code works once.');
-    const hash = await tokenHash(token);
     this.ctx.storage.transactionSync(() => {
       this.kv.put(hashKey('guest'), hash);
       this.kv.put<MailboxMeta>(META_KEY, { ...live, state: 'claimed' });

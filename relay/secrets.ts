@@ -22,7 +22,7 @@ export function sameHash(a: string, b: string): boolean {
 
 export function randomNameplate(): Nameplate {
   // 2048 divides 2^32, so a plain modulo has no bias.
-  const [i, j] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [number, number];
+  const [i = 0, j = 0] = crypto.getRandomValues(new Uint32Array(2));
   return `${i % NAMEPLATE_WORDS}-${j % NAMEPLATE_WORDS}`;
 }
 

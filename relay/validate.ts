@@ -42,7 +42,7 @@ export function fetchQuery(url: URL): Outcome<FetchQuery> {
   const after = url.searchParams.get('after') ?? '0';
   const wait = url.searchParams.get('wait') ?? '0';
   if (!/^\d{1,9}$/.test(after)) return failure('bad_request', '"after" must be a non-negative integer.');
-  if (!/^\d{1,9}(\.\d{1,3})?$/.test(wait)) return failure('bad_request', '"wait" must be a non-negative number of seconds.');
+  if (!/^\d{1,9}(\.\d+)?$/.test(wait)) return failure('bad_request', '"wait" must be a non-negative number of seconds.');
   return success({ after: Number(after), waitMs: Math.round(Math.min(Number(wait), MAX_WAIT_SECONDS) * 1000) });
 }
 

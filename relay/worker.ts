@@ -47,7 +47,8 @@ async function route(request: Request, env: Env): Promise<Response> {
   }
   const match = MAILBOX_ROUTE.exec(path);
   if (match) {
-    const [, rawNameplate, tail] = match as unknown as [string, string, string | undefined];
+    const rawNameplate = match[1]!;
+    const tail = match[2];
     if (tail === '/claim') return allowed(method, ['POST']) ?? (await claimMailbox(request, env, rawNameplate));
     if (tail === '/messages') {
       const refused = allowed(method, ['GET', 'POST']);

@@ -70,8 +70,10 @@ describe('mailbox lifetime', () => {
     const host = await open();
     const waiting = call('GET', messages(host.nameplate, 10), { token: host.token });
     await sleep(200);
+    const expiredAt = Date.now();
     await runDurableObjectAlarm(mailboxStub(host.nameplate));
     const answer = await waiting;
+    expect(Date.now() - expiredAt).toBeLessThan(3000);
     expect(answer.status).toBe(410);
     expect(errorOf(answer).code).toBe('expired');
   });
@@ -89,11 +91,14 @@ describe('mailbox lifetime', () => {
     await sleep(300);
     expect(guestDone).toBe(false);
 
+    const closedAt = Date.now();
     const burned = await call('DELETE', `/v1/mailboxes/${host.nameplate}`, { token: host.token, body: { reason: 'wrong_code' } });
     expect(burned.status).toBe(200);
     expect(burned.body).toEqual({ closed: true });
 
     const woken = await guestWaiting;
+    // Woken by the close itself, not by its 10 s wait running out.
+    expect(Date.now() - closedAt).toBeLessThan(3000);
     expect(woken.status).toBe(410);
     expect(errorOf(woken)).toMatchObject({ code: 'closed', reason: 'wrong_code' });
 
