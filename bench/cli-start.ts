@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { CLI, ROOT, TestHome } from '../test/helpers/harness.ts';
+import { CLI, ROOT, TEST_ENV, TestHome } from '../test/helpers/harness.ts';
 import { checkpoint, log, runBench, settledBeforeCleanup } from './lib/lifecycle.ts';
 import { elapsedMs, median, percentile, round } from './lib/stats.ts';
 
@@ -26,7 +26,7 @@ await runBench('cli-start', async () => {
   const home = await TestHome.create('botsync-bench-cli-');
   await settledBeforeCleanup(home.init('agent', 'a'));
   // The same environment for all three, bare Node included, so only the script differs.
-  const env = { ...process.env, BOTSYNC_NETWORK: 'loopback', ...home.env };
+  const env = { ...process.env, ...TEST_ENV, ...home.env };
   const commands: Record<Name, string[]> = {
     node: ['-e', '0'],
     version: [CLI, '--version'],

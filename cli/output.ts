@@ -13,6 +13,11 @@ export interface Printer {
   json: boolean;
   /** Prints the command's result: `value` as JSON with --json, else the human text. */
   result(value: unknown, human: () => string): void;
+  /**
+   * Prints one part of a result that arrives in steps (a code, then the pairing it led to): with --json
+   * each part is one compact JSON line, so a caller can act on the first before the last arrives.
+   */
+  step(value: unknown, human: () => string): void;
   /** Human progress and notes on stderr; silent with --json so stdout stays one JSON document. */
   note(text: string): void;
 }
@@ -22,6 +27,9 @@ export function printer(json: boolean): Printer {
     json,
     result(value, human) {
       process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+    },
+    step(value, human) {
+      process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
     },
     note(text) {
       if (!json) process.stderr.write(`${text}\n`);

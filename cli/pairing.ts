@@ -40,9 +40,15 @@ export async function directCodeOf(context: Context, config: BotsyncConfig): Pro
   return formatDirectCode(detailsOf(config, addresses));
 }
 
-/** Waits (up to the code's lifetime) until the daemon has paired the offer's guest. */
-export async function waitForGuest(context: Context, offer: Offer): Promise<{ peer: { deviceId: string; name: string; role: string } }> {
-  return askDaemon(context.layout, 'invite.wait', { nameplate: offer.nameplate }, 11 * 60 * 1000);
+/**
+ * `--wait`: prints the offer at once (the other machine needs the code), then waits, up to the code's
+ * lifetime, until the daemon has paired the guest, and prints who joined.
+ */
+export async function reportGuest(context: Context, offer: Offer, first: unknown, human: () => string): Promise<void> {
+  context.out.step(first, human);
+  context.out.note(dim('Waiting for the other machine to join...'));
+  const { peer } = await askDaemon<{ peer: { deviceId: string; name: string; role: string } }>(context.layout, 'invite.wait', { nameplate: offer.nameplate }, 11 * 60 * 1000);
+  context.out.step({ peer }, () => `Paired with ${bold(peer.name)} (${peer.role}).`);
 }
 
 export function describeOffer(offer: Offer): string {

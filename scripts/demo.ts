@@ -1,9 +1,11 @@
 /**
- * `npm run demo`: two botsync machines on this host (loopback profile), paired, syncing both ways.
- * Everything goes through the real `botsync` CLI and a real Syncthing; everything it starts, it stops.
+ * `npm run demo`: a pairing relay in workerd and two botsync machines on this host (loopback profile):
+ * `init` prints a code, `join` pairs with it, and files sync both ways. Everything goes through the real
+ * `botsync` CLI, a real relay and a real Syncthing; everything it starts, it stops.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { destroyAll, requirePrerequisites, TestHome, waitFor } from '../test/helpers/harness.js';
+import { startRelay } from '../test/helpers/relay.js';
 
 const step = (text: string) => process.stdout.write(`\n\u001b[1m${text}\u001b[0m\n`);
 const show = (text: string) => process.stdout.write(`  ${text.split('\n').join('\n  ')}\n`);
@@ -25,23 +27,23 @@ async function travel(from: TestHome, to: TestHome, path: string, content: strin
 
 async function main(): Promise<void> {
   requirePrerequisites();
+  step('0. Start a pairing relay locally (the Cloudflare Worker, in workerd)');
+  const relay = await startRelay();
+  show(`relay at ${relay.url}`);
   const agent = await TestHome.create('botsync-demo-agent-');
   const human = await TestHome.create('botsync-demo-human-');
+  for (const home of [agent, human]) Object.assign(home.env, { BOTSYNC_RELAY: relay.url });
   try {
-    step('1. Set up two machines on this host: an agent and its human');
-    const agentId = JSON.parse(await botsync(agent, 'agent', ['init', '--role', 'agent', '--name', 'agent-box', '--json'])).deviceId;
-    show(`agent home ${agent.home}, device ${agentId}`);
-    const humanId = JSON.parse(await botsync(human, 'human', ['init', '--role', 'human', '--name', 'laptop', '--json'])).deviceId;
-    show(`human home ${human.home}, device ${humanId}`);
+    step('1. On the agent machine: botsync init prints a code');
+    const init = await botsync(agent, 'agent', ['init', '--name', 'agent-box']);
+    show(init);
+    const code = /botsync join (\S+)/.exec(init)?.[1];
+    if (code === undefined) throw new Error('init printed no code');
 
-    step('2. Pair them by device ID');
-    const [agentAddress] = (await agent.status()).addresses;
-    const [humanAddress] = (await human.status()).addresses;
+    step('2. On the human machine: botsync join <code>');
     const pairing = performance.now();
-    await botsync(agent, 'agent', ['peers', 'add', humanId, '--name', 'laptop', '--address', humanAddress]);
-    await botsync(human, 'human', ['peers', 'add', agentId, '--name', 'agent-box', '--address', agentAddress]);
-    await waitFor(async () => (await agent.status()).peers[0]?.connected && (await human.status()).peers[0]?.connected, 'the machines to connect', 60_000, 100);
-    show(`connected in ${((performance.now() - pairing) / 1000).toFixed(1)} s`);
+    show(await botsync(human, 'human', ['join', code, '--name', 'laptop']));
+    show(`paired, connected and sharing in ${((performance.now() - pairing) / 1000).toFixed(1)} s (including setting up this machine)`);
 
     step('3. Files travel in real time, each folder its own way');
     await travel(agent, human, 'shared/hello.md', '# Hello from the agent\n', 'agent -> human, shared/');
@@ -54,7 +56,8 @@ async function main(): Promise<void> {
   } finally {
     step('5. Stop everything');
     await destroyAll();
-    show('both daemons and their Syncthing processes are stopped; the demo homes are removed.');
+    await relay.stop();
+    show('both daemons, their Syncthing processes and the relay are stopped; the demo homes are removed.');
   }
 }
 

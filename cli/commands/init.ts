@@ -3,7 +3,7 @@ import type { Role } from '../../src/workspace/roles.js';
 import { networkFrom, type Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim } from '../output.js';
-import { describeOffer, makeOffer, waitForGuest, type Offer } from '../pairing.js';
+import { describeOffer, makeOffer, reportGuest, type Offer } from '../pairing.js';
 import { locateSyncthing } from '../syncthing-binary.js';
 
 interface InitFlags {
@@ -23,30 +23,26 @@ export async function run(context: Context, flags: InitFlags): Promise<void> {
   const { config } = result;
   // A home that already has peers grows with `invite`; a fresh one (or one whose first code expired) gets a code now.
   const offer: Offer | undefined = config.peers.length === 0 ? await makeOffer(context, config, flags.offline === true) : undefined;
-  const paired = flags.wait === true && offer?.nameplate !== undefined ? await waitForGuest(context, offer) : undefined;
-
-  context.out.result(
-    {
-      deviceId: config.deviceId,
-      home: context.layout.home,
-      name: config.name,
-      role: config.role,
-      network: config.network,
-      created: result.created,
-      daemon: { pid: daemon.pid },
-      ...offer,
-      ...(paired === undefined ? {} : { peer: paired.peer }),
-    },
-    () =>
-      [
-        result.created
-          ? `Set up botsync in ${bold(context.layout.home)} (${config.role}, ${config.network}).`
-          : `botsync is already set up in ${bold(context.layout.home)} (${config.role}, ${config.network}); nothing was changed${result.repaired.length > 0 ? ` except re-creating ${result.repaired.join(', ')}` : ''}.`,
-        `Device ID: ${config.deviceId}`,
-        `Daemon ${daemon.alreadyRunning ? 'already running' : 'started'} (pid ${daemon.pid}).`,
-        '',
-        offer === undefined ? dim(`It syncs with ${config.peers.length} peer(s); add another machine with \`botsync invite\`.`) : describeOffer(offer),
-        ...(paired === undefined ? [] : ['', `Paired with ${bold(paired.peer.name)} (${paired.peer.role}).`]),
-      ].join('\n'),
-  );
+  const summary = {
+    deviceId: config.deviceId,
+    home: context.layout.home,
+    name: config.name,
+    role: config.role,
+    network: config.network,
+    created: result.created,
+    daemon: { pid: daemon.pid },
+    ...offer,
+  };
+  const human = () =>
+    [
+      result.created
+        ? `Set up botsync in ${bold(context.layout.home)} (${config.role}, ${config.network}).`
+        : `botsync is already set up in ${bold(context.layout.home)} (${config.role}, ${config.network}); nothing was changed${result.repaired.length > 0 ? ` except re-creating ${result.repaired.join(', ')}` : ''}.`,
+      `Device ID: ${config.deviceId}`,
+      `Daemon ${daemon.alreadyRunning ? 'already running' : 'started'} (pid ${daemon.pid}).`,
+      '',
+      offer === undefined ? dim(`It syncs with ${config.peers.length} peer(s); add another machine with \`botsync invite\`.`) : describeOffer(offer),
+    ].join('\n');
+  if (flags.wait === true && offer?.nameplate !== undefined) await reportGuest(context, offer, summary, human);
+  else context.out.result(summary, human);
 }

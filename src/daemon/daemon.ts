@@ -143,7 +143,7 @@ async function runSupervised(
     failure = error;
   }
   say('stopping');
-  invites.close();
+  await invites.close();
   mesh.close();
   await new Promise((resolve) => control.close(resolve));
   for (const watcher of watchers) watcher.close();

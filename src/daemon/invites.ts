@@ -23,6 +23,8 @@ export interface InviteHooks {
 
 interface Invite {
   nameplate: Nameplate;
+  token: string;
+  relay: RelayClient;
   expiresAt: string;
   outcome: Promise<InviteOutcome>;
   settled: boolean;
@@ -50,7 +52,7 @@ export class Invites {
       throw error;
     }
     const code = formatCode(opened.nameplate, secret);
-    const invite: Invite = { nameplate: opened.nameplate, expiresAt: opened.expiresAt, outcome: Promise.resolve({} as InviteOutcome), settled: false };
+    const invite: Invite = { nameplate: opened.nameplate, token: opened.token, relay, expiresAt: opened.expiresAt, outcome: Promise.resolve({} as InviteOutcome), settled: false };
     invite.outcome = completeInvite(relay, opened, this.hooks.hostDetails, this.hooks.accept, this.stopping.signal)
       .then((peer) => {
         this.hooks.log(`pairing ${opened.nameplate}: added ${peer.name} (${peer.deviceId}, ${peer.role})`);
@@ -66,8 +68,16 @@ export class Invites {
       });
     // Nobody may be waiting for this outcome (init without --wait); the log has it.
     invite.outcome.catch(() => undefined);
+    this.forgetOld();
     this.invites.set(opened.nameplate, invite);
     return { code, nameplate: opened.nameplate, expiresAt: opened.expiresAt };
+  }
+
+  /** Outcomes are kept for `--wait` callers a while after they settle, not for ever. */
+  private forgetOld(now = Date.now()): void {
+    for (const [nameplate, invite] of this.invites) {
+      if (invite.settled && Date.parse(invite.expiresAt) < now) this.invites.delete(nameplate);
+    }
   }
 
   /** Invites still waiting for their guest, for `status`. */
@@ -84,7 +94,19 @@ export class Invites {
     return invite.outcome;
   }
 
-  close(): void {
+  /**
+   * Cancels the pending invites' mailboxes, so that someone about to join hears "cancelled" at once
+   * rather than waiting for a daemon that is gone, then stops waiting for guests.
+   */
+  async close(): Promise<void> {
+    const pending = [...this.invites.values()].filter((invite) => !invite.settled);
+    await Promise.all(
+      pending.map((invite) =>
+        invite.relay.closeMailbox(invite.nameplate, invite.token, 'cancelled').catch((error: unknown) => {
+          this.hooks.log(`could not cancel pairing ${invite.nameplate}: ${(error as Error).message}`);
+        }),
+      ),
+    );
     this.stopping.abort();
   }
 }

@@ -26,6 +26,10 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
   await applyOptions(client, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
+  // New devices were added paused and are resumed only now that the folders are shared with them: a
+  // connection made in between would receive indexes for folders not yet shared, and Syncthing drops
+  // such a connection and waits out its reconnect interval. Resuming also makes it dial at once.
+  for (const deviceId of report.devicesAdded) await client.patchDevice(deviceId, { paused: false });
   return report;
 }
 
@@ -48,10 +52,11 @@ async function applyDevices(client: SyncthingClient, config: BotsyncConfig, repo
     const device = current.get(peer.deviceId);
     const wanted = deviceFor(peer);
     if (device === undefined) {
-      await client.putDevice(wanted);
+      await client.putDevice({ ...wanted, paused: true });
       report.devicesAdded.push(peer.deviceId);
-    } else if (device.name !== wanted.name || !sameList(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer) {
-      await client.patchDevice(peer.deviceId, wanted);
+    } else if (device.name !== wanted.name || !sameList(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused) {
+      // A device left paused by an apply that was interrupted before its resume is resumed here.
+      await client.patchDevice(peer.deviceId, { ...wanted, paused: false });
       report.devicesUpdated.push(peer.deviceId);
     }
   }

@@ -53,41 +53,41 @@ export async function completeInvite(
   signal?: AbortSignal,
 ): Promise<MachineDetails> {
   const message = await nextMessage(relay, invite.nameplate, invite.token, 1, signal);
-  const [guestPake, guestTag, guestSealed] = unpackFrame(message.body, 3) as [Uint8Array, Uint8Array, Uint8Array];
-  const context: PairingContext = { nameplate: invite.nameplate, hostMessage: invite.party.message, guestMessage: guestPake };
-  const keys = await burnOnFailure(relay, invite.nameplate, invite.token, async () => {
-    const isk = cpaceFinish(invite.party, { message: guestPake, ad: GUEST_AD });
-    const derived = deriveSessionKeys(isk, context);
-    verifyConfirmation(derived, 'guest', context, guestTag);
-    return derived;
+  return closeOnFailure(relay, invite.nameplate, invite.token, async () => {
+    const [guestPake, guestTag, guestSealed] = unpackFrame(message.body, 3) as [Uint8Array, Uint8Array, Uint8Array];
+    const context: PairingContext = { nameplate: invite.nameplate, hostMessage: invite.party.message, guestMessage: guestPake };
+    const keys = deriveSessionKeys(cpaceFinish(invite.party, { message: guestPake, ad: GUEST_AD }), context);
+    verifyConfirmation(keys, 'guest', context, guestTag);
+    const guest = decodeMachineDetails(open(keys, 'guest', guestSealed, aad(context)));
+    await accept(guest);
+    const reply = packFrame([confirmationTag(keys, 'host', context), seal(keys, 'host', encodeDetails(await hostDetails(guest)), aad(context))]);
+    await relay.post(invite.nameplate, invite.token, reply);
+    return guest;
   });
-  const guest = decodeMachineDetails(open(keys, 'guest', guestSealed, aad(context)));
-  await accept(guest);
-  const reply = packFrame([confirmationTag(keys, 'host', context), seal(keys, 'host', encodeDetails(await hostDetails(guest)), aad(context))]);
-  await relay.post(invite.nameplate, invite.token, reply);
-  return guest;
 }
 
 /** The guest's whole side: claim, prove the code, check the host's proof, read its details. */
 export async function joinWithCode(relay: RelayClient, code: PairingCode, guestDetails: MachineDetails, signal?: AbortSignal): Promise<HostDetails> {
   const claimed = await relay.claim(code.nameplate);
-  const first = claimed.messages.find((message) => message.side === 'host');
-  if (first === undefined) throw tampered('the mailbox held no message from the other machine');
-  const [sid, hostPake] = unpackFrame(first.body, 2) as [Uint8Array, Uint8Array];
-  const party = cpaceStart('responder', { prs: secretBytes(code.secret), ci: PAIRING_CI, sid, ad: GUEST_AD });
-  const context: PairingContext = { nameplate: code.nameplate, hostMessage: hostPake, guestMessage: party.message };
-  const keys = await burnOnFailure(relay, code.nameplate, claimed.token, async () => deriveSessionKeys(cpaceFinish(party, { message: hostPake, ad: HOST_AD }), context));
-  const posted = await relay.post(
-    code.nameplate,
-    claimed.token,
-    packFrame([party.message, confirmationTag(keys, 'guest', context), seal(keys, 'guest', encodeDetails(guestDetails), aad(context))]),
-  );
-  const answer = await nextMessage(relay, code.nameplate, claimed.token, posted.seq, signal);
-  const [hostTag, hostSealed] = unpackFrame(answer.body, 2) as [Uint8Array, Uint8Array];
-  await burnOnFailure(relay, code.nameplate, claimed.token, async () => verifyConfirmation(keys, 'host', context, hostTag));
-  const host = decodeHostDetails(open(keys, 'host', hostSealed, aad(context)));
-  await relay.closeMailbox(code.nameplate, claimed.token, 'done');
-  return host;
+  return closeOnFailure(relay, code.nameplate, claimed.token, async () => {
+    const first = claimed.messages.find((message) => message.side === 'host');
+    if (first === undefined) throw tampered('the mailbox held no message from the other machine');
+    const [sid, hostPake] = unpackFrame(first.body, 2) as [Uint8Array, Uint8Array];
+    const party = cpaceStart('responder', { prs: secretBytes(code.secret), ci: PAIRING_CI, sid, ad: GUEST_AD });
+    const context: PairingContext = { nameplate: code.nameplate, hostMessage: hostPake, guestMessage: party.message };
+    const keys = deriveSessionKeys(cpaceFinish(party, { message: hostPake, ad: HOST_AD }), context);
+    const posted = await relay.post(
+      code.nameplate,
+      claimed.token,
+      packFrame([party.message, confirmationTag(keys, 'guest', context), seal(keys, 'guest', encodeDetails(guestDetails), aad(context))]),
+    );
+    const answer = await nextMessage(relay, code.nameplate, claimed.token, posted.seq, signal);
+    const [hostTag, hostSealed] = unpackFrame(answer.body, 2) as [Uint8Array, Uint8Array];
+    verifyConfirmation(keys, 'host', context, hostTag);
+    const host = decodeHostDetails(open(keys, 'host', hostSealed, aad(context)));
+    await relay.closeMailbox(code.nameplate, claimed.token, 'done');
+    return host;
+  });
 }
 
 /** Long-polls until the other side's next message after `after` arrives (or the relay says why not). */
@@ -100,16 +100,21 @@ async function nextMessage(relay: RelayClient, nameplate: Nameplate, token: stri
 }
 
 /**
- * A failed proof burns the mailbox, so the other side hears "wrong code" at once and the code cannot
- * be tried again; both sides then add nothing.
+ * Whatever fails once the mailbox is in use closes it, so the other side stops waiting and hears why:
+ * a failed proof or a message that does not authenticate burns it as a wrong code (the code cannot be
+ * tried again; nothing is added on either side); anything else cancels it. A mailbox the relay already
+ * closed (the other side gave up first) needs no closing.
  */
-async function burnOnFailure<T>(relay: RelayClient, nameplate: Nameplate, token: string, step: () => Promise<T>): Promise<T> {
+async function closeOnFailure<T>(relay: RelayClient, nameplate: Nameplate, token: string, steps: () => Promise<T>): Promise<T> {
   try {
-    return await step();
+    return await steps();
   } catch (error) {
-    if (isBotsyncError(error, 'PAIRING_WRONG_CODE') || isBotsyncError(error, 'PAIRING_TAMPERED')) {
-      await relay.closeMailbox(nameplate, token, 'wrong_code').catch((closeError: unknown) => {
-        throw new BotsyncError((error as BotsyncError).code, (error as BotsyncError).message, { hint: (error as BotsyncError).hint, cause: closeError });
+    const relayClosed = ['PAIRING_WRONG_CODE', 'PAIRING_USED', 'PAIRING_EXPIRED', 'PAIRING_FAILED', 'RELAY_UNREACHABLE'].some((code) => isBotsyncError(error, code as BotsyncError['code']));
+    const proofFailed = isBotsyncError(error, 'PAIRING_WRONG_CODE') || isBotsyncError(error, 'PAIRING_TAMPERED');
+    if (!relayClosed || proofFailed) {
+      await relay.closeMailbox(nameplate, token, proofFailed ? 'wrong_code' : 'cancelled').catch((closeError: unknown) => {
+        // The original failure is what the user needs; the failed close travels as its cause.
+        if (error instanceof Error && error.cause === undefined) Object.defineProperty(error, 'cause', { value: closeError });
       });
     }
     throw error;

@@ -102,6 +102,10 @@ export class RelayClient {
   }
 }
 
+function usedCode(): BotsyncError {
+  return new BotsyncError('PAIRING_USED', 'This code was already used (each code pairs one machine, once).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+}
+
 function relayError(status: number, body: RelayErrorBody, url: string): BotsyncError {
   const error = body?.error;
   switch (error?.code) {
@@ -112,13 +116,15 @@ function relayError(status: number, body: RelayErrorBody, url: string): BotsyncE
     case 'expired':
       return new BotsyncError('PAIRING_EXPIRED', 'This code has expired (codes live 10 minutes).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
     case 'already_claimed':
-      return new BotsyncError('PAIRING_USED', 'This code was already used (each code pairs one machine, once).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+      return usedCode();
     case 'closed':
-      return error.reason === 'wrong_code'
-        ? new BotsyncError('PAIRING_WRONG_CODE', 'The code did not match on both machines, so the pairing was cancelled and the code burned.', {
-            hint: 'Check the code and make a new one with `botsync invite` on the other machine.',
-          })
-        : new BotsyncError('PAIRING_USED', 'This code is no longer usable: its pairing was closed.', { hint: 'Make a new one with `botsync invite` on the other machine.' });
+      if (error.reason === 'wrong_code') {
+        return new BotsyncError('PAIRING_WRONG_CODE', 'The code did not match on both machines, so the pairing was cancelled and the code burned.', {
+          hint: 'Check the code and make a new one with `botsync invite` on the other machine.',
+        });
+      }
+      // A pairing that completed closes its mailbox: for anyone else, the code was used.
+      return error.reason === 'done' ? usedCode() : new BotsyncError('PAIRING_FAILED', 'This code was cancelled on the other machine.', { hint: 'Make a new one with `botsync invite` there.' });
     case 'rate_limited':
       return new BotsyncError('RELAY_ERROR', `The relay is limiting requests from this address; try again in ${error.retryAfter ?? 60} s.`, { hint: DIRECT_CODE_HINT });
     default:

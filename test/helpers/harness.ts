@@ -35,9 +35,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * Tests stay on this machine: the network profile is loopback, and unless a test starts a relay of its
+ * own, the relay is a local port where nothing listens, never the public default.
+ */
+export const TEST_ENV = { BOTSYNC_NETWORK: 'loopback', BOTSYNC_RELAY: 'http://127.0.0.1:9' } as const;
+
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const result = await execa(process.execPath, [CLI, ...args], {
-    env: { ...process.env, BOTSYNC_NETWORK: 'loopback', ...env },
+    env: { ...process.env, ...TEST_ENV, ...env },
     reject: false,
     stdin: 'ignore',
     timeout: 120_000,
@@ -73,8 +79,9 @@ export class TestHome {
     return JSON.parse(result.stdout) as T;
   }
 
+  /** Sets the home up; without a relay of the test's own, it offers a direct code rather than a relay code. */
   async init(role: 'agent' | 'human', name: string): Promise<{ deviceId: string }> {
-    return this.json(['init', '--role', role, '--name', name]);
+    return this.json(['init', '--role', role, '--name', name, ...(this.env.BOTSYNC_RELAY === undefined ? ['--offline'] : [])]);
   }
 
   status(): Promise<any> {

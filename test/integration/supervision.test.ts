@@ -83,12 +83,12 @@ describe('botsync daemon in the foreground (as a service manager runs it)', () =
   it('runs until SIGTERM, then stops Syncthing and exits 0', async () => {
     requirePrerequisites();
     const { execa } = await import('execa');
-    const { CLI, TestHome } = await import('../helpers/harness.js');
+    const { CLI, TEST_ENV, TestHome } = await import('../helpers/harness.js');
     const home = await TestHome.create();
     try {
       await home.init('agent', 'fg');
       await home.run(['stop']);
-      const daemon = execa(process.execPath, [CLI, 'daemon'], { env: { ...process.env, BOTSYNC_NETWORK: 'loopback', ...home.env }, reject: false });
+      const daemon = execa(process.execPath, [CLI, 'daemon'], { env: { ...process.env, ...TEST_ENV, ...home.env }, reject: false });
       const running = await waitFor(async () => {
         const status = await home.status();
         return status.syncthing.running ? status : undefined;
