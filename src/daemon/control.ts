@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { isAlive, lockHolder } from './lock.js';
+import { stopSyncthingOf } from './orphan.js';
 import { readDaemonState } from './state.js';
 
 /** The messages a detached daemon sends its starter over the IPC channel, once. */
@@ -80,10 +81,7 @@ export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<St
     await waitForExit(pid, 5_000);
   }
   // The daemon stops Syncthing before it exits; a daemon that had to be killed may not have.
-  if (syncthingPid !== undefined && isAlive(syncthingPid)) {
-    process.kill(syncthingPid, 'SIGTERM');
-    if (!(await waitForExit(syncthingPid, 10_000))) process.kill(syncthingPid, 'SIGKILL');
-  }
+  await stopSyncthingOf(layout, syncthingPid);
   return { wasRunning: true, pid };
 }
 

@@ -1,5 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { rm } from 'node:fs/promises';
 import { withPeer } from '../mesh/peers.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freePort, isPortFree, portOf } from '../net/ports.js';
@@ -16,7 +15,9 @@ import { serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { controlRoutes } from './routes.js';
-import { acquireLock, isAlive, releaseLock } from './lock.js';
+import { acquireLock, releaseLock } from './lock.js';
+import { stopSyncthingOf } from './orphan.js';
+import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from './rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
@@ -48,7 +49,11 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     options.echo?.(message);
   };
   try {
-    await stopOrphanedSyncthing(layout, say);
+    const previous = await readDaemonState(layout).catch((error: unknown) => {
+      say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
+      return undefined;
+    });
+    if (await stopSyncthingOf(layout, previous?.syncthing?.pid)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
     await runSupervised(layout, config, binary, options, say);
@@ -156,18 +161,18 @@ async function runSupervised(
 }
 
 function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
+  const incoming = new IncomingWrites();
   return FOLDERS.map((folder) =>
     watchTree(folderPath(layout, folder.dir), {
-      onChange: (path) => scans.notify(folder.id, path),
+      onChange: (path) => {
+        if (!incoming.isSyncthingWrite(path)) scans.notify(folder.id, path);
+      },
       onError: (error) => say(`watching ${folder.dir} failed: ${(error as Error).message}`),
-      ignore: isSyncthingInternal,
+      // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
+      // reported, so that IncomingWrites learns what Syncthing is about to write.
+      ignore: (name) => name === '.stfolder' || name === '.stversions',
     }),
   );
-}
-
-/** Syncthing's own marker, versions and temporary files: scanning them is wasted work. */
-function isSyncthingInternal(name: string): boolean {
-  return name === '.stfolder' || name === '.stversions' || name.startsWith('.syncthing.') || name.startsWith('~syncthing~');
 }
 
 /**
@@ -189,31 +194,4 @@ async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (mess
   }
   if (updated !== config) await saveConfig(layout, updated);
   return updated;
-}
-
-/**
- * A daemon killed with SIGKILL cannot stop its Syncthing; the next daemon does, after checking (where
- * /proc allows) that the PID still belongs to a Syncthing of this home.
- */
-async function stopOrphanedSyncthing(layout: Layout, say: (message: string) => void): Promise<void> {
-  const previous = await readDaemonState(layout).catch((error: unknown) => {
-    say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
-    return undefined;
-  });
-  const pid = previous?.syncthing?.pid;
-  if (pid === undefined || !isAlive(pid) || !(await isSyncthingOf(pid, layout))) return;
-  say(`stopping Syncthing ${pid} left behind by a previous daemon`);
-  process.kill(pid, 'SIGTERM');
-  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-}
-
-async function isSyncthingOf(pid: number, layout: Layout): Promise<boolean> {
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes(`--home=${layout.syncthingHome}`);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw new BotsyncError('DAEMON_FAILED', `Cannot inspect process ${pid}: ${(error as Error).message}`, { cause: error });
-  }
 }
