@@ -78,6 +78,26 @@ function buildProgram(): Command {
     .description('run the daemon in the foreground (for service managers)')
     .action(action(() => import('./commands/daemon.js')));
 
+  const notify = program.command('notify').description('where the daemon sends notifications about arriving files (OpenClaw hooks or any webhook)');
+  notify
+    .command('set')
+    .description('send notifications to a webhook; the token is read from an environment variable and stored privately')
+    .requiredOption('--url <url>', 'the webhook, e.g. http://127.0.0.1:18789/hooks/agent')
+    .requiredOption('--token-env <var>', 'the NAME of the environment variable holding the token')
+    .option('--agent-id <id>', 'OpenClaw agentId to address')
+    .option('--session-key <key>', 'OpenClaw sessionKey to address')
+    .addOption(new Option('--wake-mode <mode>', 'OpenClaw wakeMode').choices(['now', 'next-heartbeat']))
+    .action(action(() => import('./commands/notify-set.js')));
+  notify.command('status', { isDefault: true }).description('where notifications go and how delivery is doing').action(action(() => import('./commands/notify-status.js')));
+  notify.command('test').description('send a test notification now').action(action(() => import('./commands/notify-test.js')));
+  notify.command('off').description('stop sending notifications').action(action(() => import('./commands/notify-off.js')));
+
+  program
+    .command('events')
+    .description('the event feed (files received, devices, pairing, errors); NDJSON with --json')
+    .option('--follow', 'keep printing events as they happen')
+    .action(action(() => import('./commands/events.js')));
+
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
   peers.command('list', { isDefault: true }).description('list the peers').action(action(() => import('./commands/peers-list.js')));
   peers

@@ -43,7 +43,8 @@ export type ErrorCode =
   | 'PAIRING_USED'
   | 'PAIRING_FAILED'
   | 'RELAY_UNREACHABLE'
-  | 'RELAY_ERROR';
+  | 'RELAY_ERROR'
+  | 'NOTIFY_FAILED';
 
 export interface ErrorDetails {
   hint?: string;

@@ -14,6 +14,7 @@ import { ConfigWriter } from './config-writer.js';
 import { serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
+import { Notifier } from './notifier.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { stopSyncthingOf } from './orphan.js';
@@ -90,14 +91,17 @@ async function runSupervised(
   await mesh.prepare();
   const writer = new ConfigWriter(layout, client, (current) => mesh.publish(current));
   mesh.start(writer);
+  const notifier = new Notifier(layout, client, options.env ?? process.env, say);
   const invites = new Invites({
     hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await currentAddresses(layout, client), guest),
     accept: async (guest) => {
       await writer.change((current) => withPeer(current, peerInputFor(current, guest)));
+      notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role });
     },
     log: say,
   });
-  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites }));
+  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier }));
+  await notifier.start();
 
   // The first start decides whether the daemon starts at all; later failures are retried forever.
   let firstStarted!: () => void;
@@ -149,6 +153,7 @@ async function runSupervised(
   }
   say('stopping');
   await invites.close();
+  await notifier.stop();
   mesh.close();
   await new Promise((resolve) => control.close(resolve));
   for (const watcher of watchers) watcher.close();

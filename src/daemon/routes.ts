@@ -8,6 +8,7 @@ import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
 import type { ControlRoutes } from './control-socket.js';
 import type { Invites } from './invites.js';
+import type { Notifier } from './notifier.js';
 import type { DaemonState } from './state.js';
 
 export interface DaemonParts {
@@ -16,16 +17,23 @@ export interface DaemonParts {
   state: DaemonState;
   writer: ConfigWriter;
   invites: Invites;
+  notifier: Notifier;
 }
 
 /** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
-export function controlRoutes({ layout, client, state, writer, invites }: DaemonParts): ControlRoutes {
+export function controlRoutes({ layout, client, state, writer, invites, notifier }: DaemonParts): ControlRoutes {
   return {
-    status: async () => buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client), invites.pending()),
+    status: async () => ({
+      ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client), invites.pending()),
+      notify: await notifier.status(),
+    }),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input as AddPeerInput)),
     'peers.remove': async (nameOrId) => writer.change((config) => withoutPeer(config, String(nameOrId))),
     'invite.create': async (body) => invites.create((body as { relay: string }).relay),
     'invite.wait': async (body) => invites.wait((body as { nameplate: Nameplate }).nameplate),
+    'notify.reload': async () => notifier.reload(),
+    'notify.status': async () => notifier.status(),
+    'pairing.completed': async (body) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...(body as { deviceId: string; name: string; role: string }) }),
   };
 }

@@ -17,6 +17,8 @@ export async function addHostAndItsPeers(layout: Layout, host: HostDetails): Pro
     if (machine.deviceId === config.deviceId) continue;
     await askDaemon<PeerChange>(layout, 'peers.add', peerInputFor(config, machine));
   }
+  // This machine's agent hears of the pairing like the host's does.
+  await askDaemon(layout, 'pairing.completed', { deviceId: host.deviceId, name: host.name, role: host.role });
 }
 
 /** Resolves once the daemon reports the peer connected; `join` only reports success then. */

@@ -8,6 +8,7 @@ import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
+import { notifyStatus, type NotifyStatus } from '../notify/status.js';
 
 export interface Check {
   id: string;
@@ -66,6 +67,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
   }
   checks.push({ id: 'daemon', status: 'ok', message: `daemon running (pid ${pid})` });
   await checkSyncthing(config, checks);
+  checks.push(notifyCheck(await notifyStatus(layout, env)));
   return done();
 }
 
@@ -106,6 +108,16 @@ async function checkSyncthing(config: BotsyncConfig, checks: Check[]): Promise<v
   } finally {
     await client.close();
   }
+}
+
+function notifyCheck(status: NotifyStatus): Check {
+  const fix = 'Set the right webhook and token with `botsync notify set --url URL --token-env VAR`, then `botsync notify test`.';
+  if (status.source === 'none' || status.source === 'off') return { id: 'notify', status: 'ok', message: `notifications are ${status.source === 'off' ? 'off' : 'not set up'}` };
+  if (status.state === 'rejected') return { id: 'notify', status: 'fail', message: `the webhook ${status.url} refuses botsync's notifications: ${status.lastError}`, fix };
+  if (status.state === 'retrying') {
+    return { id: 'notify', status: 'warn', message: `notifications to ${status.url} are being retried (${status.pending} pending): ${status.lastError}`, fix: 'Check that the receiver is running; delivery resumes by itself.' };
+  }
+  return { id: 'notify', status: 'ok', message: `notifications go to ${status.url} (${status.pending} pending)` };
 }
 
 async function privateFile(id: string, path: string): Promise<Check> {

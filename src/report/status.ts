@@ -1,6 +1,7 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../daemon/lock.js';
 import { askDaemon } from '../daemon/control-socket.js';
+import type { NotifyStatus } from '../notify/status.js';
 import { readDaemonState, type DaemonState } from '../daemon/state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { Connections, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
@@ -22,6 +23,8 @@ export interface StatusReport {
   peers: { deviceId: string; name: string; role: Role; connected: boolean; address: string | null }[];
   folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
   invites: { expiresAt: string }[];
+  /** Where notifications go and how delivery is doing; present while the daemon runs. */
+  notify?: NotifyStatus;
 }
 
 /**

@@ -1,0 +1,41 @@
+import { followJournal, readJournal } from '../../src/notify/journal.js';
+import type { BotsyncEvent } from '../../src/notify/types.js';
+import { loadConfig } from '../../src/workspace/config.js';
+import type { Context } from '../context.js';
+
+interface EventsFlags {
+  follow?: boolean;
+}
+
+/** The event feed: NDJSON with --json (one event per line, for agents), a line of text each otherwise. */
+export async function run(context: Context, flags: EventsFlags): Promise<void> {
+  await loadConfig(context.layout);
+  const print = (event: BotsyncEvent) => process.stdout.write(`${context.out.json ? JSON.stringify(event) : describe(event)}\n`);
+  const { events, offset } = await readJournal(context.layout);
+  events.forEach(print);
+  if (flags.follow !== true) return;
+  const stop = new AbortController();
+  const end = () => stop.abort();
+  process.once('SIGINT', end);
+  process.once('SIGTERM', end);
+  // A reader that went away (`| head`) ends the follow instead of an EPIPE crash.
+  process.stdout.once('error', end);
+  await followJournal(context.layout, offset, print, stop.signal);
+}
+
+function describe(event: BotsyncEvent): string {
+  switch (event.type) {
+    case 'file.received':
+      return `${event.time}  received  ${event.folder}/${JSON.stringify(event.path)} (${event.action}${event.size === null ? '' : `, ${event.size} bytes`})`;
+    case 'device.connected':
+      return `${event.time}  connected     ${JSON.stringify(event.name)} ${event.deviceId}`;
+    case 'device.disconnected':
+      return `${event.time}  disconnected  ${JSON.stringify(event.name)} ${event.deviceId}${event.reason === null ? '' : ` (${event.reason})`}`;
+    case 'pairing.completed':
+      return `${event.time}  paired    ${JSON.stringify(event.name)} (${event.role}) ${event.deviceId}`;
+    case 'folder.error':
+      return `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`;
+    case 'events.missed':
+      return `${event.time}  missed    ${event.count ?? 'some'} event(s): ${event.reason}`;
+  }
+}

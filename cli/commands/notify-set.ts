@@ -1,0 +1,33 @@
+import { askDaemon } from '../../src/daemon/control-socket.js';
+import { isBotsyncError } from '../../src/errors.js';
+import { setTarget } from '../../src/notify/settings.js';
+import { loadConfig } from '../../src/workspace/config.js';
+import type { Context } from '../context.js';
+
+interface SetFlags {
+  url: string;
+  tokenEnv: string;
+  agentId?: string;
+  sessionKey?: string;
+  wakeMode?: 'now' | 'next-heartbeat';
+}
+
+export async function run(context: Context, flags: SetFlags): Promise<void> {
+  await loadConfig(context.layout);
+  const saved = await setTarget(context.layout, flags, context.env);
+  const applied = await tellDaemon(context);
+  context.out.result({ url: saved.url, tokenEnv: saved.tokenEnv, tokenStored: true, applied }, () =>
+    `Notifications go to ${saved.url} (token read from ${saved.tokenEnv} and stored privately).${applied ? '' : ' botsync is not running: they start with `botsync start`.'}`,
+  );
+}
+
+/** Makes a running daemon reload the notification settings now; false when no daemon runs. */
+export async function tellDaemon(context: Context): Promise<boolean> {
+  try {
+    await askDaemon(context.layout, 'notify.reload');
+    return true;
+  } catch (error) {
+    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return false;
+    throw error;
+  }
+}

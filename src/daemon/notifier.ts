@@ -1,0 +1,121 @@
+import { join } from 'node:path';
+import { Batcher } from '../notify/batcher.js';
+import { DeliveryLoop } from '../notify/delivery.js';
+import { Journal } from '../notify/journal.js';
+import { normalize } from '../notify/normalize.js';
+import { Outbox } from '../notify/outbox.js';
+import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
+import { outboxDir, type NotifyStatus } from '../notify/status.js';
+import type { BotsyncEvent, Notification } from '../notify/types.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
+import { loadConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+
+/**
+ * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
+ * -> the durable outbox -> delivery to the webhook. Every notification is on disk before delivery is
+ * attempted and leaves the disk only once delivered, so none is lost across restarts.
+ */
+export class Notifier {
+  private readonly journal: Journal;
+  private readonly outbox: Outbox;
+  private readonly batcher: Batcher;
+  private readonly delivery: DeliveryLoop;
+  private readonly stream: EventStream;
+  private target: ResolvedTarget = { target: undefined, source: 'none' };
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly layout: Layout,
+    client: SyncthingClient,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly say: (message: string) => void,
+  ) {
+    this.journal = new Journal(layout);
+    this.outbox = new Outbox(outboxDir(layout), (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
+    this.delivery = new DeliveryLoop({ outbox: this.outbox, target: () => this.target.target, log: say });
+    this.batcher = new Batcher({ onNotification: (notification) => this.enqueue(notification) });
+    this.stream = new EventStream({
+      client,
+      cursorFile: join(layout.stateDir, 'events.cursor'),
+      types: [...NOTIFY_EVENT_TYPES],
+      // The saved cursor stays behind events still held in an open batch: a crash re-reads them.
+      heldSince: () => this.batcher.heldSince(),
+      onEvents: async (events) => {
+        const config = await loadConfig(layout);
+        const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
+        for (const event of events) {
+          const normalized = await normalize(event, {
+            deviceName: (id) => names.get(id) ?? id.slice(0, 7),
+            fileSize: async (folder, path) => {
+              const info = await client.fileInfo(folder, path);
+              return info.global.deleted ? null : info.global.size;
+            },
+          });
+          if (normalized !== undefined) this.emit(normalized, event.id);
+        }
+        // The cursor moves on only once these notifications are safely in the outbox.
+        await this.writes;
+      },
+      onGap: ({ reason, count }) => {
+        // The daemon starts Syncthing itself, and the stream recovers what Syncthing saw since it started:
+        // a plain restart loses nothing and is no news for the agent; only a real loss is reported.
+        if (reason === RESTARTED) say('Syncthing restarted; its events since start were recovered');
+        else this.emit({ type: 'events.missed', time: new Date().toISOString(), reason, count });
+      },
+      log: say,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.reload();
+    this.delivery.start();
+    this.stream.start();
+  }
+
+  /** Reports an event; `sourceId` is the Syncthing event it came from (none for botsync's own, e.g. a pairing). */
+  emit(event: BotsyncEvent, sourceId?: number): void {
+    this.journal.append(event);
+    this.batcher.add(event, sourceId);
+  }
+
+  /** Re-reads where notifications go (after `notify set` / `notify off`) and retries at once. */
+  async reload(): Promise<void> {
+    this.target = await resolveTarget(this.layout, this.env);
+    this.delivery.wake();
+  }
+
+  async status(): Promise<NotifyStatus> {
+    const delivery = this.delivery.status();
+    return {
+      source: this.target.source,
+      url: this.target.target?.url ?? null,
+      state: delivery.state,
+      pending: delivery.pending,
+      lastDeliveredAt: delivery.lastDeliveredAt,
+      lastError: delivery.lastError,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.stream.stop();
+    this.batcher.flush();
+    await this.writes;
+    await this.delivery.stop();
+    await this.journal.close();
+  }
+
+  private enqueue(notification: Notification): void {
+    this.writes = this.writes
+      .then(() => this.outbox.add(notification))
+      .then(
+        // Only an idle loop is woken: one backing off or paused on a refused token keeps its rhythm, so
+        // a broken receiver is not hit once more per new batch (OpenClaw rate-limits failed logins).
+        () => {
+          if (this.delivery.status().state === 'idle') this.delivery.wake();
+        },
+        (error: unknown) => this.say(`could not queue a notification: ${(error as Error).message}`),
+      );
+  }
+}

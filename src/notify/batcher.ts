@@ -1,0 +1,128 @@
+/**
+ * Groups botsync events into notifications. Files received from peers come in bursts (a copied
+ * folder is hundreds of ItemFinished events within a second), so they are batched: a batch closes
+ * after a quiet window with no new file, or a fixed time after its first file, whichever comes
+ * first; a steady trickle still yields a message every maxMs. Everything else is news on its own and
+ * goes out at once, after the pending batch, so messages keep the order of events.
+ */
+import { randomBytes } from 'node:crypto';
+import { formatEvent, formatFileBatch } from './format.js';
+import type { BotsyncEvent, FileReceivedEvent, Notification } from './types.js';
+
+export interface BatcherClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface BatcherOptions {
+  /** Takes each notification synchronously (the daemon queues it for the durable outbox). */
+  onNotification: (notification: Notification) => void;
+  /** A batch closes after this long without a new file. */
+  quietMs?: number;
+  /** ... or this long after its first file. */
+  maxMs?: number;
+  clock?: BatcherClock;
+  /** When onNotification throws from a timer (there is no caller to throw to); the batch is kept and retried. */
+  onError?: (error: unknown) => void;
+}
+
+export const QUIET_MS = 2_000;
+export const MAX_BATCH_MS = 10_000;
+
+// Looked up at call time, so that fake timers installed after construction still apply.
+const realClock: BatcherClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Unique, and sorts by creation time: UTC timestamp to the millisecond plus 64 random bits. */
+export function notificationId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `${stamp}-${randomBytes(8).toString('hex')}`;
+}
+
+export class Batcher {
+  private readonly onNotification: (notification: Notification) => void;
+  private readonly quietMs: number;
+  private readonly maxMs: number;
+  private readonly clock: BatcherClock;
+  private readonly onError: ((error: unknown) => void) | undefined;
+  private files: FileReceivedEvent[] = [];
+  private oldestSourceId: number | null = null;
+  private quietTimer: unknown;
+  private maxTimer: unknown;
+
+  constructor(options: BatcherOptions) {
+    this.onNotification = options.onNotification;
+    this.quietMs = options.quietMs ?? QUIET_MS;
+    this.maxMs = options.maxMs ?? MAX_BATCH_MS;
+    this.clock = options.clock ?? realClock;
+    this.onError = options.onError;
+  }
+
+  /** Files waiting in the open batch. */
+  get pending(): number {
+    return this.files.length;
+  }
+
+  /**
+   * The source id (Syncthing event id) of the oldest event held in the open batch, or null: what the
+   * event stream must not move its saved cursor past, so that a crash re-delivers the batch.
+   */
+  heldSince(): number | null {
+    return this.oldestSourceId;
+  }
+
+  /** `sourceId`: the id of the Syncthing event this came from, when it came from one. */
+  add(event: BotsyncEvent, sourceId?: number): void {
+    if (event.type !== 'file.received') {
+      this.flush();
+      this.emit({ message: formatEvent(event), eventCount: 1 });
+      return;
+    }
+    this.files.push(event);
+    if (sourceId !== undefined) this.oldestSourceId = Math.min(this.oldestSourceId ?? sourceId, sourceId);
+    if (this.maxTimer === undefined) this.maxTimer = this.clock.setTimeout(() => this.closeFromTimer(), this.maxMs);
+    this.armQuietTimer();
+  }
+
+  /** Closes the open batch now (at shutdown, or before news that must follow it). */
+  flush(): void {
+    if (this.files.length === 0) return;
+    this.emit({ message: formatFileBatch(this.files), eventCount: this.files.length });
+    this.files = [];
+    this.oldestSourceId = null;
+    this.clearTimers();
+  }
+
+  private emit(content: { message: string; eventCount: number }): void {
+    const now = this.clock.now();
+    this.onNotification({ id: notificationId(now), createdAt: new Date(now).toISOString(), ...content });
+  }
+
+  private armQuietTimer(): void {
+    if (this.quietTimer !== undefined) this.clock.clearTimeout(this.quietTimer);
+    this.quietTimer = this.clock.setTimeout(() => this.closeFromTimer(), this.quietMs);
+  }
+
+  private closeFromTimer(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      // The files stay in the batch; try again after another quiet window rather than drop them.
+      this.clearTimers();
+      this.armQuietTimer();
+      if (this.onError === undefined) throw error;
+      this.onError(error);
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.quietTimer !== undefined) this.clock.clearTimeout(this.quietTimer);
+    if (this.maxTimer !== undefined) this.clock.clearTimeout(this.maxTimer);
+    this.quietTimer = undefined;
+    this.maxTimer = undefined;
+  }
+}

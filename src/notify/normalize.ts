@@ -1,0 +1,83 @@
+/**
+ * Turns one Syncthing event into the botsync event a notification reports, or nothing.
+ *
+ * ItemFinished is what Syncthing's puller emits when it has written (or failed to write) an item it
+ * fetched from a peer: it fires on the receiving machine only, never for a change made on the machine
+ * itself (checked against Syncthing 1.19: a local write produces ItemFinished on the peers that pull
+ * it, and none locally). So every successful ItemFinished in a user folder is a file received from a
+ * peer. Failed items are left to FolderErrors, which reports them with their reasons.
+ */
+import { sep } from 'node:path';
+import type { SyncthingEvent } from '../syncthing/rest-types.js';
+import { FOLDERS } from '../workspace/roles.js';
+import type { BotsyncEvent, FileAction } from './types.js';
+
+export interface NormalizeLookup {
+  /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
+  deviceName(id: string): string;
+  /** The size of a file as it is now, or null when it is gone or unknown. */
+  fileSize(folder: string, path: string): Promise<number | null>;
+}
+
+/** The folders people and agents use; botsync's own (botsync-mesh) is internal and never reported. */
+export const USER_FOLDER_IDS: ReadonlySet<string> = new Set(FOLDERS.map((folder) => folder.id));
+
+const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);
+
+export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup): Promise<BotsyncEvent | undefined> {
+  const data: Record<string, unknown> = isRecord(event.data) ? event.data : {};
+  const time = isoTime(event.time);
+  switch (event.type) {
+    case 'ItemFinished': {
+      const { item, folder, error, type, action } = data;
+      if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
+      if (error !== null && error !== undefined && error !== '') return undefined;
+      if (!USER_FOLDER_IDS.has(folder) || !ACTIONS.has(action)) return undefined;
+      const size = action !== 'delete' && type === 'file' ? await sizeOf(lookup, folder, item) : null;
+      return { type: 'file.received', time, folder, path: slashPath(item), action: action as FileAction, size };
+    }
+    case 'DeviceConnected': {
+      if (typeof data.id !== 'string') return undefined;
+      return { type: 'device.connected', time, deviceId: data.id, name: lookup.deviceName(data.id) };
+    }
+    case 'DeviceDisconnected': {
+      if (typeof data.id !== 'string') return undefined;
+      const reason = typeof data.error === 'string' && data.error !== '' ? data.error : null;
+      return { type: 'device.disconnected', time, deviceId: data.id, name: lookup.deviceName(data.id), reason };
+    }
+    case 'FolderErrors': {
+      const { folder, errors } = data;
+      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || !Array.isArray(errors)) return undefined;
+      const list = errors.filter(isRecord).map((entry) => ({ path: String(entry.path ?? ''), error: String(entry.error ?? '') }));
+      if (list.length === 0) return undefined;
+      return { type: 'folder.error', time, folder, errors: list };
+    }
+    default:
+      return undefined;
+  }
+}
+
+async function sizeOf(lookup: NormalizeLookup, folder: string, item: string): Promise<number | null> {
+  try {
+    return await lookup.fileSize(folder, item);
+  } catch {
+    // The size only decorates the message; failing the delivery over it would repeat or hold back
+    // the whole batch (the file may be gone already, or Syncthing busy).
+    return null;
+  }
+}
+
+/** Syncthing names items with the OS separator; botsync's events always use '/'. */
+function slashPath(item: string): string {
+  return sep === '\\' ? item.replaceAll('\\', '/') : item;
+}
+
+/** Syncthing's times carry nanoseconds and a local offset; botsync's events use UTC ISO-8601. */
+function isoTime(time: string): string {
+  const parsed = new Date(time);
+  return Number.isNaN(parsed.getTime()) ? new Date().toISOString() : parsed.toISOString();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { BotsyncError } from '../errors.js';
+import type { Layout } from '../workspace/layout.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import type { NotifyTarget } from './types.js';
+
+/**
+ * Where notifications go. `botsync notify set` stores a target (token included, so the file is 0600 and
+ * the token is never printed); `notify off` stores that there is none. Without either, the variables
+ * OpenClaw users already have set are used: OPENCLAW_HOOKS_TOKEN, and OPENCLAW_HOOKS_URL or OpenClaw's
+ * default local hooks endpoint.
+ */
+
+export const DEFAULT_HOOKS_URL = 'http://127.0.0.1:18789/hooks/agent';
+
+type StoredSettings = { enabled: false } | ({ enabled: true } & NotifyTarget);
+
+export interface ResolvedTarget {
+  target: NotifyTarget | undefined;
+  source: 'notify set' | 'environment' | 'off' | 'none';
+}
+
+export function settingsFile(layout: Layout): string {
+  return join(layout.stateDir, 'notify.json');
+}
+
+export async function resolveTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
+  const stored = await readSettings(layout);
+  if (stored !== undefined) {
+    if (!stored.enabled) return { target: undefined, source: 'off' };
+    const { enabled: _enabled, ...target } = stored;
+    return { target, source: 'notify set' };
+  }
+  const token = env.OPENCLAW_HOOKS_TOKEN;
+  if (token !== undefined && token !== '') return { target: { url: env.OPENCLAW_HOOKS_URL || DEFAULT_HOOKS_URL, token }, source: 'environment' };
+  return { target: undefined, source: 'none' };
+}
+
+export interface SetOptions {
+  url: string;
+  /** The name of the environment variable holding the token, never the token itself. */
+  tokenEnv: string;
+  agentId?: string;
+  sessionKey?: string;
+  wakeMode?: 'now' | 'next-heartbeat';
+}
+
+/** Validates and stores a target; returns it without the token, for printing. */
+export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS.ProcessEnv): Promise<{ url: string; tokenEnv: string }> {
+  if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol)) {
+    throw new BotsyncError('BAD_INPUT', `"${options.url}" is not a webhook URL.`, { hint: `Use an http(s) URL, e.g. ${DEFAULT_HOOKS_URL}.` });
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.tokenEnv)) {
+    throw new BotsyncError('BAD_INPUT', `"${options.tokenEnv}" is not an environment variable name.`, {
+      hint: 'Pass the NAME of the variable that holds the token (e.g. --token-env OPENCLAW_HOOKS_TOKEN), never the token itself.',
+    });
+  }
+  const token = env[options.tokenEnv];
+  if (token === undefined || token === '') {
+    throw new BotsyncError('BAD_INPUT', `The environment variable ${options.tokenEnv} is not set.`, {
+      hint: `Export the hooks token in ${options.tokenEnv} first; botsync reads it once and stores it privately.`,
+    });
+  }
+  const settings: StoredSettings = {
+    enabled: true,
+    url: options.url,
+    token,
+    ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
+    ...(options.sessionKey === undefined ? {} : { sessionKey: options.sessionKey }),
+    ...(options.wakeMode === undefined ? {} : { wakeMode: options.wakeMode }),
+  };
+  await writeJsonAtomic(settingsFile(layout), settings);
+  return { url: options.url, tokenEnv: options.tokenEnv };
+}
+
+export async function turnOff(layout: Layout): Promise<void> {
+  await writeJsonAtomic(settingsFile(layout), { enabled: false } satisfies StoredSettings);
+}
+
+async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
+  const path = settingsFile(layout);
+  const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
+  if (raw === undefined) return undefined;
+  if (raw.enabled === false) return { enabled: false };
+  if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw corruptState(path, 'it has no url and token');
+  return raw as StoredSettings;
+}

@@ -1,0 +1,80 @@
+/**
+ * The notifier's vocabulary: the events botsync reports (to OpenClaw hooks, to a webhook of the user's
+ * own, and as NDJSON through `botsync events`), and the notifications they are batched into.
+ */
+
+export type FileAction = 'update' | 'delete' | 'metadata';
+
+/** A file or directory that arrived from a peer (Syncthing's ItemFinished for a pulled item). */
+export interface FileReceivedEvent {
+  type: 'file.received';
+  time: string;
+  folder: string;
+  /** Relative to the folder, '/'-separated, exactly as the peer named it: untrusted. */
+  path: string;
+  action: FileAction;
+  /** Bytes, for a file that exists after the action; null for deletions and directories. */
+  size: number | null;
+}
+
+export interface DeviceConnectedEvent {
+  type: 'device.connected';
+  time: string;
+  deviceId: string;
+  name: string;
+}
+
+export interface DeviceDisconnectedEvent {
+  type: 'device.disconnected';
+  time: string;
+  deviceId: string;
+  name: string;
+  reason: string | null;
+}
+
+export interface PairingCompletedEvent {
+  type: 'pairing.completed';
+  time: string;
+  deviceId: string;
+  name: string;
+  role: string;
+}
+
+export interface FolderErrorEvent {
+  type: 'folder.error';
+  time: string;
+  folder: string;
+  errors: { path: string; error: string }[];
+}
+
+/** Events were lost (Syncthing restarted, or its event buffer overflowed): a summary instead of silence. */
+export interface EventsMissedEvent {
+  type: 'events.missed';
+  time: string;
+  reason: string;
+  /** How many, when known. */
+  count: number | null;
+}
+
+export type BotsyncEvent = FileReceivedEvent | DeviceConnectedEvent | DeviceDisconnectedEvent | PairingCompletedEvent | FolderErrorEvent | EventsMissedEvent;
+
+/** One message to deliver: what a webhook call carries. */
+export interface Notification {
+  /** Stable across retries and restarts: the idempotency key. */
+  id: string;
+  createdAt: string;
+  /** The text for the agent (file names quoted and marked as untrusted data). */
+  message: string;
+  /** How many events it covers (files, connections...). */
+  eventCount: number;
+}
+
+/** Where and how notifications are delivered. The token is a secret: never logged or printed. */
+export interface NotifyTarget {
+  url: string;
+  token: string;
+  /** OpenClaw options passed through when set. */
+  agentId?: string;
+  sessionKey?: string;
+  wakeMode?: 'now' | 'next-heartbeat';
+}

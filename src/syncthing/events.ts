@@ -1,0 +1,332 @@
+/**
+ * Reads Syncthing's event stream for the notifier: one long-poll of `/rest/events` at a time, with
+ * one fixed filter, from a cursor kept in a state file so that a restarted daemon carries on where
+ * the last one stopped.
+ *
+ * How Syncthing's event ids behave (read in lib/api and lib/events, checked against Syncthing 1.19):
+ * - A filtered call (`events=A,B`) reads a subscription that Syncthing creates on the first call with
+ *   that set of types and then keeps, keyed by the set, for the life of the Syncthing process. Its ids
+ *   are its own (1, 2, 3... per subscription). Any later caller with the same set, from any process or
+ *   connection, reads the same subscription: a restarted daemon resumes with the same ids.
+ * - The subscription only sees events from its creation on. Events such as Starting cannot be used to
+ *   notice restarts through it; the restart check is Syncthing's startTime plus the ids themselves.
+ * - Each subscription buffers the last 1000 events; a reader that falls behind sees the ids jump. An
+ *   event may also be dropped for one subscriber (ids are assigned before delivery), which shows as a
+ *   jump too.
+ * - `since` beyond the newest id blocks until that id is reached and then returns only what follows:
+ *   a stale cursor sent to a restarted Syncthing would silently skip events, so the stream checks for
+ *   a restart before every poll, never after.
+ * - `limit` returns the NEWEST n events, skipping the older ones: the stream only uses it to find the
+ *   end of a subscription.
+ * - The unfiltered subscription exists from Syncthing's start (ids equal to globalIDs). After a
+ *   restart it still holds what happened before this stream could subscribe again (peers connecting,
+ *   files pulled during the first seconds); the stream recovers those events from it.
+ */
+import { isBotsyncError } from '../errors.js';
+import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import type { SyncthingClient } from './client.js';
+import type { SyncthingEvent } from './rest-types.js';
+
+/** What the notifier subscribes to. */
+/** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */
+export const RESTARTED = 'Syncthing restarted';
+
+export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors'];
+
+/** The part of the REST client the stream uses (tests wrap it). */
+export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'>;
+
+export interface GapInfo {
+  reason: string;
+  /** How many events were lost, when Syncthing's ids tell. */
+  count: number | null;
+}
+
+export interface StreamClock {
+  /** Resolves after ms, or as soon as the signal aborts (never rejects on abort). */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface EventStreamOptions {
+  client: EventClient;
+  /** JSON state file: `{ startTime, lastId, types }`. */
+  cursorFile: string;
+  /** The filter, fixed for the life of the cursor. */
+  types: readonly string[];
+  /**
+   * Receives events in order. The cursor moves past them only once this resolved: a rejection or a
+   * crash delivers them again. Events with id 0 were recovered from before the stream's subscription
+   * existed (after a Syncthing restart); their id is not a cursor position.
+   */
+  onEvents: (events: SyncthingEvent[]) => Promise<void>;
+  onGap: (info: GapInfo) => void;
+  log?: (message: string) => void;
+  clock?: StreamClock;
+  /** Long-poll duration in seconds. */
+  waitS?: number;
+  /**
+   * The id of the oldest delivered event the consumer still holds only in memory (a batch not yet
+   * written anywhere durable), or null. The saved cursor stays before it, so a crash re-delivers the
+   * batch instead of losing it; 0 (a recovered event) keeps the previous cursor file as it is.
+   */
+  heldSince?: () => number | null;
+}
+
+interface Cursor {
+  startTime: string;
+  lastId: number;
+}
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+
+const realClock: StreamClock = {
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    }),
+};
+
+export class EventStream {
+  private readonly client: EventClient;
+  private readonly cursorFile: string;
+  private readonly types: string[];
+  private readonly typeSet: ReadonlySet<string>;
+  private readonly filterKey: string;
+  private readonly onEvents: (events: SyncthingEvent[]) => Promise<void>;
+  private readonly onGap: (info: GapInfo) => void;
+  private readonly log: (message: string) => void;
+  private readonly clock: StreamClock;
+  private readonly waitS: number;
+  private readonly heldSince: () => number | null;
+
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private cursor: Cursor | undefined;
+  private savedText: string | undefined;
+  /** After a recovery: events of the new subscription up to this globalID were already delivered. */
+  private skipThroughGlobalId = 0;
+  /** Jumps up to this id were reported: a failed delivery re-reads them and must not report twice. */
+  private jumpsReportedThroughId = 0;
+  /** The first poll after a restart: the restart report already covers anything missing there. */
+  private justRecovered = false;
+  /** The Syncthing start whose restart was reported but not yet recovered (a delivery failed). */
+  private restartReportedFor: string | undefined;
+  private cursorReportedUnreadable = false;
+
+  constructor(options: EventStreamOptions) {
+    if (options.types.length === 0) throw new Error('EventStream needs at least one event type: an empty filter means every event.');
+    this.client = options.client;
+    this.cursorFile = options.cursorFile;
+    this.types = [...options.types];
+    this.typeSet = new Set(this.types);
+    this.filterKey = [...this.typeSet].sort().join(',');
+    this.onEvents = options.onEvents;
+    this.onGap = options.onGap;
+    this.log = options.log ?? (() => undefined);
+    this.clock = options.clock ?? realClock;
+    this.waitS = options.waitS ?? 60;
+    this.heldSince = options.heldSince ?? (() => null);
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.loop = this.run(controller.signal);
+  }
+
+  /** Ends the current poll, lets a delivery in progress finish, and saves the cursor. */
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.controller = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let backoffMs = MIN_BACKOFF_MS;
+    let outage = false;
+    while (!signal.aborted) {
+      try {
+        await this.cycle(signal);
+        if (outage) this.log('Syncthing answers again: reading events.');
+        outage = false;
+        backoffMs = MIN_BACKOFF_MS;
+      } catch (error) {
+        if (signal.aborted) break;
+        const transient = isBotsyncError(error, 'SYNCTHING_NOT_RUNNING') || isBotsyncError(error, 'SYNCTHING_TIMEOUT');
+        // One line per outage, not one per retry: Syncthing may be down for minutes.
+        if (!transient || !outage) this.log(`Reading Syncthing events failed: ${(error as Error).message} Retrying with backoff.`);
+        outage = outage || transient;
+        await this.clock.sleep(backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+      }
+    }
+    await this.persist().catch((error: unknown) => this.log(`Saving the event cursor failed: ${(error as Error).message}`));
+  }
+
+  /** One round: make sure the cursor belongs to this Syncthing, poll once, deliver, save. */
+  private async cycle(signal: AbortSignal): Promise<void> {
+    const { startTime } = await this.client.systemStatus();
+    if (this.cursor === undefined) {
+      await this.load(startTime, signal);
+    } else if (startTime !== this.cursor.startTime) {
+      await this.recoverAfterRestart(startTime, signal);
+    } else if (await this.subscriptionWasReset(signal)) {
+      // startTime has a one-second resolution: a restart within the same second shows only in the ids.
+      await this.recoverAfterRestart(startTime, signal);
+    }
+    const cursor = this.cursor;
+    if (cursor === undefined) return;
+
+    const events = await this.client.events(cursor.lastId, { types: this.types, waitS: this.waitS, signal });
+    if (events.length === 0) return this.persist();
+    this.reportJumps(cursor.lastId, events);
+    const fresh = events.filter((event) => event.id > cursor.lastId && !(event.globalID !== undefined && event.globalID <= this.skipThroughGlobalId));
+    if (fresh.length > 0) await this.onEvents(fresh);
+    cursor.lastId = events[events.length - 1]!.id;
+    await this.persist();
+  }
+
+  /** First round of this process: resume from the cursor file when it belongs to this Syncthing. */
+  private async load(startTime: string, signal: AbortSignal): Promise<void> {
+    const saved = await this.readCursorFile();
+    if (saved.cursor !== undefined && saved.cursor.startTime !== startTime) {
+      this.savedText = saved.text;
+      await this.recoverAfterRestart(startTime, signal);
+      return;
+    }
+    if (saved.cursor !== undefined) {
+      this.cursor = saved.cursor;
+      this.savedText = saved.text;
+      if (await this.subscriptionWasReset(signal)) await this.recoverAfterRestart(startTime, signal);
+      return;
+    }
+    // No usable cursor: start at the end of the subscription. Replaying what is buffered would repeat
+    // old news (the buffer may hold days of it); the cursor is saved at once, so from here on a
+    // crash re-delivers instead of skipping.
+    const latest = await this.client.events(0, { types: this.types, limit: 1, waitS: 0, signal });
+    this.cursor = { startTime, lastId: latest[0]?.id ?? 0 };
+    await this.persist();
+  }
+
+  private async readCursorFile(): Promise<{ cursor?: Cursor; text?: string }> {
+    let raw: unknown;
+    try {
+      raw = await readJsonFile(this.cursorFile);
+    } catch (error) {
+      if (!isBotsyncError(error, 'STATE_CORRUPT')) throw error;
+      this.unreadableCursor(error.message);
+      return {};
+    }
+    if (raw === undefined) return {};
+    const value = raw as Partial<Cursor & { types: string }>;
+    if (typeof value.startTime !== 'string' || !Number.isSafeInteger(value.lastId) || (value.lastId as number) < 0) {
+      this.unreadableCursor(`The event cursor ${this.cursorFile} has an unexpected shape.`);
+      return {};
+    }
+    if (value.types !== this.filterKey) {
+      // Another filter reads another subscription: its ids mean nothing here.
+      this.log(`The event filter changed (${value.types ?? 'none'} -> ${this.filterKey}); starting from the newest event.`);
+      return {};
+    }
+    return { cursor: { startTime: value.startTime, lastId: value.lastId as number }, text: JSON.stringify(raw) };
+  }
+
+  /** What was missed since is unknown: say so, once, and start from the newest event. */
+  private unreadableCursor(why: string): void {
+    if (this.cursorReportedUnreadable) return;
+    this.cursorReportedUnreadable = true;
+    this.log(`${why} Starting from the newest event.`);
+    this.reportGap({ reason: 'the saved event cursor was unreadable', count: null });
+  }
+
+  /** The newest id of our subscription went below the cursor, or the subscription is empty: it is new. */
+  private async subscriptionWasReset(signal: AbortSignal): Promise<boolean> {
+    const cursor = this.cursor;
+    if (cursor === undefined || cursor.lastId === 0) return false;
+    const latest = await this.client.events(0, { types: this.types, limit: 1, waitS: 0, signal });
+    return latest.length === 0 || latest[0]!.id < cursor.lastId;
+  }
+
+  /**
+   * Syncthing restarted: the old subscription and its ids are gone. Subscribe again first, then read
+   * Syncthing's always-on unfiltered subscription for what happened before that moment, deliver it,
+   * and carry on from the start of the new subscription, skipping what the recovery already covered.
+   */
+  private async recoverAfterRestart(startTime: string, signal: AbortSignal): Promise<void> {
+    await this.client.events(0, { types: this.types, limit: 1, waitS: 0, signal });
+    const all = await this.client.events(0, { waitS: 0, signal });
+    const recovered = all.filter((event) => this.typeSet.has(event.type)).map((event) => ({ ...event, id: 0 }));
+    if (this.restartReportedFor !== startTime) {
+      // Unfiltered ids start at 1 with Syncthing: a higher first id means its buffer already overflowed.
+      const overflowed = all.length > 0 && all[0]!.id > 1;
+      this.reportGap({
+        reason: overflowed ? `${RESTARTED}, and its event buffer overflowed since` : RESTARTED,
+        count: null,
+      });
+      this.restartReportedFor = startTime;
+    }
+    if (recovered.length > 0) await this.onEvents(recovered);
+    this.restartReportedFor = undefined;
+    this.skipThroughGlobalId = all.reduce((max, event) => Math.max(max, event.globalID ?? 0), 0);
+    this.jumpsReportedThroughId = 0;
+    this.justRecovered = true;
+    this.cursor = { startTime, lastId: 0 };
+    this.log(`Syncthing restarted (started ${startTime}); ${recovered.length} earlier events recovered, reading a new subscription.`);
+    await this.persist();
+  }
+
+  /** Reports ids that jumped: the buffer overflowed while the stream was behind, or an event was dropped. */
+  private reportJumps(lastId: number, events: SyncthingEvent[]): void {
+    const newest = events[events.length - 1]!.id;
+    const reportedThrough = this.jumpsReportedThroughId;
+    this.jumpsReportedThroughId = Math.max(reportedThrough, newest);
+    if (this.justRecovered) {
+      this.justRecovered = false;
+      return;
+    }
+    let expected = lastId + 1;
+    let missing = 0;
+    for (const event of events) {
+      if (event.id > expected && event.id > reportedThrough) missing += event.id - expected;
+      expected = Math.max(expected, event.id + 1);
+    }
+    if (missing > 0) this.reportGap({ reason: "Syncthing's event buffer overflowed before botsync read it", count: missing });
+  }
+
+  private reportGap(info: GapInfo): void {
+    try {
+      this.onGap(info);
+    } catch (error) {
+      // A gap report that cannot be made must not stop the events that still flow.
+      this.log(`Reporting missed events failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async persist(): Promise<void> {
+    const cursor = this.cursor;
+    if (cursor === undefined) return;
+    const held = this.heldSince();
+    // A recovered event (id 0) still only in memory: the old cursor makes a crash recover it again.
+    if (held !== null && held <= 0) return;
+    const lastId = held === null ? cursor.lastId : Math.min(cursor.lastId, held - 1);
+    const value = { startTime: cursor.startTime, lastId, types: this.filterKey };
+    const text = JSON.stringify(value);
+    if (text === this.savedText) return;
+    await writeJsonAtomic(this.cursorFile, value);
+    this.savedText = text;
+  }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { normalize, type NormalizeLookup } from '../../src/notify/normalize.js';
+import type { SyncthingEvent } from '../../src/syncthing/rest-types.js';
+
+// Payloads as Syncthing 1.19.2 sent them to botsync's filtered subscription (captured on loopback).
+const PEER = 'QPIKGBM-4YT2UXQ-R5UTQAE-UGYVU3M-KDF3KA3-DH6Q27B-K24ZOUD-5OKDBQG';
+const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
+  id: 2,
+  globalID: 78,
+  time: '2026-11-21T13:03:48.246887677Z',
+  type: 'ItemFinished',
+  data: { action: 'update', error: null, folder: 'shared', item: 'dir1/f.txt', type: 'file', ...data },
+});
+
+function lookup(sizes: Record<string, number | null> = {}): NormalizeLookup & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    deviceName: (id) => (id === PEER ? 'alice' : id.slice(0, 7)),
+    fileSize: async (folder, path) => {
+      asked.push(`${folder}:${path}`);
+      return sizes[`${folder}:${path}`] ?? null;
+    },
+  };
+}
+
+describe('normalize', () => {
+  it('turns a pulled file into file.received with its current size', async () => {
+    const names = lookup({ 'shared:dir1/f.txt': 1234 });
+    expect(await normalize(itemFinished({}), names)).toEqual({
+      type: 'file.received',
+      time: '2026-11-21T13:03:48.246Z',
+      folder: 'shared',
+      path: 'dir1/f.txt',
+      action: 'update',
+      size: 1234,
+    });
+    expect(await normalize(itemFinished({ action: 'metadata', folder: 'deliverables', item: 'd.txt' }), lookup({ 'deliverables:d.txt': 11 }))).toMatchObject({
+      folder: 'deliverables',
+      action: 'metadata',
+      size: 11,
+    });
+  });
+
+  it('gives no size for deletions and directories, without asking', async () => {
+    const names = lookup();
+    expect(await normalize(itemFinished({ action: 'delete' }), names)).toMatchObject({ action: 'delete', size: null });
+    expect(await normalize(itemFinished({ item: 'dir1', type: 'dir' }), names)).toMatchObject({ path: 'dir1', action: 'update', size: null });
+    expect(await normalize(itemFinished({ item: 'dir1', type: 'dir', action: 'delete', folder: 'inbox' }), names)).toMatchObject({ folder: 'inbox', size: null });
+    expect(names.asked).toEqual([]);
+  });
+
+  it('keeps a file whose size cannot be read (gone again, Syncthing busy) with a null size', async () => {
+    const failing: NormalizeLookup = { deviceName: () => 'x', fileSize: async () => Promise.reject(new Error('404 No such object in the index')) };
+    expect(await normalize(itemFinished({}), failing)).toMatchObject({ type: 'file.received', size: null });
+  });
+
+  it("ignores failed items, botsync's internal mesh folder, unknown folders and malformed data", async () => {
+    const names = lookup();
+    const failed = itemFinished({ error: 'open /home/u/sync/shared/.syncthing.f.txt.tmp: permission denied' });
+    expect(await normalize(failed, names)).toBeUndefined();
+    expect(await normalize(itemFinished({ folder: 'botsync-mesh', item: `${PEER}.json` }), names)).toBeUndefined();
+    expect(await normalize(itemFinished({ folder: 'someone-elses' }), names)).toBeUndefined();
+    expect(await normalize(itemFinished({ item: 42 }), names)).toBeUndefined();
+    expect(await normalize(itemFinished({ action: 'rename' }), names)).toBeUndefined();
+    expect(await normalize({ ...itemFinished({}), data: null as unknown as Record<string, unknown> }, names)).toBeUndefined();
+    expect(names.asked).toEqual([]);
+  });
+
+  it('keeps names exactly as the peer sent them', async () => {
+    const hostile = 'a\nb "c" \u202Ed';
+    expect(await normalize(itemFinished({ item: hostile }), lookup())).toMatchObject({ path: hostile });
+  });
+
+  it('turns DeviceConnected and DeviceDisconnected into device events named by botsync', async () => {
+    const connectedEvent: SyncthingEvent = {
+      id: 10,
+      globalID: 188,
+      time: '2026-11-21T13:04:07.430423946Z',
+      type: 'DeviceConnected',
+      data: { addr: '127.0.0.1:35749', clientName: 'syncthing', clientVersion: 'v1.19.2-ds1', deviceName: 'alice', id: PEER, type: 'tcp-server' },
+    };
+    expect(await normalize(connectedEvent, lookup())).toEqual({ type: 'device.connected', time: '2026-11-21T13:04:07.430Z', deviceId: PEER, name: 'alice' });
+    const disconnected: SyncthingEvent = {
+      id: 9,
+      globalID: 187,
+      time: '2026-11-21T13:04:04.888664004Z',
+      type: 'DeviceDisconnected',
+      data: { error: 'reading length: EOF', id: PEER },
+    };
+    expect(await normalize(disconnected, lookup())).toEqual({
+      type: 'device.disconnected',
+      time: '2026-11-21T13:04:04.888Z',
+      deviceId: PEER,
+      name: 'alice',
+      reason: 'reading length: EOF',
+    });
+    expect(await normalize({ ...disconnected, data: { id: 'NFGKEKE-7Z6RTH7', error: '' } }, lookup())).toMatchObject({ name: 'NFGKEKE', reason: null });
+    expect(await normalize({ ...disconnected, data: {} }, lookup())).toBeUndefined();
+  });
+
+  it('turns FolderErrors of a user folder into folder.error', async () => {
+    // The shape documented for FolderErrors (docs.syncthing.net/events/foldererrors).
+    const event: SyncthingEvent = {
+      id: 132,
+      globalID: 132,
+      type: 'FolderErrors',
+      time: '2015-06-26T13:39:24.697401384+02:00',
+      data: {
+        errors: [{ error: 'open /Users/jb/src/github.com/syncthing/syncthing/test/s2/h2j/.syncthing.aslkjd.tmp: permission denied', path: 'h2j/aslkjd' }],
+        folder: 'inbox',
+      },
+    };
+    expect(await normalize(event, lookup())).toEqual({
+      type: 'folder.error',
+      time: '2015-06-26T11:39:24.697Z',
+      folder: 'inbox',
+      errors: [{ path: 'h2j/aslkjd', error: 'open /Users/jb/src/github.com/syncthing/syncthing/test/s2/h2j/.syncthing.aslkjd.tmp: permission denied' }],
+    });
+    expect(await normalize({ ...event, data: { ...event.data, folder: 'botsync-mesh' } }, lookup())).toBeUndefined();
+    expect(await normalize({ ...event, data: { folder: 'shared', errors: [] } }, lookup())).toBeUndefined();
+  });
+
+  it('ignores every other event type', async () => {
+    for (const type of ['StateChanged', 'LocalIndexUpdated', 'FolderSummary', 'ItemStarted', 'Starting', 'PendingDevicesChanged']) {
+      expect(await normalize({ id: 1, type, time: '2026-01-01T00:00:00Z', data: { folder: 'shared', item: 'x', id: PEER } }, lookup())).toBeUndefined();
+    }
+  });
+});
