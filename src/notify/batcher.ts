@@ -38,9 +38,16 @@ const realClock: BatcherClock = {
 };
 
 /** Unique, and sorts by creation time: UTC timestamp to the millisecond plus 64 random bits. */
+/**
+ * Time-ordered ids: the outbox sends in id order within a millisecond, so a sequence number keeps a
+ * file batch ahead of the device notice that flushed it; the random part keeps ids unique across runs.
+ */
+let sequence = 0;
+
 export function notificationId(now: number): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('.', '');
-  return `${stamp}-${randomBytes(8).toString('hex')}`;
+  sequence = (sequence + 1) % 1_000_000;
+  return `${stamp}-${String(sequence).padStart(6, '0')}-${randomBytes(6).toString('hex')}`;
 }
 
 export class Batcher {
