@@ -15,6 +15,10 @@ function render(status: StatusReport): string {
     `device   ${status.deviceId}`,
     `daemon   ${daemon}, ${syncthing}`,
     `address  ${status.addresses.join(', ') || dim('none yet')}`,
+    ...(status.notify === undefined || status.notify.url === null
+      ? []
+      : [`notify   ${status.notify.url}: ${status.notify.state === 'rejected' ? red('rejected') : status.notify.state}${status.notify.pending > 0 ? `, ${status.notify.pending} pending` : ''}`]),
+    ...status.invites.map((invite) => `invite   waiting for a machine to join, until ${invite.expiresAt}`),
     '',
     status.peers.length === 0
       ? dim('No peers yet: `botsync peers add <device-id>` on one machine, and the same on the other.')

@@ -84,6 +84,26 @@ describe('pairing by code through the relay', () => {
     await waitFor(async () => (await readFile(b.path('deliverables', 'report.md'), 'utf8').catch(() => '')) === 'done', 'the report on B');
   });
 
+  it("tells both machines' agents at once that the pairing completed", async () => {
+    const { WebhookReceiver } = await import('../helpers/webhook.js');
+    const [a, b] = await Promise.all([home('p1'), home('p2')]);
+    const receiver = await WebhookReceiver.create();
+    await receiver.listen();
+    try {
+      const init = await a.json(['init', '--name', 'hosting']);
+      await b.json(['init', '--role', 'human', '--name', 'joining', '--offline']);
+      for (const [h, token] of [[a, 'secret-a'], [b, 'secret-b']] as const) {
+        expect((await h.run(['notify', 'set', '--url', receiver.url, '--token-env', 'T'], { T: token })).exitCode).toBe(0);
+      }
+      await b.json(['join', init.code]);
+      const notice = (token: string) => receiver.delivered.find((h) => h.authorization === `Bearer ${token}` && /paired with/.test(h.body.message));
+      expect((await waitFor(() => notice('secret-a'), "the host's pairing notice")).body.message).toContain('"joining"');
+      expect((await waitFor(() => notice('secret-b'), "the joiner's pairing notice")).body.message).toContain('"hosting"');
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('init --wait prints the code first, then who joined', async () => {
     const [a, b] = await Promise.all([home('w1'), home('w2')]);
     const waiting = waitingCommand(a, ['init', '--wait', '--json', '--name', 'waiter']);
