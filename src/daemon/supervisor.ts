@@ -1,3 +1,5 @@
+import { sleepUnlessAborted } from '../time/sleep.js';
+
 /**
  * Keeps one child process running: restarts it with exponential backoff when it dies, and stops it
  * gracefully (SIGTERM, then SIGKILL after a grace period) on request. Process creation and time are
@@ -40,20 +42,7 @@ export interface SupervisorOptions {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-    }),
-};
+export const realClock: Clock = { now: () => Date.now(), sleep: sleepUnlessAborted };
 
 export class Supervisor {
   private readonly options: SupervisorOptions;

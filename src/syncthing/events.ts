@@ -26,6 +26,7 @@ import { isBotsyncError } from '../errors.js';
 import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
 import type { SyncthingClient } from './client.js';
 import type { SyncthingEvent } from './rest-types.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
 
 /** What the notifier subscribes to. */
 /** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */
@@ -80,19 +81,7 @@ interface Cursor {
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 
-const realClock: StreamClock = {
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-    }),
-};
+const realClock: StreamClock = { sleep: sleepUnlessAborted };
 
 export class EventStream {
   private readonly client: EventClient;

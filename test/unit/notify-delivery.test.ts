@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryLoop, type DeliveryClock, type DeliveryLoopOptions, type DeliveryStatus } from '../../src/notify/delivery.js';
 import { Outbox } from '../../src/notify/outbox.js';
 import type { Notification, NotifyTarget } from '../../src/notify/types.js';
+import { freePort } from '../../src/net/ports.js';
+import { closeServer } from '../helpers/servers.js';
 
 /**
  * Real HTTP both ways: the loop's real sender talks to a real receiver on 127.0.0.1. Only time is
@@ -57,18 +59,7 @@ async function startReceiver(answer: (key: string, token: string) => Reply, port
   return receiver;
 }
 
-async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Time that passes only when the loop sleeps: sleeps resolve at once and are recorded. */
 function fakeClock(onSleep: (ms: number) => void | Promise<void> = () => undefined) {
@@ -126,7 +117,7 @@ describe('DeliveryLoop', () => {
   }
 
   it('rides out a dead receiver, 500 and 429: each notification arrives once, in order', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}/hooks/agent`;
     const script: Reply[] = [{ status: 500 }, { status: 429, headers: { 'retry-after': '1' } }, ok, ok, { status: 503 }, ok];
     let receiver: Receiver | undefined;

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isBotsyncError } from '../../src/errors.js';
 import { hookBody, MAX_BODY_BYTES, parseRetryAfter, sendNotification } from '../../src/notify/sender.js';
 import type { Notification, NotifyTarget } from '../../src/notify/types.js';
+import { freePort } from '../../src/net/ports.js';
+import { closeServer } from '../helpers/servers.js';
 
 /** A real webhook receiver on 127.0.0.1: it records every request and answers as the test says. */
 interface Seen {
@@ -39,19 +41,7 @@ async function receiver(answer: (request: Seen, response: ServerResponse) => voi
   return { url: `http://127.0.0.1:${port}/hooks/agent`, seen, close: () => closeServer(server) };
 }
 
-async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function reply(status: number, body = '', headers: Record<string, string> = {}) {
   return (_request: Seen, response: ServerResponse) => {
@@ -160,7 +150,7 @@ describe('sendNotification', () => {
   });
 
   it('retries when the connection is refused', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const outcome = await sendNotification(target(`http://127.0.0.1:${port}/hooks/agent`), notification);
     expect(outcome.kind).toBe('retry');
     expect((outcome as { reason: string }).reason).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+\/hooks\/agent: .*ECONNREFUSED/);
@@ -191,7 +181,7 @@ describe('sendNotification', () => {
   });
 
   it('never puts user info or a query string of the URL in a reason', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const outcome = await sendNotification(target(`http://user:pw@127.0.0.1:${port}/hooks/agent?token=q-secret`), notification);
     expect((outcome as { reason: string }).reason).not.toMatch(/pw|q-secret/);
   });
