@@ -98,6 +98,45 @@ function buildProgram(): Command {
     .option('--follow', 'keep printing events as they happen')
     .action(action(() => import('./commands/events.js')));
 
+  const backup = program.command('backup').description('encrypted snapshots of the folders on any rclone remote');
+  backup
+    .command('config')
+    .description('where and how to back up')
+    .requiredOption('--remote <remote:path>', 'an rclone remote and path, e.g. mydrive:backups/botsync or :local:/mnt/backup')
+    .option('--recipient <public-key>', 'encrypt to this age public key, age1... (this machine then holds no decryption key)')
+    .option('--passphrase-env <var>', 'encrypt with the passphrase in this environment variable')
+    .option('--exclude <glob>', 'leave out matching paths (repeatable)', collect, [])
+    .option('--keep-last <n>', 'keep the n newest snapshots')
+    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours')
+    .option('--keep-daily <n>', 'keep the newest snapshot of each of the last n days')
+    .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n weeks')
+    .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months')
+    .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years')
+    .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h')
+    .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h')
+    .action(action(() => import('./commands/backup-config.js')));
+  backup.command('now').description('make a snapshot now').action(action(() => import('./commands/backup-now.js')));
+  backup.command('list').description('the complete snapshots').action(action(() => import('./commands/backup-list.js')));
+  backup.command('status').description('last success and failure, next run').action(action(() => import('./commands/backup-status.js')));
+  backup
+    .command('verify')
+    .description('authenticate a snapshot end to end and check it; writes nothing')
+    .argument('[name]', 'a snapshot name, or latest', 'latest')
+    .option('--identity <file>', 'the age identity file, for backups encrypted to a recipient')
+    .action(action(() => import('./commands/backup-verify.js')));
+  backup
+    .command('restore')
+    .description('restore a snapshot into a new directory (never over existing files)')
+    .argument('[name]', 'a snapshot name, or latest', 'latest')
+    .option('--to <dir>', 'where to restore (default: <home>/restored/<name>)')
+    .option('--identity <file>', 'the age identity file, for backups encrypted to a recipient')
+    .action(action(() => import('./commands/backup-restore.js')));
+  backup
+    .command('prune')
+    .description('remove snapshots the retention policy does not keep (the newest always stays)')
+    .option('--dry-run', 'only say what would be removed')
+    .action(action(() => import('./commands/backup-prune.js')));
+
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
   peers.command('list', { isDefault: true }).description('list the peers').action(action(() => import('./commands/peers-list.js')));
   peers

@@ -12,6 +12,7 @@ const BAD_INPUT_CODES = new Set([
   'NOT_INITIALISED',
   'UNKNOWN_PEER',
   'BAD_CODE',
+  'BACKUP_NOT_FOUND',
 ]);
 
 export type ErrorCode =
@@ -44,7 +45,14 @@ export type ErrorCode =
   | 'PAIRING_FAILED'
   | 'RELAY_UNREACHABLE'
   | 'RELAY_ERROR'
-  | 'NOTIFY_FAILED';
+  | 'NOTIFY_FAILED'
+  | 'BACKUP_NOT_CONFIGURED'
+  | 'BACKUP_FAILED'
+  | 'BACKUP_DECRYPT'
+  | 'BACKUP_CORRUPT'
+  | 'BACKUP_LOCKED'
+  | 'BACKUP_NOT_FOUND'
+  | 'RCLONE_MISSING';
 
 export interface ErrorDetails {
   hint?: string;

@@ -2,6 +2,7 @@ import { runDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonMessage } from '../../src/daemon/control.js';
 import { BotsyncError } from '../../src/errors.js';
 import type { Context } from '../context.js';
+import packageJson from '../../package.json' with { type: 'json' };
 
 /**
  * `botsync daemon`: the daemon in the foreground. Started by `botsync start` it has an IPC channel to
@@ -25,6 +26,7 @@ export async function run(context: Context): Promise<void> {
       signal: controller.signal,
       onReady: () => report({ type: 'ready', pid: process.pid }),
       echo: detached ? undefined : (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+      version: packageJson.version,
     });
   } catch (error) {
     if (error instanceof BotsyncError) report({ type: 'error', error: { code: error.code, message: error.message, hint: error.hint } });

@@ -15,6 +15,7 @@ import { serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
+import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { stopSyncthingOf } from './orphan.js';
@@ -33,6 +34,8 @@ export interface DaemonOptions {
   onReady?: (state: DaemonState) => void;
   /** Extra sink for the daemon's log lines (the foreground `botsync daemon` echoes them). */
   echo?: (line: string) => void;
+  /** botsync's version, recorded in backup manifests. */
+  version: string;
 }
 
 /**
@@ -100,8 +103,10 @@ async function runSupervised(
     },
     log: say,
   });
-  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier }));
+  const backups = new BackupSchedule(layout, options.env ?? process.env, options.version, say);
+  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups }));
   await notifier.start();
+  await backups.reload().catch((error: unknown) => say(`backup schedule not started: ${(error as Error).message}`));
 
   // The first start decides whether the daemon starts at all; later failures are retried forever.
   let firstStarted!: () => void;
@@ -154,6 +159,7 @@ async function runSupervised(
   say('stopping');
   await invites.close();
   await notifier.stop();
+  await backups.stop();
   mesh.close();
   await new Promise((resolve) => control.close(resolve));
   for (const watcher of watchers) watcher.close();

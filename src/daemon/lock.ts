@@ -5,7 +5,15 @@ import { BotsyncError, errnoCode } from '../errors.js';
  * One daemon per home: the lock file holds the daemon's PID and is created exclusively. A lock whose
  * process is gone (a crash, a reboot) is stale and taken over.
  */
-export async function acquireLock(lockFile: string, pid = process.pid): Promise<void> {
+/** What a held lock means to the user; the daemon's by default. */
+export type BusyError = (holder: number) => BotsyncError;
+
+const daemonBusy: BusyError = (holder) =>
+  new BotsyncError('DAEMON_RUNNING', `botsync is already running for this home (pid ${holder}).`, {
+    hint: 'Stop it with `botsync stop` first if you want to restart it.',
+  });
+
+export async function acquireLock(lockFile: string, pid = process.pid, busy: BusyError = daemonBusy): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(lockFile, 'wx', 0o600);
@@ -16,11 +24,7 @@ export async function acquireLock(lockFile: string, pid = process.pid): Promise<
       if (errnoCode(error) !== 'EEXIST') throw error;
     }
     const holder = await lockHolder(lockFile);
-    if (holder !== undefined) {
-      throw new BotsyncError('DAEMON_RUNNING', `botsync is already running for this home (pid ${holder}).`, {
-        hint: 'Stop it with `botsync stop` first if you want to restart it.',
-      });
-    }
+    if (holder !== undefined) throw busy(holder);
     await rm(lockFile, { force: true });
   }
   throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}.`, { hint: 'Another botsync may be starting; try again.' });

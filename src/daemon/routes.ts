@@ -9,6 +9,8 @@ import type { ConfigWriter } from './config-writer.js';
 import type { ControlRoutes } from './control-socket.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
+import type { BackupSchedule } from './backup-schedule.js';
+import { readBackupState } from '../backup/backup-state.js';
 import type { DaemonState } from './state.js';
 
 export interface DaemonParts {
@@ -18,15 +20,18 @@ export interface DaemonParts {
   writer: ConfigWriter;
   invites: Invites;
   notifier: Notifier;
+  backups: BackupSchedule;
 }
 
 /** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
-export function controlRoutes({ layout, client, state, writer, invites, notifier }: DaemonParts): ControlRoutes {
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups }: DaemonParts): ControlRoutes {
   return {
     status: async () => ({
       ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client), invites.pending()),
       notify: await notifier.status(),
+      backup: await readBackupState(layout),
     }),
+    'backup.reload': async () => backups.reload(),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input as AddPeerInput)),
     'peers.remove': async (nameOrId) => writer.change((config) => withoutPeer(config, String(nameOrId))),

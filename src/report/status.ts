@@ -2,6 +2,7 @@ import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../daemon/lock.js';
 import { askDaemon } from '../daemon/control-socket.js';
 import type { NotifyStatus } from '../notify/status.js';
+import type { BackupState } from '../backup/backup-state.js';
 import { readDaemonState, type DaemonState } from '../daemon/state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { Connections, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
@@ -25,6 +26,8 @@ export interface StatusReport {
   invites: { expiresAt: string }[];
   /** Where notifications go and how delivery is doing; present while the daemon runs. */
   notify?: NotifyStatus;
+  /** The last backup's outcome; present while the daemon runs. */
+  backup?: BackupState;
 }
 
 /**

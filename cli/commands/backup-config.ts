@@ -1,0 +1,47 @@
+import { saveBackupSettings, validateSettings, type RetentionSettings } from '../../src/backup/settings.js';
+import { askDaemon } from '../../src/daemon/control-socket.js';
+import { BotsyncError, isBotsyncError } from '../../src/errors.js';
+import { loadConfig } from '../../src/workspace/config.js';
+import type { Context } from '../context.js';
+
+interface ConfigFlags {
+  remote: string;
+  recipient?: string;
+  passphraseEnv?: string;
+  exclude: string[];
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  interval?: string;
+}
+
+export async function run(context: Context, flags: ConfigFlags): Promise<void> {
+  await loadConfig(context.layout);
+  const retention: RetentionSettings = {};
+  for (const [flag, key] of [['keepLast', 'last'], ['keepHourly', 'hourly'], ['keepDaily', 'daily'], ['keepWeekly', 'weekly'], ['keepMonthly', 'monthly'], ['keepYearly', 'yearly']] as const) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    if (!/^(\d+|unlimited)$/.test(value)) {
+      throw new BotsyncError('BAD_INPUT', `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} takes a whole number or "unlimited", not "${value}".`, { hint: 'For example --keep-daily 7.' });
+    }
+    // restic's spelling of unlimited; JSON cannot hold Infinity.
+    retention[key] = value === 'unlimited' ? -1 : Number(value);
+  }
+  if (flags.keepWithin !== undefined) retention.within = flags.keepWithin;
+  const settings = validateSettings({ remote: flags.remote, recipient: flags.recipient, passphraseEnv: flags.passphraseEnv, exclude: flags.exclude, retention, interval: flags.interval });
+  await saveBackupSettings(context.layout, settings);
+  await askDaemon(context.layout, 'backup.reload').catch((error: unknown) => {
+    // Without a running daemon the schedule starts with `botsync start`.
+    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
+  });
+  context.out.result(settings, () =>
+    [
+      `Backups go to ${settings.remote}, encrypted ${settings.encryption.type === 'x25519' ? `to ${settings.encryption.recipient}` : `with the passphrase in ${settings.encryption.passphraseEnv}`}.`,
+      settings.interval === null ? 'No schedule: run `botsync backup now`.' : `The daemon backs up every ${settings.interval}.`,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,244 @@
+import { execFileSync, execSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, destroyAll, isAlive, requirePrerequisites, TEST_ENV, TestHome, waitFor } from '../helpers/harness.js';
+
+/** path -> what a restore must reproduce: type, mode, mtime (s), content hash or link target. */
+async function describeTree(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      const info = await lstat(path);
+      const key = relative(root, path);
+      const common = `${(info.mode & 0o7777).toString(8)} ${Math.floor(info.mtimeMs / 1000)}`;
+      if (entry.isSymbolicLink()) out[key] = `link -> ${await readlink(path)}`;
+      else if (entry.isDirectory()) {
+        out[key] = `dir ${(info.mode & 0o7777).toString(8)}`;
+        await walk(path);
+      } else out[key] = `file ${common} ${createHash('sha256').update(await readFile(path)).digest('hex')}`;
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+describe('encrypted backups to rclone remotes', () => {
+  let scratch: string;
+  let home: TestHome;
+  let remoteDir: string;
+  let identity: string;
+  let recipient: string;
+
+  beforeAll(async () => {
+    requirePrerequisites(['syncthing', 'rclone', 'age', 'age-keygen']);
+    scratch = await mkdtemp(join(tmpdir(), 'botsync-backup-'));
+    remoteDir = join(scratch, 'remote');
+    await mkdir(remoteDir);
+    identity = join(scratch, 'key.txt');
+    execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+    recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();
+    home = await TestHome.create();
+    await home.init('agent', 'backed-up');
+    // Content with what a restore must keep: modes, mtimes, an empty directory, links inside the folder.
+    await mkdir(home.path('shared', 'docs', 'empty'), { recursive: true });
+    await writeFile(home.path('shared', 'docs', 'report.md'), '# report\n');
+    await writeFile(home.path('shared', 'run.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    await writeFile(home.path('shared', 'random.bin'), randomBytes(300_000));
+    await writeFile(home.path('inbox', 'request.txt'), 'please');
+    await symlink('docs/report.md', home.path('shared', 'latest-report'));
+    await utimes(home.path('shared', 'docs', 'report.md'), new Date('2020-01-02T03:04:05Z'), new Date('2020-01-02T03:04:05Z'));
+    const configured = await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+    expect(configured.exitCode, configured.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await destroyAll();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('round-trips byte for byte: contents, modes, mtimes, empty directories, symlinks', async () => {
+    const made = await home.json(['backup', 'now']);
+    expect(made).toMatchObject({ name: expect.any(String), bytes: expect.any(Number), files: expect.any(Number), seconds: expect.any(Number) });
+    expect((await home.json(['backup', 'list'])).map((s: { name: string }) => s.name)).toContain(made.name);
+    const to = join(scratch, 'restored-1');
+    const restored = await home.json(['backup', 'restore', made.name, '--to', to, '--identity', identity]);
+    expect(restored.path).toBe(to);
+    for (const folder of ['shared', 'deliverables', 'inbox']) {
+      expect(await describeTree(join(to, folder))).toEqual(await describeTree(home.path(folder)));
+    }
+    const status = await home.json(['backup', 'status']);
+    expect(status.lastSuccess.name).toBe(made.name);
+  });
+
+  it('restores without botsync: rclone cat | age -d | tar -x', async () => {
+    const [latest] = (await home.json(['backup', 'list'])).slice(-1);
+    const out = join(scratch, 'manual');
+    await mkdir(out);
+    execSync(`rclone cat ":local:${remoteDir}/${latest.name}.tar.age" | age -d -i "${identity}" | tar -x -C "${out}"`, { stdio: 'pipe' });
+    expect(await describeTree(join(out, 'shared'))).toEqual(await describeTree(home.path('shared')));
+  });
+
+  it('verifies a good snapshot and writes nothing', async () => {
+    const before = await readdir(scratch);
+    const verified = await home.json(['backup', 'verify', 'latest', '--identity', identity]);
+    expect(verified.ok).toBe(true);
+    expect(await readdir(scratch)).toEqual(before);
+  });
+
+  it('fails verify and restore on one flipped byte or a truncated object, and writes nothing', async () => {
+    const made = await home.json(['backup', 'now']);
+    const object = join(remoteDir, `${made.name}.tar.age`);
+    const original = await readFile(object);
+    for (const damaged of [flip(original, Math.floor(original.length / 2)), original.subarray(0, original.length - 100)]) {
+      await writeFile(object, damaged);
+      const verify = await home.run(['backup', 'verify', made.name, '--identity', identity]);
+      expect(verify.exitCode).toBe(1);
+      const to = join(scratch, `never-${randomBytes(2).toString('hex')}`);
+      const restore = await home.run(['backup', 'restore', made.name, '--to', to, '--identity', identity]);
+      expect(restore.exitCode).toBe(1);
+      expect((await readdir(scratch)).filter((name) => name.startsWith(to.split('/').pop()!))).toEqual([]);
+    }
+    await writeFile(object, original);
+  });
+
+  it('never lists a backup killed mid-stream, and restore latest ignores it', async () => {
+    await writeFile(home.path('shared', 'big.bin'), randomBytes(60_000_000));
+    // A full run, timed, so the kills land at known fractions of one: early, mid-stream, late.
+    const started = Date.now();
+    const complete = (await home.json(['backup', 'now'])).name;
+    const full = Date.now() - started;
+    for (const after of [0.15, 0.45, 0.75].map((fraction) => Math.round(full * fraction))) {
+      const child = execa(process.execPath, [CLI, 'backup', 'now'], { env: { ...process.env, ...TEST_ENV, ...home.env }, reject: false });
+      await new Promise((resolve) => setTimeout(resolve, after));
+      child.kill('SIGKILL');
+      await child;
+      const names = (await home.json(['backup', 'list'])).map((s: { name: string }) => s.name);
+      expect(names.at(-1)).toBe(complete);
+    }
+    await rm(home.path('shared', 'big.bin'));
+    // The killed runs left their lock behind; the next backup takes it over (its process is gone).
+    expect((await home.run(['backup', 'now'])).exitCode).toBe(0);
+    const names = (await home.json(['backup', 'list'])).map((s: { name: string }) => s.name);
+    const to = join(scratch, 'after-kills');
+    expect((await home.json(['backup', 'restore', 'latest', '--to', to, '--identity', identity])).name).toBe(names.at(-1));
+    expect(names.at(-2)).toBe(complete);
+  });
+
+  it('says clearly when the passphrase is wrong', async () => {
+    const other = join(scratch, 'remote-pass');
+    await mkdir(other);
+    expect((await home.run(['backup', 'config', '--remote', `:local:${other}`, '--passphrase-env', 'BK_PASS'])).exitCode).toBe(0);
+    expect((await home.run(['backup', 'now'], { BK_PASS: 'correct horse' })).exitCode).toBe(0);
+    const wrong = await home.run(['backup', 'restore', 'latest', '--to', join(scratch, 'wrong-pass')], { BK_PASS: 'wrong horse' });
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toMatch(/passphrase|decrypt/i);
+    expect(await readdir(scratch)).not.toContain('wrong-pass');
+    const right = await home.json(['backup', 'restore', 'latest', '--to', join(scratch, 'right-pass')]).catch(() => undefined);
+    expect(right).toBeUndefined(); // no BK_PASS in this environment: refused with a hint, not guessed
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+  });
+
+  it('refuses a crafted archive with ../ or absolute paths, writing nothing outside', async () => {
+    const crafted = join(scratch, 'crafted');
+    await mkdir(crafted);
+    const tarFile = join(crafted, 'evil.tar');
+    execFileSync('python3', ['-c', `
+import tarfile, io
+with tarfile.open(${JSON.stringify(tarFile)}, 'w') as t:
+    for name in ['shared/ok.txt', '../escaped.txt', '/tmp/botsync-absolute-escape.txt']:
+        data = b'x'
+        info = tarfile.TarInfo(name); info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+`]);
+    const encrypted = execFileSync('age', ['-r', recipient, tarFile]);
+    const name = '20991231T235959999Z-c0ffee';
+    await writeFile(join(remoteDir, `${name}.tar.age`), encrypted);
+    await writeFile(join(remoteDir, `${name}.manifest.json`), JSON.stringify({ version: 1, name, created: new Date().toISOString(), host: 'x', botsync: '0', bytes: encrypted.length, sha256: createHash('sha256').update(encrypted).digest('hex'), files: 3, encryption: 'x25519' }));
+    const to = join(scratch, 'crafted-restore');
+    const result = await home.run(['backup', 'restore', name, '--to', to, '--identity', identity]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/refused/);
+    expect(await readdir(scratch)).not.toContain('crafted-restore');
+    expect(await readdir(scratch)).not.toContain('escaped.txt');
+    await expect(lstat('/tmp/botsync-absolute-escape.txt')).rejects.toThrow();
+    await rm(join(remoteDir, `${name}.tar.age`));
+    await rm(join(remoteDir, `${name}.manifest.json`));
+  });
+
+  it('refuses bad configuration with exit 2 and a hint', async () => {
+    for (const args of [['--remote', 'no-colon'], ['--remote', ':local:/x', '--recipient', recipient, '--passphrase-env', 'X'], ['--remote', ':local:/x', '--recipient', 'age1nope'], ['--remote', ':local:/x', '--passphrase-env', 'X', '--keep-daily', 'many']]) {
+      const result = await home.run(['backup', 'config', ...args]);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/hint: /);
+    }
+  });
+
+  it('prunes with the retention policy, never the newest; --dry-run removes nothing', async () => {
+    const pruneRemote = join(scratch, 'remote-prune');
+    await mkdir(pruneRemote);
+    expect((await home.run(['backup', 'config', '--remote', `:local:${pruneRemote}`, '--recipient', recipient, '--keep-last', '2'])).exitCode).toBe(0);
+    for (let i = 0; i < 4; i++) expect((await home.run(['backup', 'now'])).exitCode).toBe(0);
+    const all = (await home.json(['backup', 'list'])).map((s: { name: string }) => s.name);
+    expect(all).toHaveLength(4);
+    const dry = await home.json(['backup', 'prune', '--dry-run']);
+    expect([...dry.removed].sort()).toEqual(all.slice(0, 2));
+    expect((await home.json(['backup', 'list'])).length).toBe(4);
+    const pruned = await home.json(['backup', 'prune']);
+    expect(pruned.kept.map((k: { name: string }) => k.name).sort()).toEqual(all.slice(2).sort());
+    expect((await home.json(['backup', 'list'])).map((s: { name: string }) => s.name)).toEqual(all.slice(2));
+    expect((await readdir(pruneRemote)).sort()).toEqual(all.slice(2).flatMap((name: string) => [`${name}.manifest.json`, `${name}.tar.age`]).sort());
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+  });
+
+  it('backs up on schedule from the daemon, and status shows the result', async () => {
+    const scheduled = join(scratch, 'remote-scheduled');
+    await mkdir(scheduled);
+    expect((await home.run(['backup', 'config', '--remote', `:local:${scheduled}`, '--recipient', recipient, '--interval', '3s'])).exitCode).toBe(0);
+    const made = await waitFor(async () => ((await readdir(scheduled)).filter((name) => name.endsWith('.manifest.json')).length >= 2 ? true : undefined), 'two scheduled backups', 60_000, 250);
+    expect(made).toBe(true);
+    const status = await home.status();
+    expect(status.backup.lastSuccess).toMatchObject({ name: expect.any(String) });
+    const backupStatus = await home.json(['backup', 'status']);
+    expect(backupStatus.nextRun).toEqual(expect.any(String));
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+  });
+
+  it('backs up to an SFTP remote served by rclone on 127.0.0.1', async () => {
+    const served = join(scratch, 'sftp-root');
+    await mkdir(served);
+    const port = await (await import('../../src/net/ports.js')).freePort();
+    const server = execa('rclone', ['serve', 'sftp', served, '--addr', `127.0.0.1:${port}`, '--user', 'bk', '--pass', 'sftp-secret', '--authorized-keys', '/dev/null'], { reject: false });
+    try {
+      await waitFor(async () => {
+        const probe = await (await import('node:net')).createConnection({ port, host: '127.0.0.1' });
+        return new Promise<boolean | undefined>((resolve) => {
+          probe.once('connect', () => (probe.destroy(), resolve(true)));
+          probe.once('error', () => resolve(undefined));
+        });
+      }, 'rclone serve sftp');
+      const obscured = execFileSync('rclone', ['obscure', 'sftp-secret'], { encoding: 'utf8' }).trim();
+      const env = { RCLONE_CONFIG_BKSFTP_TYPE: 'sftp', RCLONE_CONFIG_BKSFTP_HOST: '127.0.0.1', RCLONE_CONFIG_BKSFTP_PORT: String(port), RCLONE_CONFIG_BKSFTP_USER: 'bk', RCLONE_CONFIG_BKSFTP_PASS: obscured };
+      expect((await home.run(['backup', 'config', '--remote', 'bksftp:snapshots', '--recipient', recipient], env)).exitCode).toBe(0);
+      const made = JSON.parse((await home.run(['backup', 'now', '--json'], env)).stdout);
+      const to = join(scratch, 'from-sftp');
+      const restored = JSON.parse((await home.run(['backup', 'restore', made.name, '--to', to, '--identity', identity, '--json'], env)).stdout);
+      expect(restored.path).toBe(to);
+      expect(await describeTree(join(to, 'inbox'))).toEqual(await describeTree(home.path('inbox')));
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+      expect(isAlive(server.pid!)).toBe(false);
+      await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+    }
+  });
+});
+
+function flip(bytes: Buffer, at: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[at]! ^= 0x01;
+  return copy;
+}
