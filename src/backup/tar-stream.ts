@@ -25,6 +25,9 @@ export function createTar(source: TarSource): { stream: Readable; entries: () =>
       cwd: source.cwd,
       portable: false,
       follow: false,
+      // node-tar reads 16 MiB at a time by default, which alone costs ~130 MB of memory in flight;
+      // 1 MiB keeps it flat at full speed.
+      maxReadSize: 1024 * 1024,
       filter: (path) => {
         const relative = path.replace(/^\.\//, '');
         // Syncthing's temporary and versions files are its own business, not the user's data.
