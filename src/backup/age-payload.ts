@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { TAG_BYTES, corrupt, hkdf, open, seal } from './age-primitives.js';
+import { TAG_BYTES, corrupt, hkdf, open, sealParts } from './age-primitives.js';
 
 /**
  * The age payload: a 16-byte nonce, then the plaintext in 64 KiB chunks, each sealed with
@@ -51,11 +51,12 @@ export class ChunkSealer {
   }
 
   /** Non-final chunks must be exactly 64 KiB; the final one at most that, and empty only if it is the only one. */
-  seal(plaintext: Buffer, last: boolean): Buffer {
+  /** The sealed chunk as pieces to write in order (see sealParts). */
+  seal(plaintext: Buffer, last: boolean): Buffer[] {
     if (last ? plaintext.length > CHUNK_BYTES || (plaintext.length === 0 && this.#counter.index > 0) : plaintext.length !== CHUNK_BYTES) {
       throw new BotsyncError('INTERNAL', `age STREAM: ${last ? 'final' : 'non-final'} chunk of ${plaintext.length} bytes.`);
     }
-    return seal(this.#key, this.#counter.next(last), plaintext);
+    return sealParts(this.#key, this.#counter.next(last), plaintext);
   }
 }
 

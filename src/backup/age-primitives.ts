@@ -33,10 +33,18 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** ChaCha20-Poly1305 encryption; the tag is appended, as age lays it out. */
 export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(key, nonce, plaintext));
+}
+
+/**
+ * The same ciphertext||tag as pieces to write one after the other: for 64 KiB payload chunks, joining
+ * them would copy every byte once more, which costs more than a third of the cipher's own time.
+ */
+export function sealParts(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer[] {
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
   const head = cipher.update(plaintext);
   const tail = cipher.final();
-  return Buffer.concat([head, tail, cipher.getAuthTag()]);
+  return tail.length === 0 ? [head, cipher.getAuthTag()] : [head, tail, cipher.getAuthTag()];
 }
 
 /**

@@ -141,11 +141,11 @@ class AgeEncryptor extends Transform {
   /** Seals only while more than a chunk is queued: a chunk is final or not depending on whether anything follows it. */
   #sealFull(sealer: ChunkSealer, chunk: Buffer): void {
     this.#pending.push(chunk);
-    while (this.#pending.length > CHUNK_BYTES) this.push(sealer.seal(this.#pending.take(CHUNK_BYTES), false));
+    while (this.#pending.length > CHUNK_BYTES) for (const part of sealer.seal(this.#pending.take(CHUNK_BYTES), false)) this.push(part);
   }
 
   #sealLast(sealer: ChunkSealer): void {
-    this.push(sealer.seal(this.#pending.takeAll(), true));
+    for (const part of sealer.seal(this.#pending.takeAll(), true)) this.push(part);
   }
 }
 

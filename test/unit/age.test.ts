@@ -351,7 +351,7 @@ const TESTKIT_HEADER_FAILURES: Record<string, { header: string; identity: AgeIde
 /** A payload (nonce and one final chunk) sealed under the testkit file key. */
 function testkitPayload(plaintext: Buffer): Buffer {
   const nonce = randomBytes(16);
-  return Buffer.concat([nonce, new ChunkSealer(payloadKey(TESTKIT_FILE_KEY, nonce)).seal(plaintext, true)]);
+  return Buffer.concat([nonce, ...new ChunkSealer(payloadKey(TESTKIT_FILE_KEY, nonce)).seal(plaintext, true)]);
 }
 
 describe('age testkit known answers', () => {
