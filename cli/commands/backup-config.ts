@@ -1,4 +1,5 @@
-import { saveBackupSettings, validateSettings, type RetentionSettings } from '../../src/backup/settings.js';
+import type { RetentionPolicy } from '../../src/backup/retention.js';
+import { saveBackupSettings, validateSettings } from '../../src/backup/settings.js';
 import { askDaemon } from '../../src/daemon/control-socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { loadConfig } from '../../src/workspace/config.js';
@@ -21,7 +22,7 @@ interface ConfigFlags {
 
 export async function run(context: Context, flags: ConfigFlags): Promise<void> {
   await loadConfig(context.layout);
-  const retention: RetentionSettings = {};
+  const retention: RetentionPolicy = {};
   for (const [flag, key] of [['keepLast', 'last'], ['keepHourly', 'hourly'], ['keepDaily', 'daily'], ['keepWeekly', 'weekly'], ['keepMonthly', 'monthly'], ['keepYearly', 'yearly']] as const) {
     const value = flags[flag];
     if (value === undefined) continue;

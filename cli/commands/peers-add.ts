@@ -13,12 +13,15 @@ interface AddFlags {
 }
 
 export async function run(context: Context, idOrCode: string, flags: AddFlags): Promise<void> {
-  const input = isDirectCode(idOrCode)
-    ? { ...peerInputFor(await loadConfig(context.layout), parseDirectCode(idOrCode)), ...(flags.name === undefined ? {} : { name: flags.name }) }
-    : { deviceId: idOrCode, name: flags.name, addresses: flags.address, role: flags.role };
+  // A direct code carries the peer's details; the check number needs this machine's device ID too.
+  const config = isDirectCode(idOrCode) ? await loadConfig(context.layout) : undefined;
+  const input =
+    config !== undefined
+      ? { ...peerInputFor(config, parseDirectCode(idOrCode)), ...(flags.name === undefined ? {} : { name: flags.name }) }
+      : { deviceId: idOrCode, name: flags.name, addresses: flags.address, role: flags.role };
   const change = await addPeer(context.layout, input);
   const { peer } = change;
-  const check = isDirectCode(idOrCode) ? authenticationString((await loadConfig(context.layout)).deviceId, peer.deviceId) : undefined;
+  const check = config === undefined ? undefined : authenticationString(config.deviceId, peer.deviceId);
   context.out.result({ peer, applied: change.applied, ...(check === undefined ? {} : { authenticationString: check }) }, () =>
     [
       `Added ${peer.name} (${peer.role}, ${peer.deviceId}).`,

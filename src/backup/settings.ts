@@ -3,27 +3,17 @@ import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
 import { parseRecipient } from './age.js';
-import { validatePolicy } from './retention.js';
+import { validatePolicy, type RetentionPolicy } from './retention.js';
 
 /** Encryption: an age X25519 recipient (the machine needs no decryption key), or a passphrase kept in a named variable. */
 export type BackupEncryption = { type: 'x25519'; recipient: string } | { type: 'scrypt'; passphraseEnv: string };
-
-export interface RetentionSettings {
-  last?: number;
-  hourly?: number;
-  daily?: number;
-  weekly?: number;
-  monthly?: number;
-  yearly?: number;
-  within?: string;
-}
 
 export interface BackupSettings {
   /** REMOTE:PATH, a `:backend,opts:PATH` string, or a remote configured by RCLONE_CONFIG_* variables. */
   remote: string;
   encryption: BackupEncryption;
   exclude: string[];
-  retention: RetentionSettings;
+  retention: RetentionPolicy;
   /** How often the daemon backs up, e.g. "24h"; null: only `backup now`. */
   interval: string | null;
 }
@@ -48,7 +38,7 @@ export async function saveBackupSettings(layout: Layout, settings: BackupSetting
 }
 
 /** Checks what `backup config` was given; exit 2 with a hint for anything malformed. */
-export function validateSettings(input: { remote: string; recipient?: string; passphraseEnv?: string; exclude: string[]; retention: RetentionSettings; interval?: string }): BackupSettings {
+export function validateSettings(input: { remote: string; recipient?: string; passphraseEnv?: string; exclude: string[]; retention: RetentionPolicy; interval?: string }): BackupSettings {
   if (!/^[^:\s]*:/.test(input.remote)) {
     throw new BotsyncError('BAD_INPUT', `"${input.remote}" is not an rclone remote path.`, { hint: 'Use REMOTE:PATH (e.g. mydrive:backups/botsync) or :local:/path/to/dir.' });
   }
