@@ -84,6 +84,54 @@ export class ChunkOpener {
 }
 
 /**
+ * Plaintext waiting to be sealed, in one buffer reused for the whole file: the source reads straight
+ * into `space()`, and whole chunks are sealed as soon as it is known that more follows them (only the
+ * last chunk of a file may be final). Nothing is allocated per chunk but the ciphertext itself.
+ */
+export class PayloadStager {
+  readonly #buffer = Buffer.allocUnsafe(STAGED_CHUNKS * CHUNK_BYTES);
+  readonly #sealer: ChunkSealer;
+  readonly #emit: (part: Buffer) => void;
+  /** The staged, not yet sealed bytes are #buffer[#start, #end). */
+  #start = 0;
+  #end = 0;
+
+  constructor(sealer: ChunkSealer, emit: (part: Buffer) => void) {
+    this.#sealer = sealer;
+    this.#emit = emit;
+  }
+
+  /** Where the next plaintext goes; at least (STAGED_CHUNKS - 1) chunks long. */
+  space(): Buffer {
+    if (this.#start > 0) {
+      // At most one chunk is left over after commit(): moving it is cheap.
+      this.#buffer.copy(this.#buffer, 0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    return this.#buffer.subarray(this.#end);
+  }
+
+  /** `count` bytes were written into space(); seals every chunk that something follows. */
+  commit(count: number): void {
+    this.#end += count;
+    while (this.#end - this.#start > CHUNK_BYTES) {
+      for (const part of this.#sealer.seal(this.#buffer.subarray(this.#start, this.#start + CHUNK_BYTES), false)) this.#emit(part);
+      this.#start += CHUNK_BYTES;
+    }
+  }
+
+  /** The end of the plaintext: what is staged becomes the final chunk (empty only for an empty file). */
+  finish(): void {
+    for (const part of this.#sealer.seal(this.#buffer.subarray(this.#start, this.#end), true)) this.#emit(part);
+    this.#start = this.#end = 0;
+  }
+}
+
+/** A megabyte staged at a time: reads that size cost little per byte and memory stays small. */
+const STAGED_CHUNKS = 16;
+
+/**
  * A FIFO of buffers that hands out exact-size slices: stream chunks arrive in whatever sizes the
  * source reads, and STREAM needs fixed 64 KiB chunks. A slice within one buffer is a view, not a copy.
  */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { BotsyncError } from '../errors.js';
 import { MAX_HEADER_BYTES, VERSION_LINE, encodeHeader, findHeaderEnd, parseHeader, verifyHeaderMac, type ParsedHeader, type Stanza } from './age-header.js';
 import { decodeRecipient, decodeSecretKey } from './age-keys.js';
-import { ByteQueue, CHUNK_BYTES, ChunkOpener, ChunkSealer, PAYLOAD_NONCE_BYTES, SEALED_CHUNK_BYTES, payloadKey } from './age-payload.js';
+import { ByteQueue, ChunkOpener, ChunkSealer, PAYLOAD_NONCE_BYTES, PayloadStager, SEALED_CHUNK_BYTES, payloadKey } from './age-payload.js';
 import { FILE_KEY_BYTES, corrupt } from './age-primitives.js';
 import {
   DEFAULT_SCRYPT_LOG_N,
@@ -23,8 +23,8 @@ import {
 /**
  * age v1 encryption (https://age-encryption.org/v1) as Node streams, so a backup is
  * `tar | encryptStream | rclone rcat` and restores without botsync by `rclone cat | age -d | tar -x`.
- * Memory stays flat whatever the size: at most one 64 KiB chunk (plus what the source hands us in
- * one write) is held.
+ * Memory stays flat whatever the size: encryption stages one megabyte of plaintext in a buffer it
+ * reuses; decryption holds at most one sealed chunk plus what the source hands it in one write.
  *
  * Decryption never emits bytes of a chunk before that chunk's tag has verified, and the header MAC
  * is verified before any payload. A truncated file is only detectable at end of input, so callers
@@ -36,9 +36,18 @@ export { generateIdentity, parseRecipient, publicKeyOf } from './age-keys.js';
 export type AgeRecipient = { type: 'x25519'; publicKey: string } | { type: 'scrypt'; passphrase: string; logN?: number };
 export type AgeIdentity = { type: 'x25519'; secretKey: string } | { type: 'scrypt'; passphrase: string; maxLogN?: number };
 
-/** Plaintext in, an age file out. Throws BAD_INPUT at once for an unusable recipient list. */
-export function encryptStream(recipients: AgeRecipient[]): Transform {
-  return new AgeEncryptor(prepareRecipients(recipients));
+/**
+ * Where plaintext comes from: like a file, it fills the caller's buffer and returns how many bytes it
+ * wrote, 0 at the end. The encryptor reads it straight into its own chunk buffer, so nothing is
+ * allocated or copied per chunk on the way in.
+ */
+export interface ByteSource {
+  read(into: Buffer, offset: number, length: number): Promise<number>;
+}
+
+/** An age file of what `source` reads, as a stream. Throws BAD_INPUT at once for an unusable recipient list. */
+export function encryptStream(recipients: AgeRecipient[], source: ByteSource): Readable {
+  return new AgeEncryptor(prepareRecipients(recipients), source);
 }
 
 /**
@@ -105,47 +114,64 @@ function settle(step: () => void | Promise<void>, callback: TransformCallback): 
   else callback();
 }
 
-class AgeEncryptor extends Transform {
+class AgeEncryptor extends Readable {
   readonly #wrappers: WrapFileKey[];
-  readonly #pending = new ByteQueue();
-  #sealer: ChunkSealer | undefined;
+  readonly #source: ByteSource;
+  #stager: PayloadStager | undefined;
+  /** Whether the current _read has pushed a sealed chunk yet. */
+  #pushed = false;
+  #reading = false;
 
-  constructor(wrappers: WrapFileKey[]) {
+  constructor(wrappers: WrapFileKey[], source: ByteSource) {
     super();
     this.#wrappers = wrappers;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    settle(() => (this.#sealer ? this.#sealFull(this.#sealer, chunk) : this.#start().then((sealer) => this.#sealFull(sealer, chunk))), callback);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    settle(() => (this.#sealer ? this.#sealLast(this.#sealer) : this.#start().then((sealer) => this.#sealLast(sealer))), callback);
+    this.#source = source;
   }
 
   /**
-   * Writes the header and payload nonce, started by the first write (or by end of an empty input)
-   * rather than at construction, so a scrypt failure surfaces as a stream error and never as an
-   * unhandled rejection of a promise nobody awaited yet.
+   * Reads the source into the staged chunks until at least one chunk is sealed (or the source ended),
+   * so every call pushes something. A push lets Readable ask for more at once, and the header is
+   * pushed before the first read of the source: a call arriving while one is still reading returns,
+   * as the running one is about to push.
    */
-  async #start(): Promise<ChunkSealer> {
+  override async _read(): Promise<void> {
+    if (this.#reading) return;
+    this.#reading = true;
+    try {
+      const stager = this.#stager ?? (await this.#start());
+      this.#pushed = false;
+      while (!this.#pushed) {
+        const space = stager.space();
+        const count = await this.#source.read(space, 0, space.length);
+        if (count === 0) {
+          stager.finish();
+          this.push(null);
+          return;
+        }
+        stager.commit(count);
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /**
+   * Writes the header and payload nonce on the first read rather than at construction, so a scrypt
+   * failure surfaces as a stream error and never as an unhandled rejection nobody awaited yet.
+   */
+  async #start(): Promise<PayloadStager> {
     const fileKey = randomBytes(FILE_KEY_BYTES);
     const stanzas = await Promise.all(this.#wrappers.map((wrap) => wrap(fileKey)));
     const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
     this.push(encodeHeader(stanzas, fileKey));
     this.push(nonce);
-    this.#sealer = new ChunkSealer(payloadKey(fileKey, nonce));
-    return this.#sealer;
-  }
-
-  /** Seals only while more than a chunk is queued: a chunk is final or not depending on whether anything follows it. */
-  #sealFull(sealer: ChunkSealer, chunk: Buffer): void {
-    this.#pending.push(chunk);
-    while (this.#pending.length > CHUNK_BYTES) for (const part of sealer.seal(this.#pending.take(CHUNK_BYTES), false)) this.push(part);
-  }
-
-  #sealLast(sealer: ChunkSealer): void {
-    for (const part of sealer.seal(this.#pending.takeAll(), true)) this.push(part);
+    this.#stager = new PayloadStager(new ChunkSealer(payloadKey(fileKey, nonce)), (part) => {
+      this.#pushed = true;
+      this.push(part);
+    });
+    return this.#stager;
   }
 }
 

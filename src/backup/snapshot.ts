@@ -8,13 +8,14 @@ import { acquireLock, releaseLock } from '../daemon/lock.js';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
-import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient } from './age.js';
+import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { lockPath, recordBackup } from './backup-state.js';
 import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, type Manifest } from './manifest.js';
 import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat } from './rclone.js';
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
-import { checkTar, createTar, extractTar } from './tar-stream.js';
+import { checkTar, extractTar } from './tar-stream.js';
+import { TarWriter } from './tar-writer.js';
 
 /**
  * Snapshots: tar -> age -> `rclone rcat` to `<name>.tar.age.partial` -> `rclone moveto` -> manifest, all
@@ -37,19 +38,19 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   const name = newSnapshotName();
   const partial = joinRemote(settings.remote, `${objectName(name)}.partial`);
   let stage = 'preparing';
+  let archive: TarWriter | undefined;
   try {
     const recipients = recipientsFor(settings, env);
-    const archive = createTar({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude });
-    const encrypt = encryptStream(recipients);
-    const meter = measure(onProgress);
     // The first stage to fail names the failure; the others fail after it, as a consequence.
-    const failed = (what: string) => () => (stage = stage === 'streaming' ? what : stage);
-    archive.stream.once('error', failed('reading the folders (tar)'));
-    encrypt.once('error', failed('encrypting (age)'));
+    const failed = (what: string) => (stage = stage === 'streaming' ? what : stage);
+    archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude });
+    const encrypt = encryptStream(recipients, readingStage(archive, () => failed('reading the folders (tar)')));
+    const meter = measure(onProgress);
+    encrypt.once('error', () => failed('encrypting (age)'));
     stage = 'streaming';
-    const produce = pipeline(archive.stream, encrypt, meter);
+    const produce = pipeline(encrypt, meter);
     const upload = rcat(partial, meter, env).catch((error: unknown) => {
-      failed('uploading (rclone rcat)')();
+      failed('uploading (rclone rcat)');
       throw error;
     });
     await Promise.all([produce, upload]);
@@ -63,7 +64,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       botsync: version,
       bytes: meter.bytes,
       sha256: meter.sha256(),
-      files: archive.entries(),
+      files: archive.entries,
       encryption: settings.encryption.type,
     };
     stage = 'writing the manifest';
@@ -72,6 +73,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
     await recordBackup(layout, { lastSuccess: { ...result, at: new Date().toISOString() } });
     return result;
   } catch (error) {
+    await archive?.close();
     await deleteFile(partial, env).catch(() => undefined); // gone already, or never written: either way no .partial remains
     const message = (error as Error).message;
     await recordBackup(layout, { lastFailure: { at: new Date().toISOString(), stage, message } });
@@ -196,6 +198,17 @@ function openSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest
   });
   checked.catch((error: unknown) => decrypt.destroy(error as Error));
   return { plaintext: decrypt, checked };
+}
+
+/** The archive as the encryptor's source, noting a failure to read it before the encryptor reports it. */
+function readingStage(archive: TarWriter, onFailure: () => void): ByteSource {
+  return {
+    read: (into, offset, length) =>
+      archive.read(into, offset, length).catch((error: unknown) => {
+        onFailure();
+        throw error;
+      }),
+  };
 }
 
 /** Counts and hashes what flows through. */

@@ -4,43 +4,9 @@ import * as tar from 'tar';
 import { BotsyncError } from '../errors.js';
 
 /**
- * The snapshot's plaintext: a POSIX tar of the home's folders, created and read as streams. Modes,
- * mtimes, empty directories and symlinks are kept (symlinks as links, never followed).
+ * Reading a snapshot's plaintext back: extracted into a directory, or checked without writing. Both
+ * refuse an archive that would write outside its target (tar-writer.ts makes the archives).
  */
-
-export interface TarSource {
-  /** The directory the paths are relative to. */
-  cwd: string;
-  paths: string[];
-  /** Glob patterns ('*' within a name, '**' across directories) of paths left out. */
-  exclude: string[];
-}
-
-/** A tar stream of the source, and the number of entries it wrote once it has ended. */
-export function createTar(source: TarSource): { stream: Readable; entries: () => number } {
-  const excluded = source.exclude.map(globToRegExp);
-  let entries = 0;
-  const stream = tar.c(
-    {
-      cwd: source.cwd,
-      portable: false,
-      follow: false,
-      // node-tar reads 16 MiB at a time by default, which alone costs ~130 MB of memory in flight;
-      // 1 MiB keeps it flat at full speed.
-      maxReadSize: 1024 * 1024,
-      filter: (path) => {
-        const relative = path.replace(/^\.\//, '');
-        // Syncthing's temporary and versions files are its own business, not the user's data.
-        if (/(^|\/)(\.syncthing\.[^/]*\.tmp|~syncthing~[^/]*\.tmp|\.stversions)(\/|$)/.test(relative)) return false;
-        if (excluded.some((pattern) => pattern.test(relative))) return false;
-        entries += 1;
-        return true;
-      },
-    },
-    source.paths,
-  ) as unknown as Readable;
-  return { stream, entries: () => entries };
-}
 
 /**
  * Extracts a tar stream into `dir` (which must exist and be empty), refusing the whole archive on an
@@ -112,20 +78,4 @@ function unsafeEntry(path: string, entry: { type: string; linkpath?: string }): 
     }
   }
   return undefined;
-}
-
-function globToRegExp(glob: string): RegExp {
-  let pattern = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*' && glob[i + 1] === '*') {
-      pattern += '.*';
-      i++;
-      if (glob[i + 1] === '/') i++;
-    } else if (ch === '*') pattern += '[^/]*';
-    else if (ch === '?') pattern += '[^/]';
-    else pattern += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  // A pattern without a slash matches a name at any depth, as in .gitignore.
-  return new RegExp(glob.includes('/') ? `^${pattern}(/|$)` : `(^|/)${pattern}(/|$)`);
 }
