@@ -52,7 +52,8 @@ export type ErrorCode =
   | 'BACKUP_CORRUPT'
   | 'BACKUP_LOCKED'
   | 'BACKUP_NOT_FOUND'
-  | 'RCLONE_MISSING';
+  | 'RCLONE_MISSING'
+  | 'RCLONE_FAILED';
 
 export interface ErrorDetails {
   hint?: string;

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { BotsyncError } from '../errors.js';
 
 /**
- * A snapshot is two remote objects: `<name>.tar.age` (the encrypted tar) and `<name>.manifest.json`,
- * written last. Only snapshots with a manifest exist for list, restore and prune: a backup cut off at any
- * point leaves at most a `.partial` or a manifest-less object, never something that looks complete.
+ * A snapshot is two remote objects: `<name>.tar.age` (the encrypted tar, uploaded as
+ * `<name>.tar.age.partial` and renamed whole) and `<name>.manifest.json`. Only snapshots with both
+ * exist for list, restore and prune: a backup cut off at any point leaves at most a `.partial`, an
+ * object without a manifest or a manifest without an object, never something that looks complete.
  */
 export interface Manifest {
   version: 1;
@@ -25,9 +26,11 @@ export function newSnapshotName(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace('.', '')}-${randomBytes(3).toString('hex')}`;
 }
 
-export const objectName = (name: string) => `${name}.tar.age`;
-export const manifestName = (name: string) => `${name}.manifest.json`;
 export const MANIFEST_SUFFIX = '.manifest.json';
+export const PARTIAL_SUFFIX = '.tar.age.partial';
+export const objectName = (name: string) => `${name}.tar.age`;
+export const manifestName = (name: string) => `${name}${MANIFEST_SUFFIX}`;
+export const partialName = (name: string) => `${name}${PARTIAL_SUFFIX}`;
 
 export function parseManifest(text: string, where: string): Manifest {
   let value: Manifest;

@@ -15,6 +15,14 @@ import { BotsyncError, errnoCode } from '../errors.js';
 
 /** Few retries: a backup that fails is reported and retried by the schedule, not hidden in a long stall. */
 const FLAGS = ['--retries', '2', '--low-level-retries', '3'];
+/**
+ * rcat's checksum check hashes the whole stream with MD5 twice (its own copy, and the backend's as it
+ * writes), more CPU than encrypting it, and buys nothing here: age authenticates every 64 KiB chunk,
+ * the manifest's size and SHA-256 cover the stored object (verify and restore check both), SSH and
+ * TLS already protect the bytes in transit, and a streamed upload to S3 (multipart) has no MD5 to
+ * compare anyway. rclone still checks the stored size.
+ */
+const RCAT_FLAGS = ['--ignore-checksum'];
 /** rclone's last words are what explain a failure; a long log is cut from the front. */
 const STDERR_KEPT = 16 * 1024;
 /** rclone's documented exit status for "directory not found". */
@@ -24,14 +32,30 @@ export function joinRemote(base: string, name: string): string {
   return base.endsWith(':') || base.endsWith('/') ? `${base}${name}` : `${base}/${name}`;
 }
 
-/** Streams `input` into a remote object; resolves once rclone has stored all of it and exited 0. */
+/**
+ * Streams `input` into a remote object; resolves once rclone has stored all of it and exited 0.
+ * Rejects with RCLONE_FAILED when rclone failed on its own, or with the input's error when the input
+ * failed first.
+ */
 export async function rcat(path: string, input: Readable, env: NodeJS.ProcessEnv): Promise<void> {
-  const rclone = start(['rcat', ...FLAGS, path], env, 'pipe', 'ignore');
-  // Killed before its stdin closes: an upstream failure must not look like a short but complete input.
-  input.once('error', () => rclone.child.kill('SIGTERM'));
-  const fed = pipeline(input, rclone.child.stdin!);
+  const rclone = start(['rcat', ...FLAGS, ...RCAT_FLAGS, path], env, 'pipe', 'ignore');
+  const stdin = rclone.child.stdin!;
+  let stdinBroke = false;
+  let inputFailed = false;
+  // Both listeners run before pipeline's own: a broken stdin is seen before pipeline passes its
+  // error on to the input, and rclone is killed before pipeline closes its stdin, so an upstream
+  // failure never looks like a short but complete input.
+  stdin.once('error', () => (stdinBroke = true));
+  input.once('error', () => {
+    if (stdinBroke) return;
+    inputFailed = true;
+    rclone.child.kill('SIGTERM');
+  });
+  const fed = pipeline(input, stdin);
   const [feeding, exit] = await Promise.allSettled([fed, check(rclone, `rcat ${path}`)]);
-  // rclone failing first breaks the pipe; its own message says why, the broken pipe does not.
+  // Whichever failed first is the one to report: the input (rclone was stopped because of it), or
+  // rclone (which breaks the pipe; its own message says why, the broken pipe does not).
+  if (inputFailed && feeding.status === 'rejected') throw feeding.reason;
   if (exit.status === 'rejected') throw exit.reason;
   if (feeding.status === 'rejected') throw feeding.reason;
 }
@@ -104,12 +128,12 @@ async function check(rclone: Running, what: string, alsoFine?: number): Promise<
     if (errnoCode(error) === 'ENOENT') {
       throw new BotsyncError('RCLONE_MISSING', 'rclone is not installed.', { hint: 'Install it (Debian/Ubuntu: `sudo apt-get install rclone`; macOS: `brew install rclone`).' });
     }
-    throw new BotsyncError('BACKUP_FAILED', `rclone ${what} could not start: ${(error as Error).message}`, { hint: 'Check that the rclone on your PATH runs (`rclone version`).', cause: error });
+    throw new BotsyncError('RCLONE_FAILED', `rclone ${what} could not start: ${(error as Error).message}`, { hint: 'Check that the rclone on your PATH runs (`rclone version`).', cause: error });
   }
   if (exit.code !== 0 && exit.code !== alsoFine) {
     const last = exit.stderr.trim().split('\n').at(-1) ?? '';
     const how = exit.code === null ? `was stopped by ${exit.signal}` : `failed (exit ${exit.code})`;
-    throw new BotsyncError('BACKUP_FAILED', `rclone ${what} ${how}${last === '' ? '' : `: ${last}`}`, {
+    throw new BotsyncError('RCLONE_FAILED', `rclone ${what} ${how}${last === '' ? '' : `: ${last}`}`, {
       hint: 'Check the remote with `rclone lsd <remote>:` and its configuration (rclone config, or RCLONE_CONFIG_* variables).',
     });
   }

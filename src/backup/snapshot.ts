@@ -10,8 +10,8 @@ import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { lockPath, recordBackup } from './backup-state.js';
-import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, type Manifest } from './manifest.js';
-import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat } from './rclone.js';
+import { MANIFEST_SUFFIX, PARTIAL_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, type Manifest } from './manifest.js';
+import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type RemoteEntry } from './rclone.js';
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
 import { checkTar, extractTar } from './tar-stream.js';
@@ -30,32 +30,34 @@ export interface BackupResult {
   seconds: number;
 }
 
-export async function backupNow(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, version: string, onProgress?: (bytes: number) => void): Promise<BackupResult> {
+/** Backups and prunes of a home take turns: a prune must not take a running backup's upload for a leftover. */
+async function lockBackups(layout: Layout): Promise<void> {
   await acquireLock(lockPath(layout), process.pid, (holder) =>
-    new BotsyncError('BACKUP_LOCKED', `A backup of this home is already running (pid ${holder}).`, { hint: 'Wait for it to finish; `botsync backup status` shows the last result.' }),
+    new BotsyncError('BACKUP_LOCKED', `A backup or prune of this home is already running (pid ${holder}).`, { hint: 'Wait for it to finish; `botsync backup status` shows the last result.' }),
   );
+}
+
+export async function backupNow(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, version: string, onProgress?: (bytes: number) => void): Promise<BackupResult> {
+  await lockBackups(layout);
   const started = Date.now();
   const name = newSnapshotName();
-  const partial = joinRemote(settings.remote, `${objectName(name)}.partial`);
+  const partial = joinRemote(settings.remote, partialName(name));
+  const published = [joinRemote(settings.remote, objectName(name)), joinRemote(settings.remote, manifestName(name))];
   let stage = 'preparing';
   let archive: TarWriter | undefined;
   try {
     const recipients = recipientsFor(settings, env);
-    // The first stage to fail names the failure; the others fail after it, as a consequence.
-    const failed = (what: string) => (stage = stage === 'streaming' ? what : stage);
     archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude });
-    const encrypt = encryptStream(recipients, readingStage(archive, () => failed('reading the folders (tar)')));
+    let readFailure: unknown;
+    const encrypt = encryptStream(recipients, readingStage(archive, (error) => (readFailure ??= error)));
     const meter = measure(onProgress);
-    encrypt.once('error', () => failed('encrypting (age)'));
     stage = 'streaming';
-    const produce = pipeline(encrypt, meter);
-    const upload = rcat(partial, meter, env).catch((error: unknown) => {
-      failed('uploading (rclone rcat)');
-      throw error;
-    });
-    await Promise.all([produce, upload]);
-    stage = 'publishing (rclone moveto)';
-    await moveto(partial, joinRemote(settings.remote, objectName(name)), env);
+    const [produced, uploaded] = await Promise.allSettled([pipeline(encrypt, meter), rcat(partial, meter, env)]);
+    const failure = streamingFailure(readFailure, produced, uploaded);
+    if (failure !== undefined) {
+      stage = failure.stage;
+      throw failure.error;
+    }
     const manifest: Manifest = {
       version: 1,
       name,
@@ -67,14 +69,20 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       files: archive.entries,
       encryption: settings.encryption.type,
     };
-    stage = 'writing the manifest';
-    await rcat(joinRemote(settings.remote, manifestName(name)), Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]), env);
+    // A snapshot is listed only once its object and its manifest both exist, and moveto makes the
+    // object appear whole: publishing the two at once is as safe as one after the other, and saves
+    // waiting for a second rclone to start (~85 ms, 4% of backing up 500 MB).
+    stage = 'publishing (rclone moveto and the manifest)';
+    await settleAll([moveto(partial, published[0]!, env), rcat(published[1]!, Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]), env)]);
     const result = { name, bytes: manifest.bytes, files: manifest.files, seconds: (Date.now() - started) / 1000 };
     await recordBackup(layout, { lastSuccess: { ...result, at: new Date().toISOString() } });
     return result;
   } catch (error) {
     await archive?.close();
-    await deleteFile(partial, env).catch(() => undefined); // gone already, or never written: either way no .partial remains
+    // Whatever of the snapshot was written goes; a name that was never written fails to delete, which
+    // is the outcome wanted, so those failures are not reported.
+    const written = stage.startsWith('publishing') ? [partial, ...published] : [partial];
+    await Promise.allSettled(written.map((path) => deleteFile(path, env)));
     const message = (error as Error).message;
     await recordBackup(layout, { lastFailure: { at: new Date().toISOString(), stage, message } });
     if (isBotsyncError(error, 'BACKUP_NOT_CONFIGURED') || isBotsyncError(error, 'RCLONE_MISSING')) throw error;
@@ -92,14 +100,28 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
  * is still listed: verify and restore report it as corrupt rather than pretending it never existed.
  */
 export async function listSnapshots(settings: BackupSettings, env: NodeJS.ProcessEnv): Promise<Manifest[]> {
+  return (await readRemote(settings, env)).snapshots;
+}
+
+interface RemoteState {
+  snapshots: Manifest[];
+  /** What interrupted backups left: uploads never published, and manifests whose object never arrived. */
+  leftovers: RemoteEntry[];
+}
+
+async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Promise<RemoteState> {
   const files = await listFiles(settings.remote, env);
-  const objects = new Map(files.map((file) => [file.Name, file.Size]));
-  const manifests: Manifest[] = [];
-  for (const file of files.filter((f) => f.Name.endsWith(MANIFEST_SUFFIX))) {
-    const manifest = parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name);
-    if (objects.has(objectName(manifest.name))) manifests.push(manifest);
+  const names = new Set(files.map((file) => file.Name));
+  const snapshots: Manifest[] = [];
+  const leftovers: RemoteEntry[] = [];
+  for (const file of files) {
+    if (file.Name.endsWith(PARTIAL_SUFFIX)) leftovers.push(file);
+    if (!file.Name.endsWith(MANIFEST_SUFFIX)) continue;
+    // A manifest is read only when its object exists: one left by an interrupted backup may be empty.
+    if (!names.has(objectName(file.Name.slice(0, -MANIFEST_SUFFIX.length)))) leftovers.push(file);
+    else snapshots.push(parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name));
   }
-  return manifests.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), leftovers };
 }
 
 export async function findSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, which = 'latest'): Promise<Manifest> {
@@ -151,21 +173,37 @@ export async function restoreSnapshot(layout: Layout, settings: BackupSettings, 
 export interface PruneResult {
   decisions: KeepDecision[];
   removed: string[];
+  /** Objects interrupted backups left behind, removed (or, on a dry run, to be removed). */
+  leftovers: string[];
 }
 
-/** Applies the retention policy; the manifest goes first, so a half-pruned snapshot is simply gone. */
-export async function pruneSnapshots(settings: BackupSettings, env: NodeJS.ProcessEnv, dryRun: boolean): Promise<PruneResult> {
-  const snapshots = await listSnapshots(settings, env);
-  const decisions = applyRetention(snapshots.map((s) => ({ name: s.name, time: new Date(s.created) })), settings.retention);
-  const removed: string[] = [];
-  for (const decision of decisions.filter((d) => !d.keep)) {
-    if (!dryRun) {
-      await deleteFile(joinRemote(settings.remote, manifestName(decision.snapshot.name)), env);
-      await deleteFile(joinRemote(settings.remote, objectName(decision.snapshot.name)), env);
+/** A leftover younger than this may belong to a backup another machine is still writing to the same remote. */
+const LEFTOVER_GRACE_MS = 60 * 60 * 1000;
+
+/**
+ * Applies the retention policy; the manifest goes first, so a half-pruned snapshot is simply gone.
+ * Also removes what interrupted backups left (`.partial` uploads, manifests without an object) once
+ * it is an hour old. Runs under the backup lock, so it never races this home's own backup.
+ */
+export async function pruneSnapshots(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, dryRun: boolean, now = new Date()): Promise<PruneResult> {
+  await lockBackups(layout);
+  try {
+    const { snapshots, leftovers } = await readRemote(settings, env);
+    const decisions = applyRetention(snapshots.map((s) => ({ name: s.name, time: new Date(s.created) })), settings.retention);
+    const removed: string[] = [];
+    for (const decision of decisions.filter((d) => !d.keep)) {
+      if (!dryRun) {
+        await deleteFile(joinRemote(settings.remote, manifestName(decision.snapshot.name)), env);
+        await deleteFile(joinRemote(settings.remote, objectName(decision.snapshot.name)), env);
+      }
+      removed.push(decision.snapshot.name);
     }
-    removed.push(decision.snapshot.name);
+    const stale = leftovers.filter((file) => now.getTime() - Date.parse(file.ModTime) > LEFTOVER_GRACE_MS).map((file) => file.Name);
+    if (!dryRun) for (const name of stale) await deleteFile(joinRemote(settings.remote, name), env);
+    return { decisions, removed, leftovers: stale };
+  } finally {
+    await releaseLock(lockPath(layout));
   }
-  return { decisions, removed };
 }
 
 /** Identities for reading: the passphrase from its variable, or an age identity file. */
@@ -200,12 +238,32 @@ function openSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest
   return { plaintext: decrypt, checked };
 }
 
-/** The archive as the encryptor's source, noting a failure to read it before the encryptor reports it. */
-function readingStage(archive: TarWriter, onFailure: () => void): ByteSource {
+/** Every one settled, then the first failure (if any) thrown: nothing is still running when the caller cleans up. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * Where a failed stream began. Failures cascade (rclone dying breaks the pipe, a failed read stops
+ * the upload), so the first cause is named: reading the folders, else rclone on its own, else encrypting.
+ */
+function streamingFailure(readFailure: unknown, produced: PromiseSettledResult<void>, uploaded: PromiseSettledResult<void>): { stage: string; error: unknown } | undefined {
+  if (readFailure !== undefined) return { stage: 'reading the folders (tar)', error: readFailure };
+  if (uploaded.status === 'rejected') {
+    const rcloneOwn = isBotsyncError(uploaded.reason, 'RCLONE_FAILED') || isBotsyncError(uploaded.reason, 'RCLONE_MISSING');
+    if (rcloneOwn || produced.status === 'fulfilled') return { stage: 'uploading (rclone rcat)', error: uploaded.reason };
+  }
+  if (produced.status === 'rejected') return { stage: 'encrypting (age)', error: produced.reason };
+  return undefined;
+}
+
+/** The archive as the encryptor's source, noting a failure to read it (which the encryptor then reports as its own). */
+function readingStage(archive: TarWriter, onFailure: (error: unknown) => void): ByteSource {
   return {
     read: (into, offset, length) =>
       archive.read(into, offset, length).catch((error: unknown) => {
-        onFailure();
+        onFailure(error);
         throw error;
       }),
   };

@@ -1,13 +1,14 @@
 import { readBackupState } from '../backup/backup-state.js';
 import { loadBackupSettings, parseInterval } from '../backup/settings.js';
-import { backupNow } from '../backup/snapshot.js';
+import { backupNow, pruneSnapshots } from '../backup/snapshot.js';
 import { isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
  * Scheduled backups: the next one is due an interval after the last success (or, after a failure,
  * after a shorter retry delay), so a daemon restart neither skips nor repeats one. The outcome is what
- * `backup now` records, so `backup status` and `status` show it whoever made the backup.
+ * `backup now` records, so `backup status` and `status` show it whoever made the backup. Each
+ * successful run is followed by a prune with the configured retention policy.
  */
 export class BackupSchedule {
   private timer: NodeJS.Timeout | undefined;
@@ -57,8 +58,15 @@ export class BackupSchedule {
     const interval = settings.interval === null ? undefined : parseInterval(settings.interval);
     if (interval !== undefined && state.lastSuccess !== null && Date.now() < Date.parse(state.lastSuccess.at) + interval - 1000) return this.reload();
     this.running = backupNow(this.layout, settings, this.env, this.version)
-      .then((result) => this.say(`scheduled backup ${result.name}: ${result.files} entries, ${result.bytes} bytes in ${result.seconds.toFixed(1)} s`))
-      .catch((error: unknown) => this.say(`scheduled backup failed: ${(error as Error).message}`));
+      .then(async (result) => {
+        this.say(`scheduled backup ${result.name}: ${result.files} entries, ${result.bytes} bytes in ${result.seconds.toFixed(1)} s`);
+        // The retention policy is applied after every scheduled backup, as `backup prune` would; an
+        // empty policy keeps every snapshot and only clears what interrupted backups left.
+        await pruneSnapshots(this.layout, settings, this.env, false).then(
+          (pruned) => this.say(`pruned ${pruned.removed.length} snapshots and ${pruned.leftovers.length} leftovers of interrupted backups`),
+          (error: unknown) => this.say(`pruning after the scheduled backup failed: ${(error as Error).message}`),
+        );
+      }, (error: unknown) => this.say(`scheduled backup failed: ${(error as Error).message}`));
     await this.running;
     await this.reload();
   }

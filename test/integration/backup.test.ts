@@ -1,6 +1,6 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
@@ -138,6 +138,54 @@ describe('encrypted backups to rclone remotes', () => {
     const to = join(scratch, 'after-kills');
     expect((await home.json(['backup', 'restore', 'latest', '--to', to, '--identity', identity])).name).toBe(names.at(-1));
     expect(names.at(-2)).toBe(complete.name);
+
+    // What the killed runs left (their .partial uploads), and a manifest whose object never arrived
+    // (empty, as an interrupted upload can leave it): listing ignores them; prune removes them once
+    // they are an hour old, and leaves younger ones to a backup that may still be writing them.
+    // (The run killed near its end may have got as far as publishing; the other two cannot have.)
+    const leftovers = (await readdir(remoteDir)).filter((name) => name.endsWith('.partial')).sort();
+    expect(leftovers.length).toBeGreaterThanOrEqual(2);
+    const orphan = '20200101T000000000Z-0dd0dd.manifest.json';
+    await writeFile(join(remoteDir, orphan), '');
+    const old = [...leftovers.slice(0, -1), orphan];
+    const young = leftovers.at(-1)!;
+    const hourAgo = new Date(Date.now() - 61 * 60_000);
+    for (const name of old) await utimes(join(remoteDir, name), hourAgo, hourAgo);
+    expect((await home.json(['backup', 'list'])).map((s: { name: string }) => s.name)).toEqual(names);
+    const dry = await home.json(['backup', 'prune', '--dry-run']);
+    expect([...dry.leftovers].sort()).toEqual(old.sort());
+    expect((await readdir(remoteDir)).filter((name) => name.endsWith('.partial'))).toEqual(leftovers);
+    const pruned = await home.json(['backup', 'prune']);
+    expect([...pruned.leftovers].sort()).toEqual(old.sort());
+    const remaining = await readdir(remoteDir);
+    expect(remaining.filter((name) => name.endsWith('.partial'))).toEqual([young]);
+    expect(remaining).not.toContain(orphan);
+    await rm(join(remoteDir, young));
+  });
+
+  it('names the stage that failed, and leaves no snapshot and no .partial', async () => {
+    const listed = async () => (await home.json(['backup', 'list'])).map((s: { name: string }) => s.name);
+    const before = await listed();
+    const files = async () => (await readdir(remoteDir)).sort();
+    const remoteBefore = await files();
+    await writeFile(home.path('shared', 'big.bin'), randomBytes(8_000_000));
+
+    // rclone stops the upload after 1 MB (its own hard transfer limit), as a full disk or a dropped
+    // connection would.
+    const upload = await home.run(['backup', 'now'], { RCLONE_MAX_TRANSFER: '1M', RCLONE_CUTOFF_MODE: 'hard' });
+    expect(upload.exitCode).toBe(1);
+    expect(upload.stderr).toMatch(/failed while uploading \(rclone rcat\)/);
+    expect((await home.json(['backup', 'status'])).lastFailure.stage).toBe('uploading (rclone rcat)');
+
+    // A folder that cannot be read: inbox/ moved away for the moment.
+    await rename(home.path('inbox'), home.path('inbox.away'));
+    const reading = await home.run(['backup', 'now']).finally(() => rename(home.path('inbox.away'), home.path('inbox')));
+    expect(reading.exitCode).toBe(1);
+    expect(reading.stderr).toMatch(/failed while reading the folders \(tar\)/);
+
+    expect(await listed()).toEqual(before);
+    expect(await files()).toEqual(remoteBefore);
+    await rm(home.path('shared', 'big.bin'));
   });
 
   it('says clearly when the passphrase is wrong', async () => {
@@ -216,6 +264,15 @@ with tarfile.open(${JSON.stringify(tarFile)}, 'w') as t:
     expect(status.backup.lastSuccess).toMatchObject({ name: expect.any(String) });
     const backupStatus = await home.json(['backup', 'status']);
     expect(backupStatus.nextRun).toEqual(expect.any(String));
+    // With a retention policy, every scheduled backup prunes after itself.
+    expect((await home.run(['backup', 'config', '--remote', `:local:${scheduled}`, '--recipient', recipient, '--interval', '3s', '--keep-last', '1'])).exitCode).toBe(0);
+    const before = backupStatus.lastSuccess.name;
+    const kept = await waitFor(async () => {
+      const last = (await home.json(['backup', 'status'])).lastSuccess.name;
+      const manifests = (await readdir(scheduled)).filter((name) => name.endsWith('.manifest.json'));
+      return last !== before && manifests.length === 1 ? manifests[0] : undefined;
+    }, 'a scheduled backup that pruned the others', 60_000, 250);
+    expect(kept).toBe(`${(await home.json(['backup', 'list']))[0].name}.manifest.json`);
     await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
   });
 
