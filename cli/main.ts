@@ -114,6 +114,7 @@ function buildProgram(): Command {
     .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years')
     .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h')
     .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h')
+    .option('--include-state', "also back up botsync's own state (peers, role, settings), without secrets")
     .action(action(() => import('./commands/backup-config.js')));
   backup.command('now').description('make a snapshot now').action(action(() => import('./commands/backup-now.js')));
   backup.command('list').description('the complete snapshots').action(action(() => import('./commands/backup-list.js')));

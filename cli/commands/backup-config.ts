@@ -18,6 +18,7 @@ interface ConfigFlags {
   keepYearly?: string;
   keepWithin?: string;
   interval?: string;
+  includeState?: boolean;
 }
 
 export async function run(context: Context, flags: ConfigFlags): Promise<void> {
@@ -33,7 +34,7 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
     retention[key] = value === 'unlimited' ? -1 : Number(value);
   }
   if (flags.keepWithin !== undefined) retention.within = flags.keepWithin;
-  const settings = validateSettings({ remote: flags.remote, recipient: flags.recipient, passphraseEnv: flags.passphraseEnv, exclude: flags.exclude, retention, interval: flags.interval });
+  const settings = validateSettings({ ...flags, retention });
   await saveBackupSettings(context.layout, settings);
   await askDaemon(context.layout, 'backup.reload').catch((error: unknown) => {
     // Without a running daemon the schedule starts with `botsync start`.
@@ -43,6 +44,7 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
     [
       `Backups go to ${settings.remote}, encrypted ${settings.encryption.type === 'x25519' ? `to ${settings.encryption.recipient}` : `with the passphrase in ${settings.encryption.passphraseEnv}`}.`,
       settings.interval === null ? 'No schedule: run `botsync backup now`.' : `The daemon backs up every ${settings.interval}.`,
+      ...(settings.includeState ? ["Snapshots include botsync's state (peers, role, settings), without secrets."] : []),
     ].join('\n'),
   );
 }

@@ -7,6 +7,14 @@ export async function run(context: Context): Promise<void> {
   context.out.result(status, () => render(status));
 }
 
+/** The last backup's outcome, when backups have run: a failure since the last success shows in red. */
+function backupLine(backup: StatusReport['backup']): string[] {
+  const success = backup?.lastSuccess ?? null;
+  const failure = backup?.lastFailure ?? null;
+  if (failure !== null && (success === null || failure.at > success.at)) return [`backup   ${red(`failed ${failure.at} while ${failure.stage}`)} - see \`botsync backup status\``];
+  return success === null ? [] : [`backup   last ${success.at} (${success.name})`];
+}
+
 function render(status: StatusReport): string {
   const daemon = status.daemon.running ? green(`running (pid ${status.daemon.pid})`) : red('not running - start it with `botsync start`');
   const syncthing = status.syncthing.running ? `Syncthing ${status.syncthing.version}` : dim('Syncthing not answering');
@@ -18,6 +26,7 @@ function render(status: StatusReport): string {
     ...(status.notify === undefined || status.notify.url === null
       ? []
       : [`notify   ${status.notify.url}: ${status.notify.state === 'rejected' ? red('rejected') : status.notify.state}${status.notify.pending > 0 ? `, ${status.notify.pending} pending` : ''}`]),
+    ...backupLine(status.backup),
     ...status.invites.map((invite) => `invite   waiting for a machine to join, until ${invite.expiresAt}`),
     '',
     status.peers.length === 0

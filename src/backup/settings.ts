@@ -16,6 +16,8 @@ export interface BackupSettings {
   retention: RetentionPolicy;
   /** How often the daemon backs up, e.g. "24h"; null: only `backup now`. */
   interval: string | null;
+  /** Whether snapshots carry botsync's state without secrets (state-record.ts). */
+  includeState: boolean;
 }
 
 export function settingsPath(layout: Layout): string {
@@ -30,7 +32,7 @@ export async function loadBackupSettings(layout: Layout): Promise<BackupSettings
     });
   }
   if (typeof raw.remote !== 'string' || typeof raw.encryption !== 'object' || !Array.isArray(raw.exclude)) throw corruptState(settingsPath(layout), 'it lacks remote, encryption or exclude');
-  return raw;
+  return { ...raw, includeState: raw.includeState === true };
 }
 
 export async function saveBackupSettings(layout: Layout, settings: BackupSettings): Promise<void> {
@@ -38,7 +40,15 @@ export async function saveBackupSettings(layout: Layout, settings: BackupSetting
 }
 
 /** Checks what `backup config` was given; exit 2 with a hint for anything malformed. */
-export function validateSettings(input: { remote: string; recipient?: string; passphraseEnv?: string; exclude: string[]; retention: RetentionPolicy; interval?: string }): BackupSettings {
+export function validateSettings(input: {
+  remote: string;
+  recipient?: string;
+  passphraseEnv?: string;
+  exclude: string[];
+  retention: RetentionPolicy;
+  interval?: string;
+  includeState?: boolean;
+}): BackupSettings {
   if (!/^[^:\s]*:/.test(input.remote)) {
     throw new BotsyncError('BAD_INPUT', `"${input.remote}" is not an rclone remote path.`, { hint: 'Use REMOTE:PATH (e.g. mydrive:backups/botsync) or :local:/path/to/dir.' });
   }
@@ -60,6 +70,7 @@ export function validateSettings(input: { remote: string; recipient?: string; pa
     exclude: input.exclude,
     retention: input.retention,
     interval: input.interval ?? null,
+    includeState: input.includeState === true,
   };
 }
 

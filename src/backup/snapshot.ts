@@ -15,6 +15,7 @@ import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type Rem
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
 import { checkTar, extractTar } from './tar-stream.js';
+import { STATE_RECORD_PATH, stateRecord } from './state-record.js';
 import { TarWriter } from './tar-writer.js';
 
 /**
@@ -47,7 +48,8 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   let archive: TarWriter | undefined;
   try {
     const recipients = recipientsFor(settings, env);
-    archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude });
+    const extra = settings.includeState ? [{ path: STATE_RECORD_PATH, content: await stateRecord(layout) }] : [];
+    archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude, extra });
     let readFailure: unknown;
     const encrypt = encryptStream(recipients, readingStage(archive, (error) => (readFailure ??= error)));
     const meter = measure(onProgress);

@@ -23,9 +23,12 @@ export interface TarSource {
   paths: string[];
   /** Glob patterns ('*' within a name, '**' across directories) of paths left out. */
   exclude: string[];
+  /** Files made in memory, written after the folders (mode 0600). */
+  extra?: { path: string; content: Buffer }[];
 }
 
 const BLOCK = 512;
+const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
 /** Two zero blocks end a tar archive. */
 const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 /** Syncthing's temporary and versions files are its own business, not the user's data. */
@@ -35,6 +38,8 @@ const SYNCTHING_OWN = /(^|\/)(\.syncthing\.[^/]*\.tmp|~syncthing~[^/]*\.tmp|\.st
 interface Queued {
   path: string;
   topLevel: boolean;
+  /** The content of a file made in memory rather than read from disk. */
+  content?: Buffer;
 }
 
 interface OpenFile {
@@ -60,7 +65,8 @@ export class TarWriter {
   constructor(source: TarSource) {
     this.#cwd = source.cwd;
     this.#excluded = source.exclude.map(globToRegExp);
-    this.#queue = source.paths.map((path) => ({ path, topLevel: true })).reverse();
+    const extra = (source.extra ?? []).map(({ path, content }): Queued => ({ path, topLevel: true, content }));
+    this.#queue = [...source.paths.map((path): Queued => ({ path, topLevel: true })), ...extra].reverse();
   }
 
   /** Entries written so far; once read() has returned 0, all of them. */
@@ -114,6 +120,13 @@ export class TarWriter {
   /** Queues the next entry's header (and opens its content); false when there are none left. */
   async #nextEntry(): Promise<boolean> {
     for (let next = this.#queue.pop(); next !== undefined; next = this.#queue.pop()) {
+      if (next.content !== undefined) {
+        const size = next.content.length;
+        this.#header(next.path, 'File', { mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, size, mtime: new Date() });
+        this.#pending = Buffer.concat([this.#pending, next.content, Buffer.alloc(padding(size))]);
+        this.#entries += 1;
+        return true;
+      }
       if (this.#isExcluded(next.path)) continue;
       const absolute = join(this.#cwd, next.path);
       const stat = await vanishable(lstat(absolute), next.topLevel);
@@ -131,7 +144,7 @@ export class TarWriter {
         const handle = await vanishable(open(absolute, 'r'), next.topLevel);
         if (handle === undefined) continue;
         this.#header(next.path, 'File', stat);
-        this.#file = { path: next.path, handle, position: 0, remaining: stat.size, padding: (BLOCK - (stat.size % BLOCK)) % BLOCK };
+        this.#file = { path: next.path, handle, position: 0, remaining: stat.size, padding: padding(stat.size) };
       } else continue;
       this.#entries += 1;
       return true;
@@ -139,7 +152,7 @@ export class TarWriter {
     return false;
   }
 
-  #header(path: string, type: 'File' | 'Directory' | 'SymbolicLink', stat: Stats, linkpath?: string): void {
+  #header(path: string, type: 'File' | 'Directory' | 'SymbolicLink', stat: Pick<Stats, 'mode' | 'uid' | 'gid' | 'size' | 'mtime'>, linkpath?: string): void {
     const fields = {
       path,
       linkpath,

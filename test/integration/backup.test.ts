@@ -74,6 +74,32 @@ describe('encrypted backups to rclone remotes', () => {
     expect(status.lastSuccess.name).toBe(made.name);
   });
 
+  it('carries botsync\'s state without secrets only when asked to', async () => {
+    const without = join(scratch, 'restored-no-state');
+    await home.json(['backup', 'now']);
+    await home.json(['backup', 'restore', 'latest', '--to', without, '--identity', identity]);
+    expect((await readdir(without)).sort()).toEqual(['deliverables', 'inbox', 'shared']);
+
+    const token = 'tok-SECRET-0123456789';
+    expect((await home.run(['notify', 'set', '--url', 'http://127.0.0.1:9/hooks/agent?key=url-secret', '--token-env', 'HOOK_TOKEN'], { HOOK_TOKEN: token })).exitCode).toBe(0);
+    const stateRemote = join(scratch, 'remote-state');
+    await mkdir(stateRemote);
+    expect((await home.run(['backup', 'config', '--remote', `:local:${stateRemote}`, '--recipient', recipient, '--include-state'])).exitCode).toBe(0);
+    const made = await home.json(['backup', 'now']);
+    const to = join(scratch, 'restored-state');
+    await home.json(['backup', 'restore', made.name, '--to', to, '--identity', identity]);
+    const state = JSON.parse(await readFile(join(to, '.botsync', 'state.json'), 'utf8'));
+    const config = JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
+    expect(state.config).toMatchObject({ deviceId: config.deviceId, name: 'backed-up', role: 'agent', peers: config.peers });
+    expect(state.backup).toMatchObject({ remote: `:local:${stateRemote}`, includeState: true });
+    expect(state.notify).toEqual({ enabled: true, url: 'http://127.0.0.1:9/hooks/agent' });
+    // Nothing secret anywhere in the snapshot: not the token, the URL's key, Syncthing's API key or device key.
+    const plaintext = execSync(`rclone cat ":local:${stateRemote}/${made.name}.tar.age" | age -d -i "${identity}"`);
+    for (const secret of [token, 'url-secret', config.gui.apiKey, 'PRIVATE KEY']) expect(plaintext.includes(secret), secret).toBe(false);
+    await home.run(['notify', 'off']);
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+  });
+
   it('restores without botsync: rclone cat | age -d | tar -x', async () => {
     const [latest] = (await home.json(['backup', 'list'])).slice(-1);
     const out = join(scratch, 'manual');
@@ -262,6 +288,7 @@ with tarfile.open(${JSON.stringify(tarFile)}, 'w') as t:
     expect(made).toBe(true);
     const status = await home.status();
     expect(status.backup.lastSuccess).toMatchObject({ name: expect.any(String) });
+    expect((await home.run(['status'])).stdout).toMatch(/^backup +last \S+ \(\S+\)$/m);
     const backupStatus = await home.json(['backup', 'status']);
     expect(backupStatus.nextRun).toEqual(expect.any(String));
     // With a retention policy, every scheduled backup prunes after itself.
