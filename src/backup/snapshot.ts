@@ -19,8 +19,8 @@ import { STATE_RECORD_PATH, stateRecord } from './state-record.js';
 import { TarWriter } from './tar-writer.js';
 
 /**
- * Snapshots: tar -> age -> `rclone rcat` to `<name>.tar.age.partial` -> `rclone moveto` -> manifest, all
- * streaming. Reading one back goes `rclone cat` -> size and SHA-256 against the manifest -> age
+ * Snapshots: tar -> age -> `rclone rcat` to `<name>.tar.age.partial`, all streaming, then `rclone
+ * moveto` to the final name while the manifest is written. Reading one back goes `rclone cat` -> size and SHA-256 against the manifest -> age
  * (each chunk authenticated before it is used) -> tar; nothing is written in place until all of it checked.
  */
 
