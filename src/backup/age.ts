@@ -130,9 +130,9 @@ class AgeEncryptor extends Readable {
 
   /**
    * Reads the source into the staged chunks until at least one chunk is sealed (or the source ended),
-   * so every call pushes something. A push lets Readable ask for more at once, and the header is
-   * pushed before the first read of the source: a call arriving while one is still reading returns,
-   * as the running one is about to push.
+   * so a call that reads always pushes: Readable asks again only after a push. The header is pushed
+   * before the first read of the source, and Readable may ask again right then: that call returns at
+   * once, as the running one is bound to push.
    */
   override async _read(): Promise<void> {
     if (this.#reading) return;

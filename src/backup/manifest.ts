@@ -27,8 +27,9 @@ export function newSnapshotName(now = new Date()): string {
 }
 
 export const MANIFEST_SUFFIX = '.manifest.json';
+export const OBJECT_SUFFIX = '.tar.age';
 export const PARTIAL_SUFFIX = '.tar.age.partial';
-export const objectName = (name: string) => `${name}.tar.age`;
+export const objectName = (name: string) => `${name}${OBJECT_SUFFIX}`;
 export const manifestName = (name: string) => `${name}${MANIFEST_SUFFIX}`;
 export const partialName = (name: string) => `${name}${PARTIAL_SUFFIX}`;
 

@@ -10,7 +10,7 @@ import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { lockPath, recordBackup } from './backup-state.js';
-import { MANIFEST_SUFFIX, PARTIAL_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, type Manifest } from './manifest.js';
+import { MANIFEST_SUFFIX, OBJECT_SUFFIX, PARTIAL_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, type Manifest } from './manifest.js';
 import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type RemoteEntry } from './rclone.js';
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
@@ -43,7 +43,6 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   const started = Date.now();
   const name = newSnapshotName();
   const partial = joinRemote(settings.remote, partialName(name));
-  const published = [joinRemote(settings.remote, objectName(name)), joinRemote(settings.remote, manifestName(name))];
   let stage = 'preparing';
   let archive: TarWriter | undefined;
   try {
@@ -75,21 +74,25 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
     // object appear whole: publishing the two at once is as safe as one after the other, and saves
     // waiting for a second rclone to start (~85 ms, 4% of backing up 500 MB).
     stage = 'publishing (rclone moveto and the manifest)';
-    await settleAll([moveto(partial, published[0]!, env), rcat(published[1]!, Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]), env)]);
+    const manifestText = Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]);
+    await settleAll([moveto(partial, joinRemote(settings.remote, objectName(name)), env), rcat(joinRemote(settings.remote, manifestName(name)), manifestText, env)]);
+    stage = 'recording the result';
     const result = { name, bytes: manifest.bytes, files: manifest.files, seconds: (Date.now() - started) / 1000 };
     await recordBackup(layout, { lastSuccess: { ...result, at: new Date().toISOString() } });
     return result;
   } catch (error) {
     await archive?.close();
-    // Whatever of the snapshot was written goes; a name that was never written fails to delete, which
-    // is the outcome wanted, so those failures are not reported.
-    const written = stage.startsWith('publishing') ? [partial, ...published] : [partial];
-    await Promise.allSettled(written.map((path) => deleteFile(path, env)));
+    // Once published, the snapshot is complete even if recording that fails: it stays.
+    const left = stage === 'recording the result' ? [] : await removeWritten(settings, env, name);
     const message = (error as Error).message;
     await recordBackup(layout, { lastFailure: { at: new Date().toISOString(), stage, message } });
     if (isBotsyncError(error, 'BACKUP_NOT_CONFIGURED') || isBotsyncError(error, 'RCLONE_MISSING')) throw error;
+    const cleaned =
+      left.length === 0
+        ? 'nothing of it was left on the remote'
+        : `${left.join(' and ')} may remain on the remote (\`botsync backup prune\` removes it once it is an hour old)`;
     throw new BotsyncError('BACKUP_FAILED', `The backup failed while ${stage}: ${message}`, {
-      hint: 'No snapshot was made and the partial upload was removed; `botsync backup status` keeps this result.',
+      hint: `No snapshot was made and ${cleaned}; \`botsync backup status\` keeps this result.`,
       cause: error,
     });
   } finally {
@@ -107,7 +110,7 @@ export async function listSnapshots(settings: BackupSettings, env: NodeJS.Proces
 
 interface RemoteState {
   snapshots: Manifest[];
-  /** What interrupted backups left: uploads never published, and manifests whose object never arrived. */
+  /** What interrupted backups left: uploads never published, objects without a manifest, manifests without an object. */
   leftovers: RemoteEntry[];
 }
 
@@ -118,10 +121,16 @@ async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Pro
   const leftovers: RemoteEntry[] = [];
   for (const file of files) {
     if (file.Name.endsWith(PARTIAL_SUFFIX)) leftovers.push(file);
-    if (!file.Name.endsWith(MANIFEST_SUFFIX)) continue;
-    // A manifest is read only when its object exists: one left by an interrupted backup may be empty.
-    if (!names.has(objectName(file.Name.slice(0, -MANIFEST_SUFFIX.length)))) leftovers.push(file);
-    else snapshots.push(parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name));
+    else if (file.Name.endsWith(OBJECT_SUFFIX)) {
+      // Its manifest never arrived (or a prune removed the manifest and failed on the object).
+      if (!names.has(manifestName(file.Name.slice(0, -OBJECT_SUFFIX.length)))) leftovers.push(file);
+    } else if (file.Name.endsWith(MANIFEST_SUFFIX)) {
+      const name = file.Name.slice(0, -MANIFEST_SUFFIX.length);
+      // Read only when its object exists: one left by an interrupted backup may be empty. While its
+      // .partial exists the object may still be on its way (moveto copies on some backends).
+      if (names.has(objectName(name))) snapshots.push(parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name));
+      else if (!names.has(partialName(name))) leftovers.push(file);
+    }
   }
   return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), leftovers };
 }
@@ -184,8 +193,9 @@ const LEFTOVER_GRACE_MS = 60 * 60 * 1000;
 
 /**
  * Applies the retention policy; the manifest goes first, so a half-pruned snapshot is simply gone.
- * Also removes what interrupted backups left (`.partial` uploads, manifests without an object) once
- * it is an hour old. Runs under the backup lock, so it never races this home's own backup.
+ * Also removes what interrupted backups left (`.partial` uploads, objects without a manifest,
+ * manifests without an object) once it is an hour old. Runs under the backup lock, so it never races
+ * this home's own backup; the hour is for backups from other machines to the same remote.
  */
 export async function pruneSnapshots(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, dryRun: boolean, now = new Date()): Promise<PruneResult> {
   await lockBackups(layout);
@@ -238,6 +248,24 @@ function openSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest
   });
   checked.catch((error: unknown) => decrypt.destroy(error as Error));
   return { plaintext: decrypt, checked };
+}
+
+/**
+ * Removes what a failed backup wrote under `name`, found by listing (so nothing is deleted blind, and a
+ * name never written is not an error); returns what could not be removed, for the user to hear of.
+ */
+async function removeWritten(settings: BackupSettings, env: NodeJS.ProcessEnv, name: string): Promise<string[]> {
+  const candidates = [partialName(name), objectName(name), manifestName(name)];
+  let present: string[];
+  try {
+    const listed = new Set((await listFiles(settings.remote, env)).map((file) => file.Name));
+    present = candidates.filter((candidate) => listed.has(candidate));
+  } catch {
+    // The remote cannot even be listed (the failure was probably that): nothing can be said to be gone.
+    return [partialName(name)];
+  }
+  const removed = await Promise.allSettled(present.map((file) => deleteFile(joinRemote(settings.remote, file), env)));
+  return present.filter((_, i) => removed[i]!.status === 'rejected');
 }
 
 /** Every one settled, then the first failure (if any) thrown: nothing is still running when the caller cleans up. */

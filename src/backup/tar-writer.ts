@@ -1,4 +1,4 @@
-import { type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Header, Pax } from 'tar';
@@ -14,7 +14,8 @@ import { BotsyncError, errnoCode } from '../errors.js';
  * Modes, mtimes, empty directories and symlinks are kept (symlinks as links, never followed). Other
  * kinds of file (sockets, FIFOs, devices) are left out, as Syncthing leaves them out. A live folder
  * changes while it is read: an entry gone by the time it is reached is skipped, a file that grew is
- * cut at the size it had when its header was written, and one that shrank fails the backup.
+ * cut at the size it had when it was opened, and one that shrank fails the backup. A file replaced
+ * by a rename (as Syncthing writes) is read whole, old or new.
  */
 
 export interface TarSource {
@@ -60,6 +61,7 @@ export class TarWriter {
   #pending: Buffer = Buffer.alloc(0);
   #file: OpenFile | undefined;
   #ended = false;
+  #closed = false;
   #entries = 0;
 
   constructor(source: TarSource) {
@@ -74,10 +76,10 @@ export class TarWriter {
     return this.#entries;
   }
 
-  /** Fills up to `length` bytes of `into` from `offset`; 0 once the archive has ended. */
+  /** Fills up to `length` bytes of `into` from `offset`; 0 once the archive has ended (or was closed). */
   async read(into: Buffer, offset: number, length: number): Promise<number> {
     let written = 0;
-    while (written < length) {
+    while (written < length && !this.#closed) {
       if (this.#pending.length > 0) {
         const count = this.#pending.copy(into, offset + written);
         this.#pending = this.#pending.subarray(count);
@@ -94,8 +96,16 @@ export class TarWriter {
     return written;
   }
 
-  /** Stops early (a failed backup): closes the file being read, if any. */
+  /**
+   * Stops early (a failed backup): closes the file being read, if any. A read still in progress
+   * stops at its next step and closes whatever it opened meanwhile.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#closeFile();
+  }
+
+  async #closeFile(): Promise<void> {
     const file = this.#file;
     this.#file = undefined;
     await file?.handle.close();
@@ -105,14 +115,14 @@ export class TarWriter {
     if (file.remaining > 0) {
       const { bytesRead } = await file.handle.read(into, offset, Math.min(length, file.remaining), file.position);
       if (bytesRead === 0) {
-        await this.close();
+        await this.#closeFile();
         throw new BotsyncError('BACKUP_FAILED', `${file.path} shrank while it was being backed up.`, { hint: 'Run the backup again once it is no longer being written.' });
       }
       file.position += bytesRead;
       file.remaining -= bytesRead;
       return bytesRead;
     }
-    await this.close();
+    await this.#closeFile();
     this.#pending = Buffer.alloc(file.padding);
     return 0;
   }
@@ -141,15 +151,31 @@ export class TarWriter {
         if (target === undefined) continue;
         this.#header(next.path, 'SymbolicLink', stat, target);
       } else if (stat.isFile()) {
-        const handle = await vanishable(open(absolute, 'r'), next.topLevel);
-        if (handle === undefined) continue;
-        this.#header(next.path, 'File', stat);
-        this.#file = { path: next.path, handle, position: 0, remaining: stat.size, padding: padding(stat.size) };
+        const file = await this.#openFile(absolute, next.topLevel);
+        if (file === undefined) continue;
+        this.#header(next.path, 'File', file.stat);
+        this.#file = { path: next.path, handle: file.handle, position: 0, remaining: file.stat.size, padding: padding(file.stat.size) };
       } else continue;
       this.#entries += 1;
       return true;
     }
     return false;
+  }
+
+  /**
+   * Opens a regular file for its content, described by the open handle rather than by the lstat before:
+   * Syncthing replaces files by renaming new ones over them, and header and content must come from
+   * the same file. Never follows a link that took its place, never blocks on a FIFO that did.
+   */
+  async #openFile(absolute: string, topLevel: boolean): Promise<{ handle: FileHandle; stat: Stats } | undefined> {
+    const handle = await vanishable(open(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK), topLevel);
+    if (handle === undefined) return undefined;
+    const stat = await handle.stat();
+    if (this.#closed || !stat.isFile()) {
+      await handle.close();
+      return undefined;
+    }
+    return { handle, stat };
   }
 
   #header(path: string, type: 'File' | 'Directory' | 'SymbolicLink', stat: Pick<Stats, 'mode' | 'uid' | 'gid' | 'size' | 'mtime'>, linkpath?: string): void {
@@ -174,12 +200,15 @@ export class TarWriter {
   }
 }
 
-/** The result, or undefined when the entry vanished before it was reached (never for a top-level path). */
+/**
+ * The result, or undefined when the entry vanished before it was reached, or became a link (ELOOP
+ * from O_NOFOLLOW): the next backup sees it as it is then. A top-level folder must be there.
+ */
 async function vanishable<T>(work: Promise<T>, topLevel: boolean): Promise<T | undefined> {
   try {
     return await work;
   } catch (error) {
-    if (!topLevel && errnoCode(error) === 'ENOENT') return undefined;
+    if (!topLevel && (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ELOOP')) return undefined;
     throw error;
   }
 }

@@ -92,7 +92,7 @@ describe('encrypted backups to rclone remotes', () => {
     const config = JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
     expect(state.config).toMatchObject({ deviceId: config.deviceId, name: 'backed-up', role: 'agent', peers: config.peers });
     expect(state.backup).toMatchObject({ remote: `:local:${stateRemote}`, includeState: true });
-    expect(state.notify).toEqual({ enabled: true, url: 'http://127.0.0.1:9/hooks/agent' });
+    expect(state.notify).toEqual({ enabled: true, url: 'http://127.0.0.1:9' });
     // Nothing secret anywhere in the snapshot: not the token, the URL's key, Syncthing's API key or device key.
     const plaintext = execSync(`rclone cat ":local:${stateRemote}/${made.name}.tar.age" | age -d -i "${identity}"`);
     for (const secret of [token, 'url-secret', config.gui.apiKey, 'PRIVATE KEY']) expect(plaintext.includes(secret), secret).toBe(false);
@@ -173,7 +173,10 @@ describe('encrypted backups to rclone remotes', () => {
     expect(leftovers.length).toBeGreaterThanOrEqual(2);
     const orphan = '20200101T000000000Z-0dd0dd.manifest.json';
     await writeFile(join(remoteDir, orphan), '');
-    const old = [...leftovers.slice(0, -1), orphan];
+    // And an object whose manifest never arrived.
+    const orphanObject = '20200101T000000000Z-0bb0bb.tar.age';
+    await writeFile(join(remoteDir, orphanObject), 'age-encryption.org/v1\n');
+    const old = [...leftovers.slice(0, -1), orphan, orphanObject];
     const young = leftovers.at(-1)!;
     const hourAgo = new Date(Date.now() - 61 * 60_000);
     for (const name of old) await utimes(join(remoteDir, name), hourAgo, hourAgo);
@@ -186,6 +189,7 @@ describe('encrypted backups to rclone remotes', () => {
     const remaining = await readdir(remoteDir);
     expect(remaining.filter((name) => name.endsWith('.partial'))).toEqual([young]);
     expect(remaining).not.toContain(orphan);
+    expect(remaining).not.toContain(orphanObject);
     await rm(join(remoteDir, young));
   });
 
@@ -201,6 +205,7 @@ describe('encrypted backups to rclone remotes', () => {
     const upload = await home.run(['backup', 'now'], { RCLONE_MAX_TRANSFER: '1M', RCLONE_CUTOFF_MODE: 'hard' });
     expect(upload.exitCode).toBe(1);
     expect(upload.stderr).toMatch(/failed while uploading \(rclone rcat\)/);
+    expect(upload.stderr).toMatch(/nothing of it was left on the remote/);
     expect((await home.json(['backup', 'status'])).lastFailure.stage).toBe('uploading (rclone rcat)');
 
     // A folder that cannot be read: inbox/ moved away for the moment.

@@ -143,6 +143,23 @@ describe('tar writer', () => {
   });
 });
 
+describe('tar writer, stopped early', () => {
+  it('closing while a read runs leaves no file open', async () => {
+    const many = join(root, 'home', 'shared', 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 500; i++) writeFileSync(join(many, `f${i}.txt`), `file ${i}\n`);
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    const writer = new TarWriter({ cwd: join(root, 'home'), paths: ['shared'], exclude: [] });
+    const reading = writer.read(Buffer.alloc(1024 * 1024), 0, 1024 * 1024);
+    await writer.close();
+    const got = await reading;
+    expect(got).toBeLessThan(1024 * 1024);
+    expect(await writer.read(Buffer.alloc(4096), 0, 4096)).toBe(0);
+    expect(openFiles()).toBe(before);
+  });
+});
+
 describe('rclone', () => {
   it('names the missing program and how to install it', async () => {
     await expect(listFiles(':local:/tmp', { PATH: join(root, 'empty-path') })).rejects.toMatchObject({
