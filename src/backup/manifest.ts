@@ -3,9 +3,9 @@ import { BotsyncError } from '../errors.js';
 
 /**
  * A snapshot is two remote objects: `<name>.tar.age` (the encrypted tar, uploaded as
- * `<name>.tar.age.partial` and renamed whole) and `<name>.manifest.json`. Only snapshots with both
- * exist for list, restore and prune: a backup cut off at any point leaves at most a `.partial`, an
- * object without a manifest or a manifest without an object, never something that looks complete.
+ * `<name>.tar.age.partial` and renamed whole) and `<name>.manifest.json`, written last. Only snapshots
+ * with both exist for list, restore and prune: a backup cut off at any point leaves at most a
+ * `.partial` or an object without a manifest, never something that looks complete.
  */
 export interface Manifest {
   version: 1;

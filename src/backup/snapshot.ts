@@ -20,7 +20,7 @@ import { TarWriter } from './tar-writer.js';
 
 /**
  * Snapshots: tar -> age -> `rclone rcat` to `<name>.tar.age.partial`, all streaming, then `rclone
- * moveto` to the final name while the manifest is written. Reading one back goes `rclone cat` -> size and SHA-256 against the manifest -> age
+ * moveto` to the final name, then the manifest, written last. Reading one back goes `rclone cat` -> size and SHA-256 against the manifest -> age
  * (each chunk authenticated before it is used) -> tar; nothing is written in place until all of it checked.
  */
 
@@ -70,12 +70,11 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       files: archive.entries,
       encryption: settings.encryption.type,
     };
-    // A snapshot is listed only once its object and its manifest both exist, and moveto makes the
-    // object appear whole: publishing the two at once is as safe as one after the other, and saves
-    // waiting for a second rclone to start (~85 ms, 4% of backing up 500 MB).
-    stage = 'publishing (rclone moveto and the manifest)';
-    const manifestText = Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]);
-    await settleAll([moveto(partial, joinRemote(settings.remote, objectName(name)), env), rcat(joinRemote(settings.remote, manifestName(name)), manifestText, env)]);
+    stage = 'publishing (rclone moveto)';
+    await moveto(partial, joinRemote(settings.remote, objectName(name)), env);
+    // Last, so that a manifest always stands for an object that is whole and in place.
+    stage = 'writing the manifest';
+    await rcat(joinRemote(settings.remote, manifestName(name)), Readable.from([`${JSON.stringify(manifest, null, 2)}\n`]), env);
     stage = 'recording the result';
     const result = { name, bytes: manifest.bytes, files: manifest.files, seconds: (Date.now() - started) / 1000 };
     await recordBackup(layout, { lastSuccess: { ...result, at: new Date().toISOString() } });
@@ -126,10 +125,10 @@ async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Pro
       if (!names.has(manifestName(file.Name.slice(0, -OBJECT_SUFFIX.length)))) leftovers.push(file);
     } else if (file.Name.endsWith(MANIFEST_SUFFIX)) {
       const name = file.Name.slice(0, -MANIFEST_SUFFIX.length);
-      // Read only when its object exists: one left by an interrupted backup may be empty. While its
-      // .partial exists the object may still be on its way (moveto copies on some backends).
+      // Read only when its object exists: a manifest without one (its object lost or removed by hand)
+      // is not a snapshot.
       if (names.has(objectName(name))) snapshots.push(parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name));
-      else if (!names.has(partialName(name))) leftovers.push(file);
+      else leftovers.push(file);
     }
   }
   return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), leftovers };
@@ -266,12 +265,6 @@ async function removeWritten(settings: BackupSettings, env: NodeJS.ProcessEnv, n
   }
   const removed = await Promise.allSettled(present.map((file) => deleteFile(joinRemote(settings.remote, file), env)));
   return present.filter((_, i) => removed[i]!.status === 'rejected');
-}
-
-/** Every one settled, then the first failure (if any) thrown: nothing is still running when the caller cleans up. */
-async function settleAll(work: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
 }
 
 /**
