@@ -20,8 +20,9 @@ import { TarWriter } from './tar-writer.js';
 
 /**
  * Snapshots: tar -> age -> `rclone rcat` to `<name>.tar.age.partial`, all streaming, then `rclone
- * moveto` to the final name, then the manifest, written last. Reading one back goes `rclone cat` -> size and SHA-256 against the manifest -> age
- * (each chunk authenticated before it is used) -> tar; nothing is written in place until all of it checked.
+ * moveto` to the final name, then the manifest, written last. Reading one back goes `rclone cat` ->
+ * size and SHA-256 against the manifest -> age (each chunk authenticated before it is used) -> tar;
+ * nothing is written in place until all of it checked.
  */
 
 export interface BackupResult {

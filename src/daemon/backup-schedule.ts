@@ -63,7 +63,10 @@ export class BackupSchedule {
         // The retention policy is applied after every scheduled backup, as `backup prune` would; an
         // empty policy keeps every snapshot and only clears what interrupted backups left.
         await pruneSnapshots(this.layout, settings, this.env, false).then(
-          (pruned) => this.say(`pruned ${pruned.removed.length} snapshots and ${pruned.leftovers.length} leftovers of interrupted backups`),
+          (pruned) => {
+            // Said only when it removed something, not after every run.
+            if (pruned.removed.length + pruned.leftovers.length > 0) this.say(`pruned ${pruned.removed.length} snapshots and ${pruned.leftovers.length} leftovers of interrupted backups`);
+          },
           (error: unknown) => this.say(`pruning after the scheduled backup failed: ${(error as Error).message}`),
         );
       }, (error: unknown) => this.say(`scheduled backup failed: ${(error as Error).message}`));
