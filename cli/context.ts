@@ -10,6 +10,8 @@ export interface GlobalOptions {
   json?: boolean;
   syncthing?: string;
   relay?: string;
+  discovery?: string;
+  relays?: string;
 }
 
 /** What every command gets: where the home is, how to print, and the global flags. */

@@ -38,6 +38,8 @@ function buildProgram(): Command {
     .addOption(new Option('--network <profile>', 'network profile, stored at init (env BOTSYNC_NETWORK)').choices(['internet', 'lan', 'loopback']))
     .option('--syncthing <path>', 'the Syncthing binary to use (env BOTSYNC_SYNCTHING)')
     .option('--relay <url>', 'the pairing relay (env BOTSYNC_RELAY; stored at init)')
+    .option('--discovery <url>', 'global discovery server(s), https://HOST:PORT/?id=ID, or default (env BOTSYNC_DISCOVERY; stored)')
+    .option('--relays <url,...>', 'Syncthing relay(s), relay://HOST:PORT/?id=ID, or default (env BOTSYNC_RELAYS; stored)')
     .option('--json', 'machine-readable output')
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true })
@@ -60,6 +62,7 @@ function buildProgram(): Command {
     .argument('<code>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`')
     .addOption(new Option('--role <role>', "this machine's role, if it is set up now").choices(['agent', 'human']).default('human'))
     .option('--name <name>', 'the name other machines see (default: the host name)')
+    .option('--timeout <duration>', 'how long to wait for the connection after pairing, e.g. 90s or 5m (default: 180s on internet, 60s otherwise)')
     .action(action(() => import('./commands/join.js')));
 
   program
@@ -145,7 +148,7 @@ function buildProgram(): Command {
     .description('add a peer by its device ID and share the folders with it according to both roles')
     .argument('<device-id>', "the other machine's device ID (botsync status shows it), or its direct code")
     .option('--name <name>', 'a name for the peer')
-    .option('--address <url>', 'where to reach it, tcp://HOST:PORT (repeatable)', collect, [])
+    .option('--address <url>', 'where to reach it: tcp://HOST:PORT, quic://HOST:PORT or relay://HOST:PORT/?id=ID (repeatable)', collect, [])
     .addOption(new Option('--role <role>', "the peer's role (default: the opposite of this machine's)").choices(['agent', 'human']))
     .action(action(() => import('./commands/peers-add.js')));
   peers
@@ -153,6 +156,18 @@ function buildProgram(): Command {
     .description('stop syncing with a peer')
     .argument('<name-or-id>', "the peer's name or device ID")
     .action(action(() => import('./commands/peers-remove.js')));
+  const config = program.command('config').description("this machine's settings");
+  config
+    .command('get')
+    .description('show a setting, or all of them')
+    .argument('[key]', 'network.discovery or network.relays')
+    .action(action(() => import('./commands/config-get.js')));
+  config
+    .command('set')
+    .description('change a setting; the daemon applies it at once')
+    .argument('<key>', 'network.discovery or network.relays')
+    .argument('<value>', 'a URL, several separated by commas, or default')
+    .action(action(() => import('./commands/config-set.js')));
   return program;
 }
 

@@ -20,9 +20,14 @@ export interface Printer {
   step(value: unknown, human: () => string): void;
   /** Human progress and notes on stderr; silent with --json so stdout stays one JSON document. */
   note(text: string): void;
+  /** A progress line on a terminal, rewritten in place; nothing when stderr is not a terminal. */
+  progress(text: string): void;
+  /** Ends a progress line, if one is showing. */
+  progressDone(): void;
 }
 
 export function printer(json: boolean): Printer {
+  let progressShown = false;
   return {
     json,
     result(value, human) {
@@ -33,6 +38,15 @@ export function printer(json: boolean): Printer {
     },
     note(text) {
       if (!json) process.stderr.write(`${text}\n`);
+    },
+    progress(text) {
+      if (!process.stderr.isTTY) return;
+      progressShown = true;
+      process.stderr.write(`\r\u001b[2K${text.slice(0, (process.stderr.columns || 80) - 1)}`);
+    },
+    progressDone() {
+      if (progressShown) process.stderr.write('\r\u001b[2K');
+      progressShown = false;
     },
   };
 }

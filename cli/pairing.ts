@@ -3,7 +3,7 @@ import { isBotsyncError } from '../src/errors.js';
 import { detailsOf } from '../src/mesh/pairing-peers.js';
 import { formatDirectCode } from '../src/pairing/direct-code.js';
 import { relayUrl } from '../src/pairing/relay-client.js';
-import { collectStatus } from '../src/report/status.js';
+import { askNetworkReport } from '../src/report/network.js';
 import type { BotsyncConfig } from '../src/workspace/config.js';
 import type { Context } from './context.js';
 import { bold, dim } from './output.js';
@@ -36,7 +36,7 @@ export async function makeOffer(context: Context, config: BotsyncConfig, offline
 }
 
 export async function directCodeOf(context: Context, config: BotsyncConfig): Promise<string> {
-  const { addresses } = await collectStatus(context.layout);
+  const { addresses } = await askNetworkReport(context.layout);
   return formatDirectCode(detailsOf(config, addresses));
 }
 

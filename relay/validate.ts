@@ -3,7 +3,7 @@ import { failure, success, type Outcome } from './outcome.js';
 import { MAX_MESSAGE_CHARS, MAX_WAIT_SECONDS, NAMEPLATE_PATTERN, NAMEPLATE_WORDS, type CloseReason, type Nameplate } from './wire.js';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const CLOSE_REASONS: readonly CloseReason[] = ['done', 'wrong_code', 'cancelled'];
+const CLOSE_REASONS: readonly CloseReason[] = ['done', 'wrong_code', 'cancelled', 'malformed'];
 
 /**
  * The canonical form of a nameplate ("0042-7" -> "42-7"), so one mailbox has one name; null when it

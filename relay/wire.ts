@@ -38,7 +38,8 @@ export const NAMEPLATE_WORDS = 2048;
 
 export type Side = 'host' | 'guest';
 export type MailboxState = 'open' | 'claimed';
-export type CloseReason = 'done' | 'wrong_code' | 'cancelled';
+/** `malformed`: the code matched, but the other side's sealed details could not be read (an incompatible version). */
+export type CloseReason = 'done' | 'wrong_code' | 'cancelled' | 'malformed';
 
 export interface OpenRequest {
   /** The host's first message (base64url). */

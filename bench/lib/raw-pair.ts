@@ -106,7 +106,7 @@ async function startNode(binary: SyncthingBinary, root: string, name: string, no
   const [guiPort, listenPort] = [await freePort(), await freePort()];
   const guiAddress = `127.0.0.1:${guiPort}`;
   const apiKey = randomBytes(24).toString('base64url');
-  await hardenConfig(configXmlPath(syncthingHome), { profile: 'loopback', listenPort, guiAddress, apiKey, deviceId, name });
+  await hardenConfig(configXmlPath(syncthingHome), { network: 'loopback', listenPort, guiAddress, apiKey, deviceId, name });
 
   const output: string[] = [];
   const child = spawnSyncthing({

@@ -4,6 +4,7 @@ import { networkFrom, type Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim } from '../output.js';
 import { describeOffer, makeOffer, reportGuest, type Offer } from '../pairing.js';
+import { serversFrom, storeServers } from '../servers.js';
 import { locateSyncthing } from '../syncthing-binary.js';
 
 interface InitFlags {
@@ -16,10 +17,12 @@ interface InitFlags {
 
 export async function run(context: Context, flags: InitFlags): Promise<void> {
   const network = networkFrom(context);
+  const servers = serversFrom(context);
   const binary = await locateSyncthing(context);
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const result = await initHome(context.layout, { role: flags.role, name: flags.name, network, force: flags.force === true, binary, relay });
+  const result = await initHome(context.layout, { role: flags.role, name: flags.name, network, force: flags.force === true, binary, relay, discovery: servers.discovery, relays: servers.relays });
   const daemon = await startDaemonFor(context);
+  if (!result.created) await storeServers(context, servers);
   const { config } = result;
   // A home that already has peers grows with `invite`; a fresh one (or one whose first code expired) gets a code now.
   const offer: Offer | undefined = config.peers.length === 0 ? await makeOffer(context, config, flags.offline === true) : undefined;

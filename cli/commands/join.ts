@@ -1,36 +1,46 @@
-import { addHostAndItsPeers, waitUntilConnected } from '../../src/mesh/join.js';
-import { peerInputFor, detailsOf } from '../../src/mesh/pairing-peers.js';
-import { addPeer } from '../../src/mesh/peers.js';
+import { BotsyncError } from '../../src/errors.js';
+import { addHostAndItsPeers, awaitConnection, defaultConnectTimeoutMs, type ConnectionOutcome } from '../../src/mesh/join.js';
+import { addPairedPeer, detailsOf } from '../../src/mesh/pairing-peers.js';
 import { parseCode } from '../../src/pairing/codes.js';
+import type { HostDetails } from '../../src/pairing/details.js';
 import { authenticationString, isDirectCode, parseDirectCode } from '../../src/pairing/direct-code.js';
 import { joinWithCode } from '../../src/pairing/protocol.js';
 import { RelayClient } from '../../src/pairing/relay-client.js';
-import { collectStatus } from '../../src/report/status.js';
+import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
+import { parseInterval } from '../../src/time/duration.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
 import { networkFrom, type Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
-import { bold, dim } from '../output.js';
+import { bold, dim, yellow } from '../output.js';
 import { directCodeOf, relayFor } from '../pairing.js';
+import { serversFrom, storeServers } from '../servers.js';
 import { locateSyncthing } from '../syncthing-binary.js';
 
 interface JoinFlags {
   role: Role;
   name?: string;
+  timeout?: string;
 }
 
 export async function run(context: Context, codeText: string, flags: JoinFlags): Promise<void> {
-  // A malformed code is refused before anything is set up.
+  // Bad input is refused before anything is set up.
   const direct = isDirectCode(codeText) ? parseDirectCode(codeText) : undefined;
   const code = direct === undefined ? parseCode(codeText) : undefined;
+  const timeoutMs = flags.timeout === undefined ? undefined : parseInterval(flags.timeout);
+  if (flags.timeout !== undefined && timeoutMs === undefined) {
+    throw new BotsyncError('BAD_INPUT', `"${flags.timeout}" is not a duration.`, { hint: 'Use a number and a unit, e.g. --timeout 90s or --timeout 5m.' });
+  }
+  const servers = serversFrom(context);
 
   const binary = await locateSyncthing(context);
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const { config } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay });
+  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays });
   await startDaemonFor(context);
+  if (!created) await storeServers(context, servers);
 
   if (direct !== undefined) {
-    const { peer } = await addPeer(context.layout, peerInputFor(config, direct));
+    const { peer } = await addPairedPeer(context.layout, direct);
     const ownCode = await directCodeOf(context, config);
     const check = authenticationString(config.deviceId, peer.deviceId);
     const folders = FOLDERS.filter((folder) => sharedBetween(folder, config.role, peer.role)).map((folder) => folder.id);
@@ -47,16 +57,39 @@ export async function run(context: Context, codeText: string, flags: JoinFlags):
   }
 
   const relayClient = new RelayClient(relayFor(context, config));
-  const me = detailsOf(config, (await collectStatus(context.layout)).addresses);
-  let host;
+  const me = detailsOf(config, (await askNetworkReport(context.layout)).addresses);
+  let host: HostDetails;
   try {
     host = await joinWithCode(relayClient, code!, me);
   } finally {
     await relayClient.close();
   }
   await addHostAndItsPeers(context.layout, host);
-  await waitUntilConnected(context.layout, host.deviceId);
-  context.out.result({ peer: { deviceId: host.deviceId, name: host.name }, folders: host.folders }, () =>
-    [`Paired with ${bold(host.name)} (${host.role}); connected, sharing ${host.folders.join(', ')}.`, dim(`Files in ${context.layout.home} now sync in real time.`)].join('\n'),
+  const outcome = await awaitConnection(context.layout, host.deviceId, {
+    timeoutMs: timeoutMs ?? defaultConnectTimeoutMs(config.network),
+    onWait: (waitedMs, reason) => context.out.progress(`Paired with ${host.name}; connecting (${Math.round(waitedMs / 1000)} s): ${reason}`),
+  });
+  context.out.progressDone();
+  context.out.result(
+    {
+      peer: { deviceId: host.deviceId, name: host.name },
+      folders: host.folders,
+      connected: outcome.connected,
+      connection: outcome.connection,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+    },
+    () => describeJoin(context, host, outcome),
   );
+}
+
+function describeJoin(context: Context, host: HostDetails, outcome: ConnectionOutcome): string {
+  const paired = `Paired with ${bold(host.name)} (${host.role}), sharing ${host.folders.join(', ')}`;
+  if (outcome.connected) {
+    const how = outcome.connection === null ? '' : ` (${outcome.connection.type}, ${outcome.connection.address})`;
+    return [`${paired}; connected${how}.`, dim(`Files in ${context.layout.home} now sync in real time.`)].join('\n');
+  }
+  return [
+    `${paired}, but ${yellow(`not connected after ${Math.round(outcome.waitedMs / 1000)} s`)}: ${outcome.reason}`,
+    dim(`The pairing is saved and botsync keeps trying by itself. Check that botsync runs on ${host.name} and that both machines can reach the internet (or each other); \`botsync doctor\` shows discovery, relay and dial errors.`),
+  ].join('\n');
 }

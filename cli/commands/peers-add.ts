@@ -1,4 +1,4 @@
-import { peerInputFor } from '../../src/mesh/pairing-peers.js';
+import { addPairedPeer } from '../../src/mesh/pairing-peers.js';
 import { addPeer } from '../../src/mesh/peers.js';
 import { authenticationString, isDirectCode, parseDirectCode } from '../../src/pairing/direct-code.js';
 import { loadConfig } from '../../src/workspace/config.js';
@@ -15,11 +15,10 @@ interface AddFlags {
 export async function run(context: Context, idOrCode: string, flags: AddFlags): Promise<void> {
   // A direct code carries the peer's details; the check number needs this machine's device ID too.
   const config = isDirectCode(idOrCode) ? await loadConfig(context.layout) : undefined;
-  const input =
+  const change =
     config !== undefined
-      ? { ...peerInputFor(config, parseDirectCode(idOrCode)), ...(flags.name === undefined ? {} : { name: flags.name }) }
-      : { deviceId: idOrCode, name: flags.name, addresses: flags.address, role: flags.role };
-  const change = await addPeer(context.layout, input);
+      ? await addPairedPeer(context.layout, parseDirectCode(idOrCode), flags.name)
+      : await addPeer(context.layout, { deviceId: idOrCode, name: flags.name, addresses: flags.address, role: flags.role });
   const { peer } = change;
   const check = config === undefined ? undefined : authenticationString(config.deviceId, peer.deviceId);
   context.out.result({ peer, applied: change.applied, ...(check === undefined ? {} : { authenticationString: check }) }, () =>

@@ -15,6 +15,11 @@ function backupLine(backup: StatusReport['backup']): string[] {
   return success === null ? [] : [`backup   last ${success.at} (${success.name})`];
 }
 
+function peerState(peer: StatusReport['peers'][number]): string {
+  if (peer.connection !== null) return `${green('connected')} ${dim(`(${peer.connection.type}, ${peer.connection.address})`)}`;
+  return `${yellow('not connected')}${peer.lastSeen === null ? '' : dim(` (last seen ${peer.lastSeen})`)}`;
+}
+
 function render(status: StatusReport): string {
   const daemon = status.daemon.running ? green(`running (pid ${status.daemon.pid})`) : red('not running - start it with `botsync start`');
   const syncthing = status.syncthing.running ? `Syncthing ${status.syncthing.version}` : dim('Syncthing not answering');
@@ -33,7 +38,7 @@ function render(status: StatusReport): string {
       ? dim('No peers yet: `botsync peers add <device-id>` on one machine, and the same on the other.')
       : table([
           [bold('peer'), bold('role'), bold('device'), bold('state')],
-          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peer.connected ? green('connected') : yellow('not connected')]),
+          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peerState(peer)]),
         ]),
     '',
     table([

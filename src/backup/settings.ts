@@ -4,6 +4,7 @@ import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
 import { parseRecipient } from './age.js';
 import { validatePolicy, type RetentionPolicy } from './retention.js';
+import { parseInterval } from '../time/duration.js';
 
 /** Encryption: an age X25519 recipient (the machine needs no decryption key), or a passphrase kept in a named variable. */
 export type BackupEncryption = { type: 'x25519'; recipient: string } | { type: 'scrypt'; passphraseEnv: string };
@@ -72,13 +73,6 @@ export function validateSettings(input: {
     interval: input.interval ?? null,
     includeState: input.includeState === true,
   };
-}
-
-/** "90s", "30m", "6h", "24h", "7d" in milliseconds. */
-export function parseInterval(text: string): number | undefined {
-  const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  if (match === null || Number(match[1]) === 0) return undefined;
-  return Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 /** The passphrase from its variable, or BACKUP_NOT_CONFIGURED naming the variable. */

@@ -14,7 +14,7 @@ import { settingsPath as backupSettingsPath } from './settings.js';
 /** Where the record sits in the archive, and so in a restored snapshot. */
 export const STATE_RECORD_PATH = '.botsync/state.json';
 
-const CONFIG_FIELDS = ['version', 'deviceId', 'name', 'role', 'network', 'listenPort', 'peers', 'relay', 'createdAt'];
+const CONFIG_FIELDS = ['version', 'deviceId', 'name', 'role', 'network', 'listenPort', 'peers', 'relay', 'discovery', 'relays', 'createdAt'];
 const PEER_FIELDS = ['deviceId', 'name', 'role', 'addresses', 'addedAt'];
 const BACKUP_FIELDS = ['remote', 'encryption', 'exclude', 'retention', 'interval', 'includeState'];
 /** A passphrase is never stored, only the name of its variable; a recipient is a public key. */

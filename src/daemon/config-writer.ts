@@ -30,17 +30,30 @@ export class ConfigWriter {
     });
   }
 
-  /** Changes config.json, then applies it; `applied` is false while Syncthing is down (its next start applies it). */
-  change(edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+  /** Changes a peer in config.json, then applies it; `applied` is false while Syncthing is down (its next start applies it). */
+  async change(edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+    let peer!: PeerRecord;
+    const { applied } = await this.update((current) => {
+      const edited = edit(current);
+      peer = edited.peer;
+      return edited.config;
+    });
+    return { peer, applied };
+  }
+
+  /** Changes config.json (an edit that returns undefined changes nothing), then applies it. */
+  update(edit: (config: BotsyncConfig) => BotsyncConfig | undefined): Promise<{ config: BotsyncConfig; applied: boolean }> {
     return this.serial(async () => {
-      const { config, peer } = edit(await loadConfig(this.layout));
+      const current = await loadConfig(this.layout);
+      const config = edit(current);
+      if (config === undefined) return { config: current, applied: true };
       await saveConfig(this.layout, config);
       try {
         await applyConfig(this.client, this.layout, config);
         await this.afterApply(config);
-        return { peer, applied: true };
+        return { config, applied: true };
       } catch (error) {
-        if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return { peer, applied: false };
+        if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return { config, applied: false };
         throw error;
       }
     });

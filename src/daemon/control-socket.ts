@@ -2,7 +2,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BotsyncError, errnoCode, type ErrorCode } from '../errors.js';
+import { BotsyncError, errnoCode, isBotsyncError, type ErrorCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
@@ -103,6 +103,16 @@ export function askDaemon<T>(layout: Layout, op: string, body?: unknown, timeout
       else reject(new BotsyncError(reply.error.code, reply.error.message, { hint: reply.error.hint }));
     });
   });
+}
+
+/** The daemon's answer, or undefined when no daemon runs (the caller then does the work itself). */
+export async function askDaemonIfRunning<T>(layout: Layout, op: string, body?: unknown): Promise<T | undefined> {
+  try {
+    return await askDaemon<T>(layout, op, body);
+  } catch (error) {
+    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return undefined;
+    throw error;
+  }
 }
 
 /** FNV-1a: a short stable name per home without loading node:crypto on the CLI's start path. */

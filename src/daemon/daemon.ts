@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { withPeer } from '../mesh/peers.js';
+import { withPeer, withoutPeer } from '../mesh/peers.js';
+import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
-import { freePort, isPortFree, portOf } from '../net/ports.js';
+import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
 import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
@@ -9,7 +10,6 @@ import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
-import { currentAddresses } from '../report/status.js';
 import { ConfigWriter } from './config-writer.js';
 import { serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
@@ -24,6 +24,8 @@ import { RotatingLog } from './rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
 import { Supervisor } from './supervisor.js';
+import { FirstDial } from './first-dial.js';
+import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 
 export interface DaemonOptions {
@@ -90,21 +92,37 @@ async function runSupervised(
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
   const watchers = watchFolders(layout, scans, say);
-  const mesh = new MeshSync(layout, client, say);
+  const system = new SystemWatch(client, say);
+  const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
+  const mesh = new MeshSync(layout, client, addresses, say);
   await mesh.prepare();
-  const writer = new ConfigWriter(layout, client, (current) => mesh.publish(current));
+  let firstDial: FirstDial | undefined;
+  const writer = new ConfigWriter(layout, client, async (current) => {
+    firstDial?.configApplied(current);
+    await mesh.publish(current);
+  });
+  firstDial = new FirstDial(layout, client, writer, say);
+  // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
+  system.onChange(() => mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`)));
   mesh.start(writer);
   const notifier = new Notifier(layout, client, options.env ?? process.env, say);
   const invites = new Invites({
-    hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await currentAddresses(layout, client), guest),
+    // Made before the guest is accepted: an answer that cannot be made must not leave half a pairing.
+    hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await addresses(), guest),
     accept: async (guest) => {
+      const before = (await loadConfig(layout)).peers.find((peer) => peer.deviceId === guest.deviceId);
       await writer.change((current) => withPeer(current, peerInputFor(current, guest)));
-      notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role });
+      return async () => {
+        await writer.change((current) => (before === undefined ? withoutPeer(current, guest.deviceId) : { config: { ...current, peers: [...current.peers.filter((peer) => peer.deviceId !== guest.deviceId), before] }, peer: before }));
+      };
     },
+    completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
   });
   const backups = new BackupSchedule(layout, options.env ?? process.env, options.version, say);
-  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups }));
+  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system }));
+  system.start();
+  firstDial.start();
   await notifier.start();
   await backups.reload().catch((error: unknown) => say(`backup schedule not started: ${(error as Error).message}`));
 
@@ -122,6 +140,7 @@ async function runSupervised(
     spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
       state.syncthing = { ...state.syncthing!, pid: child.pid };
+      system.restarted();
       await waitUntilReady(client, child);
       // config.json is re-read: peers added while Syncthing was down are applied now.
       const report = await writer.apply();
@@ -158,6 +177,8 @@ async function runSupervised(
   }
   say('stopping');
   await invites.close();
+  await firstDial.stop();
+  await system.stop();
   await notifier.stop();
   await backups.stop();
   mesh.close();
@@ -188,8 +209,8 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
 
 /**
  * A port taken by another program is replaced by a free one: the GUI port in config.json (the daemon
- * passes it on Syncthing's command line), the loopback listen port through the options applied once
- * Syncthing runs.
+ * passes it on Syncthing's command line), the listen port, in every profile, through the options
+ * applied once Syncthing runs (peers learn the new one from the mesh record, or from discovery).
  */
 async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<BotsyncConfig> {
   let updated = config;
@@ -198,8 +219,8 @@ async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (mess
     say(`GUI port ${config.gui.address} is in use; using ${address}`);
     updated = { ...updated, gui: { ...updated.gui, address } };
   }
-  if (config.network === 'loopback' && !(await isPortFree(config.listenPort))) {
-    const listenPort = await freePort();
+  if (!(await isListenPortFree(config.listenPort, config.network))) {
+    const listenPort = await freeListenPort(config.network);
     say(`listen port ${config.listenPort} is in use; using ${listenPort}`);
     updated = { ...updated, listenPort };
   }

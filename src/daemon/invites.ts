@@ -1,8 +1,8 @@
 import type { Nameplate } from '../../relay/wire.js';
 import { BotsyncError } from '../errors.js';
 import { formatCode, newSecret } from '../pairing/codes.js';
-import type { HostDetails, MachineDetails } from '../pairing/details.js';
-import { completeInvite, openInvite } from '../pairing/protocol.js';
+import type { MachineDetails } from '../pairing/details.js';
+import { completeInvite, openInvite, type HostSide } from '../pairing/protocol.js';
 import { RelayClient } from '../pairing/relay-client.js';
 
 export interface InviteOutcome {
@@ -13,11 +13,9 @@ export interface PendingInvite {
   expiresAt: string;
 }
 
-export interface InviteHooks {
-  /** This machine's details for the guest, once the guest is known (folders depend on its role). */
-  hostDetails: (guest: MachineDetails) => Promise<HostDetails>;
-  /** Adds the verified guest as a peer and applies it to Syncthing. */
-  accept: (guest: MachineDetails) => Promise<void>;
+export interface InviteHooks extends HostSide {
+  /** Runs once a pairing completed (the guest has this machine's answer). */
+  completed: (guest: MachineDetails) => void;
   log: (message: string) => void;
 }
 
@@ -53,9 +51,10 @@ export class Invites {
     }
     const code = formatCode(opened.nameplate, secret);
     const invite: Invite = { nameplate: opened.nameplate, token: opened.token, relay, expiresAt: opened.expiresAt, outcome: Promise.resolve({} as InviteOutcome), settled: false };
-    invite.outcome = completeInvite(relay, opened, this.hooks.hostDetails, this.hooks.accept, this.stopping.signal)
+    invite.outcome = completeInvite(relay, opened, this.hooks, this.stopping.signal)
       .then((peer) => {
         this.hooks.log(`pairing ${opened.nameplate}: added ${peer.name} (${peer.deviceId}, ${peer.role})`);
+        this.hooks.completed(peer);
         return { peer };
       })
       .catch((error: unknown) => {

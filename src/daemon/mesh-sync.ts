@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { MESH_FOLDER_ID, meshDir, publishRecord, vouchedMachines, writeMeshIgnores } from '../mesh/membership.js';
 import { peerInputFor } from '../mesh/pairing-peers.js';
 import { withPeer } from '../mesh/peers.js';
-import { currentAddresses } from '../report/status.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -16,10 +15,12 @@ import { watchTree, type TreeWatcher } from './tree-watcher.js';
 export class MeshSync {
   private watcher: TreeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private publishing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly layout: Layout,
     private readonly client: SyncthingClient,
+    private readonly addresses: () => Promise<string[]>,
     private readonly say: (message: string) => void,
   ) {}
 
@@ -28,11 +29,17 @@ export class MeshSync {
     await writeMeshIgnores(this.layout);
   }
 
-  /** Publishes this machine's record and asks Syncthing to send it at once. */
-  async publish(config: BotsyncConfig): Promise<void> {
-    if (await publishRecord(this.layout, config, await currentAddresses(this.layout, this.client))) {
-      await this.client.scan(MESH_FOLDER_ID, [`${config.deviceId}.json`]);
-    }
+  /** Publishes this machine's record (from config.json as it is now when no config is given) and asks Syncthing to send it at once. */
+  publish(given: BotsyncConfig | undefined): Promise<void> {
+    // One at a time: config applies and address changes both publish, through the same temp file.
+    const next = this.publishing.then(async () => {
+      const config = given ?? (await loadConfig(this.layout));
+      if (await publishRecord(this.layout, config, await this.addresses())) {
+        await this.client.scan(MESH_FOLDER_ID, [`${config.deviceId}.json`]);
+      }
+    });
+    this.publishing = next.catch(() => undefined);
+    return next;
   }
 
   /** Watches for peers' records arriving; `writer` adds the machines they vouch for. */

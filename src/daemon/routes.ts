@@ -2,6 +2,11 @@ import type { Nameplate } from '../../relay/wire.js';
 import type { AddPeerInput } from '../mesh/peers.js';
 import { withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive } from '../report/status.js';
+import { buildNetworkReport } from '../report/network.js';
+import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
+import { settingOf, withSetting } from '../mesh/settings.js';
+import type { MachineDetails } from '../pairing/details.js';
+import type { SystemWatch } from './system-watch.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -21,13 +26,14 @@ export interface DaemonParts {
   invites: Invites;
   notifier: Notifier;
   backups: BackupSchedule;
+  system: SystemWatch;
 }
 
 /** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
-export function controlRoutes({ layout, client, state, writer, invites, notifier, backups }: DaemonParts): ControlRoutes {
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system }: DaemonParts): ControlRoutes {
   return {
     status: async () => ({
-      ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client), invites.pending()),
+      ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client, system.current()), invites.pending()),
       notify: await notifier.status(),
       backup: await readBackupState(layout),
     }),
@@ -35,6 +41,18 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input as AddPeerInput)),
     'peers.remove': async (nameOrId) => writer.change((config) => withoutPeer(config, String(nameOrId))),
+    // A machine met through a pairing: dialled first where it answers now, and through its relays.
+    'peers.paired': async (body) => {
+      const { machine, name } = body as { machine: MachineDetails; name?: string };
+      const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
+      return writer.change((config) => withPeer(config, { ...peerInputFor(config, machine), ...(name === undefined ? {} : { name }), dialFirst }));
+    },
+    network: async () => buildNetworkReport(await loadConfig(layout), system.current(), await client.connections()),
+    'config.set': async (body) => {
+      const { key, value } = body as { key: string; value: string };
+      const { config, applied } = await writer.update((current) => withSetting(current, key, value));
+      return { key, value: settingOf(config, key), applied };
+    },
     'invite.create': async (body) => invites.create((body as { relay: string }).relay),
     'invite.wait': async (body) => invites.wait((body as { nameplate: Nameplate }).nameplate),
     'notify.reload': async () => notifier.reload(),

@@ -35,7 +35,7 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
 
 async function applyOptions(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport): Promise<void> {
   const current = await client.options();
-  const wanted = profileOptions(config.network, config.listenPort);
+  const wanted = profileOptions(config);
   const patch: Partial<OptionsConfig> = {};
   for (const [key, value] of Object.entries(wanted) as [keyof OptionsConfig, unknown][]) {
     if (JSON.stringify(current[key]) !== JSON.stringify(value)) {
@@ -46,11 +46,11 @@ async function applyOptions(client: SyncthingClient, config: BotsyncConfig, repo
   if (report.optionsChanged.length > 0) await client.patchOptions(patch);
 }
 
-async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport, now = Date.now()): Promise<void> {
   const current = new Map((await client.devices()).map((device) => [device.deviceID, device]));
   for (const peer of config.peers) {
     const device = current.get(peer.deviceId);
-    const wanted = deviceFor(peer);
+    const wanted = deviceFor(peer, now);
     if (device === undefined) {
       await client.putDevice({ ...wanted, paused: true });
       report.devicesAdded.push(peer.deviceId);
@@ -69,12 +69,16 @@ async function applyDevices(client: SyncthingClient, config: BotsyncConfig, repo
   }
 }
 
-/** Devices are never introducers and never auto-accept folders: what is shared is decided by roles here. */
-function deviceFor(peer: PeerRecord): Partial<DeviceConfig> & { deviceID: string } {
+/**
+ * Devices are never introducers and never auto-accept folders: what is shared is decided by roles here.
+ * A just-paired peer is dialled on its `dialFirst` addresses until it connects (daemon/first-dial.ts).
+ */
+function deviceFor(peer: PeerRecord, now: number): Partial<DeviceConfig> & { deviceID: string } {
+  const dialFirst = peer.dialFirst !== undefined && Date.parse(peer.dialFirst.until) > now ? peer.dialFirst.addresses : undefined;
   return {
     deviceID: peer.deviceId,
     name: peer.name,
-    addresses: peer.addresses.length > 0 ? peer.addresses : ['dynamic'],
+    addresses: dialFirst ?? (peer.addresses.length > 0 ? peer.addresses : ['dynamic']),
     autoAcceptFolders: false,
     introducer: false,
   };

@@ -1,35 +1,63 @@
 import { askDaemon } from '../daemon/control-socket.js';
-import { BotsyncError } from '../errors.js';
 import type { HostDetails, MachineDetails } from '../pairing/details.js';
-import { collectStatus } from '../report/status.js';
-import { loadConfig } from '../workspace/config.js';
+import { askNetworkReport } from '../report/network.js';
+import type { PeerConnection } from '../report/status.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
+import { loadConfig, type NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { peerInputFor } from './pairing-peers.js';
-import type { PeerChange } from './peers.js';
+import { addPairedPeer } from './pairing-peers.js';
 
 /**
  * After a verified pairing, the guest adds the host and the machines the host already syncs with, so
  * that a network grown by successive invites ends up fully connected.
  */
 export async function addHostAndItsPeers(layout: Layout, host: HostDetails): Promise<void> {
+  const self = (await loadConfig(layout)).deviceId;
   for (const machine of [host as MachineDetails, ...host.peers]) {
-    const config = await loadConfig(layout);
-    if (machine.deviceId === config.deviceId) continue;
-    await askDaemon<PeerChange>(layout, 'peers.add', peerInputFor(config, machine));
+    if (machine.deviceId !== self) await addPairedPeer(layout, machine);
   }
   // This machine's agent hears of the pairing like the host's does.
   await askDaemon(layout, 'pairing.completed', { deviceId: host.deviceId, name: host.name, role: host.role });
 }
 
-/** Resolves once the daemon reports the peer connected; `join` only reports success then. */
-export async function waitUntilConnected(layout: Layout, deviceId: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const status = await collectStatus(layout);
-    if (status.peers.some((peer) => peer.deviceId === deviceId && peer.connected)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+/** Across NATs Syncthing may need its relay, or a minute of hole punching; on a LAN it takes a second. */
+export function defaultConnectTimeoutMs(network: NetworkProfile): number {
+  return network === 'internet' ? 180_000 : 60_000;
+}
+
+export interface ConnectionOutcome {
+  connected: boolean;
+  connection: PeerConnection | null;
+  /** Why not, when not connected by the deadline. */
+  reason?: string;
+  waitedMs: number;
+}
+
+const POLL_MS = 200;
+
+/**
+ * Waits until the daemon's Syncthing is connected to the peer, or the time is up. It asks the daemon,
+ * which reads `/rest/system/connections` (never the system status, which Syncthing can hold for
+ * seconds while it probes a NAT); `onWait` hears the latest reason about once a second meanwhile.
+ */
+export async function awaitConnection(
+  layout: Layout,
+  deviceId: string,
+  options: { timeoutMs: number; onWait?: (waitedMs: number, reason: string) => void; signal?: AbortSignal },
+): Promise<ConnectionOutcome> {
+  const started = Date.now();
+  const signal = options.signal ?? new AbortController().signal;
+  let lastReport = 0;
+  for (;;) {
+    const waitedMs = Date.now() - started;
+    const peer = (await askNetworkReport(layout)).peers.find((candidate) => candidate.deviceId === deviceId);
+    if (peer?.connected) return { connected: true, connection: peer.connection, waitedMs };
+    const reason = peer?.problem ?? 'the peer is not in this machine\'s configuration';
+    if (waitedMs >= options.timeoutMs || signal.aborted) return { connected: false, connection: null, reason, waitedMs };
+    if (waitedMs - lastReport >= 1_000) {
+      lastReport = waitedMs;
+      options.onWait?.(waitedMs, reason);
+    }
+    await sleepUnlessAborted(Math.min(POLL_MS, options.timeoutMs - waitedMs), signal);
   }
-  throw new BotsyncError('PAIRING_FAILED', `Paired, but this machine could not connect to the other one within ${timeoutMs / 1000} s.`, {
-    hint: 'The pairing is saved and botsync keeps trying; `botsync doctor` shows what is in the way (network profile, firewall, addresses).',
-  });
 }

@@ -1,7 +1,15 @@
+import { addressesAnsweringAs } from '../net/probe.js';
 import type { HostDetails, MachineDetails } from '../pairing/details.js';
 import type { BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
-import type { AddPeerInput } from './peers.js';
+import { addressKind } from './address.js';
+import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { loadConfig, saveConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+import { withPeer, type AddPeerInput, type PeerChange } from './peers.js';
+
+/** How long a direct address may take to answer as the peer before the relay is preferred. */
+const PROBE_MS = 1_000;
 
 /**
  * How a machine met through pairing becomes a peer, and what this machine tells a new one: the
@@ -39,4 +47,29 @@ export function peerInputFor(config: BotsyncConfig, machine: MachineDetails): Ad
   for (let n = 2; taken.has(name); n++) name = `${machine.name}-${n}`;
   const addresses = config.network === 'loopback' ? machine.addresses : ['dynamic', ...machine.addresses.filter((a) => a !== 'dynamic')];
   return { deviceId: machine.deviceId, name, addresses, role: machine.role };
+}
+
+/**
+ * The addresses to dial a just-paired machine on first: those of its direct TCP addresses that answer
+ * as it right now, then its relays. Undefined when that would leave nothing to dial, or on loopback,
+ * whose static addresses are all there is.
+ */
+export async function dialFirstFor(config: BotsyncConfig, machine: MachineDetails): Promise<string[] | undefined> {
+  if (config.network === 'loopback') return undefined;
+  const answering = await addressesAnsweringAs(machine.addresses, machine.deviceId, PROBE_MS);
+  const first = [...answering, ...machine.addresses.filter((address) => addressKind(address) === 'relay')];
+  return first.length > 0 ? first : undefined;
+}
+
+/**
+ * Adds a machine met through a pairing (relay or direct code): through the daemon, which dials it
+ * first where it answers (`dialFirstFor`), or into config.json when no daemon runs.
+ */
+export async function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
+  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.paired', { machine, name });
+  if (viaDaemon !== undefined) return viaDaemon;
+  const current = await loadConfig(layout);
+  const { config, peer } = withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) });
+  await saveConfig(layout, config);
+  return { peer, applied: false };
 }

@@ -1,5 +1,5 @@
-import { BotsyncError, isBotsyncError } from '../errors.js';
-import { askDaemon } from '../daemon/control-socket.js';
+import { BotsyncError } from '../errors.js';
+import { askDaemonIfRunning } from '../daemon/control-socket.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
 import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
@@ -13,7 +13,12 @@ export interface AddPeerInput {
   addresses?: string[];
   /** The peer's role; by default the opposite of this machine's, the usual agent/human pair. */
   role?: Role;
+  /** Addresses to dial alone until the first connection, for at most DIAL_FIRST_MS (see daemon/first-dial.ts). */
+  dialFirst?: string[];
 }
+
+/** How long a just-paired peer is dialled on its dial-first addresses alone. */
+export const DIAL_FIRST_MS = 60_000;
 
 export interface PeerChange {
   peer: PeerRecord;
@@ -26,7 +31,7 @@ export interface PeerChange {
  * role. With a daemon running, the daemon makes the change: it is the one writer of config.json then.
  */
 export async function addPeer(layout: Layout, input: AddPeerInput): Promise<PeerChange> {
-  const viaDaemon = await askIfRunning<PeerChange>(layout, 'peers.add', input);
+  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.add', input);
   if (viaDaemon !== undefined) return viaDaemon;
   const { config, peer } = withPeer(await loadConfig(layout), input);
   await saveConfig(layout, config);
@@ -34,7 +39,7 @@ export async function addPeer(layout: Layout, input: AddPeerInput): Promise<Peer
 }
 
 export async function removePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
-  const viaDaemon = await askIfRunning<PeerChange>(layout, 'peers.remove', nameOrId);
+  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.remove', nameOrId);
   if (viaDaemon !== undefined) return viaDaemon;
   const { config, peer } = withoutPeer(await loadConfig(layout), nameOrId);
   await saveConfig(layout, config);
@@ -64,6 +69,7 @@ export function withPeer(config: BotsyncConfig, input: AddPeerInput, now = new D
     role: input.role ?? existing?.role ?? otherRole(config.role),
     addresses: addresses.length > 0 ? addresses : (existing?.addresses ?? defaultPeerAddresses(config.network)),
     addedAt: existing?.addedAt ?? now.toISOString(),
+    ...(input.dialFirst === undefined ? {} : { dialFirst: { addresses: input.dialFirst.map(parseAddress), until: new Date(now.getTime() + DIAL_FIRST_MS).toISOString() } }),
   };
   if (peer.addresses.length === 0) {
     throw new BotsyncError('BAD_INPUT', `The ${config.network} network profile has no discovery, so the peer needs an address.`, {
@@ -92,14 +98,4 @@ export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | 
     const id = peer.deviceId.replace(/-/g, '');
     return id === compact || (compact.length >= 7 && id.startsWith(compact));
   });
-}
-
-/** The daemon's answer, or undefined when no daemon runs. */
-async function askIfRunning<T>(layout: Layout, op: string, body: unknown): Promise<T | undefined> {
-  try {
-    return await askDaemon<T>(layout, op, body);
-  } catch (error) {
-    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return undefined;
-    throw error;
-  }
 }

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { errnoCode } from '../errors.js';
 
 /** A TCP port that is free on host right now (the kernel picks it). */
@@ -28,4 +29,37 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 export function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
+/** Syncthing's default sync port (TCP and QUIC). */
+export const SYNCTHING_PORT = 22000;
+
+/**
+ * Whether Syncthing could listen on `port` in this profile: on 127.0.0.1 for loopback; for the others
+ * on every interface, over TCP and, for QUIC, UDP.
+ */
+export async function isListenPortFree(port: number, network: 'internet' | 'lan' | 'loopback'): Promise<boolean> {
+  if (network === 'loopback') return isPortFree(port);
+  return (await isPortFree(port, '0.0.0.0')) && (await isUdpPortFree(port, '0.0.0.0'));
+}
+
+/** A port free for Syncthing's listeners in this profile. */
+export async function freeListenPort(network: 'internet' | 'lan' | 'loopback'): Promise<number> {
+  for (;;) {
+    const port = await freePort(network === 'loopback' ? '127.0.0.1' : '0.0.0.0');
+    if (await isListenPortFree(port, network)) return port;
+  }
+}
+
+function isUdpPortFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', (error) => {
+      socket.close();
+      const code = errnoCode(error);
+      if (code === 'EADDRINUSE' || code === 'EACCES') resolve(false);
+      else reject(error);
+    });
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
+  });
 }

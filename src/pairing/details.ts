@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { parseAddress } from '../mesh/address.js';
+import { readAddress } from '../mesh/address.js';
 import { parseDeviceId } from '../syncthing/device-id.js';
 import { ROLES, type Role } from '../workspace/roles.js';
 
@@ -46,17 +46,38 @@ function machineDetails(value: unknown): MachineDetails {
   if (typeof value !== 'object' || value === null) throw invalid('the details');
   const record = value as Record<string, unknown>;
   let deviceId: string;
-  let addresses: string[];
   try {
     deviceId = parseDeviceId(String(record.deviceId));
-    addresses = list(record.addresses).map((address) => parseAddress(String(address)));
   } catch (error) {
-    throw invalid('a device ID or address', error);
+    throw invalid('a device ID', error);
   }
+  const addresses = addressesOf(list(record.addresses));
   const name = record.name;
   if (typeof name !== 'string' || name.length === 0 || name.length > 64 || /[\u0000-\u001f]/.test(name)) throw invalid('a name');
   if (!ROLES.includes(record.role as Role)) throw invalid('a role');
   return { deviceId, name, addresses, role: record.role as Role };
+}
+
+/**
+ * Address types this botsync does not know are skipped, so a newer peer (or a newer Syncthing's
+ * listener) never breaks a pairing; a known type that does not parse is malformed.
+ */
+function addressesOf(values: unknown[]): string[] {
+  const addresses: string[] = [];
+  for (const value of values) {
+    const parsed = typeof value === 'string' ? readAddress(value) : undefined;
+    if (parsed === undefined) throw invalid(`the address ${JSON.stringify(value).slice(0, 80)}`);
+    if (parsed !== 'unknown' && !addresses.includes(parsed.address)) addresses.push(parsed.address);
+  }
+  return addresses;
+}
+
+/** Addresses worth telling a peer: those it can read back, without duplicates. */
+export function shareableAddresses(candidates: readonly string[]): string[] {
+  return addressesOf(candidates.filter((candidate) => {
+    const parsed = readAddress(candidate);
+    return parsed !== undefined && parsed !== 'unknown';
+  }));
 }
 
 function list(value: unknown): unknown[] {
@@ -72,9 +93,13 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * The details authenticated, so they came from the machine that knows the code: a bad field is that
+ * machine's bug or an incompatible version, never a wrong code.
+ */
 function invalid(what: string, cause?: unknown): BotsyncError {
-  return new BotsyncError('PAIRING_TAMPERED', `The other machine sent invalid pairing details (${what}).`, {
-    hint: 'Both machines must run a compatible botsync; update botsync on the other machine and try again.',
+  return new BotsyncError('PAIRING_MALFORMED', `The other machine sent pairing details this botsync cannot read (${what}); nothing was added.`, {
+    hint: 'Update botsync on both machines and pair again with a new code.',
     cause,
   });
 }

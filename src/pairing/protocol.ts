@@ -1,10 +1,10 @@
-import type { Nameplate, RelayMessage } from '../../relay/wire.js';
+import type { CloseReason, Nameplate, RelayMessage } from '../../relay/wire.js';
 import { BotsyncError, isBotsyncError } from '../errors.js';
 import { secretBytes, type PairingCode } from './codes.js';
 import { cpaceFinish, cpaceStart, lvCat, type CpaceParty } from './cpace.js';
 import { decodeHostDetails, decodeMachineDetails, encodeDetails, type HostDetails, type MachineDetails } from './details.js';
 import { packFrame, unpackFrame } from './frames.js';
-import type { RelayClient } from './relay-client.js';
+import { isMailboxGone, type RelayClient } from './relay-client.js';
 import { PAIRING_CI, confirmationTag, deriveSessionKeys, newPairingSid, open, seal, verifyConfirmation, type PairingContext } from './session.js';
 
 /**
@@ -41,17 +41,21 @@ export async function openInvite(relay: RelayClient, secret: string[]): Promise<
   return { nameplate: opened.nameplate, token: opened.token, expiresAt: opened.expiresAt, party };
 }
 
+/** What the host does with a verified guest. */
+export interface HostSide {
+  /** This machine's details for the guest (folders depend on its role). */
+  hostDetails: (guest: MachineDetails) => Promise<HostDetails>;
+  /** Adds the guest as a peer; resolves to what takes that back, for an answer that never reached the guest. */
+  accept: (guest: MachineDetails) => Promise<() => Promise<void>>;
+}
+
 /**
  * Waits for the guest, checks its proof of the code, lets `accept` add it, then answers with this
- * machine's details. Returns the guest's details. On a wrong code the mailbox is burned.
+ * machine's details. Returns the guest's details. On a wrong code the mailbox is burned. The answer is
+ * made before the guest is accepted, and an accept whose answer could not be posted is undone: the
+ * host never keeps half of a pairing.
  */
-export async function completeInvite(
-  relay: RelayClient,
-  invite: HostInvite,
-  hostDetails: (guest: MachineDetails) => Promise<HostDetails>,
-  accept: (guest: MachineDetails) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<MachineDetails> {
+export async function completeInvite(relay: RelayClient, invite: HostInvite, host: HostSide, signal?: AbortSignal): Promise<MachineDetails> {
   const message = await nextMessage(relay, invite.nameplate, invite.token, 1, signal);
   return closeOnFailure(relay, invite.nameplate, invite.token, async () => {
     const [guestPake, guestTag, guestSealed] = unpackFrame(message.body, 3) as [Uint8Array, Uint8Array, Uint8Array];
@@ -59,9 +63,14 @@ export async function completeInvite(
     const keys = deriveSessionKeys(cpaceFinish(invite.party, { message: guestPake, ad: GUEST_AD }), context);
     verifyConfirmation(keys, 'guest', context, guestTag);
     const guest = decodeMachineDetails(open(keys, 'guest', guestSealed, aad(context)));
-    await accept(guest);
-    const reply = packFrame([confirmationTag(keys, 'host', context), seal(keys, 'host', encodeDetails(await hostDetails(guest)), aad(context))]);
-    await relay.post(invite.nameplate, invite.token, reply);
+    const reply = packFrame([confirmationTag(keys, 'host', context), seal(keys, 'host', encodeDetails(await host.hostDetails(guest)), aad(context))]);
+    const undo = await host.accept(guest);
+    try {
+      await relay.post(invite.nameplate, invite.token, reply);
+    } catch (error) {
+      await undo();
+      throw error;
+    }
     return guest;
   });
 }
@@ -109,16 +118,22 @@ async function closeOnFailure<T>(relay: RelayClient, nameplate: Nameplate, token
   try {
     return await steps();
   } catch (error) {
-    const relayClosed = ['PAIRING_WRONG_CODE', 'PAIRING_USED', 'PAIRING_EXPIRED', 'PAIRING_FAILED', 'RELAY_UNREACHABLE'].some((code) => isBotsyncError(error, code as BotsyncError['code']));
-    const proofFailed = isBotsyncError(error, 'PAIRING_WRONG_CODE') || isBotsyncError(error, 'PAIRING_TAMPERED');
-    if (!relayClosed || proofFailed) {
-      await relay.closeMailbox(nameplate, token, proofFailed ? 'wrong_code' : 'cancelled').catch((closeError: unknown) => {
+    // Unreachable: nothing to tell it. PAIRING_FAILED: the daemon cancelled, and closed the mailbox itself.
+    const nothingToClose = isMailboxGone(error) || isBotsyncError(error, 'RELAY_UNREACHABLE') || isBotsyncError(error, 'PAIRING_FAILED');
+    if (!nothingToClose) {
+      await relay.closeMailbox(nameplate, token, closeReasonFor(error)).catch((closeError: unknown) => {
         // The original failure is what the user needs; the failed close travels as its cause.
         if (error instanceof Error && error.cause === undefined) Object.defineProperty(error, 'cause', { value: closeError });
       });
     }
     throw error;
   }
+}
+
+/** A detail that authenticated but does not parse is the other side's incompatibility, not a wrong code. */
+function closeReasonFor(error: unknown): CloseReason {
+  if (isBotsyncError(error, 'PAIRING_WRONG_CODE') || isBotsyncError(error, 'PAIRING_TAMPERED')) return 'wrong_code';
+  return isBotsyncError(error, 'PAIRING_MALFORMED') ? 'malformed' : 'cancelled';
 }
 
 /** Sealed details are bound to the whole exchange, not just to the keys. */

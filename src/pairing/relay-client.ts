@@ -106,7 +106,20 @@ function usedCode(): BotsyncError {
   return new BotsyncError('PAIRING_USED', 'This code was already used (each code pairs one machine, once).', { hint: 'Make a new one with `botsync invite` on the other machine.' });
 }
 
+/** Errors reporting a mailbox the relay no longer keeps open: closing it again would only fail. */
+const mailboxGone = new WeakSet<BotsyncError>();
+
+export function isMailboxGone(error: unknown): boolean {
+  return error instanceof BotsyncError && mailboxGone.has(error);
+}
+
 function relayError(status: number, body: RelayErrorBody, url: string): BotsyncError {
+  const error = describeRelayError(status, body, url);
+  if (['closed', 'expired', 'already_claimed', 'not_found'].includes(body?.error?.code ?? '')) mailboxGone.add(error);
+  return error;
+}
+
+function describeRelayError(status: number, body: RelayErrorBody, url: string): BotsyncError {
   const error = body?.error;
   switch (error?.code) {
     case 'not_found':
@@ -121,6 +134,11 @@ function relayError(status: number, body: RelayErrorBody, url: string): BotsyncE
       if (error.reason === 'wrong_code') {
         return new BotsyncError('PAIRING_WRONG_CODE', 'The code did not match on both machines, so the pairing was cancelled and the code burned.', {
           hint: 'Check the code and make a new one with `botsync invite` on the other machine.',
+        });
+      }
+      if (error.reason === 'malformed') {
+        return new BotsyncError('PAIRING_MALFORMED', "The code matched, but the other machine could not read this machine's pairing details, so nothing was added there.", {
+          hint: 'Update botsync on both machines and pair again with a new code.',
         });
       }
       // A pairing that completed closes its mailbox: for anyone else, the code was used.

@@ -9,6 +9,7 @@ import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { notifyStatus, type NotifyStatus } from '../notify/status.js';
+import { askNetworkReport, type NetworkReport } from './network.js';
 
 export interface Check {
   id: string;
@@ -66,12 +67,12 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
     return done();
   }
   checks.push({ id: 'daemon', status: 'ok', message: `daemon running (pid ${pid})` });
-  await checkSyncthing(config, checks);
+  await checkSyncthing(layout, config, checks);
   checks.push(notifyCheck(await notifyStatus(layout, env)));
   return done();
 }
 
-async function checkSyncthing(config: BotsyncConfig, checks: Check[]): Promise<void> {
+async function checkSyncthing(layout: Layout, config: BotsyncConfig, checks: Check[]): Promise<void> {
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey, timeoutMs: 5_000 });
   try {
     const version = await client.version();
@@ -89,25 +90,50 @@ async function checkSyncthing(config: BotsyncConfig, checks: Check[]): Promise<v
           : { id: `folder-${spec.id}`, status: 'ok', message: `folder ${spec.id}: ${db.state}` },
       );
     }
-    const connections = (await client.connections()).connections;
-    for (const peer of config.peers) {
-      const connected = connections[peer.deviceId]?.connected ?? false;
-      checks.push(
-        connected
-          ? { id: `peer-${peer.name}`, status: 'ok', message: `peer ${peer.name} connected` }
-          : {
-              id: `peer-${peer.name}`,
-              status: 'warn',
-              message: `peer ${peer.name} is not connected`,
-              fix: `Check that botsync runs on ${peer.name} and that it can reach ${peer.addresses.join(', ')}.`,
-            },
-      );
-    }
+    checks.push(...networkChecks(config, await askNetworkReport(layout)));
   } catch (error) {
     checks.push(failure('syncthing-api', error));
   } finally {
     await client.close();
   }
+}
+
+/** Discovery servers and relays that fail, and why each disconnected peer is so, from the daemon's view. */
+function networkChecks(config: BotsyncConfig, report: NetworkReport): Check[] {
+  const checks: Check[] = [];
+  const disconnected = report.peers.some((peer) => !peer.connected);
+  for (const server of report.discovery.filter((entry) => entry.error !== null)) {
+    checks.push({
+      id: `discovery-${server.server}`,
+      status: disconnected ? 'fail' : 'warn',
+      message: `discovery server ${server.server} fails: ${server.error}`,
+      fix: 'Check that this machine reaches it (firewall, proxy); point botsync at another with `botsync config set network.discovery URL` (or default).',
+    });
+  }
+  for (const listener of report.listeners.filter((entry) => entry.error !== null)) {
+    checks.push({
+      id: `listener-${listener.address}`,
+      status: 'warn',
+      message: `${/^(relay|dynamic\+)/.test(listener.address) ? 'relay' : 'listener'} ${listener.address.replace(/\/?\?.*$/, '')} fails: ${listener.error}`,
+      fix: /^(relay|dynamic\+)/.test(listener.address)
+        ? 'Check that the relay runs and is reachable; choose relays with `botsync config set network.relays URL` (or default).'
+        : `Another program may hold port ${config.listenPort}; \`botsync stop && botsync start\` picks a free one.`,
+    });
+  }
+  for (const peer of report.peers) {
+    const record = config.peers.find((candidate) => candidate.deviceId === peer.deviceId);
+    checks.push(
+      peer.connected
+        ? { id: `peer-${peer.name}`, status: 'ok', message: `peer ${peer.name} connected (${peer.connection!.type}, ${peer.connection!.address})` }
+        : {
+            id: `peer-${peer.name}`,
+            status: 'warn',
+            message: `peer ${peer.name} is not connected: ${peer.problem}`,
+            fix: `Check that botsync runs on ${peer.name} and that it can reach ${(record?.addresses ?? []).join(', ') || 'this machine'}.`,
+          },
+    );
+  }
+  return checks;
 }
 
 function notifyCheck(status: NotifyStatus): Check {

@@ -5,7 +5,8 @@ import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
 import { readDaemonState, type DaemonState } from '../daemon/state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import type { Connections, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
+import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
+import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
@@ -21,13 +22,34 @@ export interface StatusReport {
   daemon: { running: boolean; pid: number | null; phase: string | null; syncthingRestarts: number };
   syncthing: { running: boolean; version: string | null; guiAddress: string };
   addresses: string[];
-  peers: { deviceId: string; name: string; role: Role; connected: boolean; address: string | null }[];
+  peers: PeerStatus[];
   folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
   invites: { expiresAt: string }[];
   /** Where notifications go and how delivery is doing; present while the daemon runs. */
   notify?: NotifyStatus;
   /** The last backup's outcome; present while the daemon runs. */
   backup?: BackupState;
+}
+
+export interface PeerStatus {
+  deviceId: string;
+  name: string;
+  role: Role;
+  connected: boolean;
+  /** The remote address of the connection, while connected. */
+  address: string | null;
+  connection: PeerConnection | null;
+  /** When Syncthing last saw the peer connected (null: never, or unknown while the daemon is down). */
+  lastSeen: string | null;
+}
+
+/**
+ * How a peer is connected. `tcp-lan` and `tcp-wan` tell a LAN from the internet by the remote address
+ * (private, link-local and loopback ranges are the LAN), as Syncthing's own LAN rules do by default.
+ */
+export interface PeerConnection {
+  type: 'tcp-lan' | 'tcp-wan' | 'quic' | 'relay';
+  address: string;
 }
 
 /**
@@ -74,15 +96,19 @@ export function buildStatus(
       syncthingRestarts: daemon?.state?.syncthing?.restarts ?? 0,
     },
     syncthing: { running: live !== undefined, version: live?.version ?? null, guiAddress: config.gui.address },
-    addresses: live === undefined ? configuredAddresses(config) : dialableAddresses(live.system),
+    addresses: ownAddresses(config, live?.system),
     peers: config.peers.map((peer) => {
       const connection = live?.connections.connections[peer.deviceId];
+      const lastSeen = live?.stats[peer.deviceId]?.lastSeen;
       return {
         deviceId: peer.deviceId,
         name: peer.name,
         role: peer.role,
         connected: connection?.connected ?? false,
         address: connection?.connected ? connection.address : null,
+        connection: connection?.connected ? connectionOf(connection) : null,
+        // Syncthing reports the zero time, 1970 or year 1, for a device it never saw.
+        lastSeen: lastSeen === undefined || Date.parse(lastSeen) <= 0 ? null : lastSeen,
       };
     }),
     folders: FOLDERS.map((folder, index) => {
@@ -101,21 +127,26 @@ export function buildStatus(
 
 export interface LiveState {
   version: string;
-  system: SystemStatus;
+  /** Syncthing's system status as last read in the background; undefined until the first read. */
+  system: SystemStatus | undefined;
   connections: Connections;
+  stats: DeviceStats;
   folders: (FolderStatus | undefined)[];
 }
 
-/** What a running Syncthing reports, or undefined when it does not answer. */
-export async function queryLive(client: SyncthingClient): Promise<LiveState | undefined> {
+/**
+ * What a running Syncthing reports, or undefined when it does not answer. The system status is the
+ * caller's cached copy: Syncthing can hold that call for many seconds (see daemon/system-watch.ts).
+ */
+export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined): Promise<LiveState | undefined> {
   try {
-    const [version, system, connections, ...folders] = await Promise.all([
+    const [version, connections, stats, ...folders] = await Promise.all([
       client.version(),
-      client.systemStatus(),
       client.connections(),
+      client.deviceStats(),
       ...FOLDERS.map((folder) => client.folderStatus(folder.id).catch(unknownFolder)),
     ]);
-    return { version: version.version, system, connections, folders };
+    return { version: version.version, system, connections, stats, folders };
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;
@@ -133,23 +164,16 @@ function completion(db: FolderStatus): number {
   return Math.floor((10000 * (db.globalBytes - db.needBytes)) / db.globalBytes) / 100;
 }
 
-/** The addresses this machine tells a new peer: what Syncthing reports, or the configured ones. */
-export async function currentAddresses(layout: Layout, client: SyncthingClient): Promise<string[]> {
-  const live = await queryLive(client);
-  return live === undefined ? configuredAddresses(await loadConfig(layout)) : dialableAddresses(live.system);
+export function connectionOf(info: ConnectionInfo): PeerConnection {
+  const address = info.address;
+  if (info.type.startsWith('relay')) return { type: 'relay', address };
+  if (info.type.startsWith('quic')) return { type: 'quic', address };
+  return { type: isLanAddress(address) ? 'tcp-lan' : 'tcp-wan', address };
 }
 
-/** Addresses another machine could dial, as Syncthing's listeners report them; wildcard ones are useless to a peer. */
-function dialableAddresses(system: SystemStatus): string[] {
-  const found = new Set<string>();
-  for (const listener of Object.values(system.connectionServiceStatus ?? {})) {
-    for (const address of [...(listener.lanAddresses ?? []), ...(listener.wanAddresses ?? [])]) {
-      if (!/\/\/(0\.0\.0\.0|\[::\]):|:0$/.test(address)) found.add(address);
-    }
-  }
-  return [...found].sort();
-}
-
-function configuredAddresses(config: BotsyncConfig): string[] {
-  return config.network === 'loopback' ? [`tcp://127.0.0.1:${config.listenPort}`] : [];
+function isLanAddress(hostPort: string): boolean {
+  const host = hostPort.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  if (host.includes(':')) return host === '::1' || /^f[cd]/.test(host) || host.startsWith('fe80:');
+  const [a, b] = host.split('.').map(Number) as [number, number];
+  return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
 }

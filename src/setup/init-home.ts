@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { freePort } from '../net/ports.js';
+import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
+import { listensWide } from '../syncthing/profiles.js';
 import type { SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
 import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
@@ -19,6 +20,9 @@ export interface InitOptions {
   binary: SyncthingBinary;
   /** A pairing relay to remember (from --relay / BOTSYNC_RELAY). */
   relay?: string;
+  /** Self-hosted discovery servers and relays (--discovery, --relays); absent: Syncthing's public ones. */
+  discovery?: string[];
+  relays?: string[];
 }
 
 export interface InitResult {
@@ -47,10 +51,10 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
   const name = existing?.name ?? options.name ?? hostname();
   const network = existing?.network ?? options.network;
   const guiAddress = `127.0.0.1:${await freePort()}`;
-  const listenPort = await freePort();
+  const listenPort = await listenPortFor(network);
   const apiKey = randomBytes(24).toString('base64url');
   const deviceId = await generateSyncthingHome(layout, options.binary);
-  await hardenConfig(configXmlPath(layout.syncthingHome), { profile: network, listenPort, guiAddress, apiKey, deviceId, name });
+  await hardenConfig(configXmlPath(layout.syncthingHome), { network, listenPort, discovery: options.discovery, relays: options.relays, guiAddress, apiKey, deviceId, name });
   repaired.push(configXmlPath(layout.syncthingHome));
 
   const config: BotsyncConfig = {
@@ -64,10 +68,21 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
     // A re-created Syncthing config keeps the peers: the daemon re-applies them on start.
     peers: existing?.peers ?? [],
     ...(options.relay ?? existing?.relay ? { relay: options.relay ?? existing?.relay } : {}),
+    ...(options.discovery ?? existing?.discovery ? { discovery: options.discovery ?? existing?.discovery } : {}),
+    ...(options.relays ?? existing?.relays ? { relays: options.relays ?? existing?.relays } : {}),
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await saveConfig(layout, config);
   return { config, created: existing === undefined, repaired };
+}
+
+/**
+ * Syncthing's usual port where it is free, so firewall rules written for Syncthing apply; another one
+ * when a second home on this machine (or anything else) holds it. Loopback homes take any free port.
+ */
+async function listenPortFor(network: NetworkProfile): Promise<number> {
+  if (!listensWide(network)) return freePort();
+  return (await isListenPortFree(SYNCTHING_PORT, network)) ? SYNCTHING_PORT : freeListenPort(network);
 }
 
 /**

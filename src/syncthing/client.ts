@@ -5,6 +5,7 @@ import type {
   Connections,
   DbFile,
   DeviceConfig,
+  DeviceStats,
   FolderConfig,
   FolderStatus,
   OptionsConfig,
@@ -55,8 +56,14 @@ export class SyncthingClient {
     await this.pool.close();
   }
 
-  systemStatus(): Promise<SystemStatus> {
-    return this.call('GET', '/rest/system/status');
+  /** Syncthing 1.19 can hold this call for ~12 s while it probes NAT-PMP: callers that cannot wait use the daemon's cached copy. */
+  systemStatus(timeoutMs?: number): Promise<SystemStatus> {
+    return this.call('GET', '/rest/system/status', { timeoutMs });
+  }
+
+  /** Per device: when it was last seen connected. */
+  deviceStats(): Promise<DeviceStats> {
+    return this.call('GET', '/rest/stats/device');
   }
 
   version(): Promise<SystemVersion> {

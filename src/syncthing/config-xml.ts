@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import xml2js from 'xml2js';
 import { BotsyncError } from '../errors.js';
-import type { NetworkProfile } from '../workspace/config.js';
 import { writeFileAtomic } from '../workspace/state-file.js';
 import type { SyncthingBinary } from './binary.js';
 import { generateArgs, syncthingEnv } from './command-line.js';
 import { deviceIdFromCertificate } from './device-id.js';
-import { HARDENED_OPTIONS, profileOptions } from './profiles.js';
+import { HARDENED_OPTIONS, profileOptions, type NetworkSettings } from './profiles.js';
 
 /**
  * Before Syncthing first starts, its config.xml is the only way to configure it. This module makes
@@ -16,9 +15,7 @@ import { HARDENED_OPTIONS, profileOptions } from './profiles.js';
  * the REST API instead.
  */
 
-export interface HardenSettings {
-  profile: NetworkProfile;
-  listenPort: number;
+export interface HardenSettings extends NetworkSettings {
   /** host:port, always on 127.0.0.1. */
   guiAddress: string;
   apiKey: string;
@@ -63,8 +60,10 @@ export function applyHardening(config: XmlElement, settings: HardenSettings): vo
   gui.insecureAdminAccess = ['false'];
 
   const options = firstChild(config, 'options');
-  const { listenAddresses, ...flags } = profileOptions(settings.profile, settings.listenPort);
+  const { listenAddresses, globalAnnounceServers, ...flags } = profileOptions(settings);
+  // config.xml names list elements in the singular, one element per entry.
   options.listenAddress = listenAddresses;
+  options.globalAnnounceServer = globalAnnounceServers;
   for (const [key, value] of Object.entries({ ...flags, ...HARDENED_OPTIONS })) {
     options[key] = [String(value)];
   }

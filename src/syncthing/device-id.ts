@@ -56,7 +56,12 @@ export function parseDeviceId(input: string): string {
  * ID is known from cert.pem without asking a particular Syncthing version to print it.
  */
 export function deviceIdFromCertificate(pem: string): string {
-  const digest = createHash('sha256').update(new X509Certificate(pem).raw).digest();
+  return deviceIdFromDer(new X509Certificate(pem).raw);
+}
+
+/** The device ID of a certificate in DER form, as a TLS peer presents it. */
+export function deviceIdFromDer(der: Uint8Array): string {
+  const digest = createHash('sha256').update(der).digest();
   const base32 = toBase32(digest).slice(0, 52);
   let withChecks = '';
   for (let group = 0; group < 4; group++) {

@@ -6,6 +6,7 @@ import type { NetworkProfile } from '../workspace/config.js';
  */
 export interface ProfileOptions {
   listenAddresses: string[];
+  globalAnnounceServers: string[];
   globalAnnounceEnabled: boolean;
   localAnnounceEnabled: boolean;
   relaysEnabled: boolean;
@@ -15,6 +16,19 @@ export interface ProfileOptions {
   stunKeepaliveStartS: number;
 }
 
+/** What a home's network is: its profile, its listen port, and self-hosted servers (absent: Syncthing's public ones). */
+export interface NetworkSettings {
+  network: NetworkProfile;
+  listenPort: number;
+  /** Global discovery servers (`https://HOST:PORT/?id=ID`). */
+  discovery?: string[];
+  /** Relays to listen on (`relay://HOST:PORT/?id=ID` or `dynamic+https://POOL/endpoint`). */
+  relays?: string[];
+}
+
+/** Syncthing's public relay pool, what its `default` listen address includes. */
+export const PUBLIC_RELAY_POOL = 'dynamic+https://relays.syncthing.net/endpoint';
+
 /** Options botsync sets whatever the profile: it supervises Syncthing, so Syncthing must not upgrade, phone home or open a browser. */
 export const HARDENED_OPTIONS = {
   startBrowser: false,
@@ -23,11 +37,18 @@ export const HARDENED_OPTIONS = {
   crashReportingEnabled: false,
 } as const;
 
-export function profileOptions(profile: NetworkProfile, listenPort: number): ProfileOptions {
-  switch (profile) {
+/**
+ * Every profile listens on the home's own port rather than Syncthing's `default` (22000 for all), so
+ * two homes on one machine never fight over it and a taken port can be re-picked.
+ */
+export function profileOptions(settings: NetworkSettings): ProfileOptions {
+  const port = settings.listenPort;
+  const direct = [`tcp://0.0.0.0:${port}`, `quic://0.0.0.0:${port}`];
+  switch (settings.network) {
     case 'internet':
       return {
-        listenAddresses: ['default'],
+        listenAddresses: [...direct, ...(settings.relays ?? [PUBLIC_RELAY_POOL])],
+        globalAnnounceServers: settings.discovery ?? ['default'],
         globalAnnounceEnabled: true,
         localAnnounceEnabled: true,
         relaysEnabled: true,
@@ -37,7 +58,8 @@ export function profileOptions(profile: NetworkProfile, listenPort: number): Pro
       };
     case 'lan':
       return {
-        listenAddresses: ['default'],
+        listenAddresses: direct,
+        globalAnnounceServers: ['default'],
         globalAnnounceEnabled: false,
         localAnnounceEnabled: true,
         relaysEnabled: false,
@@ -47,7 +69,8 @@ export function profileOptions(profile: NetworkProfile, listenPort: number): Pro
       };
     case 'loopback':
       return {
-        listenAddresses: [`tcp://127.0.0.1:${listenPort}`],
+        listenAddresses: [`tcp://127.0.0.1:${port}`],
+        globalAnnounceServers: ['default'],
         globalAnnounceEnabled: false,
         localAnnounceEnabled: false,
         relaysEnabled: false,
@@ -56,6 +79,11 @@ export function profileOptions(profile: NetworkProfile, listenPort: number): Pro
         stunKeepaliveStartS: 0,
       };
   }
+}
+
+/** Whether the profile listens beyond this machine (so its port must be free on every interface, TCP and UDP). */
+export function listensWide(network: NetworkProfile): boolean {
+  return network !== 'loopback';
 }
 
 /** Peer addresses when none is given: discovery where the profile has it; loopback peers need a static one. */

@@ -7,7 +7,14 @@ export interface SystemStatus {
   uptime: number;
   startTime: string;
   connectionServiceStatus?: Record<string, { error: string | null; lanAddresses: string[] | null; wanAddresses: string[] | null }>;
+  /** Per global discovery server (and local discovery): its last error, null when it answered. */
+  discoveryStatus?: Record<string, { error: string | null }>;
+  /** Per address dialled: when, and why it failed (null when it worked). */
+  lastDialStatus?: Record<string, { when: string; error: string | null }>;
 }
+
+/** /rest/stats/device: when each device was last seen connected. */
+export type DeviceStats = Record<string, { lastSeen: string; lastConnectionDurationS?: number }>;
 
 export interface SystemVersion {
   version: string;
@@ -57,6 +64,7 @@ export interface DeviceConfig {
 
 export interface OptionsConfig {
   listenAddresses: string[];
+  globalAnnounceServers: string[];
   globalAnnounceEnabled: boolean;
   localAnnounceEnabled: boolean;
   relaysEnabled: boolean;

@@ -13,6 +13,8 @@ export interface PeerRecord {
   /** Addresses to dial; ['dynamic'] lets Syncthing discover them. */
   addresses: string[];
   addedAt: string;
+  /** Right after a pairing: the addresses to dial until the first connection (see daemon/first-dial.ts). */
+  dialFirst?: { addresses: string[]; until: string };
 }
 
 /** botsync's own record of a home: the desired state the daemon applies to Syncthing. */
@@ -29,6 +31,10 @@ export interface BotsyncConfig {
   peers: PeerRecord[];
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
+  /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
+  discovery?: string[];
+  /** Self-hosted relays (--relays); absent: Syncthing's public pool. */
+  relays?: string[];
   createdAt: string;
 }
 
@@ -67,6 +73,10 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   if (!Number.isInteger(raw.listenPort)) throw fail('"listenPort" must be an integer');
   if (!Array.isArray(raw.peers)) throw fail('"peers" must be a list');
   if (raw.relay !== undefined && typeof raw.relay !== 'string') throw fail('"relay" must be a URL');
+  for (const key of ['discovery', 'relays']) {
+    const value = raw[key];
+    if (value !== undefined && !(Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string'))) throw fail(`"${key}" must be a list of URLs`);
+  }
   for (const peer of raw.peers) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);

@@ -73,7 +73,12 @@ describe('pairing by code through the relay', () => {
     expect((await a.status()).invites).toEqual([{ expiresAt: init.expiresAt }]);
 
     const joined = await b.json(['join', init.code, '--name', 'laptop']);
-    expect(joined).toEqual({ peer: { deviceId: init.deviceId, name: 'agent-box' }, folders: ['shared', 'deliverables', 'inbox'] });
+    expect(joined).toEqual({
+      peer: { deviceId: init.deviceId, name: 'agent-box' },
+      folders: ['shared', 'deliverables', 'inbox'],
+      connected: true,
+      connection: { type: 'tcp-lan', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
+    });
     const statusB = await b.status();
     expect(statusB.role).toBe('human');
     expect(statusB.peers).toEqual([expect.objectContaining({ deviceId: init.deviceId, connected: true, role: 'agent' })]);

@@ -91,7 +91,8 @@ describe('botsync daemon in the foreground (as a service manager runs it)', () =
       const daemon = execa(process.execPath, [CLI, 'daemon'], { env: { ...process.env, ...TEST_ENV, ...home.env }, reject: false });
       const running = await waitFor(async () => {
         const status = await home.status();
-        return status.syncthing.running ? status : undefined;
+        // Syncthing answers a moment before the daemon has applied the config and says it is ready.
+        return status.syncthing.running && status.daemon.phase === 'running' ? status : undefined;
       }, 'the foreground daemon to run Syncthing');
       expect(running.daemon.pid).toBe(daemon.pid);
       const syncthingPid = (await home.daemonState())!.syncthing!.pid!;

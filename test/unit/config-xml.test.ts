@@ -21,7 +21,7 @@ describe('config.xml for the loopback profile', () => {
     const binary = await findSyncthing({ cacheDir: join(dir, 'cache'), download: false });
     deviceId = await generateConfig(binary, join(dir, 'st'));
     await hardenConfig(configXmlPath(join(dir, 'st')), {
-      profile: 'loopback',
+      network: 'loopback',
       listenPort: 40001,
       guiAddress: '127.0.0.1:40002',
       apiKey: 'test-api-key',

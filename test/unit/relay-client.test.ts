@@ -32,6 +32,7 @@ describe('what the relay client tells users about relay answers', () => {
     [{ code: 'closed', message: 'x', reason: 'done' }, 'PAIRING_USED', /already used/],
     [{ code: 'closed', message: 'x', reason: 'wrong_code' }, 'PAIRING_WRONG_CODE', /did not match on both machines/],
     [{ code: 'closed', message: 'x', reason: 'cancelled' }, 'PAIRING_FAILED', /cancelled/],
+    [{ code: 'closed', message: 'x', reason: 'malformed' }, 'PAIRING_MALFORMED', /could not read this machine's pairing details/],
     [{ code: 'not_found', message: 'x' }, 'BAD_CODE', /No machine is waiting for this code/],
     [{ code: 'rate_limited', message: 'x', retryAfter: 42 }, 'RELAY_ERROR', /try again in 42 s/],
     [{ code: 'internal', message: 'boom' }, 'RELAY_ERROR', /answered 500: boom/],

@@ -1,0 +1,66 @@
+import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { BotsyncError } from '../errors.js';
+import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
+
+/**
+ * `botsync config set KEY VALUE`: settings kept in config.json and applied by the daemon. Each key
+ * parses its value (bad input is refused before anything changes) and reads back the way it is given.
+ */
+interface Setting {
+  set(config: BotsyncConfig, value: string): BotsyncConfig;
+  get(config: BotsyncConfig): string;
+}
+
+const SETTINGS: Record<string, Setting> = {
+  'network.discovery': {
+    set: (config, value) => withServers(config, 'discovery', parseDiscovery(value)),
+    get: (config) => describeServers(config.discovery),
+  },
+  'network.relays': {
+    set: (config, value) => withServers(config, 'relays', parseRelays(value)),
+    get: (config) => describeServers(config.relays),
+  },
+};
+
+export const SETTING_KEYS = Object.keys(SETTINGS);
+
+export interface SettingChange {
+  key: string;
+  value: string;
+  /** Whether a running Syncthing took the change now; otherwise the daemon applies it when it starts. */
+  applied: boolean;
+}
+
+/** The config with one setting changed. Pure; validates the key and the value. */
+export function withSetting(config: BotsyncConfig, key: string, value: string): BotsyncConfig {
+  return settingFor(key).set(config, value);
+}
+
+export function settingOf(config: BotsyncConfig, key: string): string {
+  return settingFor(key).get(config);
+}
+
+/** Changes a setting: through the daemon, the one writer of config.json while it runs, or in the file. */
+export async function changeSetting(layout: Layout, key: string, value: string): Promise<SettingChange> {
+  settingFor(key);
+  const viaDaemon = await askDaemonIfRunning<SettingChange>(layout, 'config.set', { key, value });
+  if (viaDaemon !== undefined) return viaDaemon;
+  const config = withSetting(await loadConfig(layout), key, value);
+  await saveConfig(layout, config);
+  return { key, value: settingOf(config, key), applied: false };
+}
+
+function settingFor(key: string): Setting {
+  const setting = SETTINGS[key];
+  if (setting === undefined) {
+    throw new BotsyncError('USAGE', `Unknown setting "${key}".`, { hint: `Settings: ${SETTING_KEYS.join(', ')}.` });
+  }
+  return setting;
+}
+
+function withServers(config: BotsyncConfig, key: 'discovery' | 'relays', list: string[] | undefined): BotsyncConfig {
+  const { [key]: _previous, ...rest } = config;
+  return list === undefined ? (rest as BotsyncConfig) : { ...rest, [key]: list };
+}
