@@ -46,7 +46,7 @@ export async function run(context: Context, codeText: string, flags: JoinFlags):
     return;
   }
 
-  const relayClient = new RelayClient(relayFor(context, config));
+  const relayClient = new RelayClient(relayFor(context, config), context.env);
   const me = detailsOf(config, (await collectStatus(context.layout)).addresses);
   let host;
   try {

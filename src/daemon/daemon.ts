@@ -84,7 +84,10 @@ async function runSupervised(
   await writeDaemonState(layout, state);
   say(`starting Syncthing ${binary.version} (${binary.path}) on ${config.gui.address}`);
 
+  const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+  // Made before anything that would need stopping: it refuses a malformed proxy setting.
+  const notifier = new Notifier(layout, client, env, say);
   const syncthingLog = new RotatingLog(layout.syncthingLog);
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
@@ -94,7 +97,6 @@ async function runSupervised(
   await mesh.prepare();
   const writer = new ConfigWriter(layout, client, (current) => mesh.publish(current));
   mesh.start(writer);
-  const notifier = new Notifier(layout, client, options.env ?? process.env, say);
   const invites = new Invites({
     hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await currentAddresses(layout, client), guest),
     accept: async (guest) => {
@@ -102,8 +104,8 @@ async function runSupervised(
       notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role });
     },
     log: say,
-  });
-  const backups = new BackupSchedule(layout, options.env ?? process.env, options.version, say);
+  }, env);
+  const backups = new BackupSchedule(layout, env, options.version, say);
   const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups }));
   await notifier.start();
   await backups.reload().catch((error: unknown) => say(`backup schedule not started: ${(error as Error).message}`));

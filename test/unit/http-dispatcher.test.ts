@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { httpDispatcher } from '../../src/lib/http-dispatcher.js';
+import { sendNotification } from '../../src/notify/sender.js';
+import { RelayClient } from '../../src/pairing/relay-client.js';
 import { guardInvalidLookups } from '../helpers/dns-guard.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { rejection } from '../helpers/rejection.js';
 import { closeServer } from '../helpers/servers.js';
 
 /**
@@ -188,5 +191,44 @@ describe('httpDispatcher', () => {
       else process.env.HTTP_PROXY = saved;
     }
     expect(via.seen).toEqual([]);
+  });
+});
+
+describe('the relay client and the webhook sender behind a proxy', () => {
+  it('reaches the relay through the proxy, and says so when the proxy refuses', async () => {
+    const via = await proxy({ auth: { user: 'botsync', password: 'pr0xy-s3cret' } });
+    const client = new RelayClient(`http://relay.botsync.invalid:${port}`, { HTTPS_PROXY: via.url, HTTP_PROXY: via.url });
+    expect(await client.health()).toMatchObject({ ok: true });
+    await client.close();
+    expect(via.seen).toEqual([{ method: 'GET', target: `http://relay.botsync.invalid:${port}/health`, authorized: true }]);
+
+    // An https:// relay is tunnelled: the proxy's 407 to CONNECT is still "cannot be reached", not an abort.
+    const refused = new RelayClient(`https://relay.botsync.invalid:${port}`, { HTTPS_PROXY: via.url.replace('pr0xy-s3cret', 'wr0ng-s3cret') });
+    const failure = await rejection(refused.health());
+    await refused.close();
+    expect(failure.code).toBe('RELAY_UNREACHABLE');
+    expect(failure.message).toMatch(/407/);
+    expect(`${failure.message} ${failure.hint}`).not.toContain('s3cret');
+  });
+
+  it('delivers a webhook through the proxy, and reports a refusing proxy without its credentials', async () => {
+    const via = await proxy({ auth: { user: 'botsync', password: 'pr0xy-s3cret' } });
+    const notification = { id: 'n-1', createdAt: '2026-01-02T03:04:05.678Z', message: 'Files arrived', eventCount: 1 };
+    const hook = { url: `http://hooks.botsync.invalid:${port}/hooks/agent`, token: 'hook-token' };
+    const dispatcher = httpDispatcher({ HTTP_PROXY: via.url });
+    const wrong = httpDispatcher({ HTTP_PROXY: via.url.replace('pr0xy-s3cret', 'wr0ng-s3cret') });
+    try {
+      expect(await sendNotification(hook, notification, { dispatcher })).toEqual({ kind: 'delivered', status: 200 });
+      const refused = await sendNotification(hook, notification, { dispatcher: wrong });
+      expect(refused).toMatchObject({ kind: 'retry', reason: expect.stringMatching(/407/) });
+      expect(JSON.stringify(refused)).not.toContain('s3cret');
+    } finally {
+      await Promise.all([dispatcher.close(), wrong.close()]);
+    }
+    expect(via.seen.map(({ method, target, authorized }) => [method, target, authorized])).toEqual([
+      ['POST', hook.url, true],
+      ['POST', hook.url, false],
+    ]);
+    expect(hits).toEqual(['POST /hooks/agent']);
   });
 });
