@@ -56,7 +56,7 @@ export async function run(context: Context, codeText: string, flags: JoinFlags):
     return;
   }
 
-  const relayClient = new RelayClient(relayFor(context, config));
+  const relayClient = new RelayClient(relayFor(context, config), context.env);
   const me = detailsOf(config, (await askNetworkReport(context.layout)).addresses);
   let host: HostDetails;
   try {

@@ -86,7 +86,10 @@ async function runSupervised(
   await writeDaemonState(layout, state);
   say(`starting Syncthing ${binary.version} (${binary.path}) on ${config.gui.address}`);
 
+  const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+  // Made before anything that would need stopping: it refuses a malformed proxy setting.
+  const notifier = new Notifier(layout, client, env, say);
   const syncthingLog = new RotatingLog(layout.syncthingLog);
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
@@ -105,7 +108,6 @@ async function runSupervised(
   // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
   system.onChange(() => mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`)));
   mesh.start(writer);
-  const notifier = new Notifier(layout, client, options.env ?? process.env, say);
   const invites = new Invites({
     // Made before the guest is accepted: an answer that cannot be made must not leave half a pairing.
     hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await addresses(), guest),
@@ -118,8 +120,8 @@ async function runSupervised(
     },
     completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
-  });
-  const backups = new BackupSchedule(layout, options.env ?? process.env, options.version, say);
+  }, env);
+  const backups = new BackupSchedule(layout, env, options.version, say);
   const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system }));
   system.start();
   firstDial.start();

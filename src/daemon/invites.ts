@@ -37,10 +37,14 @@ export class Invites {
   private readonly invites = new Map<Nameplate, Invite>();
   private readonly stopping = new AbortController();
 
-  constructor(private readonly hooks: InviteHooks) {}
+  /** `env` is the daemon's: its proxy settings apply to the relay. */
+  constructor(
+    private readonly hooks: InviteHooks,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   async create(relayUrl: string): Promise<{ code: string; nameplate: Nameplate; expiresAt: string }> {
-    const relay = new RelayClient(relayUrl);
+    const relay = new RelayClient(relayUrl, this.env);
     const secret = newSecret();
     let opened;
     try {

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { Dispatcher } from 'undici';
+import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { Batcher } from '../notify/batcher.js';
 import { DeliveryLoop } from '../notify/delivery.js';
 import { Journal } from '../notify/journal.js';
@@ -23,6 +25,7 @@ export class Notifier {
   private readonly batcher: Batcher;
   private readonly delivery: DeliveryLoop;
   private readonly stream: EventStream;
+  private readonly dispatcher: Dispatcher;
   private target: ResolvedTarget = { target: undefined, source: 'none' };
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -32,9 +35,11 @@ export class Notifier {
     private readonly env: NodeJS.ProcessEnv,
     private readonly say: (message: string) => void,
   ) {
+    // First, before anything else is set up: a malformed proxy variable throws here.
+    this.dispatcher = httpDispatcher(env);
     this.journal = new Journal(layout);
     this.outbox = new Outbox(outboxDir(layout), (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
-    this.delivery = new DeliveryLoop({ outbox: this.outbox, target: () => this.target.target, log: say });
+    this.delivery = new DeliveryLoop({ outbox: this.outbox, target: () => this.target.target, dispatcher: this.dispatcher, log: say });
     this.batcher = new Batcher({ onNotification: (notification) => this.enqueue(notification) });
     this.stream = new EventStream({
       client,
@@ -103,6 +108,7 @@ export class Notifier {
     this.batcher.flush();
     await this.writes;
     await this.delivery.stop();
+    await this.dispatcher.close();
     await this.journal.close();
   }
 

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
 import { isBotsyncError } from '../errors.js';
 import type { Outbox } from './outbox.js';
-import { sendNotification, type SendOutcome } from './sender.js';
+import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
 
 /**
@@ -34,6 +35,8 @@ export interface DeliveryLoopOptions {
   outbox: Outbox;
   /** Read before every attempt, so a changed token or URL applies to the next one. */
   target: () => NotifyTarget | undefined;
+  /** What every send goes through (httpDispatcher()); the loop's owner closes it. */
+  dispatcher: Dispatcher;
   send?: typeof sendNotification;
   clock?: DeliveryClock;
   backoff?: BackoffOptions;
@@ -174,7 +177,7 @@ export class DeliveryLoop {
     const controller = new AbortController();
     this.sendController = controller;
     try {
-      const options: { signal: AbortSignal; timeoutMs?: number } = { signal: controller.signal };
+      const options: SendOptions = { dispatcher: this.options.dispatcher, signal: controller.signal };
       if (this.options.timeoutMs !== undefined) options.timeoutMs = this.options.timeoutMs;
       return await this.send(target, notification, options);
     } catch (error) {

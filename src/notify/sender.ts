@@ -1,5 +1,6 @@
-import { Agent, request, type Dispatcher } from 'undici';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { request, type Dispatcher } from 'undici';
+import { BotsyncError } from '../errors.js';
+import { describeNetworkError } from '../lib/http-dispatcher.js';
 import type { Notification, NotifyTarget } from './types.js';
 
 /**
@@ -15,6 +16,8 @@ export type SendOutcome =
   | { kind: 'rejected'; status: number; reason: string };
 
 export interface SendOptions {
+  /** From httpDispatcher(), made by the caller from its environment (its proxy settings); reused across calls. */
+  dispatcher: Dispatcher;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -29,14 +32,6 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 const REASON_EXCERPT_CHARS = 200;
 const ERROR_BODY_READ_LIMIT = 4096;
 
-let sharedAgent: Agent | undefined;
-
-/** One pool for the process: notifications go to the same receiver, so its connection is reused. */
-function dispatcher(): Dispatcher {
-  sharedAgent ??= new Agent({ connect: { timeout: 10_000 } });
-  return sharedAgent;
-}
-
 /** The /hooks/agent body; agentId and sessionKey only when set (OpenClaw refuses a sessionKey it was not told to accept). */
 export function hookBody(target: NotifyTarget, notification: Notification): Record<string, string> {
   const body: Record<string, string> = {
@@ -50,7 +45,7 @@ export function hookBody(target: NotifyTarget, notification: Notification): Reco
   return body;
 }
 
-export async function sendNotification(target: NotifyTarget, notification: Notification, options: SendOptions = {}): Promise<SendOutcome> {
+export async function sendNotification(target: NotifyTarget, notification: Notification, options: SendOptions): Promise<SendOutcome> {
   const body = JSON.stringify(hookBody(target, notification));
   const bytes = Buffer.byteLength(body);
   if (bytes > MAX_BODY_BYTES) {
@@ -74,7 +69,7 @@ export async function sendNotification(target: NotifyTarget, notification: Notif
   let response: Dispatcher.ResponseData;
   try {
     response = await request(url, {
-      dispatcher: dispatcher(),
+      dispatcher: options.dispatcher,
       method: 'POST',
       headers: {
         authorization: `Bearer ${target.token}`,
@@ -140,14 +135,6 @@ function parseTargetUrl(text: string): URL | undefined {
 /** Origin and path only: user info or a query string could carry a secret. */
 function describeUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
-}
-
-function describeNetworkError(error: unknown): string {
-  const code = errnoCode(error);
-  // Happy-eyeballs failures arrive as an AggregateError with an empty message but a code.
-  const message = error instanceof Error && error.message ? error.message : undefined;
-  if (message && code && !message.includes(code)) return `${message} (${code})`;
-  return message ?? code ?? String(error);
 }
 
 /** The receiver's own words (OpenClaw answers `{ ok: false, error }`), shortened and on one line. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { askDaemon } from '../daemon/control-socket.js';
 import { isBotsyncError } from '../errors.js';
+import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';
 import { Outbox } from './outbox.js';
 import { sendNotification, type SendOutcome } from './sender.js';
@@ -43,5 +44,10 @@ export async function sendTestNotification(layout: Layout, env: NodeJS.ProcessEn
     message: 'botsync: this is a test notification. Files arriving from peers will be announced like this.',
     eventCount: 0,
   };
-  return sendNotification(target, notification);
+  const dispatcher = httpDispatcher(env);
+  try {
+    return await sendNotification(target, notification, { dispatcher });
+  } finally {
+    await dispatcher.close();
+  }
 }

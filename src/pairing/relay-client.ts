@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import {
   MAX_WAIT_SECONDS,
   type ClaimResponse,
@@ -10,7 +10,8 @@ import {
   type RelayErrorBody,
   type RelayHealth,
 } from '../../relay/wire.js';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { BotsyncError } from '../errors.js';
+import { describeNetworkError, httpDispatcher } from '../lib/http-dispatcher.js';
 
 export const DEFAULT_RELAY = 'https://relay.botsync.dev';
 
@@ -30,12 +31,15 @@ const DIRECT_CODE_HINT = 'Pair without the relay: run `botsync init --offline` (
  * unknown, used or expired code; a code burned by a wrong guess; a relay that cannot be reached.
  */
 export class RelayClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+  private readonly dispatcher: Dispatcher;
 
-  constructor(readonly url: string) {}
+  /** `env` says which proxy, if any, stands between this machine and the relay. */
+  constructor(readonly url: string, env: NodeJS.ProcessEnv) {
+    this.dispatcher = httpDispatcher(env);
+  }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.dispatcher.close();
   }
 
   health(): Promise<RelayHealth> {
@@ -69,7 +73,7 @@ export class RelayClient {
     try {
       response = await request(this.url + path, {
         method: method as 'GET',
-        dispatcher: this.agent,
+        dispatcher: this.dispatcher,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'botsync',
@@ -81,8 +85,9 @@ export class RelayClient {
         signal: options.signal,
       });
     } catch (error) {
-      if (error instanceof Error && error.name === 'AbortError') throw error;
-      throw new BotsyncError('RELAY_UNREACHABLE', `The pairing relay ${this.url} cannot be reached (${errnoCode(error) ?? (error as Error).message}).`, {
+      // Not the error's name: undici names a proxy's refusal to tunnel an AbortError too.
+      if (options.signal?.aborted) throw error;
+      throw new BotsyncError('RELAY_UNREACHABLE', `The pairing relay ${this.url} cannot be reached (${describeNetworkError(error)}).`, {
         hint: DIRECT_CODE_HINT,
         cause: error,
       });

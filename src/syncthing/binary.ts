@@ -104,6 +104,7 @@ export async function findSyncthing(opts: FindSyncthingOptions): Promise<Syncthi
       downloaded = await downloadSyncthing({
         release,
         cacheDir: opts.cacheDir,
+        env,
         // A mirror of the release files, for machines that cannot reach GitHub; checksums still apply.
         baseUrl: env.BOTSYNC_SYNCTHING_MIRROR || undefined,
         platform,

@@ -9,8 +9,9 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { EnvHttpProxyAgent, interceptors, request } from 'undici';
+import { interceptors, request } from 'undici';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
+import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { archiveFormat, extractEntry } from './archive.js';
 import type { PinnedRelease, ReleaseArch, ReleasePlatform } from './release.js';
 
@@ -22,6 +23,8 @@ export interface DownloadOptions {
   /** Node's names (process.platform / process.arch); default: this machine. */
   platform?: string;
   arch?: string;
+  /** Its proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) apply to the download. */
+  env: NodeJS.ProcessEnv;
   /** Replaces release.baseUrl; the URL is `<baseUrl>/v<version>/<file>`. */
   baseUrl?: string;
   onProgress?: ProgressCallback;
@@ -80,7 +83,7 @@ export async function downloadSyncthing(opts: DownloadOptions): Promise<string> 
     await removeStaleDownloads(cacheDir);
     work = await mkdtemp(join(cacheDir, TEMP_PREFIX));
     const archive = join(work, `archive.${format}`);
-    const actual = await fetchToFile(url, archive, opts.onProgress, opts.signal);
+    const actual = await fetchToFile(url, archive, opts);
     const expected = asset.sha256.toLowerCase();
     if (actual !== expected) {
       throw new BotsyncError(
@@ -108,19 +111,14 @@ export async function downloadSyncthing(opts: DownloadOptions): Promise<string> 
 }
 
 /** Streams `url` into a new file at `dest`; returns the SHA-256 (hex) of the bytes received. */
-async function fetchToFile(
-  url: string,
-  dest: string,
-  onProgress: ProgressCallback | undefined,
-  signal: AbortSignal | undefined,
-): Promise<string> {
-  // Honours HTTP(S)_PROXY / NO_PROXY like curl does; GitHub answers release URLs with a redirect.
-  const agent = new EnvHttpProxyAgent({ headersTimeout: 30_000, bodyTimeout: 60_000 });
+async function fetchToFile(url: string, dest: string, { env, onProgress, signal }: DownloadOptions): Promise<string> {
+  const agent = httpDispatcher(env);
+  // GitHub answers release URLs with a redirect to another host (which NO_PROXY may treat differently).
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
   try {
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(url, { dispatcher, signal, headers: { 'user-agent': 'botsync' } });
+      response = await request(url, { dispatcher, signal, headersTimeout: 30_000, bodyTimeout: 60_000, headers: { 'user-agent': 'botsync' } });
     } catch (error) {
       throw downloadFailed(url, messageOf(error), error);
     }

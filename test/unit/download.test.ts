@@ -11,6 +11,8 @@ import * as tar from 'tar';
 import { findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
 import { downloadSyncthing, releaseTarget } from '../../src/syncthing/download.js';
 import type { PinnedRelease, ReleaseAsset } from '../../src/syncthing/release.js';
+import { guardInvalidLookups } from '../helpers/dns-guard.js';
+import { startProxy } from '../helpers/proxy.js';
 import { rejection } from '../helpers/rejection.js';
 
 const REAL_SYNCTHING = '/usr/bin/syncthing';
@@ -35,6 +37,8 @@ const routes = new Map<string, Route>();
 const requests: string[] = [];
 const archives: Record<string, { body: Buffer; sha256: string }> = {};
 let realVersion: string;
+/** `*.invalid` names this process tried to resolve itself, i.e. requests that went direct. */
+let invalidLookups: string[];
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -75,6 +79,7 @@ async function newCacheDir(): Promise<string> {
 
 
 beforeAll(async () => {
+  invalidLookups = await guardInvalidLookups();
   root = await mkdtemp(join(tmpdir(), 'botsync-download-'));
   const { stdout } = await execa(REAL_SYNCTHING, ['--version']);
   realVersion = parseSyncthingVersion(stdout)!.version;
@@ -131,6 +136,7 @@ describe('downloadSyncthing', () => {
   it('installs a verified tar.gz as an executable at <cacheDir>/syncthing-<version>/syncthing', async () => {
     const cacheDir = await newCacheDir();
     const path = await downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset() }),
       cacheDir,
       platform: 'linux',
@@ -147,6 +153,7 @@ describe('downloadSyncthing', () => {
   it('reports increasing byte counts and the total through onProgress', async () => {
     const calls: Array<[number, number | undefined]> = [];
     await downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset() }),
       cacheDir: await newCacheDir(),
       platform: 'linux',
@@ -164,6 +171,7 @@ describe('downloadSyncthing', () => {
     const cacheDir = await newCacheDir();
     requests.length = 0;
     const path = await downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset() }),
       baseUrl: `${origin}/hop1`,
       cacheDir,
@@ -174,9 +182,34 @@ describe('downloadSyncthing', () => {
     expect(existsSync(path)).toBe(true);
   });
 
+  it('goes through HTTPS_PROXY / HTTP_PROXY, redirects included, to a mirror only the proxy can reach', async () => {
+    const proxy = await startProxy();
+    requests.length = 0;
+    const mirror = origin.replace('127.0.0.1', 'mirror.botsync.invalid');
+    try {
+      const path = await downloadSyncthing({
+        env: { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url },
+        release: release({ 'linux-amd64': tarAsset() }),
+        baseUrl: `${mirror}/hop1`,
+        cacheDir: await newCacheDir(),
+        platform: 'linux',
+        arch: 'x64',
+      });
+      expect(sha256(await readFile(path))).toBe(sha256(await readFile(REAL_SYNCTHING)));
+    } finally {
+      await proxy.close();
+    }
+    expect(proxy.seen.map(({ method, target }) => `${method} ${target}`)).toEqual(
+      ['hop1/', 'hop2/', ''].map((hop) => `GET ${mirror}/${hop}vTEST/${TAR_FILE}`),
+    );
+    expect(requests).toEqual([`/hop1/vTEST/${TAR_FILE}`, `/hop2/vTEST/${TAR_FILE}`, `/vTEST/${TAR_FILE}`]);
+    expect(invalidLookups).toEqual([]);
+  });
+
   it('installs from a zip (the macOS/Windows archive format)', async () => {
     const cacheDir = await newCacheDir();
     const path = await downloadSyncthing({
+      env: {},
       release: release({ 'macos-arm64': zipAsset() }),
       cacheDir,
       platform: 'darwin',
@@ -191,6 +224,7 @@ describe('downloadSyncthing', () => {
     const cacheDir = await newCacheDir();
     const wrong = 'ab'.repeat(32);
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset({ sha256: wrong }) }),
       cacheDir,
       platform: 'linux',
@@ -208,6 +242,7 @@ describe('downloadSyncthing', () => {
   it('fails with DOWNLOAD_FAILED on HTTP 404, naming the ways to install Syncthing instead', async () => {
     const cacheDir = await newCacheDir();
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset({ file: 'nonexistent.tar.gz' }) }),
       cacheDir,
       platform: 'linux',
@@ -228,6 +263,7 @@ describe('downloadSyncthing', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const cacheDir = await newCacheDir();
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset() }, `http://127.0.0.1:${port}`),
       cacheDir,
       platform: 'linux',
@@ -240,6 +276,7 @@ describe('downloadSyncthing', () => {
   it('fails with DOWNLOAD_FAILED when the connection drops mid-body, leaving nothing behind', async () => {
     const cacheDir = await newCacheDir();
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({ 'linux-amd64': tarAsset() }),
       baseUrl: `${origin}/cut`,
       cacheDir,
@@ -258,6 +295,7 @@ describe('downloadSyncthing', () => {
     const cacheDir = await newCacheDir();
     const [platform, arch] = target === 'linux-amd64' ? ['linux', 'x64'] : ['darwin', 'arm64'];
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({ [target]: { file, sha256: archives[file]!.sha256, binaryPath } }),
       cacheDir,
       platform,
@@ -273,6 +311,7 @@ describe('downloadSyncthing', () => {
   it('fails when the archive does not contain the binary', async () => {
     const cacheDir = await newCacheDir();
     const error = await rejection(downloadSyncthing({
+      env: {},
       release: release({
         'linux-amd64': { file: 'empty.tar.gz', sha256: archives['empty.tar.gz']!.sha256, binaryPath: TAR_ENTRY },
       }),
@@ -290,6 +329,7 @@ describe('downloadSyncthing', () => {
     await mkdir(join(cacheDir, 'syncthing-TEST'));
     await writeFile(join(cacheDir, 'syncthing-TEST', 'syncthing'), 'truncated');
     const path = await downloadSyncthing({
+      env: {},
       release: release({ 'macos-arm64': zipAsset() }),
       cacheDir,
       platform: 'darwin',
@@ -303,7 +343,7 @@ describe('downloadSyncthing', () => {
     const table = release({ 'linux-amd64': tarAsset() });
     const cacheDir = await newCacheDir();
     for (const [platform, arch] of [['freebsd', 'x64'], ['linux', 'ia32'], ['win32', 'x64']] as const) {
-      const error = await rejection(downloadSyncthing({ release: table, cacheDir, platform, arch }));
+      const error = await rejection(downloadSyncthing({ env: {}, release: table, cacheDir, platform, arch }));
       expect(error.code).toBe('UNSUPPORTED_PLATFORM');
     }
     expect(await readdir(cacheDir)).toEqual([]);
@@ -343,6 +383,24 @@ describe('findSyncthing with downloads', () => {
     const second = await findSyncthing(options);
     expect(second).toEqual({ ...first, source: 'cache' });
     expect(requests).toEqual([]);
+  });
+
+  it('downloads from BOTSYNC_SYNCTHING_MIRROR through the proxy its env names, unless NO_PROXY says otherwise', async () => {
+    const proxy = await startProxy();
+    const mirror = origin.replace('127.0.0.1', 'mirror.botsync.invalid');
+    const base = { cacheDir: await newCacheDir(), release: release({ 'linux-amd64': tarAsset() }), platform: 'linux', arch: 'x64' };
+    const env = { PATH: '', BOTSYNC_SYNCTHING_MIRROR: mirror, HTTP_PROXY: proxy.url };
+    try {
+      const error = await rejection(findSyncthing({ ...base, env: { ...env, NO_PROXY: '.botsync.invalid' } }));
+      expect(error.code).toBe('DOWNLOAD_FAILED');
+      expect(error.message).toContain('ENOTFOUND');
+      expect(invalidLookups.splice(0)).toEqual(['mirror.botsync.invalid']);
+      expect(await findSyncthing({ ...base, env })).toMatchObject({ source: 'download', version: realVersion });
+    } finally {
+      await proxy.close();
+    }
+    expect(proxy.seen.map(({ target }) => target)).toEqual([`${mirror}/vTEST/${TAR_FILE}`]);
+    expect(invalidLookups).toEqual([]);
   });
 
   it('detects a 2.x binary installed from a zip', async () => {

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { httpDispatcher } from '../../src/lib/http-dispatcher.js';
 import { DeliveryLoop, type DeliveryClock, type DeliveryLoopOptions, type DeliveryStatus } from '../../src/notify/delivery.js';
 import { Outbox } from '../../src/notify/outbox.js';
 import type { Notification, NotifyTarget } from '../../src/notify/types.js';
@@ -29,6 +30,9 @@ interface Receiver {
 
 const servers: Server[] = [];
 const loops: DeliveryLoop[] = [];
+/** No proxy, whatever the environment of the test run says. */
+const dispatcher = httpDispatcher({});
+afterAll(() => dispatcher.close());
 
 async function startReceiver(answer: (key: string, token: string) => Reply, port = 0): Promise<Receiver> {
   const server = createServer((req, res) => {
@@ -106,7 +110,7 @@ describe('DeliveryLoop', () => {
   });
 
   function loop(options: Partial<DeliveryLoopOptions> & Pick<DeliveryLoopOptions, 'target'>): DeliveryLoop {
-    const created = new DeliveryLoop({ outbox: new Outbox(dir), ...options });
+    const created = new DeliveryLoop({ outbox: new Outbox(dir), dispatcher, ...options });
     loops.push(created);
     return created;
   }
@@ -278,7 +282,7 @@ describe('DeliveryLoop', () => {
 
     // A daemon restart: new Outbox instance, new loop, nothing shared in memory.
     healthy = true;
-    const second = new DeliveryLoop({ outbox: new Outbox(dir), target: () => ({ url: receiver.url, token: TOKEN }), clock: fakeClock().clock });
+    const second = new DeliveryLoop({ outbox: new Outbox(dir), dispatcher, target: () => ({ url: receiver.url, token: TOKEN }), clock: fakeClock().clock });
     loops.push(second);
     second.start();
     await waitFor(() => receiver.accepted.length === 3 && second.status().state === 'idle', 'the second loop to deliver');

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isBotsyncError } from '../../src/errors.js';
+import { httpDispatcher } from '../../src/lib/http-dispatcher.js';
 import { hookBody, MAX_BODY_BYTES, parseRetryAfter, sendNotification } from '../../src/notify/sender.js';
 import type { Notification, NotifyTarget } from '../../src/notify/types.js';
 import { freePort } from '../../src/net/ports.js';
@@ -54,6 +55,10 @@ const TOKEN = 'tok-3f9a1c77e2b84d0c9aa1-secret';
 const notification: Notification = { id: 'n-1700000000000-abc123', createdAt: '2026-01-02T03:04:05.678Z', message: 'Files arrived: "a.txt"', eventCount: 1 };
 const target = (url: string, extra: Partial<NotifyTarget> = {}): NotifyTarget => ({ url, token: TOKEN, ...extra });
 
+/** No proxy, whatever the environment of the test run says. */
+const dispatcher = httpDispatcher({});
+afterAll(() => dispatcher.close());
+
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => (server.listening ? closeServer(server) : undefined)));
 });
@@ -61,12 +66,12 @@ afterEach(async () => {
 describe('sendNotification', () => {
   it.each([200, 201, 202, 204])('counts HTTP %i as delivered', async (status) => {
     const hook = await receiver(reply(status, status === 204 ? '' : '{"ok":true,"runId":"r1"}'));
-    expect(await sendNotification(target(hook.url), notification)).toEqual({ kind: 'delivered', status });
+    expect(await sendNotification(target(hook.url), notification, { dispatcher })).toEqual({ kind: 'delivered', status });
   });
 
   it('posts the OpenClaw /hooks/agent body and headers, with only the defaults', async () => {
     const hook = await receiver(reply(200, '{"ok":true}'));
-    await sendNotification(target(hook.url), notification);
+    await sendNotification(target(hook.url), notification, { dispatcher });
     expect(hook.seen).toHaveLength(1);
     const [request] = hook.seen as [Seen];
     expect(request.method).toBe('POST');
@@ -80,7 +85,7 @@ describe('sendNotification', () => {
 
   it('passes agentId, sessionKey and wakeMode through when they are set', async () => {
     const hook = await receiver(reply(202));
-    await sendNotification(target(hook.url, { agentId: 'main', sessionKey: 'hook:botsync', wakeMode: 'next-heartbeat' }), notification);
+    await sendNotification(target(hook.url, { agentId: 'main', sessionKey: 'hook:botsync', wakeMode: 'next-heartbeat' }), notification, { dispatcher });
     expect(hook.seen[0]?.body).toStrictEqual({
       message: notification.message,
       name: 'botsync',
@@ -97,7 +102,7 @@ describe('sendNotification', () => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ ok: false, error: `bad credentials: ${String(request.headers.authorization)}` }));
     });
-    const outcome = await sendNotification(target(hook.url), notification);
+    const outcome = await sendNotification(target(hook.url), notification, { dispatcher });
     expect(outcome).toMatchObject({ kind: 'rejected', status });
     const reason = (outcome as { reason: string }).reason;
     expect(reason).toContain('refused the token');
@@ -108,7 +113,7 @@ describe('sendNotification', () => {
 
   it('rejects other 4xx answers with the receiver\'s own explanation', async () => {
     const hook = await receiver(reply(400, JSON.stringify({ ok: false, error: 'sessionKey is disabled for external /hooks/agent payloads' })));
-    const outcome = await sendNotification(target(hook.url, { sessionKey: 'hook:x' }), notification);
+    const outcome = await sendNotification(target(hook.url, { sessionKey: 'hook:x' }), notification, { dispatcher });
     expect(outcome).toEqual({
       kind: 'rejected',
       status: 400,
@@ -119,7 +124,7 @@ describe('sendNotification', () => {
   it('does not follow a redirect (it would carry the token elsewhere)', async () => {
     const elsewhere = await receiver(reply(200));
     const hook = await receiver(reply(307, '', { location: elsewhere.url }));
-    const outcome = await sendNotification(target(hook.url), notification);
+    const outcome = await sendNotification(target(hook.url), notification, { dispatcher });
     expect(outcome).toMatchObject({ kind: 'rejected', status: 307 });
     expect(elsewhere.seen).toHaveLength(0);
   });
@@ -132,7 +137,7 @@ describe('sendNotification', () => {
     [408, {}, undefined],
   ] as const)('retries HTTP %i (Retry-After %j)', async (status, headers, retryAfterMs) => {
     const hook = await receiver(reply(status, 'busy', headers));
-    const outcome = await sendNotification(target(hook.url), notification);
+    const outcome = await sendNotification(target(hook.url), notification, { dispatcher });
     expect(outcome.kind).toBe('retry');
     expect((outcome as { reason: string }).reason).toBe(`${hook.url} answered HTTP ${status}: busy`);
     expect((outcome as { retryAfterMs?: number }).retryAfterMs).toBe(retryAfterMs);
@@ -142,7 +147,7 @@ describe('sendNotification', () => {
     const at = new Date(Math.ceil(Date.now() / 1000) * 1000 + 120_000);
     const hook = await receiver(reply(503, '', { 'retry-after': at.toUTCString() }));
     const before = Date.now();
-    const outcome = await sendNotification(target(hook.url), notification);
+    const outcome = await sendNotification(target(hook.url), notification, { dispatcher });
     const retryAfterMs = (outcome as { retryAfterMs?: number }).retryAfterMs ?? -1;
     expect(outcome.kind).toBe('retry');
     expect(retryAfterMs).toBeLessThanOrEqual(at.getTime() - before);
@@ -151,7 +156,7 @@ describe('sendNotification', () => {
 
   it('retries when the connection is refused', async () => {
     const port = await freePort();
-    const outcome = await sendNotification(target(`http://127.0.0.1:${port}/hooks/agent`), notification);
+    const outcome = await sendNotification(target(`http://127.0.0.1:${port}/hooks/agent`), notification, { dispatcher });
     expect(outcome.kind).toBe('retry');
     expect((outcome as { reason: string }).reason).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+\/hooks\/agent: .*ECONNREFUSED/);
   });
@@ -159,7 +164,7 @@ describe('sendNotification', () => {
   it('retries when the receiver never answers, after timeoutMs', async () => {
     const hook = await receiver(() => undefined);
     const started = Date.now();
-    const outcome = await sendNotification(target(hook.url), notification, { timeoutMs: 300 });
+    const outcome = await sendNotification(target(hook.url), notification, { dispatcher, timeoutMs: 300 });
     const elapsed = Date.now() - started;
     expect(outcome).toEqual({ kind: 'retry', reason: `no answer from ${hook.url} within 0.3 s` });
     expect(elapsed).toBeGreaterThanOrEqual(290);
@@ -171,18 +176,18 @@ describe('sendNotification', () => {
     const hook = await receiver(() => undefined);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    expect(await sendNotification(target(hook.url), notification, { signal: controller.signal })).toEqual({ kind: 'retry', reason: 'the request was cancelled' });
+    expect(await sendNotification(target(hook.url), notification, { dispatcher, signal: controller.signal })).toEqual({ kind: 'retry', reason: 'the request was cancelled' });
   });
 
   it('rejects an unusable URL without a request (status 0)', async () => {
     for (const url of ['not a url', 'ftp://127.0.0.1/hooks/agent']) {
-      expect(await sendNotification(target(url), notification)).toMatchObject({ kind: 'rejected', status: 0 });
+      expect(await sendNotification(target(url), notification, { dispatcher })).toMatchObject({ kind: 'rejected', status: 0 });
     }
   });
 
   it('never puts user info or a query string of the URL in a reason', async () => {
     const port = await freePort();
-    const outcome = await sendNotification(target(`http://user:pw@127.0.0.1:${port}/hooks/agent?token=q-secret`), notification);
+    const outcome = await sendNotification(target(`http://user:pw@127.0.0.1:${port}/hooks/agent?token=q-secret`), notification, { dispatcher });
     expect((outcome as { reason: string }).reason).not.toMatch(/pw|q-secret/);
   });
 
@@ -190,10 +195,10 @@ describe('sendNotification', () => {
     const hook = await receiver(reply(200));
     const overhead = Buffer.byteLength(JSON.stringify(hookBody(target(hook.url), { ...notification, message: '' })));
     const exact = { ...notification, message: 'a'.repeat(MAX_BODY_BYTES - overhead) };
-    expect(await sendNotification(target(hook.url), exact)).toEqual({ kind: 'delivered', status: 200 });
+    expect(await sendNotification(target(hook.url), exact, { dispatcher })).toEqual({ kind: 'delivered', status: 200 });
 
     const over = { ...notification, message: 'a'.repeat(MAX_BODY_BYTES - overhead + 1) };
-    const error = await sendNotification(target(hook.url), over).catch((e: unknown) => e);
+    const error = await sendNotification(target(hook.url), over, { dispatcher }).catch((e: unknown) => e);
     expect(isBotsyncError(error, 'INTERNAL')).toBe(true);
     expect((error as Error).message).not.toContain(TOKEN);
     expect(hook.seen).toHaveLength(1);

@@ -40,7 +40,7 @@ describe('what the relay client tells users about relay answers', () => {
 
   it.each(cases)('maps %o to %s', async (error, code, message) => {
     answer = { error };
-    const client = new RelayClient(url);
+    const client = new RelayClient(url, {});
     const failure = await rejection(client.claim('1-2'));
     await client.close();
     expect(failure.code).toBe(code);
@@ -50,7 +50,7 @@ describe('what the relay client tells users about relay answers', () => {
 
   it('says when something that is not a relay answers', async () => {
     answer = '<html>captive portal</html>';
-    const client = new RelayClient(url);
+    const client = new RelayClient(url, {});
     const failure = await rejection(client.health());
     await client.close();
     expect(failure.code).toBe('RELAY_ERROR');
@@ -58,7 +58,7 @@ describe('what the relay client tells users about relay answers', () => {
   });
 
   it('names the direct-code fallback when nothing listens', async () => {
-    const client = new RelayClient(`http://127.0.0.1:${await freePort()}`);
+    const client = new RelayClient(`http://127.0.0.1:${await freePort()}`, {});
     const failure = await rejection(client.health());
     await client.close();
     expect(failure.code).toBe('RELAY_UNREACHABLE');
