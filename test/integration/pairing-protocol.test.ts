@@ -15,7 +15,7 @@ const hostDetails = (addresses: unknown[]): HostDetails => ({ deviceId: HOST, na
 
 /** The protocol between two RelayClients through the real relay in workerd, with a recording host side. */
 async function pair(relay: LocalRelay, guestDetails: MachineDetails, reply: HostDetails, sideFor: (invite: HostInvite, hostRelay: RelayClient) => Partial<HostSide> = () => ({})) {
-  const [hostRelay, guestRelay] = [new RelayClient(relay.url), new RelayClient(relay.url)];
+  const [hostRelay, guestRelay] = [new RelayClient(relay.url, {}), new RelayClient(relay.url, {})];
   const accepted: MachineDetails[] = [];
   const undone: MachineDetails[] = [];
   try {
