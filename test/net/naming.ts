@@ -2,6 +2,7 @@
  * Names of everything a run creates. Each name carries the test process's PID, so concurrent runs never
  * collide and a later run can tell (by that PID being dead) what a killed run left behind.
  */
+import { readFileSync } from 'node:fs';
 
 const PREFIX = 'bsn';
 const PATTERN = /^bsn-(\d+)-(\d+)-/;
@@ -20,14 +21,18 @@ export function ownerPid(name: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
+/** Whether pid is a live process; a zombie (dead, not yet reaped by its parent) counts as dead. */
 export function isAlive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
-    // EPERM means it exists but is not ours to signal; only ESRCH means it is gone.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    // ENOENT: no such process.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
+  // "PID (COMM) STATE ...": COMM may itself hold spaces and parentheses, so read after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /** True for harness names whose run has ended without cleaning up. */

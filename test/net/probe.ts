@@ -108,7 +108,7 @@ const [targets, timeoutMs] = process.argv.slice(1);
 const list = targets.split(',');
 const socket = dgram.createSocket('udp4');
 const replies = {};
-const done = () => { socket.close(); console.log(JSON.stringify({ local: socket.address().port, replies })); };
+const done = () => { const local = socket.address().port; socket.close(); console.log(JSON.stringify({ local, replies })); };
 const timer = setTimeout(done, Number(timeoutMs));
 socket.on('message', (message, from) => {
   replies[from.address + ':' + from.port] = message.toString();

@@ -65,27 +65,34 @@ export class Processes {
   }
 }
 
-/** Resolves with the first stdout line of child matching pattern; rejects if child exits first. */
-export function waitForLine(child: ResultPromise, pattern: RegExp, what: string, timeoutMs = 10_000): Promise<RegExpExecArray> {
+/**
+ * Resolves with the first whole stdout line of child matching pattern, whether it comes later or came
+ * before this was called (execa keeps the whole output); rejects if child exits without printing it.
+ */
+export function waitForLine(child: ResultPromise, pattern: RegExp, what: string, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffered = '';
+    let settled = false;
     const timer = setTimeout(() => finish(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        const match = pattern.exec(line);
-        if (match !== null) return finish(undefined, match);
-      }
-    };
-    const onExit = () => finish(new Error(`${what}: the process exited before printing ${pattern}; output: ${buffered.slice(-500)}`));
-    const finish = (error?: Error, match?: RegExpExecArray) => {
+    const finish = (error?: Error, line?: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      if (match !== undefined) resolve(match);
+      if (line !== undefined) resolve(line);
       else reject(error);
     };
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      // Only complete lines: a chunk may end mid-line.
+      const line = buffered.split('\n').slice(0, -1).find((candidate) => pattern.test(candidate));
+      if (line !== undefined) finish(undefined, line);
+    };
     child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+    void child.then((result) => {
+      const output = String(result.stdout);
+      const line = output.split('\n').find((candidate) => pattern.test(candidate));
+      finish(line === undefined ? new Error(`${what}: the process exited (${result.exitCode ?? result.signal}) without printing ${pattern}; output: ${output.slice(-500)} ${String(result.stderr).slice(-500)}`) : undefined, line);
+    });
   });
 }

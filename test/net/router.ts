@@ -10,6 +10,10 @@
  */
 export type NatKind = 'symmetric' | 'cone';
 
+/**
+ * LAN to LAN is accepted too: where br_netfilter is loaded (as here), frames switched between two ports
+ * of a LAN bridge pass this forward hook, seen as from and to the bridge, and would be dropped.
+ */
 export function routerRuleset(nat: NatKind, wan: string, lan: string): string {
   const masquerade = nat === 'symmetric' ? 'masquerade fully-random' : 'masquerade';
   return `
@@ -24,6 +28,7 @@ table inet filter {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     iifname "${lan}" oifname "${wan}" accept
+    iifname "${lan}" oifname "${lan}" accept
   }
   chain input {
     type filter hook input priority filter; policy accept;
