@@ -23,6 +23,7 @@ const net: TestProjectInlineConfiguration = {
   test: {
     name: 'net',
     include: ['test/net/**/*.test.ts'],
+    setupFiles: ['test/net/require-root.ts'],
     // Each file builds its own internet; one at a time, after the other projects, on two cores.
     maxWorkers: 1,
     fileParallelism: false,

@@ -8,6 +8,12 @@
  *
  * No namespace links to the host's: nothing a test does here can reach the real network, and the
  * namespaces have no route anywhere but 203.0.113.0/24 and their own LANs.
+ *
+ *   const net = await buildInternet({ nat: 'cone' });              // in beforeAll
+ *   await net.exec(net.home1, process.execPath, [CLI, 'init', ...], { env: { BOTSYNC_NETWORK: 'internet',
+ *     BOTSYNC_DISCOVERY: net.services.discovery.url, BOTSYNC_RELAYS: net.services.relay.url,
+ *     BOTSYNC_RELAY: net.services.pairingRelay.url, ...home.env } });
+ *   await net.teardown();                                          // in afterAll; also runs on signals and exit
  */
 import { mkdtemp } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
