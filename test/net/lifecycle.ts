@@ -17,10 +17,15 @@ export interface Removable {
 const live = new Set<Removable>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** Runs from exit and signal handlers, where a throw would only hide the other items' removal. */
 function removeAll(): void {
   for (const item of [...live]) {
+    try {
+      item.removeSync();
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    }
     live.delete(item);
-    item.removeSync();
   }
 }
 

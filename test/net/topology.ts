@@ -19,7 +19,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireRoot } from './errors.js';
+import { NetHarnessError, requireRoot } from './errors.js';
 import { register, removeStale, unregister, type Removable } from './lifecycle.js';
 import { nextRunTag } from './naming.js';
 import { probe } from './probe.js';
@@ -237,13 +237,23 @@ export class Internet implements Removable {
    */
   removeSync(): void {
     if (this.removed) return;
-    this.removed = true;
     const started = Date.now();
-    // First every process everywhere, so none is left talking across a namespace being deleted.
-    for (const ns of this.namespaces) killNamespaceSync(ns);
-    for (const ns of [...this.namespaces].reverse()) deleteNamespaceSync(ns);
+    const failures: string[] = [];
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    };
+    // First every process everywhere, so none is left talking across a namespace being deleted; a step
+    // that fails does not stop the others from removing what they can.
+    for (const ns of this.namespaces) attempt(() => killNamespaceSync(ns));
+    for (const ns of [...this.namespaces].reverse()) attempt(() => deleteNamespaceSync(ns));
+    attempt(() => rmSync(this.dir, { recursive: true, force: true }));
+    if (failures.length > 0) throw new NetHarnessError(`teardown of ${this.tag}* left something behind: ${failures.join('; ')}`);
     this.namespaces.length = 0;
-    rmSync(this.dir, { recursive: true, force: true });
+    this.removed = true;
     unregister(this);
     this.timings.teardown = Date.now() - started;
   }
