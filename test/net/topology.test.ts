@@ -4,15 +4,17 @@
  * domain, and nothing of a run survives its teardown, however the run ends.
  */
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceIdFromCertificate } from '../../src/syncthing/device-id.js';
 import { ROOT, waitFor } from '../helpers/harness.js';
 import { removeStale } from './lifecycle.js';
 import { isAlive } from './naming.js';
 import { HTTP_GET, TCP_CONNECT, TCP_READ_LINE, TCP_WHOAMI, UDP_ASK, UDP_BROADCAST, UDP_RECEIVE, UDP_WHOAMI } from './probe.js';
 import { waitForLine } from './processes.js';
-import { listNamespacesSync } from './shell.js';
+import { listNamespacesSync, run } from './shell.js';
 import { buildInternet, DISCOVERY_PORT, PUBLIC_ADDRESS, RELAY_PORT, type Host, type Internet } from './topology.js';
 
 interface Connect {
@@ -113,6 +115,26 @@ describe('a symmetric-NAT internet with a LAN', () => {
     expect(await net.probe(net.lanA, UDP_BROADCAST, ['255.255.255.255', 21027, 'hello'])).toEqual({ ok: true });
     const line = await waitForLine(receiver, /"from"/, 'the broadcast on lanB');
     expect(JSON.parse(line)).toEqual({ from: net.lanA.address, message: 'hello' });
+  });
+
+  it("lets a Syncthing behind a NAT announce itself, at its router's address and on the relay", async () => {
+    const home = join(net.dir, 'syncthing-home1');
+    await run('syncthing', ['generate', `--home=${home}`, '--no-default-folder', '--skip-port-probing']);
+    const config = (await readFile(join(home, 'config.xml'), 'utf8'))
+      .replace('<globalAnnounceServer>default</globalAnnounceServer>', `<globalAnnounceServer>${net.services.discovery.url}</globalAnnounceServer>`)
+      .replace('<listenAddress>default</listenAddress>', `<listenAddress>tcp://0.0.0.0:22000</listenAddress><listenAddress>${net.services.relay.url}</listenAddress>`)
+      .replace('<natEnabled>true</natEnabled>', '<natEnabled>false</natEnabled>');
+    await writeFile(join(home, 'config.xml'), config);
+    const deviceId = deviceIdFromCertificate(await readFile(join(home, 'cert.pem'), 'utf8'));
+    net.spawn(net.home1, 'syncthing', ['serve', `--home=${home}`, '--no-browser', '--no-restart', '--no-upgrade'], { env: { STHASHING: 'minio', STNOUPGRADE: '1' } });
+    const lookup = `https://${PUBLIC_ADDRESS}:${DISCOVERY_PORT}/?device=${deviceId}`;
+    const found = await waitFor(async () => {
+      const answer = await net.probe<{ status?: number; body?: string }>(net.public, HTTP_GET, [lookup, 3_000]);
+      return answer.status === 200 && (JSON.parse(answer.body!) as { addresses: string[] });
+    }, 'home1’s Syncthing to announce itself', 30_000, 250);
+    // The discovery server fills in the address the announcement came from: the router's.
+    expect(found.addresses).toContain(`tcp://${net.home1.publicAddress}:22000`);
+    expect(found.addresses.some((address) => address.startsWith(net.services.relay.url.split('?')[0]!))).toBe(true);
   });
 
   it('stops and starts each public server on its own, at the same URL', async () => {
