@@ -3,7 +3,7 @@ import { isBotsyncError } from '../src/errors.js';
 import { detailsOf } from '../src/mesh/pairing-peers.js';
 import { formatDirectCode } from '../src/pairing/direct-code.js';
 import { relayUrl } from '../src/pairing/relay-client.js';
-import { askNetworkReport } from '../src/report/network.js';
+import { settledAddresses } from '../src/report/network.js';
 import type { BotsyncConfig } from '../src/workspace/config.js';
 import type { Context } from './context.js';
 import { bold, dim } from './output.js';
@@ -35,9 +35,9 @@ export async function makeOffer(context: Context, config: BotsyncConfig, offline
   return { directCode: await directCodeOf(context, config) };
 }
 
+/** A direct code is all the other machine learns of this one: it waits a moment for a relay address to put in it. */
 export async function directCodeOf(context: Context, config: BotsyncConfig): Promise<string> {
-  const { addresses } = await askNetworkReport(context.layout);
-  return formatDirectCode(detailsOf(config, addresses));
+  return formatDirectCode(detailsOf(config, await settledAddresses(context.layout, config.network)));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { askDaemon } from '../daemon/control-socket.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
 import type { Connections, SystemStatus } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -27,6 +28,25 @@ export interface PeerReachability {
 /** The network report of the home's running daemon. */
 export function askNetworkReport(layout: Layout): Promise<NetworkReport> {
   return askDaemon<NetworkReport>(layout, 'network');
+}
+
+/** How long a just-started Syncthing may take to join its relays (about a second on the internet). */
+const RELAY_JOIN_MS = 5_000;
+
+/**
+ * This machine's addresses, once its relay listeners have joined their relays (or failed to, or
+ * RELAY_JOIN_MS passed): for what another machine keeps, like a direct code, where a missing relay
+ * address can cost a connection across NATs.
+ */
+export async function settledAddresses(layout: Layout, network: BotsyncConfig['network'], signal = new AbortController().signal): Promise<string[]> {
+  const deadline = Date.now() + RELAY_JOIN_MS;
+  for (;;) {
+    const report = await askNetworkReport(layout);
+    const relayListeners = report.listeners.filter((listener) => /^(relay|dynamic\+)/.test(listener.address));
+    const settled = relayListeners.length > 0 && relayListeners.every((listener) => listener.error !== null || report.addresses.some((address) => address.startsWith('relay://')));
+    if (network !== 'internet' || settled || Date.now() >= deadline) return report.addresses;
+    await sleepUnlessAborted(200, signal);
+  }
 }
 
 /** `system` is the daemon's cached copy of Syncthing's system status (undefined before the first read). */
