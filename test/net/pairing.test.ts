@@ -7,6 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/harness.js';
 import { NetHome, privateServers } from './botsync-home.js';
+import { TCP_WHOAMI } from './probe.js';
+import { waitForLine } from './processes.js';
 import { buildInternet, type Internet } from './topology.js';
 
 const fileOn = (home: NetHome, ...parts: string[]) => readFile(home.path(...parts), 'utf8').catch(() => undefined);
@@ -55,6 +57,13 @@ describe('two homes behind separate symmetric NATs', () => {
     await writeFile(human.path('shared', 'marker.md'), 'after the stray');
     await waitFor(async () => (await fileOn(agent, 'shared', 'marker.md')) === 'after the stray', 'the marker on the agent side', 60_000, 200);
     expect(await fileOn(agent, 'deliverables', 'stray.md')).toBeUndefined();
+
+    // Changed later, the servers apply at once: back to Syncthing's public pool, which this internet lacks.
+    expect(await human.json(['config', 'set', 'network.relays', 'default'])).toEqual({ key: 'network.relays', value: 'default', applied: true });
+    await waitFor(async () => !(await human.status()).addresses.some((address: string) => address.startsWith('relay://')), 'the private relay to be left', 30_000, 200);
+    const bad = await human.run(['config', 'set', 'network.discovery', 'http://203.0.113.1:8443/']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/not a discovery server URL[\s\S]*hint:/);
   });
 
   it('pair with the stock internet profile on one side while the details carry a relay:// address', async () => {
@@ -126,6 +135,32 @@ describe('two hosts on one LAN', () => {
     expect(joined).toMatchObject({ connected: true, connection: { type: 'tcp-lan', address: expect.stringMatching(/^192\.168\.50\.2:/) } });
     await writeFile(a.path('shared', 'lan.md'), 'over the LAN');
     await waitFor(async () => (await fileOn(b, 'shared', 'lan.md')) === 'over the LAN', 'the file on the other host', 30_000, 100);
+  });
+
+  it('runs two lan homes on one host: the second listens on a port of its own, and a taken port is re-picked', async () => {
+    const [first, second] = [await NetHome.create(net, net.lanA, 'port-1', { BOTSYNC_NETWORK: 'lan' }), await NetHome.create(net, net.lanA, 'port-2', { BOTSYNC_NETWORK: 'lan' })];
+    homes.push(first, second);
+    await first.json(['init', '--offline', '--name', 'one']);
+    await second.json(['init', '--offline', '--name', 'two']);
+    const ports = async (home: NetHome): Promise<Set<string>> => new Set((await home.status()).addresses.map((address: string) => address.replace(/^.*:/, '')));
+    await waitFor(async () => (await ports(first)).size > 0 && (await ports(second)).size > 0, 'both homes to listen', 30_000, 200);
+    const [one, two] = [[...(await ports(first))], [...(await ports(second))]];
+    expect(one).toEqual(['22000']);
+    expect(two).not.toContain('22000');
+
+    // Something else takes the second home's port while it is stopped: it moves on its next start.
+    await second.run(['stop']);
+    const squatter = net.spawn(net.lanA, process.execPath, ['-e', TCP_WHOAMI, '0.0.0.0', two[0]!]);
+    await waitForLine(squatter, /"listening"/, 'the squatter');
+    try {
+      await second.json(['start']);
+      await waitFor(async () => {
+        const now = [...(await ports(second))];
+        return now.length > 0 && !now.includes(two[0]!) && !now.includes('22000');
+      }, 'the second home on a new port', 30_000, 200);
+    } finally {
+      squatter.kill('SIGKILL');
+    }
   });
 
   it('connect by device ID alone, through local discovery', async () => {

@@ -1,0 +1,134 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConfigWriter } from '../../src/daemon/config-writer.js';
+import { FirstDial } from '../../src/daemon/first-dial.js';
+import type { SyncthingClient } from '../../src/syncthing/client.js';
+import type { SyncthingEvent } from '../../src/syncthing/rest-types.js';
+import { loadConfig, saveConfig, type BotsyncConfig } from '../../src/workspace/config.js';
+import { layoutFor, type Layout } from '../../src/workspace/layout.js';
+import { waitFor } from '../helpers/harness.js';
+
+// Device IDs compare as strings: SMALL < LARGE decides who redials after a lost race.
+const SMALL = 'AAAAAAA-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
+const LARGE = 'ZZZZZZZ-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2';
+
+/** Syncthing's event long poll and device patches, scripted: the events a test pushes, the patches it sees. */
+class ScriptedSyncthing {
+  readonly patches: { deviceId: string; paused?: boolean }[] = [];
+  private queue: SyncthingEvent[] = [];
+  private waiting: (() => void) | undefined;
+  private nextId = 1;
+
+  push(type: string, deviceId: string): void {
+    this.queue.push({ id: this.nextId++, type, time: new Date().toISOString(), data: { id: deviceId } });
+    this.waiting?.();
+  }
+
+  readonly client = {
+    events: async (_since: number, options: { signal?: AbortSignal }) => {
+      while (this.queue.length === 0) {
+        if (options.signal?.aborted) return [];
+        await new Promise<void>((resolve) => {
+          this.waiting = resolve;
+          options.signal?.addEventListener('abort', () => resolve(), { once: true });
+        });
+      }
+      return this.queue.splice(0);
+    },
+    patchDevice: async (deviceId: string, patch: { paused?: boolean }) => void this.patches.push({ deviceId, ...patch }),
+  } as unknown as SyncthingClient;
+}
+
+describe('the first connection to a just-paired peer', () => {
+  let dir: string;
+  let layout: Layout;
+  let syncthing: ScriptedSyncthing;
+  let dial: FirstDial;
+  const updates: BotsyncConfig[] = [];
+
+  /** The writer's update, on config.json itself, without a Syncthing to apply to. */
+  const writer = {
+    update: async (edit: (config: BotsyncConfig) => BotsyncConfig | undefined) => {
+      const config = edit(await loadConfig(layout));
+      if (config !== undefined) {
+        await saveConfig(layout, config);
+        updates.push(config);
+      }
+      return { config, applied: true };
+    },
+  } as unknown as ConfigWriter;
+
+  async function start(self: string, peer: string, addedAt: Date, dialFirst?: BotsyncConfig['peers'][number]['dialFirst']): Promise<void> {
+    await saveConfig(layout, {
+      version: 1,
+      deviceId: self,
+      name: 'self',
+      role: 'agent',
+      network: 'internet',
+      gui: { address: '127.0.0.1:1', apiKey: 'k' },
+      listenPort: 22000,
+      peers: [{ deviceId: peer, name: 'peer', role: 'human', addresses: ['dynamic', 'relay://203.0.113.1:22067/?id=x'], addedAt: addedAt.toISOString(), ...(dialFirst === undefined ? {} : { dialFirst }) }],
+      createdAt: addedAt.toISOString(),
+    });
+    dial = new FirstDial(layout, syncthing.client, writer, () => undefined);
+    dial.start();
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'botsync-first-dial-'));
+    layout = layoutFor(join(dir, 'home'));
+    syncthing = new ScriptedSyncthing();
+    updates.length = 0;
+  });
+  afterEach(async () => {
+    await dial?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('redials at once when a new connection drops within seconds and this machine has the smaller ID', async () => {
+    await start(SMALL, LARGE, new Date());
+    syncthing.push('DeviceConnected', LARGE);
+    syncthing.push('DeviceDisconnected', LARGE);
+    await waitFor(() => syncthing.patches.length === 2, 'the pause and resume');
+    expect(syncthing.patches).toEqual([
+      { deviceId: LARGE, paused: true },
+      { deviceId: LARGE, paused: false },
+    ]);
+  });
+
+  it('leaves the redial to the other machine when this one has the larger ID', async () => {
+    await start(LARGE, SMALL, new Date());
+    syncthing.push('DeviceConnected', SMALL);
+    syncthing.push('DeviceDisconnected', SMALL);
+    // A later event proves the first two were handled.
+    syncthing.push('DeviceConnected', SMALL);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(syncthing.patches).toEqual([]);
+  });
+
+  it('does not take an old peer dropping, or a drop without a connection, for the race', async () => {
+    await start(SMALL, LARGE, new Date(Date.now() - 10 * 60_000));
+    syncthing.push('DeviceConnected', LARGE);
+    syncthing.push('DeviceDisconnected', LARGE);
+    syncthing.push('DeviceDisconnected', LARGE);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(syncthing.patches).toEqual([]);
+  });
+
+  it('gives a peer its whole address list back once it connected', async () => {
+    await start(SMALL, LARGE, new Date(), { addresses: ['relay://203.0.113.1:22067/?id=x'], until: new Date(Date.now() + 60_000).toISOString() });
+    syncthing.push('DeviceConnected', LARGE);
+    await waitFor(() => updates.length === 1, 'the dial-first addresses to go');
+    expect((await loadConfig(layout)).peers[0]!.dialFirst).toBeUndefined();
+    expect((await loadConfig(layout)).peers[0]!.addresses).toEqual(['dynamic', 'relay://203.0.113.1:22067/?id=x']);
+  });
+
+  it('gives it back after the dial-first period too, connected or not', async () => {
+    await start(SMALL, LARGE, new Date(), { addresses: ['relay://203.0.113.1:22067/?id=x'], until: new Date(Date.now() + 150).toISOString() });
+    dial.configApplied(await loadConfig(layout));
+    await waitFor(() => updates.length === 1, 'the dial-first period to end', 5_000);
+    expect((await loadConfig(layout)).peers[0]!.dialFirst).toBeUndefined();
+  });
+});
