@@ -40,7 +40,7 @@ export function printer(json: boolean): Printer {
       if (!json) process.stderr.write(`${text}\n`);
     },
     progress(text) {
-      if (!process.stderr.isTTY) return;
+      if (json || !process.stderr.isTTY) return;
       progressShown = true;
       process.stderr.write(`\r\u001b[2K${text.slice(0, (process.stderr.columns || 80) - 1)}`);
     },
