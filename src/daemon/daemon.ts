@@ -25,6 +25,7 @@ import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
 import { Supervisor } from './supervisor.js';
 import { FirstDial } from './first-dial.js';
+import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 
@@ -106,7 +107,11 @@ async function runSupervised(
   });
   firstDial = new FirstDial(layout, client, writer, say);
   // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
-  system.onChange(() => mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`)));
+  const rejoin = new RelayRejoin(layout, client, say);
+  system.onChange((previous, current) => {
+    mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`));
+    rejoin.listenersChanged(previous, current);
+  });
   mesh.start(writer);
   const invites = new Invites({
     // Made before the guest is accepted: an answer that cannot be made must not leave half a pairing.
@@ -181,6 +186,7 @@ async function runSupervised(
   await invites.close();
   await firstDial.stop();
   await system.stop();
+  await rejoin.stop();
   await notifier.stop();
   await backups.stop();
   mesh.close();

@@ -88,9 +88,7 @@ export class FirstDial {
     const raced = peer !== undefined && since !== undefined && now - since < RACE_DROP_MS && now - Date.parse(peer.addedAt) < RACE_WATCH_MS;
     if (!raced || config.deviceId > deviceId) return;
     this.say(`connection to ${peer.name} dropped ${now - since} ms after it was made (both sides dialled at once?); redialling`);
-    // A resumed device is dialled at once, whatever Syncthing's redial timer says.
-    await this.client.patchDevice(deviceId, { paused: true });
-    await this.client.patchDevice(deviceId, { paused: false });
+    await this.client.redial(deviceId);
   }
 
   private async endDialFirst(ended: (peer: PeerRecord) => boolean): Promise<void> {

@@ -21,7 +21,7 @@ export class SystemWatch {
   private readonly stopping = new AbortController();
   private wake = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners: ((previous: SystemStatus | undefined, current: SystemStatus) => void)[] = [];
 
   constructor(
     private readonly client: SyncthingClient,
@@ -34,7 +34,7 @@ export class SystemWatch {
   }
 
   /** Runs whenever the listeners' addresses change (a relay joined, a NAT mapping made or lost). */
-  onChange(listener: () => void): void {
+  onChange(listener: (previous: SystemStatus | undefined, current: SystemStatus) => void): void {
     this.listeners.push(listener);
   }
 
@@ -61,9 +61,11 @@ export class SystemWatch {
       try {
         const status = await this.client.systemStatus(READ_TIMEOUT_MS);
         if (readFor === this.startedAt) {
-          const changed = JSON.stringify(status.connectionServiceStatus) !== JSON.stringify(this.latest?.connectionServiceStatus);
+          const previous = this.latest;
           this.latest = status;
-          if (changed) for (const listener of this.listeners) listener();
+          if (JSON.stringify(status.connectionServiceStatus) !== JSON.stringify(previous?.connectionServiceStatus)) {
+            for (const listener of this.listeners) listener(previous, status);
+          }
         }
       } catch (error) {
         // Not running: the supervisor restarts it and says so; anything else is worth a line.

@@ -1,5 +1,5 @@
 import { connect } from 'node:tls';
-import { deviceIdFromDer } from '../syncthing/device-id.js';
+import { deviceIdFromDer } from '../syncthing/certificate-id.js';
 
 /**
  * Which of a peer's direct TCP addresses answer as that peer, within `timeoutMs`: a TLS handshake

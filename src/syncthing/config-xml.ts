@@ -6,7 +6,7 @@ import { BotsyncError } from '../errors.js';
 import { writeFileAtomic } from '../workspace/state-file.js';
 import type { SyncthingBinary } from './binary.js';
 import { generateArgs, syncthingEnv } from './command-line.js';
-import { deviceIdFromCertificate } from './device-id.js';
+import { deviceIdFromCertificate } from './certificate-id.js';
 import { HARDENED_OPTIONS, profileOptions, type NetworkSettings } from './profiles.js';
 
 /**

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
-import { deviceIdFromCertificate } from '../../src/syncthing/device-id.js';
+import { deviceIdFromCertificate } from '../../src/syncthing/certificate-id.js';
 import { ROOT } from '../helpers/harness.js';
 import { NetHarnessError } from './errors.js';
 import { HTTP_GET, TCP_CONNECT, probe } from './probe.js';

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceIdFromCertificate } from '../../src/syncthing/device-id.js';
+import { deviceIdFromCertificate } from '../../src/syncthing/certificate-id.js';
 import { ROOT, waitFor } from '../helpers/harness.js';
 import { removeStale } from './lifecycle.js';
 import { isAlive } from './naming.js';

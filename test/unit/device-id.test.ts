@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBotsyncError } from '../../src/errors.js';
-import { deviceIdFromCertificate, parseDeviceId } from '../../src/syncthing/device-id.js';
+import { deviceIdFromCertificate } from '../../src/syncthing/certificate-id.js';
+import { parseDeviceId } from '../../src/syncthing/device-id.js';
 import { requirePrerequisites } from '../helpers/harness.js';
 
 /** A real device ID, and the certificate it belongs to, from Syncthing itself. */

@@ -37,7 +37,7 @@ class ScriptedSyncthing {
       }
       return this.queue.splice(0);
     },
-    patchDevice: async (deviceId: string, patch: { paused?: boolean }) => void this.patches.push({ deviceId, ...patch }),
+    redial: async (deviceId: string) => void this.patches.push({ deviceId, paused: true }, { deviceId, paused: false }),
   } as unknown as SyncthingClient;
 }
 

@@ -1,0 +1,58 @@
+import type { SyncthingClient } from '../syncthing/client.js';
+import type { SystemStatus } from '../syncthing/rest-types.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
+import { loadConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+
+/** After this machine rejoins a relay, the peers not connected are dialled at these delays (ms). */
+const REDIAL_AFTER_MS = [0, 10_000, 20_000, 30_000];
+
+/**
+ * A relay that comes back is rejoined by each machine's Syncthing about a minute later, seconds
+ * apart, and a machine whose dial through it failed meanwhile ("not found": the other machine was
+ * not back yet) waits out Syncthing's one-minute redial timer. So when a relay listener of this
+ * machine recovers, the peers not connected are dialled at once and a few more times over the next
+ * half minute, until the other machine is back on the relay too.
+ */
+export class RelayRejoin {
+  private readonly stopping = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly client: SyncthingClient,
+    private readonly say: (message: string) => void,
+  ) {}
+
+  /** Given each change of Syncthing's listeners (SystemWatch). */
+  listenersChanged(previous: SystemStatus | undefined, current: SystemStatus): void {
+    const rejoined = Object.entries(current.connectionServiceStatus ?? {}).filter(
+      ([address, status]) => address.startsWith('relay://') && status.error === null && (previous?.connectionServiceStatus?.[address]?.error ?? null) !== null,
+    );
+    if (rejoined.length === 0 || this.running !== undefined) return;
+    this.say(`rejoined ${rejoined.map(([address]) => address.replace(/\/?\?.*$/, '')).join(', ')}: dialling the peers not connected`);
+    this.running = this.redialWaiting().finally(() => (this.running = undefined));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+
+  private async redialWaiting(): Promise<void> {
+    let waited = 0;
+    for (const delay of REDIAL_AFTER_MS) {
+      await sleepUnlessAborted(delay - waited, this.stopping.signal);
+      waited = delay;
+      if (this.stopping.signal.aborted) return;
+      try {
+        const connections = (await this.client.connections()).connections;
+        const waiting = (await loadConfig(this.layout)).peers.filter((peer) => !(connections[peer.deviceId]?.connected ?? false));
+        if (waiting.length === 0) return;
+        for (const peer of waiting) await this.client.redial(peer.deviceId);
+      } catch (error) {
+        this.say(`redialling after a relay came back failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
