@@ -106,8 +106,8 @@ async function runSupervised(
     await mesh.publish(current);
   });
   firstDial = new FirstDial(layout, client, writer, say);
-  // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
   const rejoin = new RelayRejoin(layout, client, say);
+  // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
   system.onChange((previous, current) => {
     mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`));
     rejoin.listenersChanged(previous, current);

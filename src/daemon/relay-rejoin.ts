@@ -4,15 +4,19 @@ import { sleepUnlessAborted } from '../time/sleep.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
-/** After this machine rejoins a relay, the peers not connected are dialled at these delays (ms). */
-const REDIAL_AFTER_MS = [0, 10_000, 20_000, 30_000];
+/**
+ * After this machine rejoins a relay, the peers not connected are dialled every REDIAL_EVERY_MS for
+ * REDIAL_FOR_MS: Syncthing's listener backoff can put the other machine's rejoin minutes later.
+ */
+const REDIAL_EVERY_MS = 10_000;
+const REDIAL_FOR_MS = 180_000;
 
 /**
- * A relay that comes back is rejoined by each machine's Syncthing about a minute later, seconds
- * apart, and a machine whose dial through it failed meanwhile ("not found": the other machine was
- * not back yet) waits out Syncthing's one-minute redial timer. So when a relay listener of this
- * machine recovers, the peers not connected are dialled at once and a few more times over the next
- * half minute, until the other machine is back on the relay too.
+ * A relay that comes back is rejoined by each machine's Syncthing one to several minutes later (the
+ * listener's restart backoff), at different times, and a machine whose dial through it failed
+ * meanwhile ("not found": the other machine was not back yet) waits out Syncthing's one-minute redial
+ * timer. So when a relay listener of this machine recovers, the peers not connected are dialled at
+ * once and again every ten seconds, for three minutes or until they are connected.
  */
 export class RelayRejoin {
   private readonly stopping = new AbortController();
@@ -40,11 +44,7 @@ export class RelayRejoin {
   }
 
   private async redialWaiting(): Promise<void> {
-    let waited = 0;
-    for (const delay of REDIAL_AFTER_MS) {
-      await sleepUnlessAborted(delay - waited, this.stopping.signal);
-      waited = delay;
-      if (this.stopping.signal.aborted) return;
+    for (let waited = 0; waited <= REDIAL_FOR_MS && !this.stopping.signal.aborted; waited += REDIAL_EVERY_MS) {
       try {
         const connections = (await this.client.connections()).connections;
         const waiting = (await loadConfig(this.layout)).peers.filter((peer) => !(connections[peer.deviceId]?.connected ?? false));
@@ -53,6 +53,7 @@ export class RelayRejoin {
       } catch (error) {
         this.say(`redialling after a relay came back failed: ${(error as Error).message}`);
       }
+      await sleepUnlessAborted(REDIAL_EVERY_MS, this.stopping.signal);
     }
   }
 }

@@ -93,6 +93,21 @@ describe('bad input and failures on the command line', () => {
       expect((await home.status()).peers).toEqual([]);
     });
 
+    it('adds a peer reachable through a relay, keeping only the relay identity of its address', async () => {
+      const relayAddress = `relay://203.0.113.1:22067/?id=${EXAMPLE_ID}&pingInterval=0s`;
+      const added = await home.json(['peers', 'add', EXAMPLE_ID, '--name', 'relayed', '--address', relayAddress]);
+      expect(added.peer.addresses).toEqual([`relay://203.0.113.1:22067/?id=${EXAMPLE_ID}`]);
+      await home.run(['peers', 'remove', 'relayed']);
+    });
+
+    it('refuses bad network settings and a bad join timeout, changing nothing', async () => {
+      expectCleanError(await home.run(['config', 'set', 'network.relays', 'relay://203.0.113.1:22067/']), 2, /is not a relay URL/);
+      expectCleanError(await home.run(['config', 'set', 'network.nope', 'x']), 2, /Unknown setting "network.nope"/);
+      expectCleanError(await home.run(['init', '--discovery', 'http://203.0.113.1:8443/']), 2, /is not a discovery server URL/);
+      expectCleanError(await home.run(['join', 'ocean-tiger-bacon-ladder-mango', '--timeout', 'soon']), 2, /"soon" is not a duration/);
+      expect(await home.json(['config', 'get'])).toEqual({ 'network.discovery': 'default', 'network.relays': 'default' });
+    });
+
     it('refuses to remove a peer that does not exist', async () => {
       expectCleanError(await home.run(['peers', 'remove', 'nobody']), 2, /No peer named or with the ID "nobody"/);
     });

@@ -99,8 +99,8 @@ describe('two homes behind separate symmetric NATs', () => {
     }
     // Syncthing rejoins a relay that came back after a minute or two (its own backoff); botsync then
     // dials the peers not connected at once and for the next half minute (daemon/relay-rejoin.ts).
-    await waitFor(async () => (await human.status()).peers[0]?.connected, 'the peers to connect once the relay is back', 250_000, 1_000);
-  }, 300_000);
+    await waitFor(async () => (await human.status()).peers[0]?.connected, 'the peers to connect once the relay is back', 330_000, 1_000);
+  }, 400_000);
 
   it('pair with direct codes across the NATs', async () => {
     const agent = await home('home1', 'direct-agent', privateServers(net));
