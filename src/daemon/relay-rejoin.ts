@@ -1,3 +1,4 @@
+import { endpointOf } from '../mesh/address.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { SystemStatus } from '../syncthing/rest-types.js';
 import { sleepUnlessAborted } from '../time/sleep.js';
@@ -34,7 +35,7 @@ export class RelayRejoin {
       ([address, status]) => address.startsWith('relay://') && status.error === null && (previous?.connectionServiceStatus?.[address]?.error ?? null) !== null,
     );
     if (rejoined.length === 0 || this.running !== undefined) return;
-    this.say(`rejoined ${rejoined.map(([address]) => address.replace(/\/?\?.*$/, '')).join(', ')}: dialling the peers not connected`);
+    this.say(`rejoined ${rejoined.map(([address]) => endpointOf(address)).join(', ')}: dialling the peers not connected`);
     this.running = this.redialWaiting().finally(() => (this.running = undefined));
   }
 

@@ -59,3 +59,13 @@ export function addressKind(address: string): AddressKind {
   if (address === 'dynamic') return 'dynamic';
   return address.startsWith('relay://') ? 'relay' : 'direct';
 }
+
+/** Whether a listener address of Syncthing's is a relay (a relay server, or a pool to pick one from). */
+export function isRelayListener(address: string): boolean {
+  return address.startsWith('relay://') || address.startsWith('dynamic+');
+}
+
+/** An address without its parameters (a relay's ID and settings), as people read it. */
+export function endpointOf(address: string): string {
+  return address.replace(/\/?\?.*$/, '').replace(/\/$/, '');
+}

@@ -43,17 +43,17 @@ const POLL_MS = 200;
 export async function awaitConnection(
   layout: Layout,
   deviceId: string,
-  options: { timeoutMs: number; onWait?: (waitedMs: number, reason: string) => void; signal?: AbortSignal },
+  options: { timeoutMs: number; onWait?: (waitedMs: number, reason: string) => void },
 ): Promise<ConnectionOutcome> {
   const started = Date.now();
-  const signal = options.signal ?? new AbortController().signal;
+  const signal = new AbortController().signal;
   let lastReport = 0;
   for (;;) {
     const waitedMs = Date.now() - started;
     const peer = (await askNetworkReport(layout)).peers.find((candidate) => candidate.deviceId === deviceId);
     if (peer?.connected) return { connected: true, connection: peer.connection, waitedMs };
     const reason = peer?.problem ?? 'the peer is not in this machine\'s configuration';
-    if (waitedMs >= options.timeoutMs || signal.aborted) return { connected: false, connection: null, reason, waitedMs };
+    if (waitedMs >= options.timeoutMs) return { connected: false, connection: null, reason, waitedMs };
     if (waitedMs - lastReport >= 1_000) {
       lastReport = waitedMs;
       options.onWait?.(waitedMs, reason);

@@ -10,6 +10,7 @@ import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { notifyStatus, type NotifyStatus } from '../notify/status.js';
 import { askNetworkReport, type NetworkReport } from './network.js';
+import { endpointOf, isRelayListener } from '../mesh/address.js';
 
 export interface Check {
   id: string;
@@ -114,8 +115,8 @@ function networkChecks(config: BotsyncConfig, report: NetworkReport): Check[] {
     checks.push({
       id: `listener-${listener.address}`,
       status: 'warn',
-      message: `${/^(relay|dynamic\+)/.test(listener.address) ? 'relay' : 'listener'} ${listener.address.replace(/\/?\?.*$/, '')} fails: ${listener.error}`,
-      fix: /^(relay|dynamic\+)/.test(listener.address)
+      message: `${isRelayListener(listener.address) ? 'relay' : 'listener'} ${endpointOf(listener.address)} fails: ${listener.error}`,
+      fix: isRelayListener(listener.address)
         ? 'Check that the relay runs and is reachable; choose relays with `botsync config set network.relays URL` (or default).'
         : `Another program may hold port ${config.listenPort}; \`botsync stop && botsync start\` picks a free one.`,
     });

@@ -1,4 +1,5 @@
 import { askDaemon } from '../daemon/control-socket.js';
+import { endpointOf, isRelayListener } from '../mesh/address.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { sleepUnlessAborted } from '../time/sleep.js';
 import type { Connections, SystemStatus } from '../syncthing/rest-types.js';
@@ -42,7 +43,7 @@ export async function settledAddresses(layout: Layout, network: BotsyncConfig['n
   const deadline = Date.now() + RELAY_JOIN_MS;
   for (;;) {
     const report = await askNetworkReport(layout);
-    const relayListeners = report.listeners.filter((listener) => /^(relay|dynamic\+)/.test(listener.address));
+    const relayListeners = report.listeners.filter((listener) => isRelayListener(listener.address));
     const settled = relayListeners.length > 0 && relayListeners.every((listener) => listener.error !== null || report.addresses.some((address) => address.startsWith('relay://')));
     if (network !== 'internet' || settled || Date.now() >= deadline) return report.addresses;
     await sleepUnlessAborted(200, signal);
@@ -77,21 +78,20 @@ function problemOf(peer: PeerRecord, system: SystemStatus | undefined, discovery
   const dialled = peer.dialFirst?.addresses ?? peer.addresses;
   const failures = Object.entries(system.lastDialStatus ?? {})
     .filter(([address, status]) => status.error !== null && dialled.some((mine) => sameEndpoint(mine, address)))
-    .map(([address, status]) => `${address.replace(/\/\?.*$/, '')}: ${status.error}`);
+    .map(([address, status]) => `${endpointOf(address)}: ${status.error}`);
   const parts: string[] = [];
   if (failures.length > 0) parts.push(`dialling ${peer.name} failed (${failures.join('; ')})`);
   const brokenDiscovery = discovery.filter((server) => server.error !== null);
   if (dialled.includes('dynamic') && brokenDiscovery.length > 0 && brokenDiscovery.length === discovery.length) {
     parts.push(`no discovery server answers (${brokenDiscovery.map((server) => `${server.server}: ${server.error}`).join('; ')})`);
   }
-  const brokenRelays = listeners.filter((listener) => listener.error !== null && /^(relay|dynamic\+)/.test(listener.address));
-  if (brokenRelays.length > 0) parts.push(`this machine is on no relay (${brokenRelays.map((relay) => `${relay.address.replace(/\/\?.*$/, '')}: ${relay.error}`).join('; ')})`);
+  const brokenRelays = listeners.filter((listener) => listener.error !== null && isRelayListener(listener.address));
+  if (brokenRelays.length > 0) parts.push(`this machine is on no relay (${brokenRelays.map((relay) => `${endpointOf(relay.address)}: ${relay.error}`).join('; ')})`);
   if (parts.length === 0) return `no connection to ${peer.name} yet; it may be offline, or still being dialled.`;
   return `${parts.join('; ')}.`;
 }
 
 /** Syncthing records a dial under the address it dialled, which may carry more query parameters than ours. */
 function sameEndpoint(ours: string, dialled: string): boolean {
-  const endpoint = (address: string) => address.replace(/\/?\?.*$/, '').replace(/\/$/, '');
-  return ours !== 'dynamic' && endpoint(ours) === endpoint(dialled);
+  return ours !== 'dynamic' && endpointOf(ours) === endpointOf(dialled);
 }
