@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { errnoCode } from '../errors.js';
+import type { NetworkProfile } from '../workspace/config.js';
 
 /** A TCP port that is free on host right now (the kernel picks it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -38,13 +39,13 @@ export const SYNCTHING_PORT = 22000;
  * Whether Syncthing could listen on `port` in this profile: on 127.0.0.1 for loopback; for the others
  * on every interface, over TCP and, for QUIC, UDP.
  */
-export async function isListenPortFree(port: number, network: 'internet' | 'lan' | 'loopback'): Promise<boolean> {
+export async function isListenPortFree(port: number, network: NetworkProfile): Promise<boolean> {
   if (network === 'loopback') return isPortFree(port);
   return (await isPortFree(port, '0.0.0.0')) && (await isUdpPortFree(port, '0.0.0.0'));
 }
 
 /** A port free for Syncthing's listeners in this profile. */
-export async function freeListenPort(network: 'internet' | 'lan' | 'loopback'): Promise<number> {
+export async function freeListenPort(network: NetworkProfile): Promise<number> {
   for (;;) {
     const port = await freePort(network === 'loopback' ? '127.0.0.1' : '0.0.0.0');
     if (await isListenPortFree(port, network)) return port;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
-import { listensWide } from '../syncthing/profiles.js';
 import type { SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
 import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
@@ -81,8 +80,7 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
  * when a second home on this machine (or anything else) holds it. Loopback homes take any free port.
  */
 async function listenPortFor(network: NetworkProfile): Promise<number> {
-  if (!listensWide(network)) return freePort();
-  return (await isListenPortFree(SYNCTHING_PORT, network)) ? SYNCTHING_PORT : freeListenPort(network);
+  return network !== 'loopback' && (await isListenPortFree(SYNCTHING_PORT, network)) ? SYNCTHING_PORT : freeListenPort(network);
 }
 
 /**

@@ -81,11 +81,6 @@ export function profileOptions(settings: NetworkSettings): ProfileOptions {
   }
 }
 
-/** Whether the profile listens beyond this machine (so its port must be free on every interface, TCP and UDP). */
-export function listensWide(network: NetworkProfile): boolean {
-  return network !== 'loopback';
-}
-
 /** Peer addresses when none is given: discovery where the profile has it; loopback peers need a static one. */
 export function defaultPeerAddresses(profile: NetworkProfile): string[] {
   return profile === 'loopback' ? [] : ['dynamic'];
