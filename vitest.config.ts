@@ -12,11 +12,14 @@ function selected(project: string): boolean {
   return argv.some((arg, i) => arg === `--project=${project}` || (arg === '--project' && argv[i + 1] === project));
 }
 
-// Network namespaces need root. Without it the suite is left out of a plain run, saying so once; asked
-// for by name, it runs, and its tests fail with the command that runs them as root.
+// Network namespaces and a second local user need root. Without it those suites are left out of a plain
+// run, saying so once; asked for by name, they run, and their tests fail with the command that runs them as root.
 const isRoot = process.getuid?.() === 0;
 if (!isRoot && !selected('net')) {
   process.stderr.write('Network suite (test/net) left out: it needs root; run it with `sudo npm run test:net`.\n');
+}
+if (!isRoot && !selected('access')) {
+  process.stderr.write('Access suite (test/access, another local user) left out: it needs root; run it with `sudo npm run test:access`.\n');
 }
 
 const net: TestProjectInlineConfiguration = {
@@ -29,6 +32,16 @@ const net: TestProjectInlineConfiguration = {
     fileParallelism: false,
     sequence: { groupOrder: 1 },
     testTimeout: 180_000,
+    hookTimeout: 120_000,
+  },
+};
+
+// Tests that attack a home as a second, unprivileged local user (created and removed by the test).
+const access: TestProjectInlineConfiguration = {
+  test: {
+    name: 'access',
+    include: ['test/access/**/*.test.ts'],
+    testTimeout: 60_000,
     hookTimeout: 120_000,
   },
 };
@@ -51,6 +64,7 @@ export default defineConfig({
         test: { name: 'relay', include: ['test/relay/**/*.test.ts'] },
       },
       ...(isRoot || selected('net') ? [net] : []),
+      ...(isRoot || selected('access') ? [access] : []),
     ],
   },
 });
