@@ -76,6 +76,7 @@ function buildProgram(): Command {
   program.command('stop').description('stop the daemon and Syncthing').action(action(() => import('./commands/stop.js')));
   program.command('status').description('show this device, its peers and the folders').action(action(() => import('./commands/status.js')));
   program.command('doctor').description('check the setup and say how to fix each problem').action(action(() => import('./commands/doctor.js')));
+  program.command('gui').description("show the address of Syncthing's web GUI and how to log in").action(action(() => import('./commands/gui.js')));
   program
     .command('daemon')
     .description('run the daemon in the foreground (for service managers)')

@@ -13,6 +13,7 @@ import { freePort } from '../../src/net/ports.ts';
 import { findSyncthing, type SyncthingBinary } from '../../src/syncthing/binary.ts';
 import { SyncthingClient } from '../../src/syncthing/client.ts';
 import { configXmlPath, generateConfig, hardenConfig } from '../../src/syncthing/config-xml.ts';
+import { newGuiLogin } from '../../src/syncthing/gui-login.ts';
 import { spawnSyncthing, waitUntilReady } from '../../src/syncthing/process.ts';
 import type { FolderConfig } from '../../src/syncthing/rest-types.ts';
 import { waitFor } from '../../test/helpers/harness.ts';
@@ -106,7 +107,8 @@ async function startNode(binary: SyncthingBinary, root: string, name: string, no
   const [guiPort, listenPort] = [await freePort(), await freePort()];
   const guiAddress = `127.0.0.1:${guiPort}`;
   const apiKey = randomBytes(24).toString('base64url');
-  await hardenConfig(configXmlPath(syncthingHome), { network: 'loopback', listenPort, guiAddress, apiKey, deviceId, name });
+  const login = await newGuiLogin(join(root, name, 'gui-password'));
+  await hardenConfig(configXmlPath(syncthingHome), { network: 'loopback', listenPort, guiAddress, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash, deviceId, name });
 
   const output: string[] = [];
   const child = spawnSyncthing({

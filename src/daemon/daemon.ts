@@ -5,6 +5,8 @@ import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
 import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
+import { configXmlPath } from '../syncthing/config-xml.js';
+import { GUI_USER, ensureGuiLogin } from '../syncthing/gui-login.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
@@ -63,6 +65,9 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     if (await stopSyncthingOf(layout, previous?.syncthing?.pid)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
+    if (await ensureGuiLogin({ configXml: configXmlPath(layout.syncthingHome), passwordFile: layout.guiPasswordFile })) {
+      say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile})`);
+    }
     await runSupervised(layout, config, binary, options, say);
   } finally {
     await rm(layout.daemonFile, { force: true });

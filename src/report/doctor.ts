@@ -3,7 +3,7 @@ import { BotsyncError, errnoCode } from '../errors.js';
 import { lockHolder } from '../daemon/lock.js';
 import { defaultCacheDir, findSyncthing } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
-import { configXmlPath } from '../syncthing/config-xml.js';
+import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
@@ -44,6 +44,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
 
   checks.push(await privateFile('config-json', layout.configFile));
   checks.push(await privateFile('syncthing-config', configXmlPath(layout.syncthingHome)));
+  checks.push(await guiLoginCheck(layout));
   checks.push(await foldersPresent(layout));
 
   try {
@@ -78,6 +79,7 @@ async function checkSyncthing(layout: Layout, config: BotsyncConfig, checks: Che
   try {
     const version = await client.version();
     checks.push({ id: 'syncthing-api', status: 'ok', message: `Syncthing ${version.version} answers on ${config.gui.address}` });
+    checks.push(await guiClosedCheck(client));
     const folders = new Map((await client.folders()).map((folder) => [folder.id, folder]));
     for (const spec of FOLDERS) {
       if (!folders.has(spec.id)) {
@@ -145,6 +147,30 @@ function notifyCheck(status: NotifyStatus): Check {
     return { id: 'notify', status: 'warn', message: `notifications to ${status.url} are being retried (${status.pending} pending): ${status.lastError}`, fix: 'Check that the receiver is running; delivery resumes by itself.' };
   }
   return { id: 'notify', status: 'ok', message: `notifications go to ${status.url} (${status.pending} pending)` };
+}
+
+const GUI_FIX = 'Run `botsync stop && botsync start`: the daemon gives the GUI a login before Syncthing starts.';
+
+/** config.xml's GUI login: without one, any local user who loads the GUI controls this Syncthing. */
+async function guiLoginCheck(layout: Layout): Promise<Check> {
+  try {
+    const login = await guiLoginOf(configXmlPath(layout.syncthingHome));
+    return login.user !== '' && login.passwordHash !== ''
+      ? { id: 'gui-login', status: 'ok', message: `Syncthing's GUI needs a login (user ${login.user}; \`botsync gui\`)` }
+      : { id: 'gui-login', status: 'fail', message: "Syncthing's GUI has no login: any local user can read its API key and add devices", fix: GUI_FIX };
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return { id: 'gui-login', status: 'fail', message: 'Syncthing has no config.xml', fix: 'Run `botsync init --force` to re-create it.' };
+    // xml2js's parse errors are plain Errors: a torn or hand-broken config.xml.
+    return { id: 'gui-login', status: 'fail', message: `Syncthing's config.xml cannot be read: ${(error as Error).message.split('\n')[0]}`, fix: 'Move it aside and run `botsync init --force` to re-create it.' };
+  }
+}
+
+/** The running Syncthing, asked as another local user would ask it: it must refuse. */
+async function guiClosedCheck(client: SyncthingClient): Promise<Check> {
+  const status = await client.statusWithoutCredentials('/');
+  return status === 401
+    ? { id: 'gui-closed', status: 'ok', message: 'Syncthing refuses callers without credentials (401)' }
+    : { id: 'gui-closed', status: 'fail', message: `Syncthing answers ${status} to a caller without credentials: any local user can control it`, fix: GUI_FIX };
 }
 
 async function privateFile(id: string, path: string): Promise<Check> {

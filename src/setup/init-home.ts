@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
 import type { SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
+import { newGuiLogin } from '../syncthing/gui-login.js';
 import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { ensureHomeLayout } from '../workspace/home.js';
 import { pathExists } from '../workspace/state-file.js';
@@ -53,7 +54,19 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
   const listenPort = await listenPortFor(network);
   const apiKey = randomBytes(24).toString('base64url');
   const deviceId = await generateSyncthingHome(layout, options.binary);
-  await hardenConfig(configXmlPath(layout.syncthingHome), { network, listenPort, discovery: options.discovery, relays: options.relays, guiAddress, apiKey, deviceId, name });
+  const login = await newGuiLogin(layout.guiPasswordFile);
+  await hardenConfig(configXmlPath(layout.syncthingHome), {
+    network,
+    listenPort,
+    discovery: options.discovery,
+    relays: options.relays,
+    guiAddress,
+    apiKey,
+    guiUser: login.user,
+    guiPasswordHash: login.passwordHash,
+    deviceId,
+    name,
+  });
   repaired.push(configXmlPath(layout.syncthingHome));
 
   const config: BotsyncConfig = {

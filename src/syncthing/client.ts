@@ -158,6 +158,20 @@ export class SyncthingClient {
     return this.call('GET', '/rest/events', { query, timeoutMs: waitS * 1000 + this.timeoutMs, signal: options.signal });
   }
 
+  /**
+   * What Syncthing answers a caller with no credentials at all, as any other local user could call it:
+   * 401 once its GUI has a login; anything else means that user gets in.
+   */
+  async statusWithoutCredentials(path = '/'): Promise<number> {
+    try {
+      const response = await this.pool.request({ method: 'GET', path, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      await response.body.dump();
+      return response.statusCode;
+    } catch (error) {
+      throw this.transportError(error, 'GET', path);
+    }
+  }
+
   private async call<T>(method: Method, path: string, options: CallOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let response;

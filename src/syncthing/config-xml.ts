@@ -19,6 +19,9 @@ export interface HardenSettings extends NetworkSettings {
   /** host:port, always on 127.0.0.1. */
   guiAddress: string;
   apiKey: string;
+  /** The GUI user's login (see gui-login.ts): without one, any local user controls this Syncthing. */
+  guiUser: string;
+  guiPasswordHash: string;
   deviceId: string;
   name: string;
 }
@@ -44,11 +47,43 @@ export function configXmlPath(syncthingHome: string): string {
 }
 
 export async function hardenConfig(path: string, settings: HardenSettings): Promise<void> {
-  const doc = (await xml2js.parseStringPromise(await readFile(path, 'utf8'))) as XmlDoc;
-  const config = doc.configuration;
-  if (config === undefined) throw new BotsyncError('SYNCTHING_FAILED', `${path} has no <configuration> element.`, {});
-  applyHardening(config, settings);
+  await editConfig(path, (config) => applyHardening(config, settings));
+}
+
+/** The GUI's login as config.xml has it; an empty user or password means none. */
+export async function guiLoginOf(path: string): Promise<{ user: string; passwordHash: string }> {
+  const gui = firstChild(configuration(await readConfig(path), path), 'gui');
+  return { user: textOf(gui.user), passwordHash: textOf(gui.password) };
+}
+
+/** Sets the GUI's login; only while Syncthing is not running, which would overwrite the file. */
+export async function setGuiLogin(path: string, user: string, passwordHash: string): Promise<void> {
+  await editConfig(path, (config) => setLogin(firstChild(config, 'gui'), user, passwordHash));
+}
+
+async function editConfig(path: string, edit: (config: XmlElement) => void): Promise<void> {
+  const doc = await readConfig(path);
+  edit(configuration(doc, path));
   await writeFileAtomic(path, new xml2js.Builder({ headless: true }).buildObject(doc));
+}
+
+async function readConfig(path: string): Promise<XmlDoc> {
+  return (await xml2js.parseStringPromise(await readFile(path, 'utf8'))) as XmlDoc;
+}
+
+function configuration(doc: XmlDoc, path: string): XmlElement {
+  if (doc.configuration === undefined) throw new BotsyncError('SYNCTHING_FAILED', `${path} has no <configuration> element.`, { hint: 'Re-create it with `botsync init --force`.' });
+  return doc.configuration;
+}
+
+function setLogin(gui: XmlElement, user: string, passwordHash: string): void {
+  gui.user = [user];
+  gui.password = [passwordHash];
+}
+
+function textOf(value: unknown): string {
+  const first = Array.isArray(value) ? (value[0] as unknown) : undefined;
+  return typeof first === 'string' ? first : '';
 }
 
 /** The hardening itself, on the parsed document: separate so a test can pin exactly what it sets. */
@@ -58,6 +93,7 @@ export function applyHardening(config: XmlElement, settings: HardenSettings): vo
   gui.address = [settings.guiAddress];
   gui.apikey = [settings.apiKey];
   gui.insecureAdminAccess = ['false'];
+  setLogin(gui, settings.guiUser, settings.guiPasswordHash);
 
   const options = firstChild(config, 'options');
   const { listenAddresses, globalAnnounceServers, ...flags } = profileOptions(settings);

@@ -13,6 +13,8 @@ export interface Layout {
   daemonLog: string;
   syncthingLog: string;
   manifestFile: string;
+  /** The owner's password for Syncthing's GUI (0600); config.xml holds only its bcrypt hash. */
+  guiPasswordFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -35,5 +37,6 @@ export function layoutFor(home: string): Layout {
     daemonLog: join(logDir, 'daemon.log'),
     syncthingLog: join(logDir, 'syncthing.log'),
     manifestFile: join(home, 'BOTSYNC.md'),
+    guiPasswordFile: join(stateDir, 'gui-password'),
   };
 }

@@ -32,11 +32,10 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Reads a JSON state file; undefined when it does not exist, STATE_CORRUPT when it cannot be parsed. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
+/** Reads a state file; undefined when it does not exist, STATE_IO when it cannot be read. */
+export async function readStateText(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw new BotsyncError('STATE_IO', `Cannot read ${path}: ${(error as Error).message}.`, {
@@ -44,6 +43,12 @@ export async function readJsonFile(path: string): Promise<unknown> {
       cause: error,
     });
   }
+}
+
+/** Reads a JSON state file; undefined when it does not exist, STATE_CORRUPT when it cannot be parsed. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readStateText(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

@@ -25,6 +25,8 @@ describe('config.xml for the loopback profile', () => {
       listenPort: 40001,
       guiAddress: '127.0.0.1:40002',
       apiKey: 'test-api-key',
+      guiUser: 'botsync',
+      guiPasswordHash: '$2b$10$pinnedpinnedpinnedpinneOZ7pLhH0mS7W0aVqzL0V8tW1dT7b4qGG',
       deviceId,
       name: 'pinned',
     });
@@ -45,6 +47,12 @@ describe('config.xml for the loopback profile', () => {
     expect(one(gui, 'apikey')).toBe('test-api-key');
     expect(gui.$.tls).toBe('false');
     expect(one(gui, 'insecureAdminAccess')).toBe('false');
+  });
+
+  it('gives the GUI a user with a bcrypt password, so no other local user gets in', () => {
+    const gui = config.gui[0];
+    expect(one(gui, 'user')).toBe('botsync');
+    expect(one(gui, 'password')).toBe('$2b$10$pinnedpinnedpinnedpinneOZ7pLhH0mS7W0aVqzL0V8tW1dT7b4qGG');
   });
 
   it('pins every network and phone-home option', () => {

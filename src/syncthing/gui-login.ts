@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { readStateText, writeFileAtomic } from '../workspace/state-file.js';
+import { guiLoginOf, setGuiLogin } from './config-xml.js';
+
+/**
+ * Syncthing's GUI/REST listens on 127.0.0.1, which every local user can reach. Without a GUI user,
+ * Syncthing hands a CSRF token to anyone who loads `/`, and that token alone reads the config (API key
+ * included) and adds devices and folders. So every home's GUI has a user with a random password:
+ * Syncthing then answers 401 to everything but botsync's API key and the owner's login. config.xml
+ * keeps only the bcrypt hash; the password itself is in a 0600 file for the owner (`botsync gui`).
+ */
+
+export const GUI_USER = 'botsync';
+
+/** bcrypt's usual cost: ~0.1 s here, paid once per home; the password's 144 random bits do the rest. */
+const BCRYPT_COST = 10;
+
+export interface GuiLoginPaths {
+  configXml: string;
+  passwordFile: string;
+}
+
+/** Makes a new password, keeps it in the password file and returns its hash for config.xml. */
+export async function newGuiLogin(passwordFile: string): Promise<{ user: string; passwordHash: string }> {
+  const password = randomBytes(18).toString('base64url');
+  // bcryptjs only where a login is made: it stays off the CLI's start path.
+  const { hash } = (await import('bcryptjs')).default;
+  const passwordHash = await hash(password, BCRYPT_COST);
+  await writeFileAtomic(passwordFile, `${password}\n`);
+  return { user: GUI_USER, passwordHash };
+}
+
+/**
+ * Gives a GUI without a login (a home made before botsync set one, or whose password file is gone) a
+ * new one. Only while Syncthing is stopped. Returns whether it changed anything.
+ */
+export async function ensureGuiLogin(paths: GuiLoginPaths): Promise<boolean> {
+  const current = await guiLoginOf(paths.configXml);
+  if (current.user !== '' && current.passwordHash !== '' && (await readGuiPassword(paths.passwordFile)) !== undefined) return false;
+  const login = await newGuiLogin(paths.passwordFile);
+  await setGuiLogin(paths.configXml, login.user, login.passwordHash);
+  return true;
+}
+
+/** The owner's GUI password, or undefined when there is none yet. */
+export async function readGuiPassword(passwordFile: string): Promise<string | undefined> {
+  const password = (await readStateText(passwordFile))?.trim();
+  return password === '' ? undefined : password;
+}
