@@ -47,7 +47,7 @@ describe('mailbox lifetime', () => {
     await expectRefused(host.nameplate, { host: host.token, guest: guest.token }, 'not_found');
 
     // A forgotten nameplate is free: the worker could draw it again.
-    const reopened = await stub.open(blob(32));
+    const reopened = await stub.open(blob(32), null);
     expect(reopened.ok).toBe(true);
     expect((await call('POST', `/v1/mailboxes/${host.nameplate}/claim`)).status).toBe(200);
   });
