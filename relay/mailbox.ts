@@ -7,6 +7,7 @@
  *   hash:host     SHA-256 (hex) of the host's token      -- never the token itself
  *   hash:guest    SHA-256 (hex) of the guest's token, once claimed
  *   msg:NNNN      RelayMessage {seq, side, body}; body is opaque base64url
+ *   lease         MailboxLease: its place under the caps on live mailboxes, given back on close
  * A closed or expired mailbox keeps only `meta` (the tombstone) until the tombstone is forgotten; then
  * storage is empty and the nameplate can be opened again.
  *
@@ -17,9 +18,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from './env.js';
 import { failure, success, type Outcome, type RelayFailure } from './outcome.js';
+import { releaseLease, type MailboxLease } from './rate-limiter.js';
 import { newToken, sameHash, tokenHash } from './secrets.js';
 import {
   MAILBOX_TTL_MS,
+  MAX_CONCURRENT_POLLS,
   MAX_MESSAGES_PER_SIDE,
   TOMBSTONE_TTL_MS,
   type ClaimResponse,
@@ -44,6 +47,7 @@ export type OpenResult = { ok: true; token: string; expiresAt: string } | { ok: 
 export const META_KEY = 'meta';
 export const HASH_PREFIX = 'hash:';
 export const MESSAGE_PREFIX = 'msg:';
+export const LEASE_KEY = 'lease';
 
 const hashKey = (side: Side) => `${HASH_PREFIX}${side}`;
 // Zero-padded so that listing the prefix returns messages in seq order.
@@ -54,8 +58,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export class Mailbox extends DurableObject<Env> {
   /** Long polls parked until something changes; in memory only, since they die with their requests anyway. */
   private readonly waiters = new Set<() => void>();
+  /**
+   * The long polls holding one of the MAX_CONCURRENT_POLLS places, by deadline. A poll whose client
+   * went away keeps its place until its own wait ends (at most MAX_WAIT_SECONDS).
+   */
+  private readonly held = new Set<{ deadline: number }>();
 
-  async open(message: string): Promise<OpenResult> {
+  /** `lease` is the mailbox's place under the caps, null when they are off. */
+  async open(message: string, lease: MailboxLease | null): Promise<OpenResult> {
     const token = newToken();
     const hash = await tokenHash(token);
     await this.catchUp();
@@ -67,6 +77,7 @@ export class Mailbox extends DurableObject<Env> {
       this.kv.put<MailboxMeta>(META_KEY, { state: 'open', createdAt, expiresAt });
       this.kv.put(hashKey('host'), hash);
       this.kv.put<RelayMessage>(messageKey(1), { seq: 1, side: 'host', body: message });
+      if (lease !== null) this.kv.put<MailboxLease>(LEASE_KEY, lease);
     });
     await this.ctx.storage.setAlarm(expiresAt);
     return { ok: true, token, expiresAt: iso(expiresAt) };
@@ -109,22 +120,37 @@ export class Mailbox extends DurableObject<Env> {
     return success({ seq });
   }
 
-  /** The long poll: the other side's messages after `after`, waiting up to waitMs for the first one. */
+  /**
+   * The long poll: the other side's messages after `after`, waiting up to waitMs for the first one.
+   * Only a poll that has to wait takes one of the MAX_CONCURRENT_POLLS places; one that is answered at
+   * once holds nothing, so it is never refused.
+   */
   async poll(token: string | null, after: number, waitMs: number): Promise<Outcome<FetchResponse>> {
     const hash = token === null ? null : await tokenHash(token);
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      await this.catchUp();
-      // Re-checked on every wake-up: a close or an expiry while waiting must answer 410, not "no messages".
-      const gate = this.authorise(hash);
-      if (!gate.ok) return gate;
-      const wanted = otherSide(gate.value);
-      const messages = this.messages().filter((m) => m.side === wanted && m.seq > after);
-      const remaining = deadline - Date.now();
-      if (messages.length > 0 || remaining <= 0) {
-        return success({ messages, state: (this.current() as LiveMeta).state });
+    let place: { deadline: number } | null = null;
+    try {
+      for (;;) {
+        await this.catchUp();
+        // Re-checked on every wake-up: a close or an expiry while waiting must answer 410, not "no messages".
+        const gate = this.authorise(hash);
+        if (!gate.ok) return gate;
+        const wanted = otherSide(gate.value);
+        const messages = this.messages().filter((m) => m.side === wanted && m.seq > after);
+        const remaining = deadline - Date.now();
+        if (messages.length > 0 || remaining <= 0) {
+          return success({ messages, state: (this.current() as LiveMeta).state });
+        }
+        if (place === null) {
+          // No await since the checks above: the count cannot change under this decision.
+          if (this.held.size >= MAX_CONCURRENT_POLLS) return this.pollsFull();
+          place = { deadline };
+          this.held.add(place);
+        }
+        await this.nextChange(remaining);
       }
-      await this.nextChange(remaining);
+    } finally {
+      if (place !== null) this.held.delete(place);
     }
   }
 
@@ -134,9 +160,13 @@ export class Mailbox extends DurableObject<Env> {
     const gate = this.authorise(hash);
     if (!gate.ok) return gate;
     const forgetAt = Date.now() + TOMBSTONE_TTL_MS;
+    const lease = this.kv.get<MailboxLease>(LEASE_KEY);
     // Burned at once: nothing of the exchange outlives the close, only why it ended.
     this.becomeTombstone({ state: 'closed', reason, forgetAt });
     await this.ctx.storage.setAlarm(forgetAt);
+    // A tombstone is not a live mailbox: its opener may open another at once. (An expired mailbox's lease
+    // ended with it.)
+    if (lease !== undefined) await releaseLease(this.env, lease);
     return success({ closed: true });
   }
 
@@ -203,6 +233,14 @@ export class Mailbox extends DurableObject<Env> {
       }
     }
     return failure('unauthorized', 'A valid mailbox token is required (Authorization: Bearer <token>).');
+  }
+
+  private pollsFull(): RelayFailure {
+    const freed = Math.min(...[...this.held].map((place) => place.deadline));
+    const retryAfter = Math.max(1, Math.ceil((freed - Date.now()) / 1000));
+    return failure('too_many_polls', `${MAX_CONCURRENT_POLLS} requests are already waiting on this mailbox, as many as it holds at once; retry in ${retryAfter} s.`, {
+      retryAfter,
+    });
   }
 
   private messages(): RelayMessage[] {

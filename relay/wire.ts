@@ -14,14 +14,21 @@
  *   DELETE /v1/mailboxes/:nameplate      CloseRequest -> CloseResponse    (Bearer)
  *
  * Every error is a JSON RelayErrorBody with a stable code and the HTTP status in RELAY_ERROR_STATUS.
+ * Every route is rate-limited per client (an IPv4 address or an IPv6 /64): rate_limited, with
+ * Retry-After, like the caps on open mailboxes (too_many_mailboxes, relay_full) and on long polls
+ * held by one mailbox (too_many_polls).
  */
 
 export const RELAY_PROTOCOL_VERSION = 1;
 
 /** A mailbox lives this long after it is opened, claimed or not. */
 export const MAILBOX_TTL_MS = 10 * 60 * 1000;
-/** How long the relay still answers "expired" / "closed" for a nameplate before forgetting it. */
-export const TOMBSTONE_TTL_MS = 60 * 60 * 1000;
+/**
+ * How long the relay still answers "expired" / "closed" for a nameplate; then it is free again. The
+ * tombstone only has to tell the mailbox's two parties how it ended: both are long-polling, at most
+ * MAX_WAIT_SECONDS apart, and a code is typed within its 10 minutes or not at all.
+ */
+export const TOMBSTONE_TTL_MS = 10 * 60 * 1000;
 /** Largest message body, in characters of its base64url text. */
 export const MAX_MESSAGE_CHARS = 4096;
 /** Largest request body the relay reads, in bytes. */
@@ -30,6 +37,8 @@ export const MAX_REQUEST_BYTES = 8192;
 export const MAX_MESSAGES_PER_SIDE = 8;
 /** Longest long-poll wait a fetch may ask for, in seconds. */
 export const MAX_WAIT_SECONDS = 30;
+/** Long polls one mailbox holds at once (one per side); one more that would wait is refused with too_many_polls. */
+export const MAX_CONCURRENT_POLLS = 2;
 
 /** Two BIP39 word indices (0-2047) as "I-J"; the client turns them into the code's first two words. */
 export type Nameplate = string;
@@ -102,6 +111,9 @@ export type RelayErrorCode =
   | 'too_large'
   | 'too_many_messages'
   | 'rate_limited'
+  | 'too_many_mailboxes'
+  | 'relay_full'
+  | 'too_many_polls'
   | 'nameplates_exhausted'
   | 'method_not_allowed'
   | 'internal';
@@ -116,6 +128,9 @@ export const RELAY_ERROR_STATUS: Record<RelayErrorCode, number> = {
   too_large: 413,
   too_many_messages: 409,
   rate_limited: 429,
+  too_many_mailboxes: 429,
+  relay_full: 503,
+  too_many_polls: 429,
   nameplates_exhausted: 503,
   method_not_allowed: 405,
   internal: 500,
@@ -127,7 +142,7 @@ export interface RelayErrorBody {
     message: string;
     /** With `closed`: why the mailbox was closed (a wrong code burns it). */
     reason?: CloseReason;
-    /** With `rate_limited`: seconds until a retry can succeed (also in Retry-After). */
+    /** With rate_limited, too_many_mailboxes, relay_full and too_many_polls: seconds until a retry can succeed (also in Retry-After). */
     retryAfter?: number;
   };
 }

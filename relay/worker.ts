@@ -3,12 +3,16 @@
  * machines; it never sees a secret word or a device ID in the clear. Every answer is JSON, and every
  * error has a stable code that the client matches on (see wire.ts for the routes).
  *
- * The worker checks and bounds everything a client sends, then hands the call to the nameplate's
- * Mailbox object, which alone decides what the mailbox's state allows.
+ * The worker first counts the request against its client's limits (every route, see rate-limiter.ts),
+ * checks and bounds everything the client sends, then hands the call to the nameplate's Mailbox
+ * object, which alone decides what the mailbox's state allows.
  */
+import { clientKey } from './client-key.js';
 import type { Env } from './env.js';
 import { bearerToken, errorResponse, json, readJson } from './http.js';
+import { relayLimits, type RelayLimits } from './limits.js';
 import { failure, type Outcome } from './outcome.js';
+import { holdLease, limiter, releaseLease, type Charge } from './rate-limiter.js';
 import { randomNameplate } from './secrets.js';
 import { canonicalNameplate, closeReason, fetchQuery, isObject, messageBody } from './validate.js';
 import { RELAY_PROTOCOL_VERSION, type Nameplate, type OpenResponse, type RelayHealth } from './wire.js';
@@ -18,7 +22,6 @@ export { RateLimiter } from './rate-limiter.js';
 
 /** Random draws before giving up on finding a free nameplate; a busy space should fail loudly, not spin. */
 const NAMEPLATE_TRIES = 16;
-const DEFAULT_RATE_LIMIT_PER_MINUTE = 60;
 
 const MAILBOX_ROUTE = /^\/v1\/mailboxes\/([^/]+)(\/claim|\/messages)?$/;
 
@@ -38,18 +41,24 @@ async function route(request: Request, env: Env): Promise<Response> {
   const url = new URL(request.url);
   const path = url.pathname;
   const method = request.method;
+  const match = MAILBOX_ROUTE.exec(path);
+
+  const limits = relayLimits(env);
+  const client = clientKey(request.headers.get('cf-connecting-ip'));
+  const isAttempt = method === 'POST' && (path === '/v1/mailboxes' || match?.[2] === '/claim');
+  const braked = await brake(env, client, isAttempt ? 'attempt' : 'request', limits);
+  if (braked) return braked;
 
   if (path === '/health') {
     return allowed(method, ['GET']) ?? json<RelayHealth>({ ok: true, service: 'botsync-relay', protocol: RELAY_PROTOCOL_VERSION });
   }
   if (path === '/v1/mailboxes') {
-    return allowed(method, ['POST']) ?? (await openMailbox(request, env));
+    return allowed(method, ['POST']) ?? (await openMailbox(request, env, client, limits));
   }
-  const match = MAILBOX_ROUTE.exec(path);
   if (match) {
     const rawNameplate = match[1]!;
     const tail = match[2];
-    if (tail === '/claim') return allowed(method, ['POST']) ?? (await claimMailbox(request, env, rawNameplate));
+    if (tail === '/claim') return allowed(method, ['POST']) ?? (await claimMailbox(env, rawNameplate));
     if (tail === '/messages') {
       const refused = allowed(method, ['GET', 'POST']);
       if (refused) return refused;
@@ -66,26 +75,34 @@ function allowed(method: string, methods: string[]): Response | null {
   return errorResponse(failure('method_not_allowed', `This path takes ${methods.join(' or ')}, not ${method}.`), { allow: methods.join(', ') });
 }
 
-async function openMailbox(request: Request, env: Env): Promise<Response> {
-  const braked = await rateLimit(request, env);
-  if (braked) return braked;
+async function openMailbox(request: Request, env: Env, client: string, limits: RelayLimits): Promise<Response> {
   const body = await readJson(request);
   if (!body.ok) return errorResponse(body);
   if (!isObject(body.value)) return errorResponse(failure('bad_request', 'The body must be a JSON object {"message": ...}.'));
   const message = messageBody(body.value.message, 'message');
   if (!message.ok) return errorResponse(message);
 
-  for (let attempt = 0; attempt < NAMEPLATE_TRIES; attempt++) {
-    const nameplate = randomNameplate();
-    const opened = await mailbox(env, nameplate).open(message.value);
-    if (opened.ok) return json<OpenResponse>({ nameplate, token: opened.token, expiresAt: opened.expiresAt });
+  const lease = await holdLease(env, client, limits);
+  if (!lease.ok) return errorResponse(lease);
+  const held = lease.value;
+  let opened = false;
+  try {
+    for (let attempt = 0; attempt < NAMEPLATE_TRIES; attempt++) {
+      const nameplate = randomNameplate();
+      const answer = await mailbox(env, nameplate).open(message.value, held);
+      if (answer.ok) {
+        opened = true;
+        return json<OpenResponse>({ nameplate, token: answer.token, expiresAt: answer.expiresAt });
+      }
+    }
+    return errorResponse(failure('nameplates_exhausted', 'No free nameplate was found; try again in a minute.'));
+  } finally {
+    // No mailbox holds the lease: give it back rather than let it count until it ends.
+    if (!opened && held !== null) await releaseLease(env, held);
   }
-  return errorResponse(failure('nameplates_exhausted', 'No free nameplate was found; try again in a minute.'));
 }
 
-async function claimMailbox(request: Request, env: Env, rawNameplate: string): Promise<Response> {
-  const braked = await rateLimit(request, env);
-  if (braked) return braked;
+async function claimMailbox(env: Env, rawNameplate: string): Promise<Response> {
   const nameplate = canonicalNameplate(rawNameplate);
   if (nameplate === null) return unknownNameplate();
   return answer(await mailbox(env, nameplate).claim());
@@ -132,23 +149,11 @@ function unknownNameplate(): Response {
   return errorResponse(failure('not_found', 'No mailbox has this nameplate; check the code.'));
 }
 
-/** null when the client may go on; the 429 answer when its IP has used up its opens and claims for now. */
-async function rateLimit(request: Request, env: Env): Promise<Response | null> {
-  const limit = rateLimitPerMinute(env);
-  if (limit === 0) return null;
-  const ip = request.headers.get('cf-connecting-ip') ?? 'unknown';
-  const decision = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(ip)).hit(limit);
+/** null when the client may go on; the 429 answer when it has used up a window for now. */
+async function brake(env: Env, client: string, charge: Charge, limits: RelayLimits): Promise<Response | null> {
+  if (limits.requestsPerMinute === 0 && (charge === 'request' || limits.attemptsPerMinute === 0)) return null;
+  const decision = await limiter(env, client).admit(charge, limits);
   if (decision.ok) return null;
-  return errorResponse(
-    failure('rate_limited', `Too many mailboxes opened or claimed from this address; retry in ${decision.retryAfter} s.`, {
-      retryAfter: decision.retryAfter,
-    }),
-  );
-}
-
-function rateLimitPerMinute(env: Env): number {
-  const raw = env.RATE_LIMIT_PER_MINUTE;
-  // A typo in the deployment should not switch the brake off, so anything unreadable means the default.
-  if (raw === undefined || !/^\d+$/.test(raw.trim())) return DEFAULT_RATE_LIMIT_PER_MINUTE;
-  return Number(raw.trim());
+  const what = decision.window === 'attempt' ? 'Too many mailboxes opened or claimed' : 'Too many requests';
+  return errorResponse(failure('rate_limited', `${what} from this address (or IPv6 /64); retry in ${decision.retryAfter} s.`, { retryAfter: decision.retryAfter }));
 }

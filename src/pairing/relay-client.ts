@@ -150,6 +150,19 @@ function describeRelayError(status: number, body: RelayErrorBody, url: string): 
       return error.reason === 'done' ? usedCode() : new BotsyncError('PAIRING_FAILED', 'This code was cancelled on the other machine.', { hint: 'Make a new one with `botsync invite` there.' });
     case 'rate_limited':
       return new BotsyncError('RELAY_ERROR', `The relay is limiting requests from this address; try again in ${error.retryAfter ?? 60} s.`, { hint: DIRECT_CODE_HINT });
+    case 'too_many_mailboxes':
+      return new BotsyncError('RELAY_ERROR', `This address (or its IPv6 /64) has as many pairing codes waiting at the relay as it allows; one expires within ${error.retryAfter ?? 600} s.`, {
+        hint: `Use or cancel a code that is waiting, or try again then. ${DIRECT_CODE_HINT}`,
+      });
+    case 'relay_full':
+      return new BotsyncError('RELAY_ERROR', `The relay has as many pairing codes waiting as it allows; try again in ${error.retryAfter ?? 60} s.`, { hint: DIRECT_CODE_HINT });
+    case 'too_many_polls':
+      // Each machine waits with one request at a time, so a third means another process is using this code.
+      return new BotsyncError(
+        'RELAY_ERROR',
+        `The relay is already holding two requests waiting on this pairing code (one per machine), so it refused another; try again in ${error.retryAfter ?? 30} s.`,
+        { hint: 'Make sure only one botsync uses this code at a time.' },
+      );
     default:
       return new BotsyncError('RELAY_ERROR', `The relay ${url} answered ${status}: ${error?.message ?? 'no details'}.`, { hint: DIRECT_CODE_HINT });
   }

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { NO_CLIENT_LIMITS } from '../../relay/limits.js';
 import { freePort } from '../../src/net/ports.js';
 import { ROOT } from './harness.js';
 
@@ -20,8 +21,8 @@ export interface LocalRelay {
 export async function startRelay(vars: Record<string, string> = {}): Promise<LocalRelay> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), 'botsync-relay-'));
-  // Every local client shares one address, so the per-IP brake would throttle a whole test run.
-  const varArgs = Object.entries({ RATE_LIMIT_PER_MINUTE: '0', ...vars }).flatMap(([key, value]) => ['--var', `${key}:${value}`]);
+  // Every local client shares one address, so the per-client limits would throttle a whole test run.
+  const varArgs = Object.entries({ ...NO_CLIENT_LIMITS, ...vars }).flatMap(([key, value]) => ['--var', `${key}:${value}`]);
   const child: ResultPromise = execa(
     join(ROOT, 'node_modules', '.bin', 'wrangler'),
     ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', state, '--log-level', 'warn', '--show-interactive-dev-session=false', ...varArgs],

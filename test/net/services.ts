@@ -6,6 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
+import { NO_CLIENT_LIMITS } from '../../relay/limits.js';
 import { deviceIdFromCertificate } from '../../src/syncthing/certificate-id.js';
 import { ROOT } from '../helpers/harness.js';
 import { NetHarnessError } from './errors.js';
@@ -160,8 +161,8 @@ export async function publicServices(processes: Processes, ns: string, dir: stri
   });
 
   const pairingUrl = `http://${PUBLIC_ADDRESS}:${PAIRING_RELAY_PORT}`;
-  // As in test/helpers/relay.ts: every client of a test run reaches it from few addresses, so no per-IP brake.
-  const varArgs = Object.entries({ RATE_LIMIT_PER_MINUTE: '0', ...relayVars }).flatMap(([key, value]) => ['--var', `${key}:${value}`]);
+  // As in test/helpers/relay.ts: every client of a test run reaches it from few addresses, so no per-client limits.
+  const varArgs = Object.entries({ ...NO_CLIENT_LIMITS, ...relayVars }).flatMap(([key, value]) => ['--var', `${key}:${value}`]);
   const pairingRelay = new ManagedService({
     name: 'wrangler dev (pairing relay)',
     url: pairingUrl,

@@ -1,6 +1,8 @@
 /** Shared by the relay tests: calls through the real worker entrypoint (SELF) and peeks into mailboxes. */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
-import type { MailboxMeta } from '../../relay/mailbox.js';
+import type { Mailbox, MailboxMeta } from '../../relay/mailbox.js';
+import { limiter } from '../../relay/rate-limiter.js';
+import worker from '../../relay/worker.js';
 import type { ClaimResponse, OpenResponse, RelayErrorBody } from '../../relay/wire.js';
 
 export const BASE = 'http://relay.test';
@@ -15,25 +17,34 @@ export interface CallOptions {
   token?: string;
   /** A JSON value, or a string sent as the raw body. */
   body?: unknown;
-  /** CF-Connecting-IP; by default a fresh address per call, so the rate limiter never gets in the way. */
-  ip?: string;
+  /** CF-Connecting-IP; by default a fresh address per call, so the limits never get in the way; null: none. */
+  ip?: string | null;
   headers?: Record<string, string>;
+  /**
+   * [vars] for this call only, as a deployment would set them. The call then goes to the worker's
+   * fetch handler itself, with the same Durable Objects, since SELF always has wrangler.toml's vars.
+   */
+  vars?: Record<string, string>;
 }
 
 export async function call<T = unknown>(method: string, path: string, options: CallOptions = {}): Promise<Answer<T>> {
-  const headers: Record<string, string> = { 'cf-connecting-ip': options.ip ?? randomIp(), ...options.headers };
+  const ip = options.ip === undefined ? randomIp() : options.ip;
+  const headers: Record<string, string> = { ...(ip === null ? {} : { 'cf-connecting-ip': ip }), ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const response = await SELF.fetch(`${BASE}${path}`, { method, headers, body });
+  const response =
+    options.vars === undefined
+      ? await SELF.fetch(`${BASE}${path}`, { method, headers, body })
+      : await worker.fetch(new Request(`${BASE}${path}`, { method, headers, body }), { ...env, ...options.vars });
   return { status: response.status, headers: response.headers, body: (await response.json()) as T };
 }
 
-export async function open(message = blob(32)): Promise<OpenResponse> {
-  const answer = await call<OpenResponse>('POST', '/v1/mailboxes', { body: { message } });
+export async function open(message = blob(32), options: Omit<CallOptions, 'body'> = {}): Promise<OpenResponse> {
+  const answer = await call<OpenResponse>('POST', '/v1/mailboxes', { ...options, body: { message } });
   if (answer.status !== 200) throw new Error(`open failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
@@ -60,8 +71,34 @@ export function randomIp(): string {
   return `10.${a}.${b}.${c}`;
 }
 
+/** A random IPv6 /64 under the documentation prefix, as its first four groups ("2001:db8:x:y"). */
+export function randomPrefix(): string {
+  const [x, y] = crypto.getRandomValues(new Uint16Array(2));
+  return `2001:db8:${x!.toString(16)}:${y!.toString(16)}`;
+}
+
+/** The status and error code of each answer, to compare how two runs of calls were limited. */
+export function outcomes(answers: Answer[]): string[] {
+  return answers.map((a) => (a.status === 200 ? '200' : `${a.status} ${errorOf(a).code}`));
+}
+
 export function mailboxStub(nameplate: string) {
   return env.MAILBOX.get(env.MAILBOX.idFromName(nameplate));
+}
+
+/** How many long polls the mailbox is holding right now. */
+export function heldPolls(nameplate: string): Promise<number> {
+  // `held` is private to the Mailbox; the test reads it from inside the object rather than widen its API.
+  return runInDurableObject(mailboxStub(nameplate), (instance: Mailbox) => instance['held'].size);
+}
+
+/** The leases a limiter object holds (`name` is a client key, or ALL_CLIENTS), as id -> end. */
+export function leases(name: string): Promise<Record<string, number>> {
+  return runInDurableObject(limiter(env, name), (_instance, state) => {
+    const table = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'lease'").toArray();
+    if (table.length === 0) return {};
+    return Object.fromEntries(state.storage.sql.exec<{ id: string; until: number }>('SELECT id, until FROM lease').toArray().map((row) => [row.id, row.until]));
+  });
 }
 
 export interface StoredMailbox {

@@ -47,7 +47,7 @@ describe('mailbox lifetime', () => {
     await expectRefused(host.nameplate, { host: host.token, guest: guest.token }, 'not_found');
 
     // A forgotten nameplate is free: the worker could draw it again.
-    const reopened = await stub.open(blob(32));
+    const reopened = await stub.open(blob(32), null);
     expect(reopened.ok).toBe(true);
     expect((await call('POST', `/v1/mailboxes/${host.nameplate}/claim`)).status).toBe(200);
   });
@@ -64,6 +64,41 @@ describe('mailbox lifetime', () => {
     await rewriteMeta(host.nameplate, (meta) => ({ ...meta, forgetAt: Date.now() - 1 }));
     await expectRefused(host.nameplate, { host: host.token, guest: guest.token }, 'not_found');
     expect(await stored(host.nameplate)).toEqual({ entries: {}, alarm: null });
+  });
+
+  it('frees a closed mailbox\'s nameplate within 10 minutes: the tombstone answers both parties until then, and the nameplate opens again', async () => {
+    // Both parties long-poll at most MAX_WAIT_SECONDS apart, and a code is typed within its 10 minutes.
+    expect(TOMBSTONE_TTL_MS).toBeLessThanOrEqual(10 * 60_000);
+    const host = await open();
+    const guest = await claim(host.nameplate);
+    const closedAt = Date.now();
+    expect((await call('DELETE', `/v1/mailboxes/${host.nameplate}`, { token: guest.token, body: { reason: 'done' } })).status).toBe(200);
+    await expectRefused(host.nameplate, { host: host.token, guest: guest.token }, 'closed', 'done');
+
+    const tombstone = await stored(host.nameplate);
+    const { forgetAt } = tombstone.entries.meta as { forgetAt: number };
+    expect(forgetAt).toBeGreaterThanOrEqual(closedAt + TOMBSTONE_TTL_MS);
+    expect(forgetAt).toBeLessThanOrEqual(Date.now() + 10 * 60_000);
+    expect(tombstone.alarm).toBe(forgetAt);
+
+    // The tombstone's alarm, as ten minutes would bring it: nothing left, and the nameplate is free.
+    expect(await runDurableObjectAlarm(mailboxStub(host.nameplate))).toBe(true);
+    expect(await stored(host.nameplate)).toEqual({ entries: {}, alarm: null });
+    const reopened = await mailboxStub(host.nameplate).open(blob(32), null);
+    expect(reopened.ok).toBe(true);
+    const newGuest = await call<{ token: string }>('POST', `/v1/mailboxes/${host.nameplate}/claim`);
+    expect(newGuest.status).toBe(200);
+    // The old parties' tokens mean nothing to the new mailbox.
+    expect((await call('GET', messages(host.nameplate), { token: guest.token })).status).toBe(401);
+  });
+
+  it('frees a nameplate whose tombstone is past its time even before the alarm runs', async () => {
+    const host = await open();
+    expect((await call('DELETE', `/v1/mailboxes/${host.nameplate}`, { token: host.token, body: { reason: 'cancelled' } })).status).toBe(200);
+    expect((await mailboxStub(host.nameplate).open(blob(32), null)).ok).toBe(false);
+    await rewriteMeta(host.nameplate, (meta) => ({ ...meta, forgetAt: Date.now() - 1 }));
+    expect((await mailboxStub(host.nameplate).open(blob(32), null)).ok).toBe(true);
+    expect((await call('POST', `/v1/mailboxes/${host.nameplate}/claim`)).status).toBe(200);
   });
 
   it('wakes a long poll with 410 expired when the mailbox expires under it', async () => {

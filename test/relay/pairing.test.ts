@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAILBOX_TTL_MS, NAMEPLATE_PATTERN, NAMEPLATE_WORDS, type FetchResponse, type PostResponse, type RelayMessage } from '../../relay/wire.js';
-import { blob, call, claim, errorOf, open, sha256Hex, sleep, stored } from './helpers.js';
+import { blob, call, claim, errorOf, open, randomIp, sha256Hex, sleep, stored } from './helpers.js';
 
 const messagesPath = (nameplate: string, after: number, wait = 0) => `/v1/mailboxes/${nameplate}/messages?after=${after}&wait=${wait}`;
 
@@ -69,16 +69,22 @@ describe('a pairing exchange through the relay', () => {
     expect(errorOf(after)).toMatchObject({ code: 'closed', reason: 'done' });
   });
 
-  it('stores only state, times, token hashes and opaque bodies during the exchange, never a raw token', async () => {
+  it('stores only state, times, token hashes, opaque bodies and its lease during the exchange, never a raw token or an address', async () => {
     const bodies = { host: [blob(32), blob(200)], guest: [blob(32), blob(32), blob(1500)] };
-    const host = await open(bodies.host[0]);
+    const hostIp = randomIp();
+    const host = await open(bodies.host[0], { ip: hostIp });
     const guest = await claim(host.nameplate);
     const post = (token: string, body: string) => call('POST', `/v1/mailboxes/${host.nameplate}/messages`, { token, body: { body } });
     for (const body of bodies.guest) expect((await post(guest.token, body)).status).toBe(200);
     expect((await post(host.token, bodies.host[1]!)).status).toBe(200);
 
     const { entries, alarm } = await stored(host.nameplate);
-    expect(Object.keys(entries).sort()).toEqual(['hash:guest', 'hash:host', 'meta', 'msg:0001', 'msg:0002', 'msg:0003', 'msg:0004', 'msg:0005']);
+    expect(Object.keys(entries).sort()).toEqual(['hash:guest', 'hash:host', 'lease', 'meta', 'msg:0001', 'msg:0002', 'msg:0003', 'msg:0004', 'msg:0005']);
+    // The lease: a random id and the limiter objects holding it (Durable Object ids, 64 hex digits).
+    const lease = entries.lease as { id: string; holders: string[] };
+    expect(Object.keys(lease).sort()).toEqual(['holders', 'id']);
+    expect(lease.holders).toHaveLength(2);
+    for (const holder of lease.holders) expect(holder).toMatch(/^[0-9a-f]{64}$/);
     expect(entries['hash:host']).toBe(await sha256Hex(host.token));
     expect(entries['hash:guest']).toBe(await sha256Hex(guest.token));
     const meta = entries.meta as Record<string, unknown>;
@@ -94,5 +100,6 @@ describe('a pairing exchange through the relay', () => {
     const everything = JSON.stringify(entries);
     expect(everything).not.toContain(host.token);
     expect(everything).not.toContain(guest.token);
+    expect(everything).not.toContain(hostIp);
   });
 });

@@ -35,6 +35,9 @@ describe('what the relay client tells users about relay answers', () => {
     [{ code: 'closed', message: 'x', reason: 'malformed' }, 'PAIRING_MALFORMED', /could not read this machine's pairing details/],
     [{ code: 'not_found', message: 'x' }, 'BAD_CODE', /No machine is waiting for this code/],
     [{ code: 'rate_limited', message: 'x', retryAfter: 42 }, 'RELAY_ERROR', /try again in 42 s/],
+    [{ code: 'too_many_mailboxes', message: 'x', retryAfter: 420 }, 'RELAY_ERROR', /as many pairing codes waiting at the relay as it allows; one expires within 420 s/],
+    [{ code: 'relay_full', message: 'x', retryAfter: 17 }, 'RELAY_ERROR', /The relay has as many pairing codes waiting as it allows; try again in 17 s/],
+    [{ code: 'too_many_polls', message: 'x', retryAfter: 9 }, 'RELAY_ERROR', /already holding two requests waiting on this pairing code .*; try again in 9 s/],
     [{ code: 'internal', message: 'boom' }, 'RELAY_ERROR', /answered 500: boom/],
   ];
 
