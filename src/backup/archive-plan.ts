@@ -39,7 +39,7 @@ export class ArchivePlan {
   readonly #links = new Map<string, string>();
   /** Directory entries still standing (not replaced by a later entry at their path). */
   readonly #dirs = new Set<string>();
-  /** Links whose place a later entry took, or that a later entry lies inside. */
+  /** Links whose place a later written entry took, or that one lies inside. */
   readonly #displaced = new Set<string>();
   readonly #skipped: SkippedEntry[] = [];
 
@@ -49,12 +49,11 @@ export class ArchivePlan {
     if (posix.isAbsolute(rawPath) || /^[A-Za-z]:/.test(rawPath)) throw refused(`absolute path ${JSON.stringify(rawPath)}`);
     if (rawPath.split(/[/\\]/).includes('..')) throw refused(`path ${JSON.stringify(rawPath)} climbs out with ".."`);
     const path = normalize(rawPath);
-    const parents = parentsOf(path);
-    for (const parent of parents) if (this.#links.has(parent)) this.#displaced.add(parent);
     const write = (): true => {
-      if (this.#links.has(path)) this.#displaced.add(path);
-      // The extractor makes the directories an entry lies in, whether or not the archive lists them.
-      for (const parent of parents) this.#dirs.add(parent);
+      // The extractor makes the directories an entry lies in, whether or not the archive lists
+      // them: a link at such a place cannot be made.
+      for (const at of [...parentsOf(path), path]) if (this.#links.has(at)) this.#displaced.add(at);
+      for (const parent of parentsOf(path)) this.#dirs.add(parent);
       return true;
     };
     if (DIRECTORY_TYPES.has(type)) {
@@ -90,29 +89,18 @@ export class ArchivePlan {
       else if (parents.some((parent) => !this.#dirs.has(parent))) skippedLinks.set(path, 'its directory is not in the archive');
       else standing.set(path, target);
     }
-    // First every link is followed through all the others, as the archive means them: a chain that
-    // leads out condemns each link on it, whichever comes first. Removing those changes where the
-    // links followed through them lead, so those (and only those) are followed again, until none
-    // is left that leaves the target.
-    const followedBy = new Map<string, Set<string>>();
-    const check = (paths: Iterable<string>): string[] => {
-      const escaping: [string, string][] = [];
-      for (const path of paths) {
-        if (!standing.has(path)) continue;
-        const { escape, followed } = follow(path, standing);
-        for (const link of followed) {
-          if (!followedBy.has(link)) followedBy.set(link, new Set());
-          followedBy.get(link)!.add(path);
-        }
-        if (escape !== undefined) escaping.push([path, escape]);
-      }
-      for (const [path, escape] of escaping) {
-        standing.delete(path);
-        skippedLinks.set(path, escape);
-      }
-      return escaping.flatMap(([path]) => [...(followedBy.get(path) ?? [])]);
-    };
-    for (let recheck = check([...standing.keys()]); recheck.length > 0; ) recheck = check(new Set(recheck));
+    // Each link is followed through all the others that stand, as the archive means them, so a
+    // chain that leads out condemns every link on it, whichever comes first. One pass is enough:
+    // a walk through a link that leads out leads out the same way, so no link that stays inside
+    // went through one that is removed.
+    const escaping = [...standing.keys()].flatMap((path) => {
+      const escape = follow(path, standing);
+      return escape === undefined ? [] : [[path, escape] as const];
+    });
+    for (const [path, escape] of escaping) {
+      standing.delete(path);
+      skippedLinks.set(path, escape);
+    }
     const skipped = [...this.#skipped, ...[...this.#links.keys()].filter((path) => skippedLinks.has(path)).map((path) => ({ path, target: this.#links.get(path)!, reason: skippedLinks.get(path)! }))];
     return { links: [...standing].map(([path, target]) => ({ path, target })), skipped };
   }
@@ -120,20 +108,20 @@ export class ArchivePlan {
 
 /**
  * Resolves link `path` as the kernel would once the `links` exist (a path that is no link is taken
- * as a directory, which only ever finds more escapes), and says why it leaves the target, if it
- * does, and which links it went through.
+ * as a directory, which only ever finds more escapes), and says why it leaves the target, if it does.
  */
-function follow(path: string, links: Map<string, string>): { escape?: string; followed: string[] } {
-  const followed: string[] = [];
+function follow(path: string, links: Map<string, string>): string | undefined {
   const place = path.split('/').slice(0, -1);
+  const start = links.get(path)!;
+  if (posix.isAbsolute(start)) return 'it points to an absolute path';
   // Components still to walk, last first.
-  const pending = links.get(path)!.split('/').reverse();
-  if (posix.isAbsolute(links.get(path)!)) return { escape: 'it points to an absolute path', followed };
+  const pending = start.split('/').reverse();
+  let hops = 0;
   while (pending.length > 0) {
     const part = pending.pop()!;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (place.length === 0) return { escape: 'it points outside the restore target', followed };
+      if (place.length === 0) return 'it points outside the restore target';
       place.pop();
       continue;
     }
@@ -141,13 +129,12 @@ function follow(path: string, links: Map<string, string>): { escape?: string; fo
     const at = place.join('/');
     const target = links.get(at);
     if (target === undefined) continue;
-    followed.push(at);
-    if (followed.length > MAX_HOPS) return { escape: 'it goes through too many links', followed };
-    if (posix.isAbsolute(target)) return { escape: `it leads through ${at} to an absolute path`, followed };
+    if (++hops > MAX_HOPS) return 'it goes through too many links';
+    if (posix.isAbsolute(target)) return `it leads through ${at} to an absolute path`;
     place.pop();
     pending.push(...target.split('/').reverse());
   }
-  return { followed };
+  return undefined;
 }
 
 /** "a/b/c" -> ["a", "a/b"]. */

@@ -1,5 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { link, open, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
@@ -49,9 +50,10 @@ export async function ensureSigningKey(layout: Layout): Promise<SigningKey> {
   const existing = await loadSigningKey(layout);
   if (existing !== undefined) return existing;
   const path = signingKeyPath(layout);
-  const temp = `${path}.${process.pid}.new`;
+  const temp = `${path}.${randomBytes(6).toString('hex')}.new`;
   const secretKey = ed25519.utils.randomSecretKey();
-  const handle = await open(temp, 'w', 0o600);
+  await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+  const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify({ version: 1, type: 'ed25519', secretKey: Buffer.from(secretKey).toString('base64url') })}\n`);
     await handle.sync();
