@@ -124,7 +124,7 @@ function buildProgram(): Command {
   backup.command('status').description('last success and failure, next run').action(action(() => import('./commands/backup-status.js')));
   backup
     .command('verify')
-    .description('authenticate a snapshot end to end and check it; writes nothing')
+    .description('check a snapshot whole, by the rules restore applies, and say who wrote it; writes nothing')
     .argument('[name]', 'a snapshot name, or latest', 'latest')
     .option('--identity <file>', 'the age identity file, for backups encrypted to a recipient')
     .option('--signer <key>', "the signer key (ed25519:...) the snapshot must be signed by; default: this home's")

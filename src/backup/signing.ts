@@ -1,10 +1,10 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rm } from 'node:fs/promises';
+import { link, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import { corruptState, readJsonFile } from '../workspace/state-file.js';
+import { corruptState, readJsonFile, writeFileAtomic } from '../workspace/state-file.js';
 import type { Manifest } from './manifest.js';
 
 /**
@@ -52,14 +52,7 @@ export async function ensureSigningKey(layout: Layout): Promise<SigningKey> {
   const path = signingKeyPath(layout);
   const temp = `${path}.${randomBytes(6).toString('hex')}.new`;
   const secretKey = ed25519.utils.randomSecretKey();
-  await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify({ version: 1, type: 'ed25519', secretKey: Buffer.from(secretKey).toString('base64url') })}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeFileAtomic(temp, `${JSON.stringify({ version: 1, type: 'ed25519', secretKey: Buffer.from(secretKey).toString('base64url') })}\n`);
   try {
     await link(temp, path);
   } catch (error) {

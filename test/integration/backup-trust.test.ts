@@ -280,15 +280,14 @@ describe('backups against a hostile remote', () => {
     const human = await home.run(['backup', 'verify', forged, '--identity', identity]);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/Authenticity NOT established: it is unsigned, so anyone holding the recipient public key could have written it/);
-    expect(human.stdout).not.toMatch(/authenticated end to end/);
+    expect(human.stdout).not.toMatch(/authenticated end to end|authenticated by/);
 
     for (const command of [['verify', forged], ['restore', forged, '--to', join(scratch, 'forged-restore')], ['restore', 'latest', '--to', join(scratch, 'forged-latest')]]) {
       const refused = await home.run(['backup', ...command, '--identity', identity, '--signer', signer]);
       expect(refused.exitCode, command.join(' ')).toBe(1);
       expect(refused.stderr).toContain(`Snapshot ${forged} is not signed by ${signer}: it is unsigned.`);
     }
-    expect(await exists(join(scratch, 'forged-restore'))).toBe(false);
-    expect(await exists(join(scratch, 'forged-latest'))).toBe(false);
+    expect((await readdir(scratch)).filter((name) => name.startsWith('forged-'))).toEqual([]);
 
     // Claiming this home's key, with a signature lifted from the genuine manifest: refused even without --signer.
     const lifted = JSON.parse(await readFile(join(remoteDir, `${genuine.name}.manifest.json`), 'utf8'));
