@@ -37,7 +37,7 @@ export class ArchivePlan {
   entries = 0;
   /** Path -> target of every symbolic link, a later one at the same path replacing an earlier. */
   readonly #links = new Map<string, string>();
-  /** Directory entries still standing (not replaced by a later entry at their path). */
+  /** The directories the extractor makes (directory entries and the ones entries lie in), less those a later file replaced. */
   readonly #dirs = new Set<string>();
   /** Links whose place a later written entry took, or that one lies inside. */
   readonly #displaced = new Set<string>();
@@ -49,11 +49,12 @@ export class ArchivePlan {
     if (posix.isAbsolute(rawPath) || /^[A-Za-z]:/.test(rawPath)) throw refused(`absolute path ${JSON.stringify(rawPath)}`);
     if (rawPath.split(/[/\\]/).includes('..')) throw refused(`path ${JSON.stringify(rawPath)} climbs out with ".."`);
     const path = normalize(rawPath);
+    const parents = parentsOf(path);
     const write = (): true => {
       // The extractor makes the directories an entry lies in, whether or not the archive lists
       // them: a link at such a place cannot be made.
-      for (const at of [...parentsOf(path), path]) if (this.#links.has(at)) this.#displaced.add(at);
-      for (const parent of parentsOf(path)) this.#dirs.add(parent);
+      for (const at of [...parents, path]) if (this.#links.has(at)) this.#displaced.add(at);
+      for (const parent of parents) this.#dirs.add(parent);
       return true;
     };
     if (DIRECTORY_TYPES.has(type)) {
