@@ -125,9 +125,10 @@ function buildProgram(): Command {
   backup.command('status').description('last success and failure, next run').action(action(() => import('./commands/backup-status.js')));
   backup
     .command('verify')
-    .description('authenticate a snapshot end to end and check it; writes nothing')
+    .description('check a snapshot whole, by the rules restore applies, and say who wrote it; writes nothing')
     .argument('[name]', 'a snapshot name, or latest', 'latest')
     .option('--identity <file>', 'the age identity file, for backups encrypted to a recipient')
+    .option('--signer <key>', "the signer key (ed25519:...) the snapshot must be signed by; default: this home's")
     .action(action(() => import('./commands/backup-verify.js')));
   backup
     .command('restore')
@@ -135,11 +136,13 @@ function buildProgram(): Command {
     .argument('[name]', 'a snapshot name, or latest', 'latest')
     .option('--to <dir>', 'where to restore (default: <home>/restored/<name>)')
     .option('--identity <file>', 'the age identity file, for backups encrypted to a recipient')
+    .option('--signer <key>', "the signer key (ed25519:...) the snapshot must be signed by; default: this home's")
     .action(action(() => import('./commands/backup-restore.js')));
   backup
     .command('prune')
-    .description('remove snapshots the retention policy does not keep (the newest always stays)')
+    .description("remove this host's snapshots the retention policy does not keep (the newest always stays)")
     .option('--dry-run', 'only say what would be removed')
+    .option('--all-hosts', "apply the policy to every host's snapshots on the remote, each host's on its own")
     .action(action(() => import('./commands/backup-prune.js')));
 
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');

@@ -1,10 +1,16 @@
 import { loadBackupSettings } from '../../src/backup/settings.js';
+import { parseSigner } from '../../src/backup/signing.js';
 import { findSnapshot, identitiesFor, verifySnapshot } from '../../src/backup/snapshot.js';
 import type { Context } from '../context.js';
+import { authenticityLine, noteProblems, readingJson } from './backup-report.js';
 
-export async function run(context: Context, which: string | undefined, flags: { identity?: string }): Promise<void> {
+export async function run(context: Context, which: string, flags: { identity?: string; signer?: string }): Promise<void> {
+  const signer = flags.signer === undefined ? undefined : parseSigner(flags.signer);
   const settings = await loadBackupSettings(context.layout);
-  const manifest = await findSnapshot(settings, context.env, which);
-  const { files } = await verifySnapshot(settings, context.env, manifest, await identitiesFor(settings, context.env, flags.identity));
-  context.out.result({ name: manifest.name, ok: true, files }, () => `Snapshot ${manifest.name} is intact: authenticated end to end, matches its manifest, ${files} entries.`);
+  const { snapshot, unreadable } = await findSnapshot(settings, context.env, which);
+  const reading = await verifySnapshot(context.layout, settings, context.env, snapshot, { identities: await identitiesFor(settings, context.env, flags.identity), signer });
+  noteProblems(context, unreadable, reading);
+  context.out.result({ name: snapshot.name, ok: true, ...readingJson(reading, unreadable) }, () =>
+    [`Snapshot ${snapshot.name} is intact: it matches its manifest and every chunk passed age's integrity check, ${reading.files} entries.`, authenticityLine(reading)].join('\n'),
+  );
 }

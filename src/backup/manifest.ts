@@ -6,6 +6,10 @@ import { BotsyncError } from '../errors.js';
  * `<name>.tar.age.partial` and renamed whole) and `<name>.manifest.json`, written last. Only snapshots
  * with both exist for list, restore and prune: a backup cut off at any point leaves at most a
  * `.partial` or an object without a manifest, never something that looks complete.
+ *
+ * Anyone who can write to the remote can write a manifest, so nothing in one is used as a path: a
+ * snapshot's name is its manifest's file name as the remote lists it, which must match the name
+ * pattern and the `name` inside.
  */
 export interface Manifest {
   version: 1;
@@ -19,7 +23,13 @@ export interface Manifest {
   /** tar entries: files, directories and links. */
   files: number;
   encryption: 'x25519' | 'scrypt';
+  /** Recipient snapshots: the public key of the home that wrote it, and its Ed25519 signature (signing.ts). */
+  signer?: string;
+  signature?: string;
 }
+
+/** newSnapshotName's shape: nothing else is a snapshot, so no name can hold a path separator or "..". */
+const SNAPSHOT_NAME = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 
 /** Sorts by time, never collides: UTC to the millisecond plus a random suffix. */
 export function newSnapshotName(now = new Date()): string {
@@ -33,15 +43,34 @@ export const objectName = (name: string) => `${name}${OBJECT_SUFFIX}`;
 export const manifestName = (name: string) => `${name}${MANIFEST_SUFFIX}`;
 export const partialName = (name: string) => `${name}${PARTIAL_SUFFIX}`;
 
-export function parseManifest(text: string, where: string): Manifest {
+/** The snapshot a listed file belongs to, by its suffix; undefined for a file that is not a snapshot's. */
+export function snapshotFile(file: string): { name: string; kind: 'manifest' | 'object' | 'partial' } | undefined {
+  for (const [suffix, kind] of [[MANIFEST_SUFFIX, 'manifest'], [OBJECT_SUFFIX, 'object'], [PARTIAL_SUFFIX, 'partial']] as const) {
+    if (file.endsWith(suffix) && SNAPSHOT_NAME.test(file.slice(0, -suffix.length))) return { name: file.slice(0, -suffix.length), kind };
+  }
+  return undefined;
+}
+
+/** Parses the manifest stored as `file` (a name from the remote's listing); BACKUP_CORRUPT for anything but a well-formed one of that name. */
+export function parseManifest(text: string, file: string): Manifest {
+  const refuse = (why: string, cause?: unknown) =>
+    new BotsyncError('BACKUP_CORRUPT', `The manifest ${file} ${why}.`, { hint: 'That snapshot cannot be trusted; restore another one.', cause });
+  const expected = file.endsWith(MANIFEST_SUFFIX) ? file.slice(0, -MANIFEST_SUFFIX.length) : undefined;
+  if (expected === undefined || !SNAPSHOT_NAME.test(expected)) throw refuse('is not named like a snapshot');
   let value: Manifest;
   try {
     value = JSON.parse(text) as Manifest;
   } catch (error) {
-    throw new BotsyncError('BACKUP_CORRUPT', `The manifest ${where} is not valid JSON.`, { hint: 'That snapshot cannot be trusted; restore another one.', cause: error });
+    throw refuse('is not valid JSON', error);
   }
-  if (value.version !== 1 || typeof value.name !== 'string' || !/^[0-9a-f]{64}$/.test(value.sha256) || !Number.isSafeInteger(value.bytes) || !Number.isSafeInteger(value.files)) {
-    throw new BotsyncError('BACKUP_CORRUPT', `The manifest ${where} is incomplete.`, { hint: 'That snapshot cannot be trusted; restore another one.' });
+  if (value === null || typeof value !== 'object') throw refuse('is not a JSON object');
+  if (value.name !== expected) throw refuse(`names another snapshot (${JSON.stringify(value.name)})`);
+  const counts = [value.bytes, value.files].every((count) => Number.isSafeInteger(count) && count >= 0);
+  const texts = [value.host, value.botsync].every((field) => typeof field === 'string');
+  if (value.version !== 1 || !/^[0-9a-f]{64}$/.test(value.sha256) || !counts || !texts || typeof value.created !== 'string' || Number.isNaN(Date.parse(value.created))) {
+    throw refuse('is incomplete');
   }
+  if (value.encryption !== 'x25519' && value.encryption !== 'scrypt') throw refuse(`has an unknown encryption ${JSON.stringify(value.encryption)}`);
+  if ((value.signer !== undefined && typeof value.signer !== 'string') || (value.signature !== undefined && typeof value.signature !== 'string')) throw refuse('has a malformed signature');
   return value;
 }

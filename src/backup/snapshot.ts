@@ -10,11 +10,13 @@ import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { lockPath, recordBackup } from './backup-state.js';
-import { MANIFEST_SUFFIX, OBJECT_SUFFIX, PARTIAL_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, type Manifest } from './manifest.js';
+import type { SkippedEntry } from './archive-plan.js';
+import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, snapshotFile, type Manifest } from './manifest.js';
 import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type RemoteEntry } from './rclone.js';
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
-import { checkTar, extractTar } from './tar-stream.js';
+import { ensureSigningKey, judgeAuthenticity, loadSigningKey, signManifest, type Authenticity } from './signing.js';
+import { makeLinks, readArchive } from './tar-stream.js';
 import { STATE_RECORD_PATH, stateRecord } from './state-record.js';
 import { TarWriter } from './tar-writer.js';
 
@@ -48,6 +50,8 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   let archive: TarWriter | undefined;
   try {
     const recipients = recipientsFor(settings, env);
+    // Anyone holding the recipient's public key can encrypt to it: the signature says it was this home.
+    const signingKey = settings.encryption.type === 'x25519' ? await ensureSigningKey(layout) : undefined;
     const extra = settings.includeState ? [{ path: STATE_RECORD_PATH, content: await stateRecord(layout) }] : [];
     archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude, extra });
     let readFailure: unknown;
@@ -60,7 +64,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       stage = failure.stage;
       throw failure.error;
     }
-    const manifest: Manifest = {
+    const fields: Manifest = {
       version: 1,
       name,
       created: new Date(started).toISOString(),
@@ -71,6 +75,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       files: archive.entries,
       encryption: settings.encryption.type,
     };
+    const manifest: Manifest = signingKey === undefined ? fields : { ...fields, ...signManifest(fields, signingKey) };
     stage = 'publishing (rclone moveto)';
     await moveto(partial, joinRemote(settings.remote, objectName(name)), env);
     // Last, so that a manifest always stands for an object that is whole and in place.
@@ -100,58 +105,98 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   }
 }
 
+/** A complete snapshot: its manifest, and its two files as the remote listed them. */
+export interface Snapshot extends Manifest {
+  /** What is read and deleted: names from the listing, never from inside a manifest. */
+  stored: { manifest: string; object: string };
+}
+
+/** A manifest that could not be read or was refused: reported and skipped, never deleted. */
+export interface UnreadableManifest {
+  file: string;
+  message: string;
+}
+
+export interface RemoteSnapshots {
+  /** Oldest first. */
+  snapshots: Snapshot[];
+  unreadable: UnreadableManifest[];
+}
+
 /**
  * Complete snapshots (a manifest and its object), oldest first. An object damaged since (wrong size)
  * is still listed: verify and restore report it as corrupt rather than pretending it never existed.
  */
-export async function listSnapshots(settings: BackupSettings, env: NodeJS.ProcessEnv): Promise<Manifest[]> {
-  return (await readRemote(settings, env)).snapshots;
+export async function listSnapshots(settings: BackupSettings, env: NodeJS.ProcessEnv): Promise<RemoteSnapshots> {
+  const { snapshots, unreadable } = await readRemote(settings, env);
+  return { snapshots, unreadable };
 }
 
-interface RemoteState {
-  snapshots: Manifest[];
+interface RemoteState extends RemoteSnapshots {
   /** What interrupted backups left: uploads never published, objects without a manifest, manifests without an object. */
   leftovers: RemoteEntry[];
 }
 
+/**
+ * Files that are not named like a snapshot's are not botsync's and are left alone, except a
+ * `.manifest.json` of another name, which is reported (a crafted one must not pass unseen).
+ */
 async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Promise<RemoteState> {
-  const files = await listFiles(settings.remote, env);
-  const names = new Set(files.map((file) => file.Name));
-  const snapshots: Manifest[] = [];
+  const parts = new Map<string, Partial<Record<'manifest' | 'object' | 'partial', RemoteEntry>>>();
+  const unreadable: UnreadableManifest[] = [];
+  for (const file of await listFiles(settings.remote, env)) {
+    const of = snapshotFile(file.Name);
+    if (of !== undefined) parts.set(of.name, { ...parts.get(of.name), [of.kind]: file });
+    else if (file.Name.endsWith(MANIFEST_SUFFIX)) unreadable.push({ file: file.Name, message: `The manifest ${file.Name} is not named like a snapshot.` });
+  }
+  const snapshots: Snapshot[] = [];
   const leftovers: RemoteEntry[] = [];
-  for (const file of files) {
-    if (file.Name.endsWith(PARTIAL_SUFFIX)) leftovers.push(file);
-    else if (file.Name.endsWith(OBJECT_SUFFIX)) {
-      // Its manifest never arrived (or a prune removed the manifest and failed on the object).
-      if (!names.has(manifestName(file.Name.slice(0, -OBJECT_SUFFIX.length)))) leftovers.push(file);
-    } else if (file.Name.endsWith(MANIFEST_SUFFIX)) {
-      const name = file.Name.slice(0, -MANIFEST_SUFFIX.length);
-      // Read only when its object exists: a manifest without one (its object lost or removed by hand)
-      // is not a snapshot.
-      if (names.has(objectName(name))) snapshots.push(parseManifest(await catText(joinRemote(settings.remote, file.Name), env), file.Name));
-      else leftovers.push(file);
+  for (const { manifest, object, partial } of parts.values()) {
+    if (partial !== undefined) leftovers.push(partial);
+    // An object whose manifest never arrived (or a prune removed the manifest and failed on the
+    // object), or a manifest whose object was lost or removed by hand: not a snapshot.
+    if (manifest === undefined || object === undefined) {
+      leftovers.push(...[manifest, object].filter((file) => file !== undefined));
+      continue;
+    }
+    try {
+      snapshots.push({ ...parseManifest(await catText(joinRemote(settings.remote, manifest.Name), env), manifest.Name), stored: { manifest: manifest.Name, object: object.Name } });
+    } catch (error) {
+      if (!isBotsyncError(error, 'BACKUP_CORRUPT') && !isBotsyncError(error, 'RCLONE_FAILED')) throw error;
+      unreadable.push({ file: manifest.Name, message: (error as Error).message });
     }
   }
-  return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), leftovers };
+  return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), unreadable, leftovers };
 }
 
-export async function findSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, which = 'latest'): Promise<Manifest> {
-  const snapshots = await listSnapshots(settings, env);
-  const found = which === 'latest' ? snapshots.at(-1) : snapshots.find((snapshot) => snapshot.name === which);
-  if (found === undefined) {
-    throw new BotsyncError('BACKUP_NOT_FOUND', which === 'latest' ? 'There is no complete snapshot yet.' : `No complete snapshot named "${which}".`, {
-      hint: 'See the snapshots with `botsync backup list`.',
-    });
-  }
-  return found;
+/** The named snapshot, or the newest; a manifest that cannot be read is skipped (and reported) unless it is the one asked for. */
+export async function findSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, which: string): Promise<{ snapshot: Snapshot; unreadable: UnreadableManifest[] }> {
+  const { snapshots, unreadable } = await listSnapshots(settings, env);
+  const snapshot = which === 'latest' ? snapshots.at(-1) : snapshots.find((candidate) => candidate.name === which);
+  if (snapshot !== undefined) return { snapshot, unreadable };
+  const asked = unreadable.find((bad) => bad.file === manifestName(which));
+  if (asked !== undefined) throw new BotsyncError('BACKUP_CORRUPT', asked.message, { hint: 'That snapshot cannot be trusted; restore another one (`botsync backup list`).' });
+  throw new BotsyncError('BACKUP_NOT_FOUND', which === 'latest' ? 'There is no complete snapshot yet.' : `No complete snapshot named "${which}".`, {
+    hint: 'See the snapshots with `botsync backup list`.',
+  });
 }
 
-/** Authenticates the whole snapshot and checks its manifest and tar structure; writes nothing. */
-export async function verifySnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest: Manifest, identities: AgeIdentity[]): Promise<{ files: number }> {
-  const opened = openSnapshot(settings, env, manifest, identities);
-  const [files] = await Promise.all([checkTar(opened.plaintext), opened.checked]);
-  if (files !== manifest.files) throw new BotsyncError('BACKUP_CORRUPT', `The snapshot holds ${files} entries, its manifest says ${manifest.files}.`, { hint: 'Restore another snapshot.' });
-  return { files };
+export interface ReadingKeys {
+  identities: AgeIdentity[];
+  /** A signer key the user vouches for (`--signer`); without it, this home's own key is the one trusted. */
+  signer?: string;
+}
+
+export interface SnapshotReading {
+  files: number;
+  /** Entries not restored (links that would leave the target, hard links, special files). */
+  skipped: SkippedEntry[];
+  authenticity: Authenticity;
+}
+
+/** Authenticates the whole snapshot and checks it by the rules restore applies; writes nothing. */
+export function verifySnapshot(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, snapshot: Snapshot, keys: ReadingKeys): Promise<SnapshotReading> {
+  return readSnapshot(layout, settings, env, snapshot, keys);
 }
 
 /**
@@ -159,60 +204,102 @@ export async function verifySnapshot(settings: BackupSettings, env: NodeJS.Proce
  * temporary sibling first and renamed into place only once the whole stream authenticated and matched
  * its manifest, so a failed or tampered restore leaves nothing behind.
  */
-export async function restoreSnapshot(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, manifest: Manifest, identities: AgeIdentity[], to?: string): Promise<{ path: string; files: number }> {
-  const dest = to ?? join(layout.home, 'restored', manifest.name);
+export async function restoreSnapshot(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, snapshot: Snapshot, keys: ReadingKeys, to?: string): Promise<SnapshotReading & { path: string }> {
+  const dest = to ?? join(layout.home, 'restored', snapshot.name);
   if (await stat(dest).then(() => true, (error: unknown) => (errnoCode(error) === 'ENOENT' ? false : Promise.reject(error)))) {
     throw new BotsyncError('BAD_INPUT', `${dest} already exists; restore never overwrites.`, { hint: 'Choose another directory with --to DIR.' });
   }
   const temp = `${dest}.partial-${randomBytes(4).toString('hex')}`;
   await mkdir(temp, { recursive: true, mode: 0o700 });
-  const opened = openSnapshot(settings, env, manifest, identities);
-  // Both must have stopped before the temporary directory is removed: an extractor still writing
-  // after a failed check would leave files behind.
-  const [extracted, checked] = await Promise.allSettled([extractTar(opened.plaintext, temp), opened.checked]);
-  if (extracted.status === 'rejected' || checked.status === 'rejected') {
+  let reading: SnapshotReading;
+  try {
+    reading = await readSnapshot(layout, settings, env, snapshot, keys, temp);
+  } catch (error) {
     // A write the aborted extractor had in flight can land while the directory is being removed
     // (ENOTEMPTY): retried, and once it is gone the extractor cannot recreate it (it writes only
     // below an existing target).
     await rm(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
-    throw checked.status === 'rejected' ? checked.reason : (extracted as PromiseRejectedResult).reason;
+    throw error;
   }
   await rename(temp, dest);
-  return { path: dest, files: extracted.value };
+  return { ...reading, path: dest };
+}
+
+/**
+ * Restore's and verify's one way through a snapshot: who wrote it (before anything is downloaded),
+ * then size and SHA-256 against the manifest, age's authentication of every chunk, the archive's
+ * rules and its entry count; with `into`, the archive is extracted there and its links are made
+ * last, once all of that held.
+ */
+async function readSnapshot(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, snapshot: Snapshot, keys: ReadingKeys, into?: string): Promise<SnapshotReading> {
+  const opensWith = keys.identities.some((identity) => identity.type === 'x25519') ? 'x25519' : 'scrypt';
+  const authenticity = judgeAuthenticity(snapshot, opensWith, keys.signer, (await loadSigningKey(layout))?.publicKey);
+  const opened = openSnapshot(settings, env, snapshot, keys.identities);
+  // Both must have stopped before the caller removes what was extracted: an extractor still
+  // writing after a failed check would leave files behind.
+  const [read, checked] = await Promise.allSettled([readArchive(opened.plaintext, into), opened.checked]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (read.status === 'rejected') throw read.reason;
+  if (read.value.entries !== snapshot.files) {
+    throw new BotsyncError('BACKUP_CORRUPT', `The snapshot holds ${read.value.entries} entries, its manifest says ${snapshot.files}.`, { hint: 'Restore another snapshot.' });
+  }
+  if (into !== undefined) await makeLinks(into, read.value.links);
+  return { files: read.value.entries, skipped: read.value.skipped, authenticity };
 }
 
 export interface PruneResult {
-  decisions: KeepDecision[];
+  /** For each snapshot of the hosts pruned, whether it stays and why. */
+  decisions: (KeepDecision & { host: string })[];
   removed: string[];
+  /** Snapshots of other hosts, left alone (none with allHosts). */
+  otherHosts: number;
   /** Objects interrupted backups left behind, removed (or, on a dry run, to be removed). */
   leftovers: string[];
+  unreadable: UnreadableManifest[];
+}
+
+export interface PruneOptions {
+  /** Every host's snapshots, each host's by the policy on its own, as restic groups by host. */
+  allHosts?: boolean;
+  now?: Date;
 }
 
 /** A leftover younger than this may belong to a backup another machine is still writing to the same remote. */
 const LEFTOVER_GRACE_MS = 60 * 60 * 1000;
 
 /**
- * Applies the retention policy; the manifest goes first, so a half-pruned snapshot is simply gone.
- * Also removes what interrupted backups left (`.partial` uploads, objects without a manifest,
- * manifests without an object) once it is an hour old. Runs under the backup lock, so it never races
- * this home's own backup; the hour is for backups from other machines to the same remote.
+ * Applies the retention policy to this host's snapshots (another machine backing up to the same
+ * remote keeps its own; `allHosts` applies it to each host's); the manifest goes first, so a
+ * half-pruned snapshot is simply gone. Also removes what interrupted backups left (`.partial`
+ * uploads, objects without a manifest, manifests without an object) once it is an hour old. Runs
+ * under the backup lock, so it never races this home's own backup; the hour is for backups from
+ * other machines to the same remote.
  */
-export async function pruneSnapshots(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, dryRun: boolean, now = new Date()): Promise<PruneResult> {
+export async function pruneSnapshots(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, dryRun: boolean, { allHosts = false, now = new Date() }: PruneOptions = {}): Promise<PruneResult> {
   await lockBackups(layout);
   try {
-    const { snapshots, leftovers } = await readRemote(settings, env);
-    const decisions = applyRetention(snapshots.map((s) => ({ name: s.name, time: new Date(s.created) })), settings.retention);
+    const { snapshots, leftovers, unreadable } = await readRemote(settings, env);
+    const here = hostname();
+    const hosts = new Map<string, Snapshot[]>();
+    for (const snapshot of snapshots) if (allHosts || snapshot.host === here) hosts.set(snapshot.host, [...(hosts.get(snapshot.host) ?? []), snapshot]);
+    const decisions: PruneResult['decisions'] = [];
     const removed: string[] = [];
-    for (const decision of decisions.filter((d) => !d.keep)) {
-      if (!dryRun) {
-        await deleteFile(joinRemote(settings.remote, manifestName(decision.snapshot.name)), env);
-        await deleteFile(joinRemote(settings.remote, objectName(decision.snapshot.name)), env);
+    for (const [host, group] of hosts) {
+      const byName = new Map(group.map((snapshot) => [snapshot.name, snapshot]));
+      for (const decision of applyRetention(group.map((s) => ({ name: s.name, time: new Date(s.created) })), settings.retention)) {
+        decisions.push({ ...decision, host });
+        if (decision.keep) continue;
+        const { stored } = byName.get(decision.snapshot.name)!;
+        if (!dryRun) {
+          await deleteFile(joinRemote(settings.remote, stored.manifest), env);
+          await deleteFile(joinRemote(settings.remote, stored.object), env);
+        }
+        removed.push(decision.snapshot.name);
       }
-      removed.push(decision.snapshot.name);
     }
     const stale = leftovers.filter((file) => now.getTime() - Date.parse(file.ModTime) > LEFTOVER_GRACE_MS).map((file) => file.Name);
     if (!dryRun) for (const name of stale) await deleteFile(joinRemote(settings.remote, name), env);
-    return { decisions, removed, leftovers: stale };
+    return { decisions, removed, otherHosts: snapshots.length - decisions.length, leftovers: stale, unreadable };
   } finally {
     await releaseLock(lockPath(layout));
   }
@@ -236,8 +323,8 @@ function recipientsFor(settings: BackupSettings, env: NodeJS.ProcessEnv): AgeRec
 }
 
 /** The decrypted tar stream of a snapshot; `checked` settles once the stored bytes matched the manifest. */
-function openSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest: Manifest, identities: AgeIdentity[]): { plaintext: Readable; checked: Promise<void> } {
-  const download = cat(joinRemote(settings.remote, objectName(manifest.name)), env);
+function openSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, manifest: Snapshot, identities: AgeIdentity[]): { plaintext: Readable; checked: Promise<void> } {
+  const download = cat(joinRemote(settings.remote, manifest.stored.object), env);
   const meter = measure();
   const decrypt = decryptStream(identities);
   const flowing = pipeline(download.stream, meter, decrypt);

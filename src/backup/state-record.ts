@@ -2,13 +2,14 @@ import type { Layout } from '../workspace/layout.js';
 import { readJsonFile } from '../workspace/state-file.js';
 import { settingsFile as notifySettingsFile } from '../notify/settings.js';
 import { settingsPath as backupSettingsPath } from './settings.js';
+import { loadSigningKey } from './signing.js';
 
 /**
  * What a snapshot can carry of botsync's own state, for rebuilding a home after losing every machine:
  * who this machine was, its peers, and its backup and notification settings. Fields are copied by
  * name (an allowlist), so a secret added to a state file later stays out until someone adds it here:
  * no Syncthing API key, no webhook token, no device key (a restored key would clone the identity of a
- * machine that may still be running).
+ * machine that may still be running), no backup signing key (only its public half).
  */
 
 /** Where the record sits in the archive, and so in a restored snapshot. */
@@ -28,6 +29,9 @@ export async function stateRecord(layout: Layout, now = new Date()): Promise<Buf
   if (backup !== null) {
     backup.encryption = pick(backup.encryption, ENCRYPTION_FIELDS);
     if (typeof backup.remote === 'string') backup.remote = remoteWithoutOptions(backup.remote);
+    // The public half only: what `--signer` needs to check this home's snapshots after losing it.
+    const signer = (await loadSigningKey(layout))?.publicKey;
+    if (signer !== undefined) backup.signer = signer;
   }
   const record = {
     version: 1,

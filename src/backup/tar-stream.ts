@@ -1,81 +1,76 @@
-import { posix } from 'node:path';
+import { lstat, symlink, unlink, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import * as tar from 'tar';
-import { BotsyncError } from '../errors.js';
+import { BotsyncError, errnoCode } from '../errors.js';
+import { ArchivePlan, type PlannedLink, type SkippedEntry } from './archive-plan.js';
 
 /**
- * Reading a snapshot's plaintext back: extracted into a directory, or checked without writing. Both
- * refuse an archive that would write outside its target (tar-writer.ts makes the archives).
+ * Reading a snapshot's plaintext back (tar-writer.ts makes the archives): extracted into a directory
+ * for restore, or read without writing anything for verify, through one ArchivePlan either way, so
+ * verify passes exactly what restore would restore and reports exactly what it would skip.
  */
 
+export interface ArchiveReading {
+  entries: number;
+  /** The symbolic links to make once the whole stream has authenticated (makeLinks). */
+  links: PlannedLink[];
+  skipped: SkippedEntry[];
+}
+
 /**
- * Extracts a tar stream into `dir` (which must exist and be empty), refusing the whole archive on an
- * absolute path, a `..` component, or a link pointing outside `dir`: a crafted archive must fail, not
- * be quietly rewritten. Resolves with the number of entries.
+ * Reads a tar stream; with `into` (an existing, empty directory) extracts what the plan admits. An
+ * archive with an absolute or ".." path is refused whole: a crafted archive must fail, not be quietly
+ * rewritten. Symbolic links are not made here (makeLinks does, after the stream authenticated).
  */
-export function extractTar(input: Readable, dir: string): Promise<number> {
+export function readArchive(input: Readable, into?: string): Promise<ArchiveReading> {
   return new Promise((resolve, reject) => {
-    let entries = 0;
-    let refused: BotsyncError | undefined;
-    const extractor = tar.x({
-      cwd: dir,
-      strict: true,
-      preserveOwner: false,
-      filter: (path, entry) => {
-        const why = unsafeEntry(path, entry as tar.ReadEntry);
-        if (why !== undefined) {
-          refused ??= new BotsyncError('BACKUP_CORRUPT', `The archive was refused: ${why}.`, {
-            hint: 'This snapshot was not made by botsync, or was tampered with; nothing was restored.',
-          });
-          extractor.abort(refused);
-          return false;
-        }
-        entries += 1;
-        return true;
-      },
-    }) as unknown as Writable & { abort(error: Error): void };
-    extractor.on('error', (error) => reject(refused ?? error));
-    extractor.on('close', () => (refused === undefined ? resolve(entries) : reject(refused)));
+    const plan = new ArchivePlan();
+    let refused: unknown;
+    // Reading an archive, node-tar hands every filter a ReadEntry (file Stats only when packing).
+    const filter = (path: string, entry: unknown): boolean => {
+      try {
+        return plan.admit(path, (entry as tar.ReadEntry).type, (entry as tar.ReadEntry).linkpath);
+      } catch (error) {
+        refused ??= error;
+        reader.abort(error as Error);
+        return false;
+      }
+    };
+    const reader = (
+      into === undefined
+        ? new tar.Parser({ strict: true, filter, onReadEntry: (entry) => entry.resume() })
+        : tar.x({ cwd: into, strict: true, preserveOwner: false, filter })
+    ) as unknown as Writable & { abort(error: Error): void };
+    reader.on('error', (error) => reject(refused ?? error));
+    reader.on('close', () => {
+      if (refused !== undefined) reject(refused);
+      else resolve({ entries: plan.entries, ...plan.settle() });
+    });
     input.on('error', (error) => {
-      // node-tar's extractor has abort(), not destroy(): it stops taking entries.
-      extractor.abort(error as Error);
+      // node-tar's reader has abort(), not destroy(): it stops taking entries.
+      reader.abort(error);
       reject(error);
     });
-    input.pipe(extractor);
+    input.pipe(reader);
   });
 }
 
-/** Lists a tar stream's entries without writing anything (for verify), applying the same refusals. */
-export function checkTar(input: Readable): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let entries = 0;
-    let refused: BotsyncError | undefined;
-    const parser = new tar.Parser({
-      strict: true,
-      onReadEntry: (entry) => {
-        const why = unsafeEntry(entry.path, entry);
-        if (why !== undefined && refused === undefined) {
-          refused = new BotsyncError('BACKUP_CORRUPT', `The archive is unsafe: ${why}.`, { hint: 'This snapshot was not made by botsync, or was tampered with.' });
-        }
-        entries += 1;
-        entry.resume();
-      },
-    });
-    parser.on('error', reject);
-    parser.on('end', () => (refused === undefined ? resolve(entries) : reject(refused)));
-    input.on('error', reject);
-    input.pipe(parser);
-  });
-}
-
-function unsafeEntry(path: string, entry: { type: string; linkpath?: string }): string | undefined {
-  if (posix.isAbsolute(path) || /^[A-Za-z]:/.test(path)) return `absolute path ${JSON.stringify(path)}`;
-  if (path.split(/[/\\]/).includes('..')) return `path ${JSON.stringify(path)} climbs out with ".."`;
-  if ((entry.type === 'SymbolicLink' || entry.type === 'Link') && entry.linkpath !== undefined) {
-    const target = entry.type === 'Link' ? entry.linkpath : posix.join(posix.dirname(path), entry.linkpath);
-    if (posix.isAbsolute(entry.linkpath) || posix.normalize(target).split('/')[0] === '..') {
-      return `link ${JSON.stringify(path)} points outside the snapshot (${JSON.stringify(entry.linkpath)})`;
+/**
+ * Makes the planned links in `dir`, where the archive was extracted. A file at a link's place came
+ * before it in the archive (a later one would have displaced the link), so the link replaces it, as
+ * tar does. The directory a link goes into keeps the times the archive gave it.
+ */
+export async function makeLinks(dir: string, links: PlannedLink[]): Promise<void> {
+  for (const { path, target } of links) {
+    const at = join(dir, path);
+    const existing = await lstat(at).catch((error: unknown) => (errnoCode(error) === 'ENOENT' ? undefined : Promise.reject(error)));
+    if (existing?.isDirectory() === true) {
+      throw new BotsyncError('BACKUP_CORRUPT', `The archive's link ${JSON.stringify(path)} lands on a directory.`, { hint: 'This snapshot was not made by botsync, or was tampered with; nothing was restored.' });
     }
+    const parent = await lstat(dirname(at));
+    if (existing !== undefined) await unlink(at);
+    await symlink(target, at);
+    await utimes(dirname(at), parent.atime, parent.mtime);
   }
-  return undefined;
 }
