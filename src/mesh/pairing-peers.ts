@@ -17,8 +17,9 @@ const PROBE_MS = 1_000;
  */
 
 /**
- * Peers the host lists for the guest. The relay's 4 KiB message limit caps how many fit; machines left
- * out still reach the guest through the mesh record every machine shares.
+ * Peers the host lists for the guest: like its mesh record, only those it paired with directly, whose
+ * roles it knows first hand (see membership.ts). The relay's 4 KiB message limit caps how many fit;
+ * machines left out still reach the guest through the mesh records every machine shares.
  */
 const MAX_LISTED_PEERS = 12;
 
@@ -31,7 +32,7 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
     ...detailsOf(config, addresses),
     folders: FOLDERS.filter((folder) => sharedBetween(folder, config.role, guest.role)).map((folder) => folder.id),
     peers: config.peers
-      .filter((peer) => peer.deviceId !== guest.deviceId)
+      .filter((peer) => peer.deviceId !== guest.deviceId && peer.via === undefined)
       .slice(0, MAX_LISTED_PEERS)
       .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, addresses: peer.addresses.filter((a) => a !== 'dynamic'), role: peer.role })),
   };
@@ -42,7 +43,7 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
  * addresses are dialled as given, plus discovery where the network profile has it.
  */
 export function peerInputFor(config: BotsyncConfig, machine: MachineDetails): AddPeerInput {
-  const taken = new Set(config.peers.filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
+  const taken = new Set([...config.peers, ...(config.pending ?? [])].filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
   let name = machine.name;
   for (let n = 2; taken.has(name); n++) name = `${machine.name}-${n}`;
   const addresses = config.network === 'loopback' ? machine.addresses : ['dynamic', ...machine.addresses.filter((a) => a !== 'dynamic')];
