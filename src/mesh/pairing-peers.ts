@@ -3,10 +3,8 @@ import type { HostDetails, MachineDetails } from '../pairing/details.js';
 import type { BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
-import { loadConfig, saveConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { withPeer, type AddPeerInput, type PeerChange } from './peers.js';
+import { changePeer, withPeer, type AddPeerInput, type PeerChange } from './peers.js';
 
 /** How long a direct address may take to answer as the peer before the relay is preferred. */
 const PROBE_MS = 1_000;
@@ -66,11 +64,6 @@ export async function dialFirstFor(config: BotsyncConfig, machine: MachineDetail
  * Adds a machine met through a pairing (relay or direct code): through the daemon, which dials it
  * first where it answers (`dialFirstFor`), or into config.json when no daemon runs.
  */
-export async function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.paired', { machine, name });
-  if (viaDaemon !== undefined) return viaDaemon;
-  const current = await loadConfig(layout);
-  const { config, peer } = withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) });
-  await saveConfig(layout, config);
-  return { peer, applied: false };
+export function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
+  return changePeer(layout, 'peers.paired', { machine, name }, (current) => withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) }));
 }

@@ -28,14 +28,10 @@ export interface PeerChange {
 
 /**
  * Adds a peer (or updates the one with the same device ID); the daemon shares the folders with it by
- * role. With a daemon running, the daemon makes the change: it is the one writer of config.json then.
+ * role.
  */
-export async function addPeer(layout: Layout, input: AddPeerInput): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.add', input);
-  if (viaDaemon !== undefined) return viaDaemon;
-  const { config, peer } = withPeer(await loadConfig(layout), input);
-  await saveConfig(layout, config);
-  return { peer, applied: false };
+export function addPeer(layout: Layout, input: AddPeerInput): Promise<PeerChange> {
+  return changePeer(layout, 'peers.add', input, (config) => withPeer(config, input));
 }
 
 export interface RemoveInput {
@@ -44,19 +40,23 @@ export interface RemoveInput {
   here: boolean;
 }
 
-export async function removePeer(layout: Layout, input: RemoveInput): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.remove', input);
-  if (viaDaemon !== undefined) return viaDaemon;
-  const { config, peer } = withoutPeer(await loadConfig(layout), input);
-  await saveConfig(layout, config);
-  return { peer, applied: false };
+export function removePeer(layout: Layout, input: RemoveInput): Promise<PeerChange> {
+  return changePeer(layout, 'peers.remove', input, (config) => withoutPeer(config, input));
 }
 
 /** Adopts an introduced device that waits for approval (`mesh.approve`). */
-export async function approvePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.approve', nameOrId);
+export function approvePeer(layout: Layout, nameOrId: string): Promise<PeerChange> {
+  return changePeer(layout, 'peers.approve', nameOrId, (config) => withApproved(config, nameOrId));
+}
+
+/**
+ * A change to one peer: with a daemon running, the daemon makes it (`op`), as the one writer of
+ * config.json then; otherwise `edit` is applied to the file, and the daemon applies it when it starts.
+ */
+export async function changePeer(layout: Layout, op: string, body: unknown, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, op, body);
   if (viaDaemon !== undefined) return viaDaemon;
-  const { config, peer } = withApproved(await loadConfig(layout), nameOrId);
+  const { config, peer } = edit(await loadConfig(layout));
   await saveConfig(layout, config);
   return { peer, applied: false };
 }
