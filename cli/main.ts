@@ -146,7 +146,8 @@ function buildProgram(): Command {
     .action(action(() => import('./commands/backup-prune.js')));
 
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
-  peers.command('list', { isDefault: true }).description('list the peers').action(action(() => import('./commands/peers-list.js')));
+  peers.command('list').description('list the peers, and the devices waiting for approval').action(action(() => import('./commands/peers-list.js')));
+  defaultSubcommand(peers, () => import('./commands/peers-list.js'));
   peers
     .command('add')
     .description('add a peer by its device ID and share the folders with it according to both roles')
@@ -157,22 +158,45 @@ function buildProgram(): Command {
     .action(action(() => import('./commands/peers-add.js')));
   peers
     .command('remove')
-    .description('stop syncing with a peer')
+    .description('stop syncing with a peer and revoke it: every machine of the network drops it, until a new pairing')
     .argument('<name-or-id>', "the peer's name or device ID")
+    .option('--here', 'on this machine only: nothing is published, the other machines keep it')
     .action(action(() => import('./commands/peers-remove.js')));
+  peers
+    .command('approve')
+    .description('adopt a device another peer introduced, waiting for approval (mesh.approve)')
+    .argument('<name-or-id>', "the device's name or device ID, as `botsync peers list` shows it")
+    .action(action(() => import('./commands/peers-approve.js')));
   const config = program.command('config').description("this machine's settings");
   config
     .command('get')
     .description('show a setting, or all of them')
-    .argument('[key]', 'network.discovery or network.relays')
+    .argument('[key]', 'network.discovery, network.relays or mesh.approve')
     .action(action(() => import('./commands/config-get.js')));
   config
     .command('set')
     .description('change a setting; the daemon applies it at once')
-    .argument('<key>', 'network.discovery or network.relays')
-    .argument('<value>', 'a URL, several separated by commas, or default')
+    .argument('<key>', 'network.discovery, network.relays or mesh.approve')
+    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve)')
     .action(action(() => import('./commands/config-set.js')));
   return program;
+}
+
+/**
+ * A group's own action: with no word it runs its default subcommand; an unknown word is refused by
+ * name, where commander would take it for an argument of the default and say "too many arguments".
+ */
+function defaultSubcommand(group: Command, load: () => Promise<{ run: Handler }>): void {
+  const run = action(load);
+  // The word is commander's usual [command]; naming it again would show it twice in the usage line.
+  group.usage('[options] [command]').argument('[command]').action(async (word: string | undefined, _options: unknown, command: Command) => {
+    if (word !== undefined) {
+      throw new BotsyncError('USAGE', `Unknown command "${group.name()} ${word}".`, {
+        hint: `The ${group.name()} commands are ${group.commands.map((sub) => sub.name()).join(', ')}; see \`botsync ${group.name()} --help\`.`,
+      });
+    }
+    await run(command);
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

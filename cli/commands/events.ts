@@ -33,6 +33,14 @@ function describe(event: BotsyncEvent): string {
       return `${event.time}  disconnected  ${JSON.stringify(event.name)} ${event.deviceId}${event.reason === null ? '' : ` (${event.reason})`}`;
     case 'pairing.completed':
       return `${event.time}  paired    ${JSON.stringify(event.name)} (${event.role}) ${event.deviceId}`;
+    case 'peer.added':
+      return `${event.time}  added     ${JSON.stringify(event.name)} (${event.role}) ${event.deviceId}, introduced by ${JSON.stringify(event.via.name)}`;
+    case 'peer.pending':
+      return `${event.time}  pending   ${JSON.stringify(event.name)} (${event.role}) ${event.deviceId}, introduced by ${JSON.stringify(event.via.name)}: \`botsync peers approve\``;
+    case 'peer.revoked':
+      return `${event.time}  revoked   ${JSON.stringify(event.name)} ${event.deviceId}, by ${JSON.stringify(event.by.name)}`;
+    case 'peer.refused':
+      return `${event.time}  refused   ${event.count} introduction(s) by ${JSON.stringify(event.via.name)} over the limit of ${event.limit}`;
     case 'folder.error':
       return `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`;
     case 'events.missed':

@@ -37,9 +37,10 @@ function render(status: StatusReport): string {
     status.peers.length === 0
       ? dim('No peers yet: `botsync peers add <device-id>` on one machine, and the same on the other.')
       : table([
-          [bold('peer'), bold('role'), bold('device'), bold('state')],
-          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peerState(peer)]),
+          [bold('peer'), bold('role'), bold('device'), bold('state'), bold('via')],
+          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peerState(peer), peer.via === null ? dim('-') : peer.via.name]),
         ]),
+    ...status.pending.map((peer) => `${yellow('pending')}  ${peer.name} (${peer.role}, ${peer.deviceId.slice(0, 7)})${peer.via === null ? '' : `, introduced by ${peer.via.name}`}: \`botsync peers approve ${peer.name}\``),
     '',
     table([
       [bold('folder'), bold('type'), bold('state'), bold('done'), bold('path')],

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { withPeer, withoutPeer } from '../mesh/peers.js';
+import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
@@ -103,11 +103,12 @@ async function runSupervised(
   const watchers = watchFolders(layout, scans, say);
   const system = new SystemWatch(client, say);
   const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
-  const mesh = new MeshSync(layout, client, addresses, say);
+  const mesh = new MeshSync(layout, client, addresses, say, (event) => notifier.emit(event));
   await mesh.prepare();
   let firstDial: FirstDial | undefined;
   const writer = new ConfigWriter(layout, client, async (current) => {
     firstDial?.configApplied(current);
+    mesh.configApplied(current);
     await mesh.publish(current);
   });
   firstDial = new FirstDial(layout, client, writer, say);
@@ -122,17 +123,18 @@ async function runSupervised(
     // Made before the guest is accepted: an answer that cannot be made must not leave half a pairing.
     hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await addresses(), guest),
     accept: async (guest) => {
-      const before = (await loadConfig(layout)).peers.find((peer) => peer.deviceId === guest.deviceId);
+      const before = await loadConfig(layout);
       await writer.change((current) => withPeer(current, peerInputFor(current, guest)));
+      // Undone as it was, revocation included: a pairing that failed overrides nothing.
       return async () => {
-        await writer.change((current) => (before === undefined ? withoutPeer(current, guest.deviceId) : { config: { ...current, peers: [...current.peers.filter((peer) => peer.deviceId !== guest.deviceId), before] }, peer: before }));
+        await writer.update((current) => withDeviceAsIn(current, before, guest.deviceId));
       };
     },
     completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
   }, env);
   const backups = new BackupSchedule(layout, env, options.version, say);
-  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system }));
+  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
   system.start();
   firstDial.start();
   await notifier.start();
@@ -192,9 +194,10 @@ async function runSupervised(
   await firstDial.stop();
   await system.stop();
   await rejoin.stop();
+  // Before the notifier: a membership pass still running announces what it did.
+  await mesh.close();
   await notifier.stop();
   await backups.stop();
-  mesh.close();
   await new Promise((resolve) => control.close(resolve));
   for (const watcher of watchers) watcher.close();
   scans.close();

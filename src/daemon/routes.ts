@@ -1,6 +1,6 @@
 import type { Nameplate } from '../../relay/wire.js';
-import type { AddPeerInput } from '../mesh/peers.js';
-import { withPeer, withoutPeer } from '../mesh/peers.js';
+import type { AddPeerInput, RemoveInput } from '../mesh/peers.js';
+import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
@@ -8,9 +8,10 @@ import { settingOf, withSetting } from '../mesh/settings.js';
 import type { MachineDetails } from '../pairing/details.js';
 import type { SystemWatch } from './system-watch.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { loadConfig } from '../workspace/config.js';
+import { loadConfig, peerRef, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
+import type { MeshSync } from './mesh-sync.js';
 import type { ControlRoutes } from './control-socket.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
@@ -27,10 +28,11 @@ export interface DaemonParts {
   notifier: Notifier;
   backups: BackupSchedule;
   system: SystemWatch;
+  mesh: MeshSync;
 }
 
 /** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
-export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system }: DaemonParts): ControlRoutes {
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): ControlRoutes {
   return {
     status: async () => ({
       ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client, system.current()), invites.pending()),
@@ -40,7 +42,22 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'backup.reload': async () => backups.reload(),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input as AddPeerInput)),
-    'peers.remove': async (nameOrId) => writer.change((config) => withoutPeer(config, String(nameOrId))),
+    'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input as RemoveInput)),
+    'peers.approve': async (nameOrId) => {
+      let before!: BotsyncConfig;
+      const change = await writer.change((config) => {
+        before = config;
+        return withApproved(config, String(nameOrId));
+      });
+      const { peer } = change;
+      notifier.emit({ type: 'peer.added', time: new Date().toISOString(), deviceId: peer.deviceId, name: peer.name, role: peer.role, via: peerRef(before, peer.via!) });
+      return change;
+    },
+    // The machines a just-paired host listed: introduced by it (mesh/membership.ts).
+    'peers.introduced': async (body) => {
+      const { via, machines } = body as { via: string; machines: MachineDetails[] };
+      await mesh.introduce(via, machines);
+    },
     // A machine met through a pairing: dialled first where it answers now, and through its relays.
     'peers.paired': async (body) => {
       const { machine, name } = body as { machine: MachineDetails; name?: string };

@@ -1,21 +1,20 @@
 import { askDaemon } from '../daemon/control-socket.js';
-import type { HostDetails, MachineDetails } from '../pairing/details.js';
+import type { HostDetails } from '../pairing/details.js';
 import { askNetworkReport } from '../report/network.js';
 import type { PeerConnection } from '../report/status.js';
 import { sleepUnlessAborted } from '../time/sleep.js';
-import { loadConfig, type NetworkProfile } from '../workspace/config.js';
+import type { NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { addPairedPeer } from './pairing-peers.js';
 
 /**
- * After a verified pairing, the guest adds the host and the machines the host already syncs with, so
- * that a network grown by successive invites ends up fully connected.
+ * After a verified pairing, the guest adds the host, and the machines the host paired with are
+ * introduced by it (the same rules as for its mesh record: membership.ts), so that a network grown by
+ * successive invites ends up fully connected. `join` has started the daemon, which applies the rules.
  */
 export async function addHostAndItsPeers(layout: Layout, host: HostDetails): Promise<void> {
-  const self = (await loadConfig(layout)).deviceId;
-  for (const machine of [host as MachineDetails, ...host.peers]) {
-    if (machine.deviceId !== self) await addPairedPeer(layout, machine);
-  }
+  await addPairedPeer(layout, host);
+  await askDaemon(layout, 'peers.introduced', { via: host.deviceId, machines: host.peers });
   // This machine's agent hears of the pairing like the host's does.
   await askDaemon(layout, 'pairing.completed', { deviceId: host.deviceId, name: host.name, role: host.role });
 }

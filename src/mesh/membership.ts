@@ -1,43 +1,87 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { MachineDetails } from '../pairing/details.js';
 import { decodeMachineDetails } from '../pairing/details.js';
-import { shortDeviceId } from '../syncthing/device-id.js';
+import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import type { BotsyncConfig } from '../workspace/config.js';
+import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
+import { peerInputFor } from './pairing-peers.js';
 
 /**
- * How a network grown by successive invites converges. Every machine publishes, in a private folder
- * that all members sync (`<state>/mesh`, folder ID botsync-mesh), one record: itself and the peers it
- * added. A machine adopts a device it does not know when a peer it trusts lists it; so when A invites C,
- * B learns C from A's record. Authorship is Syncthing's own: a record counts only if Syncthing says its
- * current version was made by the device the record is about, over their authenticated connection.
- * Removals are not propagated: removing a peer is a local decision.
+ * How a network grown by successive invites converges, and how it shrinks. Every machine publishes,
+ * in a private folder that all members sync (`<state>/mesh`, folder ID botsync-mesh), one record:
+ * itself, the peers it paired with directly, and the devices it revoked. Authorship is Syncthing's
+ * own: a record counts only if it is about a peer in config.json and Syncthing says its current
+ * version was made by that peer, over their authenticated connection.
+ *
+ * The rules (planMembership applies them; DESIGN.md, "Trust and access"):
+ * - Introductions. A device a trusted record lists is adopted with the role and name that record
+ *   gives it, and remembered as introduced `via` that record's author. A record lists only its
+ *   author's direct pairings, so the role always comes from the pairing that established it: an
+ *   author cannot pass on (or make up) a role for a device someone else paired. A record never
+ *   changes a device this machine knows already, whatever it says about it. Each author introduces
+ *   at most MAX_INTRODUCTIONS devices here (counting those it introduced before, so a record cannot
+ *   rotate through a larger list); more are refused. With `mesh.approve` on, introduced devices wait
+ *   in `pending` until `peers approve`.
+ * - Revocations. `peers remove` puts the device on this machine's revoked list, published in its
+ *   record. A device revoked by any trusted member is dropped here and not introduced again for as
+ *   long as that member publishes the revocation, with one exception: a device this machine paired with directly after the revocation (by this
+ *   machine's clock against the revoker's) stays. A direct pairing is the user's own, later word;
+ *   without it a re-pairing on one machine would be undone by an older revocation on another.
+ *   On the revoker itself only a new direct pairing clears its own revocation (peers.ts withPeer),
+ *   and then its record stops publishing it and lists the device again, so the others, who honoured
+ *   the revocation only as long as it was published, accept it again through that record.
+ *   `peers remove --here` is a revocation that is kept on this machine and not published.
+ *   The clocks compared are two machines' wall clocks; skew only matters for a re-pairing made
+ *   within the skew of the revocation it overrides, and errs either way by that much.
  */
 
 export const MESH_FOLDER_ID = 'botsync-mesh';
 
-export interface MeshRecord extends MachineDetails {
-  peers: MachineDetails[];
+/** How many devices one peer may introduce to this machine. */
+export const MAX_INTRODUCTIONS = 16;
+
+/** Larger records are not read: honest ones list a machine's direct peers, well under this. */
+const MAX_RECORD_BYTES = 256 * 1024;
+
+/** A revocation as published: the device and when its revoker revoked it. */
+export interface PublishedRevocation {
+  deviceId: string;
+  at: string;
 }
+
+export interface MeshRecord extends MachineDetails {
+  /** The author's direct pairings: the only devices it can introduce. */
+  peers: MachineDetails[];
+  revoked: PublishedRevocation[];
+}
+
+/** What the rules read of a record: who wrote it, whom it introduces, whom it revokes. */
+export type IntroducerRecord = Pick<MeshRecord, 'deviceId' | 'peers' | 'revoked'>;
 
 export function meshDir(layout: Layout): string {
   return join(layout.stateDir, 'mesh');
 }
 
-/** Writes this machine's record (only when it changed) and returns whether it did. */
-export async function publishRecord(layout: Layout, config: BotsyncConfig, addresses: string[]): Promise<boolean> {
-  const record: MeshRecord = {
+export function recordOf(config: BotsyncConfig, addresses: string[]): MeshRecord {
+  return {
     deviceId: config.deviceId,
     name: config.name,
     role: config.role,
     addresses,
-    peers: config.peers.map((peer) => ({ deviceId: peer.deviceId, name: peer.name, role: peer.role, addresses: peer.addresses.filter((a) => a !== 'dynamic') })),
+    peers: config.peers
+      .filter((peer) => peer.via === undefined)
+      .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, role: peer.role, addresses: peer.addresses.filter((a) => a !== 'dynamic') })),
+    revoked: (config.revoked ?? []).filter((entry) => entry.here !== true).map(({ deviceId, at }) => ({ deviceId, at })),
   };
+}
+
+/** Writes this machine's record (only when it changed) and returns whether it did. */
+export async function publishRecord(layout: Layout, config: BotsyncConfig, addresses: string[]): Promise<boolean> {
   const path = join(meshDir(layout), `${config.deviceId}.json`);
-  const text = `${JSON.stringify(record, null, 2)}\n`;
+  const text = `${JSON.stringify(recordOf(config, addresses), null, 2)}\n`;
   if ((await readText(path)) === text) return false;
   // Written beside it and renamed: Syncthing must never scan half a record. The .stignore keeps *.tmp out.
   await writeFile(`${path}.tmp`, text, { mode: 0o600 });
@@ -51,26 +95,102 @@ export async function writeMeshIgnores(layout: Layout): Promise<void> {
 }
 
 /**
- * Machines listed by trusted peers' authentic records that this machine does not know yet. A record
- * is authentic when it is about a peer in config.json and Syncthing's global version of it was made by
- * that peer.
+ * The records of trusted peers that are authentic: about a peer in config.json, and Syncthing's
+ * global version of it was made by that peer.
  */
-export async function vouchedMachines(layout: Layout, config: BotsyncConfig, client: SyncthingClient): Promise<MachineDetails[]> {
+export async function authenticRecords(layout: Layout, config: BotsyncConfig, client: SyncthingClient): Promise<MeshRecord[]> {
   const trusted = new Set(config.peers.map((peer) => peer.deviceId));
-  const known = new Set([config.deviceId, ...trusted]);
-  const found = new Map<string, MachineDetails>();
+  const records: MeshRecord[] = [];
   for (const file of await recordFiles(layout)) {
     const author = file.slice(0, -'.json'.length);
     if (!trusted.has(author)) continue;
     const info = await client.fileInfo(MESH_FOLDER_ID, file);
     if (info.global.deleted || info.global.modifiedBy !== shortDeviceId(author)) continue;
     const record = await readRecord(join(meshDir(layout), file));
-    if (record === undefined || record.deviceId !== author) continue;
+    if (record !== undefined && record.deviceId === author) records.push(record);
+  }
+  return records;
+}
+
+/** What one pass of the rules does to config.json, and what it has to announce. */
+export interface MembershipPlan {
+  /** Whether `config` differs from the one planned from. */
+  changed: boolean;
+  config: BotsyncConfig;
+  /** Adopted now (each has `via`). */
+  added: PeerRecord[];
+  /** Introduced now, waiting for approval. */
+  pending: PeerRecord[];
+  /** Peers and pending devices dropped because a trusted member revoked them. */
+  dropped: { peer: PeerRecord; by: string }[];
+  /** Per author whose record was read: the devices it lists beyond its allowance of introductions. */
+  refused: { via: string; deviceIds: string[] }[];
+}
+
+/**
+ * Applies the rules at the top of this file to the config, given the authentic records of its
+ * trusted peers (records of any other author are ignored). Deterministic for a given order of
+ * records, and planning again from its result with the same records changes nothing; the records of
+ * peers adopted now count from the next pass (MeshSync runs one when the trusted peers change).
+ * Revocations are gathered from every record trusted at the start of the pass, including those of
+ * authors it drops: two members revoking each other are both dropped, the cautious outcome. Pure.
+ */
+export function planMembership(config: BotsyncConfig, records: readonly IntroducerRecord[], now = new Date()): MembershipPlan {
+  const trusted = new Set(config.peers.map((peer) => peer.deviceId));
+  const read = records.filter((record) => trusted.has(record.deviceId));
+  // A record's word about this machine or its own author is not a revocation anyone can act on.
+  const revocations = read.flatMap((record) =>
+    record.revoked.filter((entry) => entry.deviceId !== config.deviceId && entry.deviceId !== record.deviceId).map((entry) => ({ ...entry, by: record.deviceId })),
+  );
+  const dropped: MembershipPlan['dropped'] = [];
+  const keep = (peer: PeerRecord): boolean => {
+    const pairedAt = peer.via === undefined ? Date.parse(peer.pairedAt ?? peer.addedAt) : Number.NEGATIVE_INFINITY;
+    const revocation = revocations.find((entry) => entry.deviceId === peer.deviceId && !(pairedAt > Date.parse(entry.at)));
+    if (revocation !== undefined) dropped.push({ peer, by: revocation.by });
+    return revocation === undefined;
+  };
+  let working: BotsyncConfig = { ...config, peers: config.peers.filter(keep), pending: (config.pending ?? []).filter(keep) };
+
+  const blocked = new Set([
+    config.deviceId,
+    ...working.peers.map((peer) => peer.deviceId),
+    ...working.pending!.map((peer) => peer.deviceId),
+    ...(config.revoked ?? []).map((entry) => entry.deviceId),
+    ...revocations.map((entry) => entry.deviceId),
+  ]);
+  const introduced = new Map<string, number>();
+  for (const peer of [...working.peers, ...working.pending!]) {
+    if (peer.via !== undefined) introduced.set(peer.via, (introduced.get(peer.via) ?? 0) + 1);
+  }
+  const approve = config.mesh?.approve === true;
+  const added: PeerRecord[] = [];
+  const pending: PeerRecord[] = [];
+  const refused = new Map<string, string[]>();
+  const survivors = new Set(working.peers.map((peer) => peer.deviceId));
+  for (const record of read) {
+    const via = record.deviceId;
+    if (!survivors.has(via)) continue;
+    refused.set(via, refused.get(via) ?? []);
     for (const machine of record.peers) {
-      if (!known.has(machine.deviceId)) found.set(machine.deviceId, machine);
+      if (blocked.has(machine.deviceId)) continue;
+      if ((introduced.get(via) ?? 0) >= MAX_INTRODUCTIONS) {
+        refused.get(via)!.push(machine.deviceId);
+        continue;
+      }
+      const input = peerInputFor(working, machine);
+      const peer: PeerRecord = { deviceId: machine.deviceId, name: input.name!, role: machine.role, addresses: input.addresses!, addedAt: now.toISOString(), via };
+      working = approve ? { ...working, pending: [...working.pending!, peer] } : { ...working, peers: [...working.peers, peer] };
+      (approve ? pending : added).push(peer);
+      blocked.add(machine.deviceId);
+      introduced.set(via, (introduced.get(via) ?? 0) + 1);
     }
   }
-  return [...found.values()];
+  // A device one author may not introduce but another did is not refused.
+  const adopted = new Set([...added, ...pending].map((peer) => peer.deviceId));
+  const refusedList = [...refused].map(([via, ids]) => ({ via, deviceIds: [...new Set(ids)].filter((id) => !adopted.has(id)) }));
+  const changed = dropped.length > 0 || added.length > 0 || pending.length > 0;
+  if (config.pending === undefined && working.pending!.length === 0) delete working.pending;
+  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList };
 }
 
 async function recordFiles(layout: Layout): Promise<string[]> {
@@ -82,18 +202,41 @@ async function recordFiles(layout: Layout): Promise<string[]> {
   }
 }
 
-/** A record that does not parse is skipped: it may be mid-sync, and the next change brings it whole. */
+/**
+ * A record that does not parse is skipped whole: it may be mid-sync, and the next change brings it
+ * whole; or its author is broken, and nothing it says can be relied on. Fields other than those of
+ * MeshRecord (a `folders` list, a `via`) are not read at all.
+ */
 async function readRecord(path: string): Promise<MeshRecord | undefined> {
+  const size = await stat(path).then((s) => s.size, (error: unknown) => {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (size === undefined || size > MAX_RECORD_BYTES) return undefined;
   const text = await readText(path);
   if (text === undefined) return undefined;
   try {
-    const value = JSON.parse(text) as { peers?: unknown };
-    const self = decodeMachineDetails(new TextEncoder().encode(text));
-    const peers = Array.isArray(value.peers) ? value.peers.map((peer) => decodeMachineDetails(new TextEncoder().encode(JSON.stringify(peer)))) : [];
-    return { ...self, peers };
+    return parseRecord(text);
   } catch {
     return undefined;
   }
+}
+
+/** Throws on anything malformed (see readRecord). */
+export function parseRecord(text: string): MeshRecord {
+  const value = JSON.parse(text) as { peers?: unknown; revoked?: unknown };
+  const machine = (entry: unknown) => decodeMachineDetails(new TextEncoder().encode(JSON.stringify(entry)));
+  const list = (field: unknown) => (field === undefined ? [] : Array.isArray(field) ? field : fail());
+  const revocation = (entry: unknown): PublishedRevocation => {
+    const { deviceId, at } = (entry ?? {}) as { deviceId?: unknown; at?: unknown };
+    if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) fail();
+    return { deviceId: parseDeviceId(String(deviceId)), at: at as string };
+  };
+  return { ...machine(value), peers: list(value.peers).map(machine), revoked: list(value.revoked).map(revocation) };
+}
+
+function fail(): never {
+  throw new Error('malformed mesh record');
 }
 
 async function readText(path: string): Promise<string | undefined> {

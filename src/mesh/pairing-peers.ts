@@ -3,10 +3,8 @@ import type { HostDetails, MachineDetails } from '../pairing/details.js';
 import type { BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
-import { loadConfig, saveConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { withPeer, type AddPeerInput, type PeerChange } from './peers.js';
+import { changePeer, withPeer, type AddPeerInput, type PeerChange } from './peers.js';
 
 /** How long a direct address may take to answer as the peer before the relay is preferred. */
 const PROBE_MS = 1_000;
@@ -17,8 +15,9 @@ const PROBE_MS = 1_000;
  */
 
 /**
- * Peers the host lists for the guest. The relay's 4 KiB message limit caps how many fit; machines left
- * out still reach the guest through the mesh record every machine shares.
+ * Peers the host lists for the guest: like its mesh record, only those it paired with directly, whose
+ * roles it knows first hand (see membership.ts). The relay's 4 KiB message limit caps how many fit;
+ * machines left out still reach the guest through the mesh records every machine shares.
  */
 const MAX_LISTED_PEERS = 12;
 
@@ -31,7 +30,7 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
     ...detailsOf(config, addresses),
     folders: FOLDERS.filter((folder) => sharedBetween(folder, config.role, guest.role)).map((folder) => folder.id),
     peers: config.peers
-      .filter((peer) => peer.deviceId !== guest.deviceId)
+      .filter((peer) => peer.deviceId !== guest.deviceId && peer.via === undefined)
       .slice(0, MAX_LISTED_PEERS)
       .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, addresses: peer.addresses.filter((a) => a !== 'dynamic'), role: peer.role })),
   };
@@ -42,7 +41,7 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
  * addresses are dialled as given, plus discovery where the network profile has it.
  */
 export function peerInputFor(config: BotsyncConfig, machine: MachineDetails): AddPeerInput {
-  const taken = new Set(config.peers.filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
+  const taken = new Set([...config.peers, ...(config.pending ?? [])].filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
   let name = machine.name;
   for (let n = 2; taken.has(name); n++) name = `${machine.name}-${n}`;
   const addresses = config.network === 'loopback' ? machine.addresses : ['dynamic', ...machine.addresses.filter((a) => a !== 'dynamic')];
@@ -65,11 +64,6 @@ export async function dialFirstFor(config: BotsyncConfig, machine: MachineDetail
  * Adds a machine met through a pairing (relay or direct code): through the daemon, which dials it
  * first where it answers (`dialFirstFor`), or into config.json when no daemon runs.
  */
-export async function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, 'peers.paired', { machine, name });
-  if (viaDaemon !== undefined) return viaDaemon;
-  const current = await loadConfig(layout);
-  const { config, peer } = withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) });
-  await saveConfig(layout, config);
-  return { peer, applied: false };
+export function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
+  return changePeer(layout, 'peers.paired', { machine, name }, (current) => withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) }));
 }

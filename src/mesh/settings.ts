@@ -22,6 +22,13 @@ const SETTINGS: Record<string, Setting> = {
     set: (config, value) => withServers(config, 'relays', parseRelays(value)),
     get: (config) => describeServers(config.relays),
   },
+  'mesh.approve': {
+    set: (config, value) => {
+      const { mesh: _previous, ...rest } = config;
+      return parseSwitch('mesh.approve', value) ? { ...rest, mesh: { approve: true } } : rest;
+    },
+    get: (config) => String(config.mesh?.approve === true),
+  },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS);
@@ -58,6 +65,11 @@ function settingFor(key: string): Setting {
     throw new BotsyncError('USAGE', `Unknown setting "${key}".`, { hint: `Settings: ${SETTING_KEYS.join(', ')}.` });
   }
   return setting;
+}
+
+function parseSwitch(key: string, value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new BotsyncError('BAD_INPUT', `"${value}" is not a value for ${key}.`, { hint: `Use \`botsync config set ${key} true\` or \`false\`.` });
 }
 
 function withServers(config: BotsyncConfig, key: 'discovery' | 'relays', list: string[] | undefined): BotsyncConfig {

@@ -72,6 +72,23 @@ export function formatEvent(event: OtherEvent): string {
       return fitLines([
         `botsync: paired with ${quote(event.name)} (device ${token(event.deviceId)}, role ${token(event.role)}); the folders are now shared with it.`,
       ]);
+    case 'peer.added':
+      return fitLines([
+        `botsync: added peer ${quote(event.name)} (device ${token(event.deviceId)}, role ${token(event.role)}), introduced by ${quote(event.via.name)}; the folders are now shared with it by role.`,
+        `If this machine is not one of yours: botsync peers remove ${token(event.deviceId)}`,
+      ]);
+    case 'peer.pending':
+      return fitLines([
+        `botsync: ${quote(event.via.name)} introduced ${quote(event.name)} (device ${token(event.deviceId)}, role ${token(event.role)}); it waits for approval.`,
+        `To adopt it: botsync peers approve ${token(event.deviceId)}; to refuse it: botsync peers remove ${token(event.deviceId)}`,
+      ]);
+    case 'peer.revoked':
+      return fitLines([`botsync: removed peer ${quote(event.name)} (device ${token(event.deviceId)}): ${quote(event.by.name)} revoked it.`]);
+    case 'peer.refused':
+      return fitLines([
+        `botsync: ${quote(event.via.name)} tried to introduce ${event.count} more ${event.count === 1 ? 'device' : 'devices'} than the ${event.limit} a peer may; ${event.count === 1 ? 'it was' : 'they were'} not added.`,
+        `If that is unexpected, ${quote(event.via.name)} may be compromised: botsync peers remove ${token(event.via.deviceId)}`,
+      ]);
     case 'folder.error': {
       const count = event.errors.length;
       const lines = [

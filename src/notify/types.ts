@@ -1,3 +1,5 @@
+import type { PeerRef } from '../workspace/config.js';
+
 /**
  * The notifier's vocabulary: the events botsync reports (to OpenClaw hooks, to a webhook of the user's
  * own, and as NDJSON through `botsync events`), and the notifications they are batched into.
@@ -40,6 +42,47 @@ export interface PairingCompletedEvent {
   role: string;
 }
 
+/** A device adopted on a peer's introduction (its mesh record or pairing answer), or approved. */
+export interface PeerAddedEvent {
+  type: 'peer.added';
+  time: string;
+  deviceId: string;
+  name: string;
+  role: string;
+  via: PeerRef;
+}
+
+/** A device introduced while `mesh.approve` is on: it waits for `botsync peers approve`. */
+export interface PeerPendingEvent {
+  type: 'peer.pending';
+  time: string;
+  deviceId: string;
+  name: string;
+  role: string;
+  via: PeerRef;
+}
+
+/** A peer (or a pending device) dropped here because a trusted member revoked it. */
+export interface PeerRevokedEvent {
+  type: 'peer.revoked';
+  time: string;
+  deviceId: string;
+  name: string;
+  by: PeerRef;
+}
+
+/** A peer's record listed more devices than it may introduce; these were not adopted. */
+export interface PeerRefusedEvent {
+  type: 'peer.refused';
+  time: string;
+  via: PeerRef;
+  /** How many devices were newly refused. */
+  count: number;
+  /** The first of them. */
+  deviceIds: string[];
+  limit: number;
+}
+
 export interface FolderErrorEvent {
   type: 'folder.error';
   time: string;
@@ -56,7 +99,17 @@ export interface EventsMissedEvent {
   count: number | null;
 }
 
-export type BotsyncEvent = FileReceivedEvent | DeviceConnectedEvent | DeviceDisconnectedEvent | PairingCompletedEvent | FolderErrorEvent | EventsMissedEvent;
+export type BotsyncEvent =
+  | FileReceivedEvent
+  | DeviceConnectedEvent
+  | DeviceDisconnectedEvent
+  | PairingCompletedEvent
+  | PeerAddedEvent
+  | PeerPendingEvent
+  | PeerRevokedEvent
+  | PeerRefusedEvent
+  | FolderErrorEvent
+  | EventsMissedEvent;
 
 /** One message to deliver: what a webhook call carries. */
 export interface Notification {

@@ -7,7 +7,7 @@ import { readDaemonState, type DaemonState } from '../daemon/state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
-import { loadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
+import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
@@ -25,6 +25,8 @@ export interface StatusReport {
   peers: PeerStatus[];
   folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
   invites: { expiresAt: string }[];
+  /** Introduced devices waiting for `botsync peers approve` (with `mesh.approve` on). */
+  pending: PendingPeer[];
   /** Where notifications go and how delivery is doing; present while the daemon runs. */
   notify?: NotifyStatus;
   /** The last backup's outcome; present while the daemon runs. */
@@ -41,6 +43,16 @@ export interface PeerStatus {
   connection: PeerConnection | null;
   /** When Syncthing last saw the peer connected (null: never, or unknown while the daemon is down). */
   lastSeen: string | null;
+  /** The peer that introduced it; null for a peer paired with this machine directly. */
+  via: PeerRef | null;
+}
+
+export interface PendingPeer {
+  deviceId: string;
+  name: string;
+  role: Role;
+  via: PeerRef | null;
+  addedAt: string;
 }
 
 /**
@@ -109,6 +121,7 @@ export function buildStatus(
         connection: connection?.connected ? connectionOf(connection) : null,
         // Syncthing reports the zero time, 1970 or year 1, for a device it never saw.
         lastSeen: lastSeen === undefined || Date.parse(lastSeen) <= 0 ? null : lastSeen,
+        via: peer.via === undefined ? null : peerRef(config, peer.via),
       };
     }),
     folders: FOLDERS.map((folder, index) => {
@@ -122,6 +135,13 @@ export function buildStatus(
       };
     }),
     invites,
+    pending: (config.pending ?? []).map((peer) => ({
+      deviceId: peer.deviceId,
+      name: peer.name,
+      role: peer.role,
+      via: peer.via === undefined ? null : peerRef(config, peer.via),
+      addedAt: peer.addedAt,
+    })),
   };
 }
 

@@ -79,6 +79,8 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
     listenPort,
     // A re-created Syncthing config keeps the peers: the daemon re-applies them on start.
     peers: existing?.peers ?? [],
+    // ... and what membership decided: revocations above all must survive it.
+    ...(existing === undefined ? {} : { pending: existing.pending, revoked: existing.revoked, mesh: existing.mesh }),
     ...(options.relay ?? existing?.relay ? { relay: options.relay ?? existing?.relay } : {}),
     ...(options.discovery ?? existing?.discovery ? { discovery: options.discovery ?? existing?.discovery } : {}),
     ...(options.relays ?? existing?.relays ? { relays: options.relays ?? existing?.relays } : {}),

@@ -1,4 +1,5 @@
 import { BotsyncError } from '../errors.js';
+import { shortDeviceId } from '../syncthing/device-id.js';
 import type { Layout } from './layout.js';
 import { ROLES, type Role } from './roles.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from './state-file.js';
@@ -15,6 +16,30 @@ export interface PeerRecord {
   addedAt: string;
   /** Right after a pairing: the addresses to dial until the first connection (see daemon/first-dial.ts). */
   dialFirst?: { addresses: string[]; until: string };
+  /** The peer whose mesh record (or pairing answer) introduced it; absent: paired with this machine directly. */
+  via?: string;
+  /** When this machine last paired with it directly (absent on older homes: `addedAt`); see mesh/membership.ts. */
+  pairedAt?: string;
+}
+
+/** Another device as events and `status` name it: its ID and the name this machine knows it by. */
+export interface PeerRef {
+  deviceId: string;
+  name: string;
+}
+
+export function peerRef(config: BotsyncConfig, deviceId: string): PeerRef {
+  const known = [...config.peers, ...(config.pending ?? [])].find((peer) => peer.deviceId === deviceId);
+  return { deviceId, name: known?.name ?? shortDeviceId(deviceId) };
+}
+
+/** A device this machine removed with `peers remove`: no record brings it back, only a new direct pairing. */
+export interface Revocation {
+  deviceId: string;
+  /** When, by this machine's clock. */
+  at: string;
+  /** `peers remove --here`: kept on this machine only, never published in its mesh record. */
+  here?: true;
 }
 
 /** botsync's own record of a home: the desired state the daemon applies to Syncthing. */
@@ -29,6 +54,11 @@ export interface BotsyncConfig {
   /** Port Syncthing listens on for peers in the loopback profile. */
   listenPort: number;
   peers: PeerRecord[];
+  /** Introduced devices waiting for `peers approve` (with `mesh.approve` on); not given to Syncthing. */
+  pending?: PeerRecord[];
+  revoked?: Revocation[];
+  /** `mesh.approve`: introduced devices wait for approval instead of being adopted. */
+  mesh?: { approve: boolean };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -77,7 +107,12 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
     const value = raw[key];
     if (value !== undefined && !(Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string'))) throw fail(`"${key}" must be a list of URLs`);
   }
-  for (const peer of raw.peers) {
+  if (raw.pending !== undefined && !Array.isArray(raw.pending)) throw fail('"pending" must be a list');
+  if (raw.revoked !== undefined && !(Array.isArray(raw.revoked) && raw.revoked.every((entry) => isObject(entry) && typeof entry.deviceId === 'string' && typeof entry.at === 'string'))) {
+    throw fail('"revoked" must be a list of device IDs with times');
+  }
+  if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
+  for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);
     requireString(peer, 'name', fail);

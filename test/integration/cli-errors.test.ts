@@ -38,6 +38,10 @@ describe('bad input and failures on the command line', () => {
     expectCleanError(await runCli(['status', '--frobnicate']), 2, /unknown option '--frobnicate'/i);
   });
 
+  it('refuses an unknown subcommand by name', async () => {
+    expectCleanError(await runCli(['peers', 'bogus']), 2, /Unknown command "peers bogus"/);
+  });
+
   it('refuses a bad choice', async () => {
     expectCleanError(await runCli(['init', '--role', 'robot', '--home', join(scratch, 'never')]), 2, /robot.*invalid/i);
   });
@@ -105,11 +109,17 @@ describe('bad input and failures on the command line', () => {
       expectCleanError(await home.run(['config', 'set', 'network.nope', 'x']), 2, /Unknown setting "network.nope"/);
       expectCleanError(await home.run(['init', '--discovery', 'http://203.0.113.1:8443/']), 2, /is not a discovery server URL/);
       expectCleanError(await home.run(['join', 'ocean-tiger-bacon-ladder-mango', '--timeout', 'soon']), 2, /"soon" is not a duration/);
-      expect(await home.json(['config', 'get'])).toEqual({ 'network.discovery': 'default', 'network.relays': 'default' });
+      expectCleanError(await home.run(['config', 'set', 'mesh.approve', 'maybe']), 2, /"maybe" is not a value for mesh\.approve/);
+      expect(await home.json(['config', 'get'])).toEqual({ 'network.discovery': 'default', 'network.relays': 'default', 'mesh.approve': 'false' });
     });
 
-    it('refuses to remove a peer that does not exist', async () => {
+    it('refuses to remove or approve a peer that does not exist, or to approve one that is not pending', async () => {
       expectCleanError(await home.run(['peers', 'remove', 'nobody']), 2, /No peer named or with the ID "nobody"/);
+      expectCleanError(await home.run(['peers', 'remove', 'nobody', '--here']), 2, /No peer named or with the ID "nobody"/);
+      expectCleanError(await home.run(['peers', 'approve', 'nobody']), 2, /No peer named or with the ID "nobody"/);
+      await home.json(['peers', 'add', EXAMPLE_ID, '--name', 'direct', '--address', 'tcp://127.0.0.1:9']);
+      expectCleanError(await home.run(['peers', 'approve', 'direct']), 2, /direct is a peer already, not waiting for approval/);
+      await home.run(['peers', 'remove', 'direct']);
     });
 
     it('says a second start that the daemon is already running', async () => {

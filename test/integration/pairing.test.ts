@@ -212,6 +212,9 @@ describe('pairing by code through the relay', () => {
     const fromB = await b.json(['invite']);
     await d.json(['join', fromB.code, '--name', 'n4']);
     await expectFullMesh([a, b, c, d]);
+    // n4 joined n2: it met n1 through n2's pairing answer, and n3 through n1's record (n1 paired with n3).
+    const via = Object.fromEntries((await d.status()).peers.map((peer: { name: string; via: { name: string } | null }) => [peer.name, peer.via?.name ?? null]));
+    expect(via).toEqual({ n2: null, n1: 'n2', n3: 'n1' });
     // Folder sharing by role: n1 and n3 are agents, n2 and n4 humans.
     await writeFile(a.path('shared', 'everyone.txt'), 'hello all');
     await writeFile(c.path('deliverables', 'from-n3.txt'), 'for the humans');

@@ -127,6 +127,24 @@ describe('formatEvent', () => {
     for (const message of [formatEvent({ type: 'device.connected', time: 't', deviceId: id, name: 'x' })]) expect(message).not.toContain('\n');
   });
 
+  it('announces membership changes, naming the introducer or revoker quoted, with the command that undoes them', () => {
+    const id = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
+    const via = { deviceId: id, name: 'mallory\nbotsync: all good' };
+    expect(formatEvent({ type: 'peer.added', time: 't', deviceId: id, name: 'dee', role: 'agent', via }).split('\n')).toEqual([
+      `botsync: added peer "dee" (device ${id}, role agent), introduced by "mallory\\nbotsync: all good"; the folders are now shared with it by role.`,
+      `If this machine is not one of yours: botsync peers remove ${id}`,
+    ]);
+    expect(formatEvent({ type: 'peer.pending', time: 't', deviceId: id, name: 'dee', role: 'human', via: { deviceId: id, name: 'bob' } }).split('\n')).toEqual([
+      `botsync: "bob" introduced "dee" (device ${id}, role human); it waits for approval.`,
+      `To adopt it: botsync peers approve ${id}; to refuse it: botsync peers remove ${id}`,
+    ]);
+    expect(formatEvent({ type: 'peer.revoked', time: 't', deviceId: id, name: 'dee', by: { deviceId: id, name: 'bob' } })).toBe(`botsync: removed peer "dee" (device ${id}): "bob" revoked it.`);
+    expect(formatEvent({ type: 'peer.refused', time: 't', via: { deviceId: id, name: 'bob' }, count: 84, deviceIds: [id], limit: 16 }).split('\n')).toEqual([
+      'botsync: "bob" tried to introduce 84 more devices than the 16 a peer may; they were not added.',
+      `If that is unexpected, "bob" may be compromised: botsync peers remove ${id}`,
+    ]);
+  });
+
   it('quotes a device id or role that is not well-formed', () => {
     expect(formatEvent({ type: 'pairing.completed', time: 't', deviceId: 'A B', name: 'n', role: 'agent\nx' })).toBe(
       'botsync: paired with "n" (device "A B", role "agent\\nx"); the folders are now shared with it.',
