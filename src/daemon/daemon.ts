@@ -18,6 +18,7 @@ import { Notifier } from './notifier.js';
 import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from './lock.js';
+import { identityOf } from '../lib/process-identity.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from './rotating-log.js';
@@ -60,7 +61,7 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
       say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
       return undefined;
     });
-    if (await stopSyncthingOf(layout, previous?.syncthing?.pid)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
+    if (await stopSyncthingOf(layout, previous?.syncthing?.identity)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
     await runSupervised(layout, config, binary, options, say);
@@ -146,7 +147,10 @@ async function runSupervised(
   const supervisor = new Supervisor({
     spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
-      state.syncthing = { ...state.syncthing!, pid: child.pid };
+      // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.
+      const identity = child.pid === undefined ? undefined : await identityOf(child.pid);
+      state.syncthing = { ...state.syncthing!, pid: child.pid, identity };
+      await writeDaemonState(layout, state);
       system.restarted();
       await waitUntilReady(client, child);
       // config.json is re-read: peers added while Syncthing was down are applied now.
@@ -160,7 +164,7 @@ async function runSupervised(
       const how = exit.signal ?? `code ${exit.code}`;
       say(`Syncthing exited (${how}); restarting in ${restartInMs} ms`);
       state.phase = 'restarting';
-      state.syncthing = { ...state.syncthing!, pid: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
+      state.syncthing = { ...state.syncthing!, pid: undefined, identity: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
       writeDaemonState(layout, state).catch((error: unknown) => say(`cannot write daemon state: ${(error as Error).message}`));
     },
     onError: (error) => {
