@@ -65,11 +65,24 @@ async function signalIfRunning(recorded: ProcessIdentity, signal: NodeJS.Signals
 }
 
 async function exitedWithin(recorded: ProcessIdentity, timeoutMs: number): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs; waited += 50) {
-    if (!(await isRunning(recorded))) return true;
+  for (let waited = 0; ; waited += 50) {
+    if (await gone(recorded)) return true;
+    if (waited >= timeoutMs) return false;
     await sleep(50);
   }
-  return !(await isRunning(recorded));
+}
+
+/** Exited, and reaped too: until its parent reaps it, a zombie keeps its PID, and callers expect it free. */
+async function gone(recorded: ProcessIdentity): Promise<boolean> {
+  if (await isRunning(recorded)) return false;
+  try {
+    process.kill(recorded.pid, 0);
+  } catch (error) {
+    if (errnoCode(error) === 'ESRCH') return true;
+    throw error;
+  }
+  // The PID exists: a zombie, or already another process.
+  return (await identityOf(recorded.pid)) !== undefined;
 }
 
 async function linuxIdentity(pid: number): Promise<ProcessIdentity | undefined> {

@@ -94,8 +94,8 @@ describe('the identity of a live process', () => {
     const child = start('sleep', ['0']);
     await new Promise((resolve) => child.once('exit', resolve));
     expect(await identityOf(child.pid!)).toBeUndefined();
-    // sh starts a child that exits at once, then becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A parent that forks a child which exits at once, and never reaps it (perl-base is part of every Debian).
+    const parent = spawn('perl', ['-e', '$| = 1; my $child = fork(); exit 0 unless $child; print "$child\\n"; sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(parent);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
     await waitFor(async () => (await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '), 'the child to become a zombie');
