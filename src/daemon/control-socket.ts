@@ -94,19 +94,25 @@ function notRunning(cause?: unknown): BotsyncError {
   return new BotsyncError('DAEMON_NOT_RUNNING', 'The botsync daemon is not running.', { hint: 'Start it with `botsync start`.', cause });
 }
 
+/**
+ * Makes the socket's directory if it is a run directory (private from its first moment), checks that
+ * it is this user's and private, and clears a socket left there. Call only with the home's lock held:
+ * holding it means a socket left here belongs to a daemon that is gone.
+ */
+export async function prepareControlSocket(layout: Layout): Promise<SocketPlace> {
+  const place = await controlSocketPlace(layout);
+  const { path, dir } = place;
+  if (dir === undefined) return place;
+  if (dir !== layout.stateDir) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const problem = await flaw(dir, 'directory');
+  if (problem !== undefined) throw unsafe(`botsync will not serve its control socket in ${dir}`, problem, dirHint(layout, dir));
+  await rm(path, { force: true });
+  return place;
+}
+
 /** Starts the control server. Call only with the home's lock held. */
 export async function serveControl(layout: Layout, routes: ControlRoutes): Promise<Server> {
-  const { path, dir } = await controlSocketPlace(layout);
-  if (dir !== undefined) {
-    // A run directory is made here, private from its first moment; the state directory exists already.
-    if (dir !== layout.stateDir) await mkdir(dir, { recursive: true, mode: 0o700 });
-    const problem = await flaw(dir, 'directory');
-    if (problem !== undefined) {
-      throw unsafe(`botsync will not serve its control socket in ${dir}`, problem, dirHint(layout, dir));
-    }
-    // Holding the lock means a socket left here belongs to a daemon that is gone.
-    await rm(path, { force: true });
-  }
+  const { path, dir } = await prepareControlSocket(layout);
   const server = createServer((socket) => serveConnection(socket, routes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

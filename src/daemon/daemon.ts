@@ -11,7 +11,7 @@ import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { ConfigWriter } from './config-writer.js';
-import { serveControl } from './control-socket.js';
+import { prepareControlSocket, serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
@@ -64,6 +64,8 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     if (await stopSyncthingOf(layout, previous?.syncthing?.identity)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
+    // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
+    await prepareControlSocket(layout);
     await runSupervised(layout, config, binary, options, say);
   } finally {
     await rm(layout.daemonFile, { force: true });

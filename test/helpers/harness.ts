@@ -126,6 +126,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** PIDs of every process whose command line mentions `text` (a home's path: its daemon and Syncthing). */
+export function processesMatching(text: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', '--', text], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -4,16 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
-import { destroyAll, isAlive, requirePrerequisites, TestHome } from '../helpers/harness.js';
-
-/** PIDs of every process whose command line mentions `text`. */
-function processesMatching(text: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', '--', text], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
+import { destroyAll, isAlive, processesMatching, requirePrerequisites, TestHome } from '../helpers/harness.js';
 
 /** The environment a process was started with, from /proc/PID/environ. */
 async function environOf(pidOrFile: number | string): Promise<Record<string, string>> {
@@ -30,9 +21,13 @@ async function bystander(file = 'sleep', args = ['600']): Promise<ProcessIdentit
   return (await identityOf(child.pid!))!;
 }
 
+function stopBystanders(): void {
+  for (const child of sleepers.splice(0)) if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+}
+
 afterAll(async () => {
   await destroyAll();
-  for (const child of sleepers.splice(0)) if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+  stopBystanders();
 });
 
 describe('start and stop trust only the processes they recorded', () => {
@@ -50,6 +45,7 @@ describe('start and stop trust only the processes they recorded', () => {
   });
   afterEach(async () => {
     await home.run(['stop']);
+    stopBystanders();
   });
 
   /** A lock and daemon.json as a daemon killed long ago would have left them, its PIDs since reused. */
