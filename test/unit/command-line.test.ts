@@ -27,7 +27,7 @@ describe("Syncthing's command line by major version", () => {
   });
 
   it("passes on only what Syncthing needs of botsync's environment", () => {
-    const base = {
+    const needed = {
       PATH: '/usr/bin',
       HOME: '/home/u',
       USER: 'u',
@@ -41,6 +41,8 @@ describe("Syncthing's command line by major version", () => {
       https_proxy: 'http://proxy:3128',
       NO_PROXY: 'localhost',
       all_proxy: 'socks5://proxy:1080',
+    };
+    const kept = {
       HOOK_TOKEN: 'webhook-secret',
       BACKUP_PASSPHRASE: 'backup-secret',
       BOTSYNC_RELAY: 'https://relay.example',
@@ -50,21 +52,8 @@ describe("Syncthing's command line by major version", () => {
       AWS_SECRET_ACCESS_KEY: 'secret',
       SSH_AUTH_SOCK: '/tmp/ssh-agent.sock',
     };
-    const env = syncthingEnv(v1, base);
-    expect(env).toEqual({
-      PATH: '/usr/bin',
-      HOME: '/home/u',
-      USER: 'u',
-      LOGNAME: 'u',
-      LANG: 'C.UTF-8',
-      LC_TIME: 'en_GB.UTF-8',
-      TZ: 'Europe/Paris',
-      TMPDIR: '/tmp/u',
-      XDG_CONFIG_HOME: '/home/u/.config',
-      HTTPS_PROXY: 'http://proxy:3128',
-      https_proxy: 'http://proxy:3128',
-      NO_PROXY: 'localhost',
-      all_proxy: 'socks5://proxy:1080',
+    expect(syncthingEnv(v1, { ...needed, ...kept })).toEqual({
+      ...needed,
       STMONITORED: 'yes',
       STNOUPGRADE: '1',
       STNORESTART: '1',
