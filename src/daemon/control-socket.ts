@@ -1,16 +1,20 @@
-import { chmod, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { BotsyncError, errnoCode, isBotsyncError, type ErrorCode } from '../errors.js';
+import { defaultCacheDir } from '../workspace/cache-dir.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
  * The daemon's control channel: one JSON line per request and per answer, over a Unix socket (a named
- * pipe on Windows) in the home's private state directory. CLI commands ask the daemon, which owns
+ * pipe on Windows) in a directory only this user can enter. CLI commands ask the daemon, which owns
  * Syncthing and keeps a warm connection to it, instead of each loading an HTTP stack and connecting to
  * Syncthing themselves: that keeps `botsync status` close to a bare `node` start. Plain lines rather
  * than HTTP for the same reason: node:http alone costs a CLI start more than the whole request.
+ *
+ * Whoever answers on the socket is believed, and requests carry tokens and peers: so the socket only
+ * ever lives in a private directory of this user's, and both ends check that before they use it.
  */
 
 export type ControlHandler = (body: unknown) => Promise<unknown>;
@@ -24,26 +28,119 @@ interface ControlRequest {
 
 type ControlAnswer = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string; hint?: string } };
 
-/** Unix socket paths are limited to ~104 bytes; a deep home falls back to a per-home name in tmpdir. */
-export function controlSocketPath(layout: Layout, platform: string = process.platform): string {
-  const id = fnv1a(layout.home);
-  if (platform === 'win32') return `\\\\.\\pipe\\botsync-${id}`;
-  const inHome = join(layout.stateDir, 'daemon.sock');
-  return Buffer.byteLength(inHome) <= 100 ? inHome : join(tmpdir(), `botsync-${id}.sock`);
+/** Unix socket paths are limited to 104 bytes on macOS and 108 on Linux, the final NUL included. */
+const MAX_SOCKET_PATH = 100;
+
+export interface SocketPlace {
+  path: string;
+  /** The private directory it is in; undefined for a Windows named pipe, which has none. */
+  dir: string | undefined;
+}
+
+/**
+ * The state directory's `daemon.sock`; for a home too deep for that, a per-home name in a run directory
+ * of this user's: `$XDG_RUNTIME_DIR/botsync/` when that is a private directory of this user's, else
+ * `<cache>/run/`. Never a shared directory such as /tmp, where another user could take the name first.
+ */
+export async function controlSocketPlace(layout: Layout, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): Promise<SocketPlace> {
+  if (platform === 'win32') return { path: `\\\\.\\pipe\\botsync-${fnv1a(layout.home)}`, dir: undefined };
+  const inState = join(layout.stateDir, 'daemon.sock');
+  if (fits(inState)) return { path: inState, dir: layout.stateDir };
+  const dir = await runDir(env, platform);
+  const path = join(dir, `${fnv1a(layout.home)}.sock`);
+  if (!fits(path)) {
+    throw new BotsyncError('CONTROL_SOCKET_PATH_TOO_LONG', `The daemon's control socket does not fit in a Unix socket path (${MAX_SOCKET_PATH} bytes), neither in ${layout.stateDir} nor as ${path}.`, {
+      hint: 'Set XDG_RUNTIME_DIR to a short private directory of yours (mode 0700), or use a home with a shorter path.',
+    });
+  }
+  return { path, dir };
+}
+
+function fits(path: string): boolean {
+  return Buffer.byteLength(path) <= MAX_SOCKET_PATH;
+}
+
+async function runDir(env: NodeJS.ProcessEnv, platform: string): Promise<string> {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && isAbsolute(runtime) && (await flaw(runtime, 'directory')) === undefined) return join(runtime, 'botsync');
+  return join(defaultCacheDir(env, platform), 'run');
+}
+
+/**
+ * Why `path` is not this user's own private directory (or socket): 'missing', or what is wrong with
+ * it; undefined when it is fine. lstat, so that a symbolic link is never followed to someone else's.
+ */
+async function flaw(path: string, kind: 'directory' | 'socket'): Promise<string | undefined> {
+  let stats: Stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 'missing';
+    throw new BotsyncError('STATE_IO', `Cannot inspect ${path}: ${(error as Error).message}.`, { hint: 'Check its permissions.', cause: error });
+  }
+  if (stats.isSymbolicLink()) return 'is a symbolic link';
+  if (kind === 'directory' ? !stats.isDirectory() : !stats.isSocket()) return `is not a ${kind}`;
+  const me = process.geteuid?.();
+  if (stats.uid !== me) return `belongs to another user (uid ${stats.uid})`;
+  if (kind === 'directory' && (stats.mode & 0o077) !== 0) return `is open to other users (mode ${(stats.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+function unsafe(what: string, problem: string, hint: string): BotsyncError {
+  return new BotsyncError('CONTROL_SOCKET_UNSAFE', `${what}: it ${problem}, so another user could answer in the daemon's place.`, { hint });
+}
+
+function notRunning(cause?: unknown): BotsyncError {
+  return new BotsyncError('DAEMON_NOT_RUNNING', 'The botsync daemon is not running.', { hint: 'Start it with `botsync start`.', cause });
+}
+
+/**
+ * Makes the socket's directory if it is a run directory (private from its first moment), checks that
+ * it is this user's and private, and clears a socket left there. Call only with the home's lock held:
+ * holding it means a socket left here belongs to a daemon that is gone.
+ */
+export async function prepareControlSocket(layout: Layout): Promise<SocketPlace> {
+  const place = await controlSocketPlace(layout);
+  const { path, dir } = place;
+  if (dir === undefined) return place;
+  if (dir !== layout.stateDir) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const problem = await flaw(dir, 'directory');
+  if (problem !== undefined) throw unsafe(`botsync will not serve its control socket in ${dir}`, problem, dirHint(layout, dir));
+  await rm(path, { force: true });
+  return place;
 }
 
 /** Starts the control server. Call only with the home's lock held. */
 export async function serveControl(layout: Layout, routes: ControlRoutes): Promise<Server> {
-  const path = controlSocketPath(layout);
-  // Holding the lock means a socket left here belongs to a daemon that is gone.
-  if (process.platform !== 'win32') await rm(path, { force: true });
+  const { path, dir } = await prepareControlSocket(layout);
   const server = createServer((socket) => serveConnection(socket, routes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
-  if (process.platform !== 'win32') await chmod(path, 0o600);
+  if (dir !== undefined) await chmod(path, 0o600);
   return server;
+}
+
+/** The socket to ask, once it and its directory are shown to be this user's; nothing is sent before. */
+async function checkedSocketPath(layout: Layout): Promise<string> {
+  const { path, dir } = await controlSocketPlace(layout);
+  if (dir === undefined) return path;
+  const dirProblem = await flaw(dir, 'directory');
+  if (dirProblem === 'missing') throw notRunning();
+  if (dirProblem !== undefined) throw unsafe(`botsync will not talk to the daemon through ${dir}`, dirProblem, dirHint(layout, dir));
+  const socketProblem = await flaw(path, 'socket');
+  if (socketProblem === 'missing') throw notRunning();
+  if (socketProblem !== undefined) {
+    throw unsafe(`botsync will not talk to the daemon through ${path}`, socketProblem, `Remove ${path} if you did not make it; \`botsync start\` makes a new one.`);
+  }
+  return path;
+}
+
+function dirHint(layout: Layout, dir: string): string {
+  return dir === layout.stateDir
+    ? `Make it yours and private: \`chmod 700 ${dir}\` as its owner.`
+    : `Remove ${dir}: the daemon makes it again, private (mode 0700).`;
 }
 
 function serveConnection(socket: Socket, routes: ControlRoutes): void {
@@ -71,11 +168,15 @@ async function answer(line: string, routes: ControlRoutes): Promise<ControlAnswe
   }
 }
 
-/** Sends one request to the daemon. DAEMON_NOT_RUNNING when nobody listens; the daemon's own errors come back typed. */
-export function askDaemon<T>(layout: Layout, op: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+/**
+ * Sends one request to the daemon. DAEMON_NOT_RUNNING when nobody listens; CONTROL_SOCKET_UNSAFE, before
+ * anything is sent, when the socket or its directory is not this user's; the daemon's own errors come back typed.
+ */
+export async function askDaemon<T>(layout: Layout, op: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  const path = await checkedSocketPath(layout);
   return new Promise<T>((resolve, reject) => {
     let received = '';
-    const socket = connect(controlSocketPath(layout), () => socket.write(`${JSON.stringify({ op, body })}\n`));
+    const socket = connect(path, () => socket.write(`${JSON.stringify({ op, body })}\n`));
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () =>
       socket.destroy(
@@ -87,9 +188,8 @@ export function askDaemon<T>(layout: Layout, op: string, body?: unknown, timeout
     socket.on('data', (chunk: string) => (received += chunk));
     socket.on('error', (error) => {
       const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-        reject(new BotsyncError('DAEMON_NOT_RUNNING', 'The botsync daemon is not running.', { hint: 'Start it with `botsync start`.', cause: error }));
-      } else reject(error);
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') reject(notRunning(error));
+      else reject(error);
     });
     socket.on('end', () => {
       let reply: ControlAnswer;

@@ -3,7 +3,8 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import { isAlive, lockHolder } from './lock.js';
+import { terminate } from '../lib/process-identity.js';
+import { holderOf, lockHolder } from './lock.js';
 import { stopSyncthingOf } from './orphan.js';
 import { readDaemonState } from './state.js';
 
@@ -49,6 +50,9 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
       });
     });
     if (message.type === 'error') {
+      // Another `start` won the race for the lock: its daemon is this home's daemon.
+      const winner = message.error.code === 'DAEMON_RUNNING' ? await lockHolder(layout.lockFile) : undefined;
+      if (winner !== undefined) return { pid: winner, alreadyRunning: true };
       throw new BotsyncError(message.error.code as BotsyncError['code'], message.error.message, { hint: message.error.hint });
     }
     return { pid: message.pid, alreadyRunning: false };
@@ -70,25 +74,15 @@ export interface StopResult {
   pid?: number;
 }
 
-/** Asks the daemon to stop (SIGTERM) and waits until it and its Syncthing are gone. */
+/**
+ * Asks the daemon to stop (SIGTERM) and waits until it and its Syncthing are gone. Only processes whose
+ * recorded identity still matches are signalled: the lock's holder, and the Syncthing in daemon.json.
+ */
 export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<StopResult> {
-  const pid = await lockHolder(layout.lockFile);
-  if (pid === undefined) return { wasRunning: false };
-  const syncthingPid = (await readDaemonState(layout))?.syncthing?.pid;
-  process.kill(pid, 'SIGTERM');
-  if (!(await waitForExit(pid, timeoutMs))) {
-    process.kill(pid, 'SIGKILL');
-    await waitForExit(pid, 5_000);
-  }
-  // The daemon stops Syncthing before it exits; a daemon that had to be killed may not have.
-  await stopSyncthingOf(layout, syncthingPid);
-  return { wasRunning: true, pid };
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  for (let waited = 0; waited < timeoutMs; waited += 50) {
-    if (!isAlive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return !isAlive(pid);
+  const daemon = await holderOf(layout.lockFile);
+  const syncthing = (await readDaemonState(layout))?.syncthing?.identity;
+  const wasRunning = daemon !== undefined && (await terminate(daemon, timeoutMs));
+  // The daemon stops Syncthing before it exits; a daemon that was killed has not.
+  await stopSyncthingOf(layout, syncthing);
+  return wasRunning ? { wasRunning, pid: daemon.pid } : { wasRunning: false };
 }

@@ -13,13 +13,14 @@ import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { ConfigWriter } from './config-writer.js';
-import { serveControl } from './control-socket.js';
+import { prepareControlSocket, serveControl } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
 import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from './lock.js';
+import { identityOf } from '../lib/process-identity.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from './rotating-log.js';
@@ -62,12 +63,14 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
       say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
       return undefined;
     });
-    if (await stopSyncthingOf(layout, previous?.syncthing?.pid)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
+    if (await stopSyncthingOf(layout, previous?.syncthing?.identity)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
     if (await ensureGuiLogin({ configXml: configXmlPath(layout.syncthingHome), passwordFile: layout.guiPasswordFile })) {
       say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile})`);
     }
+    // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
+    await prepareControlSocket(layout);
     await runSupervised(layout, config, binary, options, say);
   } finally {
     await rm(layout.daemonFile, { force: true });
@@ -153,7 +156,10 @@ async function runSupervised(
   const supervisor = new Supervisor({
     spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
-      state.syncthing = { ...state.syncthing!, pid: child.pid };
+      // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.
+      const identity = child.pid === undefined ? undefined : await identityOf(child.pid);
+      state.syncthing = { ...state.syncthing!, pid: child.pid, identity };
+      await writeDaemonState(layout, state);
       system.restarted();
       await waitUntilReady(client, child);
       // config.json is re-read: peers added while Syncthing was down are applied now.
@@ -167,7 +173,7 @@ async function runSupervised(
       const how = exit.signal ?? `code ${exit.code}`;
       say(`Syncthing exited (${how}); restarting in ${restartInMs} ms`);
       state.phase = 'restarting';
-      state.syncthing = { ...state.syncthing!, pid: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
+      state.syncthing = { ...state.syncthing!, pid: undefined, identity: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
       writeDaemonState(layout, state).catch((error: unknown) => say(`cannot write daemon state: ${(error as Error).message}`));
     },
     onError: (error) => {

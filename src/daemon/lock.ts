@@ -1,10 +1,25 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
+import { asIdentity, identityOf, isRunning, type ProcessIdentity } from '../lib/process-identity.js';
+import { sleep } from '../time/sleep.js';
+import { writeJsonAtomic } from '../workspace/state-file.js';
 
 /**
- * One daemon per home: the lock file holds the daemon's PID and is created exclusively. A lock whose
- * process is gone (a crash, a reboot) is stale and taken over.
+ * One daemon per home (and one backup at a time): the lock file records its holder's identity (PID,
+ * start time, command line). A lock whose process is gone, or whose PID now names another program, is
+ * stale and taken over; a lock from before identities were recorded (a bare PID) cannot be checked
+ * and counts as stale too, and nothing is ever signalled on the strength of it.
+ *
+ * Taking over must not let two processes both win: reading "stale" and replacing the file are two
+ * steps, and a second process could replace the first one's fresh lock in between. So every process
+ * that writes the lock first raises a flag of its own beside it (a uniquely named file holding its
+ * identity), then looks at the other flags: it goes on only when no live process has one raised, and
+ * lowers its flag when done. Two processes that raise flags at once see each other and both back off
+ * for a random moment; one that sees none knows that any later one will see its flag. A flag left by a
+ * process that died is recognised by its identity, ignored and removed.
  */
+
 /** What a held lock means to the user; the daemon's by default. */
 export type BusyError = (holder: number) => BotsyncError;
 
@@ -13,51 +28,81 @@ const daemonBusy: BusyError = (holder) =>
     hint: 'Stop it with `botsync stop` first if you want to restart it.',
   });
 
-export async function acquireLock(lockFile: string, pid = process.pid, busy: BusyError = daemonBusy): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+const FLAG_SUFFIX = '.taking';
+
+export async function acquireLock(lockFile: string, pid = process.pid, busy: BusyError = daemonBusy, timeoutMs = 10_000): Promise<void> {
+  const me = await identityOf(pid);
+  if (me === undefined) throw new BotsyncError('INTERNAL', `Process ${pid} cannot take the lock ${lockFile}: it is not running.`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const holder = await holderOf(lockFile);
+    if (holder !== undefined) throw busy(holder.pid);
+    const flag = `${lockFile}.${pid}.${Math.random().toString(36).slice(2)}${FLAG_SUFFIX}`;
+    await writeJsonAtomic(flag, me);
     try {
-      const handle = await open(lockFile, 'wx', 0o600);
-      await handle.writeFile(`${pid}\n`);
-      await handle.close();
-      return;
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
+      if (await aloneAt(lockFile, flag)) {
+        const again = await holderOf(lockFile);
+        if (again !== undefined) throw busy(again.pid);
+        await writeJsonAtomic(lockFile, me);
+        return;
+      }
+    } finally {
+      await rm(flag, { force: true });
     }
-    const holder = await lockHolder(lockFile);
-    if (holder !== undefined) throw busy(holder);
-    await rm(lockFile, { force: true });
+    if (Date.now() > deadline) {
+      throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}: other processes kept taking it at the same time.`, {
+        hint: 'Another botsync may be starting; try again.',
+      });
+    }
+    await sleep(10 + Math.random() * 40);
   }
-  throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}.`, { hint: 'Another botsync may be starting; try again.' });
 }
 
 export async function releaseLock(lockFile: string, pid = process.pid): Promise<void> {
-  if ((await readPid(lockFile)) === pid) await rm(lockFile, { force: true });
+  const [record, me] = await Promise.all([readRecord(lockFile), identityOf(pid)]);
+  if (record !== undefined && me !== undefined && record.pid === me.pid && record.start === me.start) await rm(lockFile, { force: true });
 }
 
 /** The PID of the live process holding the lock, or undefined when there is none. */
 export async function lockHolder(lockFile: string): Promise<number | undefined> {
-  const pid = await readPid(lockFile);
-  return pid !== undefined && isAlive(pid) ? pid : undefined;
+  return (await holderOf(lockFile))?.pid;
 }
 
-async function readPid(lockFile: string): Promise<number | undefined> {
+/** The live process holding the lock, as recorded in it (checked against the process now at that PID). */
+export async function holderOf(lockFile: string): Promise<ProcessIdentity | undefined> {
+  const record = await readRecord(lockFile);
+  return record !== undefined && (await isRunning(record)) ? record : undefined;
+}
+
+/** Whether no live process other than the owner of `flag` has a flag raised at this lock. */
+async function aloneAt(lockFile: string, flag: string): Promise<boolean> {
+  const dir = dirname(lockFile);
+  const prefix = `${basename(lockFile)}.`;
+  const others = (await readdir(dir)).filter((name) => name.startsWith(prefix) && name.endsWith(FLAG_SUFFIX) && join(dir, name) !== flag);
+  for (const name of others) {
+    const path = join(dir, name);
+    const owner = await readRecord(path);
+    if (owner !== undefined && (await isRunning(owner))) return false;
+    // Lowered since the listing, or raised by a process that died with it: a unique name means no live
+    // process can own it, and nobody else would ever remove it.
+    await rm(path, { force: true });
+  }
+  return true;
+}
+
+async function readRecord(path: string): Promise<ProcessIdentity | undefined> {
   let text: string;
   try {
-    text = await readFile(lockFile, 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
+    throw new BotsyncError('STATE_IO', `Cannot read the lock ${path}: ${(error as Error).message}.`, { hint: 'Check the permissions of the botsync home.', cause: error });
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  try {
+    return asIdentity(JSON.parse(text));
+  } catch {
+    // Not JSON (a torn write from before lock writes were atomic): nobody can be shown to hold it.
+    return undefined;
+  }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(error) === 'EPERM';
-  }
-}

@@ -1,3 +1,4 @@
+import type { ProcessIdentity } from '../lib/process-identity.js';
 import type { Layout } from '../workspace/layout.js';
 import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
 
@@ -6,7 +7,15 @@ export interface DaemonState {
   pid: number;
   phase: 'starting' | 'running' | 'restarting' | 'failed';
   startedAt: string;
-  syncthing?: { pid: number | undefined; path: string; version: string; restarts: number; lastExit?: string };
+  syncthing?: {
+    pid: number | undefined;
+    /** Recorded when it started: what `stop` checks before it signals a Syncthing the daemon left behind. */
+    identity?: ProcessIdentity;
+    path: string;
+    version: string;
+    restarts: number;
+    lastExit?: string;
+  };
   error?: { code: string; message: string; hint?: string };
 }
 

@@ -5,12 +5,14 @@
  */
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BotsyncError, isBotsyncError } from '../errors.js';
+import { passedOnEnv } from './command-line.js';
 import { cachedBinaryPath, downloadSyncthing, type ProgressCallback } from './download.js';
 import { PINNED_RELEASE, type PinnedRelease } from './release.js';
+
+export { defaultCacheDir } from '../workspace/cache-dir.js';
 
 export interface SyncthingBinary {
   path: string;
@@ -59,18 +61,6 @@ export function parseSyncthingVersion(text: string): SyncthingVersion | undefine
   if (match === null) return undefined;
   const [major, minor, patch] = [match[1], match[2], match[3]].map(Number) as [number, number, number];
   return { version: `${major}.${minor}.${patch}`, major, minor, patch };
-}
-
-/** `$XDG_CACHE_HOME/botsync`, else the platform's per-user cache directory. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
-  const p = platform === 'win32' ? path.win32 : path.posix;
-  const xdg = env.XDG_CACHE_HOME;
-  // The XDG spec says a relative value is invalid and must be ignored.
-  if (xdg && p.isAbsolute(xdg)) return p.join(xdg, 'botsync');
-  const home = (platform === 'win32' ? env.USERPROFILE : env.HOME) || homedir();
-  if (platform === 'win32') return p.join(env.LOCALAPPDATA || p.join(home, 'AppData', 'Local'), 'botsync');
-  if (platform === 'darwin') return p.join(home, 'Library', 'Caches', 'botsync');
-  return p.join(home, '.cache', 'botsync');
 }
 
 export async function findSyncthing(opts: FindSyncthingOptions): Promise<SyncthingBinary> {
@@ -158,6 +148,8 @@ async function inspect(binary: string): Promise<Inspection> {
     return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
   }
   const result = await execa(binary, ['--version'], {
+    env: passedOnEnv(),
+    extendEnv: false,
     reject: false,
     timeout: VERSION_TIMEOUT_MS,
     stdin: 'ignore',

@@ -30,6 +30,7 @@ export interface HardenSettings extends NetworkSettings {
 export async function generateConfig(binary: SyncthingBinary, syncthingHome: string): Promise<string> {
   const result = await execa(binary.path, generateArgs(binary, syncthingHome), {
     env: syncthingEnv(binary),
+    extendEnv: false,
     reject: false,
     timeout: 30_000,
     all: true,

@@ -3,6 +3,7 @@ import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { ChildHandle } from '../daemon/supervisor.js';
 import type { SyncthingBinary } from './binary.js';
 import type { SyncthingClient } from './client.js';
+import { sleep } from '../time/sleep.js';
 import { serveArgs, syncthingEnv } from './command-line.js';
 
 export interface SpawnOptions {
@@ -16,6 +17,7 @@ export interface SpawnOptions {
 export function spawnSyncthing(options: SpawnOptions): ChildHandle {
   const subprocess = execa(options.binary.path, serveArgs(options.syncthingHome, options.guiAddress), {
     env: syncthingEnv(options.binary),
+    extendEnv: false,
     stdin: 'ignore',
     buffer: false,
     reject: false,
@@ -53,6 +55,6 @@ export async function waitUntilReady(client: SyncthingClient, child: ChildHandle
         hint: 'See the Syncthing log in <home>/.botsync/logs/syncthing.log.',
       });
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }

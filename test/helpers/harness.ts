@@ -57,13 +57,14 @@ export class TestHome {
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
 
-  private constructor(readonly root: string) {
-    this.home = join(root, 'home');
+  private constructor(readonly root: string, homeName: string) {
+    this.home = join(root, homeName);
     this.env = { BOTSYNC_HOME: this.home, XDG_CACHE_HOME: join(root, 'cache') };
   }
 
-  static async create(prefix = 'botsync-test-'): Promise<TestHome> {
-    const home = new TestHome(await mkdtemp(join(tmpdir(), prefix)));
+  /** `homeName`: the home's directory inside the test's own temporary root (a long one makes a deep home). */
+  static async create(prefix = 'botsync-test-', homeName = 'home'): Promise<TestHome> {
+    const home = new TestHome(await mkdtemp(join(tmpdir(), prefix)), homeName);
     liveHomes.add(home);
     return home;
   }
@@ -122,6 +123,15 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** PIDs of every process whose command line mentions `text` (a home's path: its daemon and Syncthing). */
+export function processesMatching(text: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', '--', text], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
   }
 }
 

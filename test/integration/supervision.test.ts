@@ -1,15 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyAll, isAlive, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
+import { destroyAll, isAlive, pairedHomes, processesMatching, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 
-/** PIDs of every process whose command line mentions this home. */
 function processesOf(home: TestHome): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', home.home], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
+  return processesMatching(home.home);
 }
 
 describe('the daemon supervises Syncthing', () => {

@@ -26,6 +26,42 @@ describe("Syncthing's command line by major version", () => {
     expect(syncthingEnv(v2, {})).not.toHaveProperty('STHASHING');
   });
 
+  it("passes on only what Syncthing needs of botsync's environment", () => {
+    const needed = {
+      PATH: '/usr/bin',
+      HOME: '/home/u',
+      USER: 'u',
+      LOGNAME: 'u',
+      LANG: 'C.UTF-8',
+      LC_TIME: 'en_GB.UTF-8',
+      TZ: 'Europe/Paris',
+      TMPDIR: '/tmp/u',
+      XDG_CONFIG_HOME: '/home/u/.config',
+      HTTPS_PROXY: 'http://proxy:3128',
+      https_proxy: 'http://proxy:3128',
+      NO_PROXY: 'localhost',
+      all_proxy: 'socks5://proxy:1080',
+    };
+    const kept = {
+      HOOK_TOKEN: 'webhook-secret',
+      BACKUP_PASSPHRASE: 'backup-secret',
+      BOTSYNC_RELAY: 'https://relay.example',
+      BOTSYNC_TOKEN: 'secret',
+      LC_SECRET: 'not a locale category',
+      STGUIAPIKEY: 'user-set',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      SSH_AUTH_SOCK: '/tmp/ssh-agent.sock',
+    };
+    expect(syncthingEnv(v1, { ...needed, ...kept })).toEqual({
+      ...needed,
+      STMONITORED: 'yes',
+      STNOUPGRADE: '1',
+      STNORESTART: '1',
+      STNODEFAULTFOLDER: '1',
+      STHASHING: 'minio',
+    });
+  });
+
   it('passes no secret on the command line', () => {
     expect(serveArgs('/h', '127.0.0.1:1').join(' ')).not.toMatch(/apikey|api-key|password/i);
   });

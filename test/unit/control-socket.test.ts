@@ -1,41 +1,64 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:net';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { askDaemon, controlSocketPath, serveControl } from '../../src/daemon/control-socket.js';
+import { askDaemon, controlSocketPlace, serveControl } from '../../src/daemon/control-socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
+
+/** A listening socket that counts who connects to it: what the CLI must never reach. */
+async function listener(path: string): Promise<{ server: Server; connections: () => number }> {
+  let count = 0;
+  const server = createServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { server, connections: () => count };
+}
+
+function close(server: Server): Promise<unknown> {
+  return new Promise((resolve) => server.close(resolve));
+}
 
 describe('the daemon control socket', () => {
   let dir: string;
   let layout: Layout;
-  let server: Server | undefined;
+  const servers: Server[] = [];
+  const savedEnv = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'botsync-ctl-'));
     layout = layoutFor(join(dir, 'home'));
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   });
   afterEach(async () => {
-    if (server !== undefined) await new Promise((resolve) => server!.close(resolve));
-    server = undefined;
+    await Promise.all(servers.splice(0).map(close));
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await rm(dir, { recursive: true, force: true });
   });
 
+  async function serve(routes: Parameters<typeof serveControl>[1], at = layout): Promise<Server> {
+    const server = await serveControl(at, routes);
+    servers.push(server);
+    return server;
+  }
+
   it('answers requests by name, privately', async () => {
-    server = await serveControl(layout, {
-      echo: async (body) => ({ youSaid: body }),
-      nothing: async () => undefined,
-    });
+    await serve({ echo: async (body) => ({ youSaid: body }), nothing: async () => undefined });
     expect(await askDaemon(layout, 'echo', { a: [1, 'two'] })).toEqual({ youSaid: { a: [1, 'two'] } });
     expect(await askDaemon(layout, 'nothing')).toBeNull();
-    expect((await stat(controlSocketPath(layout))).mode & 0o777).toBe(0o600);
+    const { path } = await controlSocketPlace(layout);
+    expect(path).toBe(join(layout.stateDir, 'daemon.sock'));
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   it("carries the daemon's typed errors back to the caller", async () => {
-    server = await serveControl(layout, {
+    await serve({
       fail: async () => {
         throw new BotsyncError('SYNCTHING_TIMEOUT', 'too slow', { hint: 'wait' });
       },
@@ -50,28 +73,119 @@ describe('the daemon control socket', () => {
   it('says DAEMON_NOT_RUNNING when nobody listens, also over a stale socket file', async () => {
     const none = await askDaemon(layout, 'status').catch((e: unknown) => e);
     expect(isBotsyncError(none, 'DAEMON_NOT_RUNNING')).toBe(true);
-    server = await serveControl(layout, {});
-    await new Promise((resolve) => server!.close(resolve));
-    server = undefined;
+    const server = await serveControl(layout, {});
+    await close(server);
     const stale = await askDaemon(layout, 'status').catch((e: unknown) => e);
     expect(isBotsyncError(stale, 'DAEMON_NOT_RUNNING')).toBe(true);
   });
 
   it('replaces a socket left behind by a daemon that died', async () => {
-    const { createServer } = await import('node:net');
-    const old = createServer();
-    await new Promise<void>((resolve) => old.listen(controlSocketPath(layout), resolve));
+    const old = await listener((await controlSocketPlace(layout)).path);
+    servers.push(old.server);
     // A SIGKILLed daemon leaves its socket file; the next one (which holds the lock) takes over.
-    server = await serveControl(layout, { ping: async () => 'pong' });
+    await serve({ ping: async () => 'pong' });
     expect(await askDaemon(layout, 'ping')).toBe('pong');
-    await new Promise((resolve) => old.close(resolve));
+    expect(old.connections()).toBe(0);
   });
 
-  it('keeps socket paths within the Unix limit for deep homes', () => {
-    const deep = layoutFor(join('/tmp', 'x'.repeat(120)));
-    const path = controlSocketPath(deep, 'linux');
-    expect(Buffer.byteLength(path)).toBeLessThanOrEqual(104);
-    expect(path).not.toBe(controlSocketPath(layoutFor('/tmp/other'), 'linux'));
-    expect(controlSocketPath(deep, 'win32')).toMatch(/^\\\\\.\\pipe\\botsync-[0-9a-f]{8}$/);
+  describe('for a home too deep for a socket in its state directory', () => {
+    let deep: Layout;
+    let cache: string;
+
+    beforeEach(async () => {
+      deep = layoutFor(join(dir, 'd'.repeat(100)));
+      await mkdir(deep.stateDir, { recursive: true, mode: 0o700 });
+      cache = join(dir, 'cache');
+    });
+
+    it('uses a per-home name in the run directory below the cache, never a shared directory', async () => {
+      const env = { XDG_CACHE_HOME: cache };
+      const place = await controlSocketPlace(deep, env, 'linux');
+      expect(place.dir).toBe(join(cache, 'botsync', 'run'));
+      expect(place.path).toMatch(new RegExp(`^${join(cache, 'botsync', 'run')}/[0-9a-f]{8}\\.sock$`));
+      expect((await controlSocketPlace(layoutFor(join(dir, 'e'.repeat(100))), env, 'linux')).path).not.toBe(place.path);
+      expect((await controlSocketPlace(deep, { HOME: '/home/u' }, 'linux')).dir).toBe('/home/u/.cache/botsync/run');
+      expect((await controlSocketPlace(deep, env, 'win32')).path).toMatch(/^\\\\\.\\pipe\\botsync-[0-9a-f]{8}$/);
+    });
+
+    it('uses $XDG_RUNTIME_DIR/botsync only when that directory is private and this user’s', async () => {
+      const runtime = join(dir, 'run-user');
+      await mkdir(runtime, { mode: 0o700 });
+      expect((await controlSocketPlace(deep, { XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: runtime }, 'linux')).dir).toBe(join(runtime, 'botsync'));
+      await chmod(runtime, 0o755);
+      const fallback = join(cache, 'botsync', 'run');
+      expect((await controlSocketPlace(deep, { XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: runtime }, 'linux')).dir).toBe(fallback);
+      const link = join(dir, 'run-link');
+      await chmod(runtime, 0o700);
+      await symlink(runtime, link);
+      for (const value of [link, join(dir, 'missing'), 'relative/dir', '']) {
+        expect((await controlSocketPlace(deep, { XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: value }, 'linux')).dir).toBe(fallback);
+      }
+    });
+
+    it('fails with a typed error and a hint when even the run directory is too deep', async () => {
+      const error = await controlSocketPlace(deep, { XDG_CACHE_HOME: join(dir, 'c'.repeat(100)) }, 'linux').catch((e: unknown) => e);
+      expect(isBotsyncError(error, 'CONTROL_SOCKET_PATH_TOO_LONG')).toBe(true);
+      expect((error as BotsyncError).hint).toMatch(/XDG_RUNTIME_DIR/);
+    });
+
+    it('makes the run directory 0700 and serves there', async () => {
+      process.env.XDG_CACHE_HOME = cache;
+      delete process.env.XDG_RUNTIME_DIR;
+      await serve({ ping: async () => 'pong' }, deep);
+      expect(await askDaemon(deep, 'ping')).toBe('pong');
+      const { path, dir: runDir } = await controlSocketPlace(deep);
+      expect((await stat(runDir!)).mode & 0o777).toBe(0o700);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+    });
+
+    it('refuses a run directory that is a link, or open to others, on both ends', async () => {
+      process.env.XDG_CACHE_HOME = cache;
+      delete process.env.XDG_RUNTIME_DIR;
+      const { path, dir: runDir } = await controlSocketPlace(deep);
+      // Somebody else's directory, with a socket at the name the CLI would use.
+      const elsewhere = join(dir, 'elsewhere');
+      await mkdir(elsewhere, { mode: 0o700 });
+      const planted = await listener(join(elsewhere, path.slice(runDir!.length + 1)));
+      servers.push(planted.server);
+      await mkdir(join(cache, 'botsync'), { recursive: true, mode: 0o700 });
+      await symlink(elsewhere, runDir!);
+      const asked = await askDaemon(deep, 'status').catch((e: unknown) => e);
+      expect(isBotsyncError(asked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+      expect((asked as Error).message).toMatch(/symbolic link/);
+      const served = await serveControl(deep, {}).catch((e: unknown) => e);
+      expect(isBotsyncError(served, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+      await rm(runDir!);
+      await mkdir(runDir!, { mode: 0o700 });
+      await chmod(runDir!, 0o770);
+      const open = await askDaemon(deep, 'status').catch((e: unknown) => e);
+      expect(isBotsyncError(open, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+      expect((open as Error).message).toMatch(/open to other users \(mode 770\)/);
+      expect(isBotsyncError(await serveControl(deep, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+      expect(planted.connections()).toBe(0);
+    });
+  });
+
+  it('refuses a socket that is a link to another socket, or not a socket at all, without connecting', async () => {
+    const elsewhere = await listener(join(dir, 'other.sock'));
+    servers.push(elsewhere.server);
+    const { path } = await controlSocketPlace(layout);
+    await symlink(join(dir, 'other.sock'), path);
+    const linked = await askDaemon(layout, 'status').catch((e: unknown) => e);
+    expect(isBotsyncError(linked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+    expect((linked as BotsyncError).hint).toContain(path);
+    await rm(path);
+    await writeFile(path, '');
+    const file = await askDaemon(layout, 'status').catch((e: unknown) => e);
+    expect((file as Error).message).toMatch(/is not a socket/);
+    expect(elsewhere.connections()).toBe(0);
+  });
+
+  it('refuses a state directory open to other users, on both ends', async () => {
+    await chmod(layout.stateDir, 0o755);
+    const asked = await askDaemon(layout, 'status').catch((e: unknown) => e);
+    expect(isBotsyncError(asked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+    expect((asked as BotsyncError).hint).toMatch(/chmod 700/);
+    expect(isBotsyncError(await serveControl(layout, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
   });
 });

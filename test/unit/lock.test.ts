@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acquireLock, holderOf, lockHolder, releaseLock } from '../../src/daemon/lock.js';
+import { isBotsyncError } from '../../src/errors.js';
+import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { isAlive, waitFor } from '../helpers/harness.js';
+
+/**
+ * The lock is taken "as" real processes (sleeps started by the test): acquireLock records whichever
+ * PID it is given, so several live holders can compete from this one test process, for real, through
+ * the file system.
+ */
+describe('the daemon lock', () => {
+  let dir: string;
+  let lockFile: string;
+  const sleepers: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'botsync-lock-'));
+    lockFile = join(dir, 'daemon.lock');
+  });
+  afterEach(async () => {
+    for (const child of sleepers.splice(0)) if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function sleeper(): Promise<ProcessIdentity> {
+    const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+    sleepers.push(child);
+    return (await identityOf(child.pid!))!;
+  }
+
+  async function gone(): Promise<ProcessIdentity> {
+    const child = spawn('sleep', ['0'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // It may be gone before it can be read: then it is recorded as a daemon would have recorded itself.
+    const identity = (await identityOf(child.pid!)) ?? { pid: child.pid!, start: '1', command: 'sleep 0' };
+    await exited;
+    return identity;
+  }
+
+  it('records the holder, is held while it lives, and is released only by it', async () => {
+    const a = await sleeper();
+    await acquireLock(lockFile, a.pid);
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual(a);
+    expect(await lockHolder(lockFile)).toBe(a.pid);
+    const busy = await acquireLock(lockFile, (await sleeper()).pid).catch((e: unknown) => e);
+    expect(isBotsyncError(busy, 'DAEMON_RUNNING')).toBe(true);
+    await releaseLock(lockFile, sleepers[1]!.pid);
+    expect(await lockHolder(lockFile)).toBe(a.pid);
+    await releaseLock(lockFile, a.pid);
+    expect(await lockHolder(lockFile)).toBeUndefined();
+  });
+
+  it('takes over a lock whose PID now names another process (another start time or command line)', async () => {
+    const bystander = await sleeper();
+    const me = await sleeper();
+    for (const stale of [{ ...bystander, start: '1' }, { ...bystander, command: 'node /usr/lib/botsync/main.js daemon' }]) {
+      await writeFile(lockFile, JSON.stringify(stale));
+      expect(await holderOf(lockFile)).toBeUndefined();
+      await acquireLock(lockFile, me.pid);
+      expect(await holderOf(lockFile)).toEqual(me);
+      await releaseLock(lockFile, me.pid);
+    }
+    expect(isAlive(bystander.pid)).toBe(true);
+  });
+
+  it('takes over a lock of a process that is gone, and a bare PID that cannot be checked', async () => {
+    const me = await sleeper();
+    await writeFile(lockFile, JSON.stringify(await gone()));
+    await acquireLock(lockFile, me.pid);
+    await releaseLock(lockFile, me.pid);
+    // A lock from before identities were recorded, naming a live process: nothing shows it is a daemon.
+    await writeFile(lockFile, `${(await sleeper()).pid}\n`);
+    expect(await lockHolder(lockFile)).toBeUndefined();
+    await acquireLock(lockFile, me.pid);
+    expect(await lockHolder(lockFile)).toBe(me.pid);
+  });
+
+  it('waits while another live process is taking over, and ignores the flag of one that died doing so', async () => {
+    const other = await sleeper();
+    const me = await sleeper();
+    await writeFile(lockFile, JSON.stringify(await gone()));
+    const flag = `${lockFile}.${other.pid}.test.taking`;
+    await writeFile(flag, JSON.stringify(other));
+    const timedOut = await acquireLock(lockFile, me.pid, undefined, 300).catch((e: unknown) => e);
+    expect(isBotsyncError(timedOut, 'DAEMON_FAILED')).toBe(true);
+    expect(await lockHolder(lockFile)).toBeUndefined();
+    // The other taker dies with its flag raised: its flag no longer counts, and is cleared away.
+    sleepers.find((child) => child.pid === other.pid)!.kill('SIGKILL');
+    await waitFor(async () => (await identityOf(other.pid)) === undefined, 'the other taker to die');
+    await acquireLock(lockFile, me.pid);
+    expect(await lockHolder(lockFile)).toBe(me.pid);
+    expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+  });
+
+  it('lets exactly one of many concurrent takers of a stale lock win, every time', async () => {
+    const takers = await Promise.all(Array.from({ length: 6 }, () => sleeper()));
+    for (let round = 0; round < 15; round++) {
+      await writeFile(lockFile, JSON.stringify(await gone()));
+      const results = await Promise.allSettled(takers.map((taker) => acquireLock(lockFile, taker.pid)));
+      const winners = takers.filter((_, i) => results[i]!.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      expect(await holderOf(lockFile)).toEqual(winners[0]);
+      for (const result of results) {
+        if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'DAEMON_RUNNING', message: expect.stringContaining(`pid ${winners[0]!.pid}`) });
+      }
+      expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+      await releaseLock(lockFile, winners[0]!.pid);
+    }
+  });
+});
