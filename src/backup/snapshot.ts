@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { acquireLock, releaseLock } from '../daemon/lock.js';
+import { acquireLock, releaseLock } from '../lib/lock.js';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
-import { holderOf, lockHolder } from './lock.js';
+import { holderOf, lockHolder } from '../lib/lock.js';
 import { stopSyncthingOf } from './orphan.js';
 import { readDaemonState } from './state.js';
 

@@ -19,7 +19,7 @@ import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
 import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, releaseLock } from '../lib/lock.js';
 import { identityOf } from '../lib/process-identity.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';

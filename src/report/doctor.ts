@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
-import { lockHolder } from '../daemon/lock.js';
+import { lockHolder } from '../lib/lock.js';
 import { defaultCacheDir, findSyncthing } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';

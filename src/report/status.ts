@@ -1,5 +1,5 @@
 import { isBotsyncError } from '../errors.js';
-import { lockHolder } from '../daemon/lock.js';
+import { lockHolder } from '../lib/lock.js';
 import { askDaemon } from '../daemon/control-socket.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';

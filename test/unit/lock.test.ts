@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, holderOf, lockHolder, releaseLock } from '../../src/daemon/lock.js';
+import { acquireLock, holderOf, lockHolder, releaseLock } from '../../src/lib/lock.js';
 import { isBotsyncError } from '../../src/errors.js';
 import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
 import { isAlive, waitFor } from '../helpers/harness.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
-import { asIdentity, identityOf, isRunning, type ProcessIdentity } from '../lib/process-identity.js';
+import { asIdentity, identityOf, isRunning, type ProcessIdentity } from './process-identity.js';
 import { sleep } from '../time/sleep.js';
 import { writeJsonAtomic } from '../workspace/state-file.js';
 
