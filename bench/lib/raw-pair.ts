@@ -4,7 +4,6 @@
  * lookup, same hardened loopback config, same process and REST client), so the only difference left
  * is what the folder settings and the daemon do.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { freePort } from '../../src/net/ports.ts';
 import { findSyncthing, type SyncthingBinary } from '../../src/syncthing/binary.ts';
 import { SyncthingClient } from '../../src/syncthing/client.ts';
 import { configXmlPath, generateConfig, hardenConfig } from '../../src/syncthing/config-xml.ts';
-import { newGuiLogin } from '../../src/syncthing/gui-login.ts';
+import { newApiKey, newGuiLogin } from '../../src/syncthing/gui-login.ts';
 import { spawnSyncthing, waitUntilReady } from '../../src/syncthing/process.ts';
 import type { FolderConfig } from '../../src/syncthing/rest-types.ts';
 import { waitFor } from '../../test/helpers/harness.ts';
@@ -106,8 +105,8 @@ async function startNode(binary: SyncthingBinary, root: string, name: string, no
   const deviceId = await generateConfig(binary, syncthingHome);
   const [guiPort, listenPort] = [await freePort(), await freePort()];
   const guiAddress = `127.0.0.1:${guiPort}`;
-  const apiKey = randomBytes(24).toString('base64url');
-  const login = await newGuiLogin(join(root, name, 'gui-password'));
+  const apiKey = newApiKey();
+  const login = await newGuiLogin();
   await hardenConfig(configXmlPath(syncthingHome), { network: 'loopback', listenPort, guiAddress, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash, deviceId, name });
 
   const output: string[] = [];

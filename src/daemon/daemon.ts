@@ -5,8 +5,8 @@ import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
 import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
-import { configXmlPath } from '../syncthing/config-xml.js';
-import { GUI_USER, ensureGuiLogin } from '../syncthing/gui-login.js';
+import { GUI_USER } from '../syncthing/gui-login.js';
+import { closeOpenGui } from '../setup/close-gui.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
@@ -66,8 +66,11 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     if (await stopSyncthingOf(layout, previous?.syncthing?.identity)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
-    if (await ensureGuiLogin({ configXml: configXmlPath(layout.syncthingHome), passwordFile: layout.guiPasswordFile })) {
-      say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile})`);
+    const closed = await closeOpenGui(layout, config);
+    if (closed !== undefined) {
+      config = closed;
+      log.redact(config.gui.apiKey);
+      say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
     }
     // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
     await prepareControlSocket(layout);

@@ -29,6 +29,11 @@ export class RotatingLog {
     this.stream = this.open();
   }
 
+  /** A secret made after the log was opened (a replaced API key) is redacted from then on. */
+  redact(secret: string): void {
+    if (secret.length > 0) this.secrets.push(secret);
+  }
+
   write(text: string): void {
     let clean = text;
     for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
 import type { SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
-import { newGuiLogin } from '../syncthing/gui-login.js';
+import { newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
 import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { ensureHomeLayout } from '../workspace/home.js';
 import { pathExists } from '../workspace/state-file.js';
@@ -52,9 +51,9 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
   const network = existing?.network ?? options.network;
   const guiAddress = `127.0.0.1:${await freePort()}`;
   const listenPort = await listenPortFor(network);
-  const apiKey = randomBytes(24).toString('base64url');
+  const apiKey = newApiKey();
   const deviceId = await generateSyncthingHome(layout, options.binary);
-  const login = await newGuiLogin(layout.guiPasswordFile);
+  const login = await newGuiLogin();
   await hardenConfig(configXmlPath(layout.syncthingHome), {
     network,
     listenPort,
@@ -67,6 +66,7 @@ export async function initHome(layout: Layout, options: InitOptions): Promise<In
     deviceId,
     name,
   });
+  await saveGuiPassword(layout.guiPasswordFile, login);
   repaired.push(configXmlPath(layout.syncthingHome));
 
   const config: BotsyncConfig = {

@@ -15,13 +15,17 @@ import { HARDENED_OPTIONS, profileOptions, type NetworkSettings } from './profil
  * the REST API instead.
  */
 
-export interface HardenSettings extends NetworkSettings {
+/** What the GUI/REST listener is hardened with. */
+export interface GuiSettings {
   /** host:port, always on 127.0.0.1. */
   guiAddress: string;
   apiKey: string;
   /** The GUI user's login (see gui-login.ts): without one, any local user controls this Syncthing. */
   guiUser: string;
   guiPasswordHash: string;
+}
+
+export interface HardenSettings extends NetworkSettings, GuiSettings {
   deviceId: string;
   name: string;
 }
@@ -57,9 +61,12 @@ export async function guiLoginOf(path: string): Promise<{ user: string; password
   return { user: textOf(gui.user), passwordHash: textOf(gui.password) };
 }
 
-/** Sets the GUI's login; only while Syncthing is not running, which would overwrite the file. */
-export async function setGuiLogin(path: string, user: string, passwordHash: string): Promise<void> {
-  await editConfig(path, (config) => setLogin(firstChild(config, 'gui'), user, passwordHash));
+/**
+ * Hardens the GUI alone, as a new home's is: for a GUI found open, whose config anyone on this machine
+ * could have read and changed. Only while Syncthing is not running, which would overwrite the file.
+ */
+export async function hardenGui(path: string, settings: GuiSettings): Promise<void> {
+  await editConfig(path, (config) => applyGuiHardening(firstChild(config, 'gui'), settings));
 }
 
 async function editConfig(path: string, edit: (config: XmlElement) => void): Promise<void> {
@@ -77,9 +84,17 @@ function configuration(doc: XmlDoc, path: string): XmlElement {
   return doc.configuration;
 }
 
-function setLogin(gui: XmlElement, user: string, passwordHash: string): void {
-  gui.user = [user];
-  gui.password = [passwordHash];
+/** Everything in <gui> that decides who gets in: no TLS-less listener but 127.0.0.1, no bypass, one login. */
+function applyGuiHardening(gui: XmlElement, settings: GuiSettings): void {
+  gui.$ = { ...gui.$, enabled: 'true', tls: 'false' };
+  gui.address = [settings.guiAddress];
+  gui.apikey = [settings.apiKey];
+  gui.user = [settings.guiUser];
+  gui.password = [settings.guiPasswordHash];
+  gui.authMode = ['static'];
+  gui.insecureAdminAccess = ['false'];
+  gui.insecureSkipHostcheck = ['false'];
+  gui.insecureAllowFrameLoading = ['false'];
 }
 
 function textOf(value: unknown): string {
@@ -89,12 +104,7 @@ function textOf(value: unknown): string {
 
 /** The hardening itself, on the parsed document: separate so a test can pin exactly what it sets. */
 export function applyHardening(config: XmlElement, settings: HardenSettings): void {
-  const gui = firstChild(config, 'gui');
-  gui.$ = { ...gui.$, enabled: 'true', tls: 'false' };
-  gui.address = [settings.guiAddress];
-  gui.apikey = [settings.apiKey];
-  gui.insecureAdminAccess = ['false'];
-  setLogin(gui, settings.guiUser, settings.guiPasswordHash);
+  applyGuiHardening(firstChild(config, 'gui'), settings);
 
   const options = firstChild(config, 'options');
   const { listenAddresses, globalAnnounceServers, ...flags } = profileOptions(settings);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readStateText, writeFileAtomic } from '../workspace/state-file.js';
-import { guiLoginOf, setGuiLogin } from './config-xml.js';
+import { guiLoginOf } from './config-xml.js';
 
 /**
  * Syncthing's GUI/REST listens on 127.0.0.1, which every local user can reach. Without a GUI user,
@@ -15,31 +15,37 @@ export const GUI_USER = 'botsync';
 /** bcrypt's usual cost: ~0.1 s here, paid once per home; the password's 144 random bits do the rest. */
 const BCRYPT_COST = 10;
 
+export interface GuiLogin {
+  user: string;
+  password: string;
+  passwordHash: string;
+}
+
 export interface GuiLoginPaths {
   configXml: string;
   passwordFile: string;
 }
 
-/** Makes a new password, keeps it in the password file and returns its hash for config.xml. */
-export async function newGuiLogin(passwordFile: string): Promise<{ user: string; passwordHash: string }> {
+export function newApiKey(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export async function newGuiLogin(): Promise<GuiLogin> {
   const password = randomBytes(18).toString('base64url');
   // bcryptjs only where a login is made: it stays off the CLI's start path.
   const { hash } = (await import('bcryptjs')).default;
-  const passwordHash = await hash(password, BCRYPT_COST);
-  await writeFileAtomic(passwordFile, `${password}\n`);
-  return { user: GUI_USER, passwordHash };
+  return { user: GUI_USER, password, passwordHash: await hash(password, BCRYPT_COST) };
 }
 
-/**
- * Gives a GUI without a login (a home made before botsync set one, or whose password file is gone) a
- * new one. Only while Syncthing is stopped. Returns whether it changed anything.
- */
-export async function ensureGuiLogin(paths: GuiLoginPaths): Promise<boolean> {
+/** Written after config.xml holds the hash: a crash in between leaves no file, so the next start makes a new login. */
+export async function saveGuiPassword(passwordFile: string, login: GuiLogin): Promise<void> {
+  await writeFileAtomic(passwordFile, `${login.password}\n`);
+}
+
+/** Whether the GUI lacks a login (a home made before botsync set one), or its owner lacks the password. */
+export async function guiLoginMissing(paths: GuiLoginPaths): Promise<boolean> {
   const current = await guiLoginOf(paths.configXml);
-  if (current.user !== '' && current.passwordHash !== '' && (await readGuiPassword(paths.passwordFile)) !== undefined) return false;
-  const login = await newGuiLogin(paths.passwordFile);
-  await setGuiLogin(paths.configXml, login.user, login.passwordHash);
-  return true;
+  return current.user === '' || current.passwordHash === '' || (await readGuiPassword(paths.passwordFile)) === undefined;
 }
 
 /** The owner's GUI password, or undefined when there is none yet. */

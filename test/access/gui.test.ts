@@ -5,7 +5,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
-import { configXmlPath, guiLoginOf, setGuiLogin } from '../../src/syncthing/config-xml.js';
+import { configXmlPath, guiLoginOf } from '../../src/syncthing/config-xml.js';
 import { destroyAll, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
 import { createLocalUser, removeAllLocalUsers, type LocalUser } from '../helpers/local-user.js';
 
@@ -113,16 +113,23 @@ describe('another local user against a home', () => {
       { id: 'gui-closed', status: 'fail' },
     ]);
 
-    // A home made before botsync set a login: none in config.xml, no password file.
+    // Stopped now, the home is like one made before botsync set a login: Syncthing saved config.xml
+    // without it. And no password file either.
     expect((await home.run(['stop'])).exitCode).toBe(0);
     const configXml = configXmlPath(home.path('.botsync', 'syncthing'));
-    await setGuiLogin(configXml, '', '');
+    // (Syncthing keeps the old hash when given an empty password; without a user there is no login.)
+    expect((await guiLoginOf(configXml)).user).toBe('');
     await rm(gui.passwordFile);
     expect((await home.run(['start'])).exitCode).toBe(0);
     const login = await guiLoginOf(configXml);
     expect(login.user).toBe('botsync');
     expect(login.passwordHash).toMatch(/^\$2[aby]\$10\$/);
     gui = await home.json(['gui']);
+    // The API key anyone could read while the GUI was open is replaced; the old one no longer gets in.
+    const newKey = JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8')).gui.apiKey;
+    expect(newKey).not.toBe(config.gui.apiKey);
+    expect((await fetch(`${gui.url}rest/system/version`, { headers: { 'X-API-Key': config.gui.apiKey } })).status).toBe(401);
+    expect((await fetch(`${gui.url}rest/system/version`, { headers: { 'X-API-Key': newKey } })).status).toBe(200);
     const results = await attack();
     expect(Object.values(results).filter((value) => typeof value === 'number' && value !== 401)).toEqual([]);
     expect((await home.run(['doctor'])).exitCode).toBe(0);

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import xml2js from 'xml2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findSyncthing } from '../../src/syncthing/binary.js';
-import { configXmlPath, generateConfig, hardenConfig } from '../../src/syncthing/config-xml.js';
+import { configXmlPath, generateConfig, hardenConfig, hardenGui } from '../../src/syncthing/config-xml.js';
 import { parseDeviceId } from '../../src/syncthing/device-id.js';
 import { requirePrerequisites } from '../helpers/harness.js';
 
@@ -51,8 +51,29 @@ describe('config.xml for the loopback profile', () => {
 
   it('gives the GUI a user with a bcrypt password, so no other local user gets in', () => {
     const gui = config.gui[0];
+    expect(one(gui, 'authMode')).toBe('static');
+    expect(one(gui, 'insecureSkipHostcheck')).toBe('false');
+    expect(one(gui, 'insecureAllowFrameLoading')).toBe('false');
     expect(one(gui, 'user')).toBe('botsync');
     expect(one(gui, 'password')).toBe('$2b$10$pinnedpinnedpinnedpinneOZ7pLhH0mS7W0aVqzL0V8tW1dT7b4qGG');
+  });
+
+  it('hardens a GUI found open again, undoing what anyone could have changed in it', async () => {
+    const path = configXmlPath(join(dir, 'st'));
+    const original = await readFile(path, 'utf8');
+    const doc = await xml2js.parseStringPromise(original);
+    const gui = doc.configuration.gui[0];
+    Object.assign(gui, { address: ['0.0.0.0:8384'], apikey: ['stolen'], user: [''], authMode: ['ldap'], insecureAdminAccess: ['true'], insecureSkipHostcheck: ['true'] });
+    gui.$.tls = 'true';
+    await writeFile(path, new xml2js.Builder({ headless: true }).buildObject(doc));
+    await hardenGui(path, { guiAddress: '127.0.0.1:40002', apiKey: 'new-key', guiUser: 'botsync', guiPasswordHash: '$2b$10$new' });
+    const hardened = (await xml2js.parseStringPromise(await readFile(path, 'utf8'))).configuration;
+    const after = hardened.gui[0];
+    expect([one(after, 'address'), one(after, 'apikey'), one(after, 'user'), one(after, 'password'), one(after, 'authMode')]).toEqual(['127.0.0.1:40002', 'new-key', 'botsync', '$2b$10$new', 'static']);
+    expect([one(after, 'insecureAdminAccess'), one(after, 'insecureSkipHostcheck'), after.$.tls]).toEqual(['false', 'false', 'false']);
+    // Nothing else in the file is touched.
+    expect(hardened.options).toEqual(config.options);
+    await writeFile(path, original);
   });
 
   it('pins every network and phone-home option', () => {
