@@ -66,8 +66,9 @@ export function cat(path: string, env: NodeJS.ProcessEnv): { stream: Readable; d
   return { stream: rclone.child.stdout!, done: check(rclone, `cat ${path}`).then(() => undefined) };
 }
 
-export async function catText(path: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return (await check(start(['cat', ...FLAGS, path], env, 'ignore', 'collect'), `cat ${path}`)).stdout;
+/** A small file's text; at most `maxBytes + 1` bytes are read, so a huge file cannot fill memory. */
+export async function catText(path: string, env: NodeJS.ProcessEnv, maxBytes: number): Promise<string> {
+  return (await check(start(['cat', ...FLAGS, '--count', String(maxBytes + 1), path], env, 'ignore', 'collect'), `cat ${path}`)).stdout;
 }
 
 export async function moveto(from: string, to: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -137,6 +137,15 @@ interface RemoteState extends RemoteSnapshots {
   leftovers: RemoteEntry[];
 }
 
+/** botsync's manifests are under 2 KiB; a larger one was not written by it and is not read whole. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
+function manifestTooLarge(file: string): BotsyncError {
+  return new BotsyncError('BACKUP_CORRUPT', `The manifest ${file} is larger than any botsync writes (over ${MAX_MANIFEST_BYTES / 1024} KiB).`, {
+    hint: 'It was not written by botsync; remove it from the remote.',
+  });
+}
+
 /**
  * Files that are not named like a snapshot's are not botsync's and are left alone, except a
  * `.manifest.json` of another name, which is reported (a crafted one must not pass unseen).
@@ -160,7 +169,11 @@ async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Pro
       continue;
     }
     try {
-      snapshots.push({ ...parseManifest(await catText(joinRemote(settings.remote, manifest.Name), env), manifest.Name), stored: { manifest: manifest.Name, object: object.Name } });
+      // Checked in the listing, and again in what is read, in case the file grew in between.
+      if (manifest.Size > MAX_MANIFEST_BYTES) throw manifestTooLarge(manifest.Name);
+      const text = await catText(joinRemote(settings.remote, manifest.Name), env, MAX_MANIFEST_BYTES);
+      if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) throw manifestTooLarge(manifest.Name);
+      snapshots.push({ ...parseManifest(text, manifest.Name), stored: { manifest: manifest.Name, object: object.Name } });
     } catch (error) {
       if (!isBotsyncError(error, 'BACKUP_CORRUPT') && !isBotsyncError(error, 'RCLONE_FAILED')) throw error;
       unreadable.push({ file: manifest.Name, message: (error as Error).message });

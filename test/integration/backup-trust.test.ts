@@ -1,6 +1,6 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -154,18 +154,23 @@ describe('backups against a hostile remote', () => {
     await plant(remoteDir, '20991231T235959999Z-eeeeee', object, manifestFor('x', object, 2));
     await writeFile(join(remoteDir, '20991231T235959999Z-eeeeee.manifest.json'), '{ torn');
     await plant(remoteDir, 'evil', object, manifestFor('evil', object, 2));
+    // A manifest that would parse, but far larger than any botsync writes: never read whole.
+    const huge = '20991231T235959999Z-ffffff';
+    await plant(remoteDir, huge, object, manifestFor(huge, object, 2));
+    await appendFile(join(remoteDir, `${huge}.manifest.json`), ' '.repeat(200 * 1024));
     const remoteBefore = (await readdir(remoteDir)).sort();
 
     const listed = await home.run(['backup', 'list']);
     expect(listed.exitCode, listed.stderr).toBe(0);
-    for (const stem of [...Object.keys(crafted), '20991231T235959999Z-eeeeee', 'evil']) expect(listed.stderr).toContain(`skipped ${stem}.manifest.json`);
+    for (const stem of [...Object.keys(crafted), '20991231T235959999Z-eeeeee', 'evil', huge]) expect(listed.stderr).toContain(`skipped ${stem}.manifest.json`);
     expect(listed.stderr).toMatch(/names another snapshot \("\.\.\/victim"\)/);
+    expect(listed.stderr).toMatch(/ffffff\.manifest\.json is larger than any botsync writes/);
     expect((await home.json(['backup', 'list'])).map((s: { name: string }) => s.name)).toEqual([older.name, genuine.name]);
 
     // The newest manifest on the remote is crafted: restore latest skips it and restores the newest genuine one.
     const restored = await home.json(['backup', 'restore', 'latest', '--identity', identity]);
     expect(restored).toMatchObject({ name: genuine.name, path: home.path('restored', genuine.name) });
-    expect(restored.unreadable.map((bad: { file: string }) => bad.file).sort()).toEqual([...Object.keys(crafted), '20991231T235959999Z-eeeeee'].map((stem) => `${stem}.manifest.json`).concat('evil.manifest.json').sort());
+    expect(restored.unreadable.map((bad: { file: string }) => bad.file).sort()).toEqual([...Object.keys(crafted), '20991231T235959999Z-eeeeee', huge].map((stem) => `${stem}.manifest.json`).concat('evil.manifest.json').sort());
     for (const stem of Object.keys(crafted)) {
       const asked = await home.run(['backup', 'restore', stem, '--identity', identity]);
       expect(asked.exitCode).toBe(1);
@@ -178,7 +183,7 @@ describe('backups against a hostile remote', () => {
 
     const pruned = await home.json(['backup', 'prune']);
     expect(pruned.removed).toEqual([older.name]);
-    expect(pruned.unreadable).toHaveLength(6);
+    expect(pruned.unreadable).toHaveLength(7);
     expect(await readFile(join(parent, 'victim.manifest.json'), 'utf8')).toBe('not yours');
     expect(await readFile(join(parent, 'victim.tar.age'), 'utf8')).toBe('not yours either');
     // Only the pruned snapshot's two files are gone; every crafted file is still there to be looked at.
