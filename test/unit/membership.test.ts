@@ -291,7 +291,7 @@ describe('reading records', () => {
     local: { name: 'f', modifiedBy: shortDeviceId(author), deleted: false, size: 1, version: local },
   });
 
-  it('skips only the record that cannot be checked or read, says why once per version, and keeps the others', async () => {
+  it('skips only the record that cannot be checked or read, saying why and which version, and keeps the others', async () => {
     const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
     try {
       const layout = layoutFor(root);
