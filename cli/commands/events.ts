@@ -41,6 +41,8 @@ function describe(event: BotsyncEvent): string {
       return `${event.time}  revoked   ${JSON.stringify(event.name)} ${event.deviceId}, by ${JSON.stringify(event.by.name)}`;
     case 'peer.refused':
       return `${event.time}  refused   ${event.count} introduction(s) by ${JSON.stringify(event.via.name)} over the limit of ${event.limit}`;
+    case 'revocation.refused':
+      return `${event.time}  refused   ${event.count} revocation(s) by ${JSON.stringify(event.via.name)} dated more than ${event.skewMinutes} minutes ahead`;
     case 'folder.error':
       return `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`;
     case 'events.missed':

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authenticRecords, MAX_INTRODUCTIONS, MESH_FOLDER_ID, meshDir, planMembership, publishRecord, writeMeshIgnores, type IntroducerRecord, type MembershipPlan } from '../mesh/membership.js';
+import { authenticRecords, MAX_INTRODUCTIONS, MESH_FOLDER_ID, meshDir, planMembership, publishRecord, REVOCATION_SKEW_MS, writeMeshIgnores, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
 import type { MachineDetails } from '../pairing/details.js';
-import type { BotsyncEvent } from '../notify/types.js';
+import type { BotsyncEvent, PeerAddedEvent, PeerPendingEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { loadConfig, peerRef, type BotsyncConfig } from '../workspace/config.js';
+import { loadConfig, peerRef, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
 import type { ConfigWriter } from './config-writer.js';
@@ -12,6 +12,21 @@ import { watchTree, type TreeWatcher } from './tree-watcher.js';
 
 /** How many refused device IDs an event lists; the count says how many there were. */
 const LISTED_REFUSALS = 20;
+
+/**
+ * A record not yet settled (on disk before Syncthing's index has it) is looked at again after this
+ * long, at most SETTLE_TRIES times in a row: no file change may come to trigger the next look.
+ */
+const SETTLE_RETRY_MS = 1_000;
+const SETTLE_TRIES = 30;
+
+/** Marks the key of an introducer's announced postdated revocations (device IDs have no colon). */
+const REVOKED_KEY = ':revoked';
+
+/** The event announcing an introduced device, adopted (`peer.added`) or waiting for approval (`peer.pending`). */
+export function introducedEvent(type: 'peer.added' | 'peer.pending', config: BotsyncConfig, peer: PeerRecord, time = new Date().toISOString()): PeerAddedEvent | PeerPendingEvent {
+  return { type, time, deviceId: peer.deviceId, name: peer.name, role: peer.role, via: peerRef(config, peer.via!) };
+}
 
 /**
  * The daemon's side of membership (see mesh/membership.ts): publishes this machine's record after every
@@ -25,8 +40,15 @@ export class MeshSync {
   private passes: Promise<void> = Promise.resolve();
   private writer: ConfigWriter | undefined;
   private trusted = '';
-  /** Per introducer, the refused devices already announced: a refusal is news once, not on every pass. */
+  /**
+   * Refusals already announced, a refusal is news once, not on every pass: per introducer the refused
+   * devices (key: its device ID), and its postdated revocations (key: ID + REVOKED_KEY).
+   */
   private announced = new Map<string, Set<string>>();
+  /** Per author, the version of its record (or of the failure) whose problem was logged last. */
+  private reported = new Map<string, string>();
+  private unsettledPasses = 0;
+  private closed = false;
 
   constructor(
     private readonly layout: Layout,
@@ -88,15 +110,17 @@ export class MeshSync {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
     await this.passes;
   }
 
-  private schedule(): void {
+  private schedule(delayMs = 200): void {
+    if (this.closed) return;
     clearTimeout(this.timer);
     // Records arrive as a temp file renamed into place; one look after they settle is enough.
-    this.timer = setTimeout(() => void this.run([]).catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), 200);
+    this.timer = setTimeout(() => void this.run([]).catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), delayMs);
   }
 
   /** One pass at a time: each plans from the config the previous one left. */
@@ -109,7 +133,9 @@ export class MeshSync {
   private async pass(extra: IntroducerRecord[]): Promise<void> {
     const writer = this.writer;
     if (writer === undefined) return;
-    const records = [...(await authenticRecords(this.layout, await loadConfig(this.layout), this.client)), ...extra];
+    const read = await authenticRecords(this.layout, await loadConfig(this.layout), this.client);
+    this.reportProblems(read);
+    const records = [...read.records, ...extra];
     let before!: BotsyncConfig;
     let plan!: MembershipPlan;
     await writer.update((current) => {
@@ -120,37 +146,64 @@ export class MeshSync {
     await this.report(before, plan);
   }
 
+  /** Each unusable record is logged once per version; one not yet settled is looked at again soon. */
+  private reportProblems(read: RecordsRead): void {
+    for (const { author, version, why } of read.problems) {
+      if (this.reported.get(author) === version) continue;
+      this.reported.set(author, version);
+      this.say(`skipping the mesh record of ${author}: ${why}`);
+    }
+    for (const record of read.records) this.reported.delete(record.deviceId);
+    if (read.unsettled.length === 0) {
+      this.unsettledPasses = 0;
+    } else if (++this.unsettledPasses <= SETTLE_TRIES) {
+      this.schedule(SETTLE_RETRY_MS);
+    }
+  }
+
   private async report(before: BotsyncConfig, plan: MembershipPlan): Promise<void> {
     const time = new Date().toISOString();
     for (const peer of plan.added) {
       this.say(`added ${peer.name} (${peer.deviceId}, ${peer.role}), introduced by ${peer.via}`);
-      this.announce({ type: 'peer.added', time, deviceId: peer.deviceId, name: peer.name, role: peer.role, via: peerRef(before, peer.via!) });
+      this.announce(introducedEvent('peer.added', before, peer, time));
     }
     for (const peer of plan.pending) {
       this.say(`${peer.name} (${peer.deviceId}, ${peer.role}), introduced by ${peer.via}, waits for approval`);
-      this.announce({ type: 'peer.pending', time, deviceId: peer.deviceId, name: peer.name, role: peer.role, via: peerRef(before, peer.via!) });
+      this.announce(introducedEvent('peer.pending', before, peer, time));
     }
     for (const { peer, by } of plan.dropped) {
       this.say(`removed ${peer.name} (${peer.deviceId}): revoked by ${by}`);
       this.announce({ type: 'peer.revoked', time, deviceId: peer.deviceId, name: peer.name, by: peerRef(before, by) });
     }
     let changed = false;
+    /** The items not announced yet for `key`; remembers exactly `items`, so one refused again after a while is news again. */
+    const news = (key: string, items: string[]): string[] => {
+      const known = this.announced.get(key) ?? new Set<string>();
+      const fresh = items.filter((item) => !known.has(item));
+      if (fresh.length > 0 || known.size !== new Set(items).size) changed = true;
+      this.announced.set(key, new Set(items));
+      return fresh;
+    };
     for (const { via, deviceIds } of plan.refused) {
-      const known = this.announced.get(via) ?? new Set<string>();
-      const fresh = deviceIds.filter((id) => !known.has(id));
+      const fresh = news(via, deviceIds);
       if (fresh.length > 0) {
-        this.say(`refused ${fresh.length} introduction(s) by ${via}: over the limit of ${MAX_INTRODUCTIONS}`);
+        this.say(`refused ${fresh.length} introduction(s) by ${via}: over the limit of ${MAX_INTRODUCTIONS} per direct pairing`);
         this.announce({ type: 'peer.refused', time, via: peerRef(before, via), count: fresh.length, deviceIds: fresh.slice(0, LISTED_REFUSALS), limit: MAX_INTRODUCTIONS });
       }
-      // Only what is refused now is remembered: a device refused again after a while is news again.
-      if (fresh.length > 0 || known.size !== new Set(deviceIds).size) changed = true;
-      this.announced.set(via, new Set(deviceIds));
+    }
+    for (const { via, revocations } of plan.postdated) {
+      const fresh = news(`${via}${REVOKED_KEY}`, revocations.map(({ deviceId, at }) => `${deviceId}@${at}`));
+      if (fresh.length > 0) {
+        const listed = revocations.filter(({ deviceId, at }) => fresh.includes(`${deviceId}@${at}`));
+        this.say(`not honouring ${fresh.length} revocation(s) by ${via}: dated more than ${REVOCATION_SKEW_MS / 60_000} minutes ahead of this machine's clock`);
+        this.announce({ type: 'revocation.refused', time, via: peerRef(before, via), count: fresh.length, revocations: listed.slice(0, LISTED_REFUSALS), skewMinutes: REVOCATION_SKEW_MS / 60_000 });
+      }
     }
     // Introducers no longer trusted are forgotten; those whose record was not read this time are kept.
     const trusted = new Set(plan.config.peers.map((peer) => peer.deviceId));
-    for (const via of this.announced.keys()) {
-      if (!trusted.has(via)) {
-        this.announced.delete(via);
+    for (const key of this.announced.keys()) {
+      if (!trusted.has(key.replace(REVOKED_KEY, ''))) {
+        this.announced.delete(key);
         changed = true;
       }
     }

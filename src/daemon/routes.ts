@@ -8,10 +8,10 @@ import { settingOf, withSetting } from '../mesh/settings.js';
 import type { MachineDetails } from '../pairing/details.js';
 import type { SystemWatch } from './system-watch.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { loadConfig, peerRef, type BotsyncConfig } from '../workspace/config.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
-import type { MeshSync } from './mesh-sync.js';
+import { introducedEvent, type MeshSync } from './mesh-sync.js';
 import type { ControlRoutes } from './control-socket.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
@@ -50,7 +50,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
         return withApproved(config, String(nameOrId));
       });
       const { peer } = change;
-      notifier.emit({ type: 'peer.added', time: new Date().toISOString(), deviceId: peer.deviceId, name: peer.name, role: peer.role, via: peerRef(before, peer.via!) });
+      notifier.emit(introducedEvent('peer.added', before, peer));
       return change;
     },
     // The machines a just-paired host listed: introduced by it (mesh/membership.ts).

@@ -1,12 +1,14 @@
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { MachineDetails } from '../pairing/details.js';
 import { decodeMachineDetails } from '../pairing/details.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
+import type { DbFile } from '../syncthing/rest-types.js';
+import { knownDevices, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
+import { readStateText } from '../workspace/state-file.js';
 import { peerInputFor } from './pairing-peers.js';
 
 /**
@@ -21,10 +23,13 @@ import { peerInputFor } from './pairing-peers.js';
  *   gives it, and remembered as introduced `via` that record's author. A record lists only its
  *   author's direct pairings, so the role always comes from the pairing that established it: an
  *   author cannot pass on (or make up) a role for a device someone else paired. A record never
- *   changes a device this machine knows already, whatever it says about it. Each author introduces
- *   at most MAX_INTRODUCTIONS devices here (counting those it introduced before, so a record cannot
- *   rotate through a larger list); more are refused. With `mesh.approve` on, introduced devices wait
- *   in `pending` until `peers approve`.
+ *   changes a device this machine knows already, whatever it says about it. Every adoption is charged
+ *   to the direct peer at the root of its `via` chain (a device introduced via X, X introduced via B:
+ *   B's; kept as the device's `root`), and each direct peer's allowance is MAX_INTRODUCTIONS devices
+ *   in all, counting every device here charged to it (so no record can rotate through a larger list,
+ *   and dropping a link of a chain frees only that link's place), pending ones included. So one direct
+ *   pairing brings in at most MAX_INTRODUCTIONS devices here, however deep its introductions chain;
+ *   more are refused. With `mesh.approve` on, introduced devices wait in `pending` until `peers approve`.
  * - Revocations. `peers remove` puts the device on this machine's revoked list, published in its
  *   record. A device revoked by any trusted member is dropped here and not introduced again for as
  *   long as that member publishes the revocation, with one exception: a device this machine paired with directly after the revocation (by this
@@ -35,13 +40,18 @@ import { peerInputFor } from './pairing-peers.js';
  *   the revocation only as long as it was published, accept it again through that record.
  *   `peers remove --here` is a revocation that is kept on this machine and not published.
  *   The clocks compared are two machines' wall clocks; skew only matters for a re-pairing made
- *   within the skew of the revocation it overrides, and errs either way by that much.
+ *   within the skew of the revocation it overrides, and errs either way by that much. A revocation
+ *   dated more than REVOCATION_SKEW_MS ahead of this machine's clock is not honoured (and is
+ *   refused like an introduction over the allowance): it would otherwise outrank every later pairing.
  */
 
 export const MESH_FOLDER_ID = 'botsync-mesh';
 
-/** How many devices one peer may introduce to this machine. */
+/** How many devices one direct pairing may bring in to this machine, through any chain of introductions. */
 export const MAX_INTRODUCTIONS = 16;
+
+/** How far ahead of this machine's clock a published revocation may be dated and still count. */
+export const REVOCATION_SKEW_MS = 10 * 60_000;
 
 /** Larger records are not read: honest ones list a machine's direct peers, well under this. */
 const MAX_RECORD_BYTES = 256 * 1024;
@@ -82,7 +92,7 @@ export function recordOf(config: BotsyncConfig, addresses: string[]): MeshRecord
 export async function publishRecord(layout: Layout, config: BotsyncConfig, addresses: string[]): Promise<boolean> {
   const path = join(meshDir(layout), `${config.deviceId}.json`);
   const text = `${JSON.stringify(recordOf(config, addresses), null, 2)}\n`;
-  if ((await readText(path)) === text) return false;
+  if ((await readStateText(path)) === text) return false;
   // Written beside it and renamed: Syncthing must never scan half a record. The .stignore keeps *.tmp out.
   await writeFile(`${path}.tmp`, text, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
@@ -94,22 +104,90 @@ export async function writeMeshIgnores(layout: Layout): Promise<void> {
   await writeFile(join(meshDir(layout), '.stignore'), '*.tmp\n', { mode: 0o600 });
 }
 
+/** A record that could not be used: reported once per `version` (of the record, or of the failure). */
+export interface RecordProblem {
+  author: string;
+  version: string;
+  why: string;
+}
+
+export interface RecordsRead {
+  /** Authentic records of trusted peers. */
+  records: MeshRecord[];
+  problems: RecordProblem[];
+  /** Authors whose record is on its way (local copy not yet Syncthing's global version): read again soon. */
+  unsettled: string[];
+}
+
 /**
- * The records of trusted peers that are authentic: about a peer in config.json, and Syncthing's
- * global version of it was made by that peer.
+ * The records of trusted peers that are authentic: about a peer in config.json, Syncthing's global
+ * version of it was made by that peer, and the copy on disk is that version (the local version
+ * equals the global one before and after reading it). Each record stands alone: one that cannot be
+ * checked or read is a problem of its own, and the others still count.
  */
-export async function authenticRecords(layout: Layout, config: BotsyncConfig, client: SyncthingClient): Promise<MeshRecord[]> {
+export async function authenticRecords(layout: Layout, config: BotsyncConfig, client: Pick<SyncthingClient, 'fileInfo'>): Promise<RecordsRead> {
   const trusted = new Set(config.peers.map((peer) => peer.deviceId));
-  const records: MeshRecord[] = [];
+  const result: RecordsRead = { records: [], problems: [], unsettled: [] };
   for (const file of await recordFiles(layout)) {
     const author = file.slice(0, -'.json'.length);
     if (!trusted.has(author)) continue;
-    const info = await client.fileInfo(MESH_FOLDER_ID, file);
-    if (info.global.deleted || info.global.modifiedBy !== shortDeviceId(author)) continue;
-    const record = await readRecord(join(meshDir(layout), file));
-    if (record !== undefined && record.deviceId === author) records.push(record);
+    const reading = await readAuthentic(join(meshDir(layout), file), author, () => client.fileInfo(MESH_FOLDER_ID, file));
+    if ('record' in reading) result.records.push(reading.record);
+    else if ('problem' in reading) result.problems.push(reading.problem);
+    if ('unsettled' in reading) result.unsettled.push(author);
   }
-  return records;
+  return result;
+}
+
+type Reading = { record: MeshRecord } | { problem: RecordProblem; unsettled?: true } | { unsettled: true } | { skipped: true };
+
+async function readAuthentic(path: string, author: string, lookup: () => Promise<DbFile>): Promise<Reading> {
+  const check = async (): Promise<{ info: DbFile } | Reading> => {
+    try {
+      return { info: await lookup() };
+    } catch (error) {
+      // Often a record that arrived before Syncthing indexed it: reported, and looked at again soon.
+      const why = `Syncthing cannot say who wrote it: ${(error as Error).message}`;
+      return { problem: { author, version: why, why }, unsettled: true };
+    }
+  };
+  const before = await check();
+  if (!('info' in before)) return before;
+  const version = settledVersion(before.info);
+  if (version === undefined) return { unsettled: true };
+  if (before.info.global.deleted || before.info.global.modifiedBy !== shortDeviceId(author)) return { skipped: true };
+  const problem = (why: string): Reading => ({ problem: { author, version, why } });
+  let text: string | undefined;
+  try {
+    const { size } = await stat(path);
+    if (size > MAX_RECORD_BYTES) return problem(`it is larger than ${MAX_RECORD_BYTES} bytes (${size})`);
+    text = await readStateText(path);
+  } catch (error) {
+    // Deleted since it was listed: Syncthing's next look says so.
+    if (errnoCode(error) === 'ENOENT') return { skipped: true };
+    return problem(`it cannot be read: ${(error as Error).message}`);
+  }
+  const after = await check();
+  if (!('info' in after)) return after;
+  if (text === undefined || settledVersion(after.info) !== version) return { unsettled: true };
+  let record: MeshRecord;
+  try {
+    record = parseRecord(text);
+  } catch (error) {
+    return problem(`it is malformed (${(error as Error).message})`);
+  }
+  return record.deviceId === author ? { record } : problem(`it is about another device (${record.deviceId})`);
+}
+
+/**
+ * The global version of a file as Syncthing reports it, when the local copy is that version; otherwise
+ * (not synced yet, or changed locally and not scanned) undefined.
+ */
+export function settledVersion(info: DbFile): string | undefined {
+  const global = info.global.version;
+  if (!Array.isArray(global) || global.length === 0) return undefined;
+  const key = global.join(',');
+  return Array.isArray(info.local.version) && info.local.version.join(',') === key ? key : undefined;
 }
 
 /** What one pass of the rules does to config.json, and what it has to announce. */
@@ -123,8 +201,10 @@ export interface MembershipPlan {
   pending: PeerRecord[];
   /** Peers and pending devices dropped because a trusted member revoked them. */
   dropped: { peer: PeerRecord; by: string }[];
-  /** Per author whose record was read: the devices it lists beyond its allowance of introductions. */
+  /** Per author whose record was read: the devices it lists beyond its root's allowance of introductions. */
   refused: { via: string; deviceIds: string[] }[];
+  /** Per author whose record was read: its revocations dated too far ahead to count (REVOCATION_SKEW_MS). */
+  postdated: { via: string; revocations: PublishedRevocation[] }[];
 }
 
 /**
@@ -138,10 +218,14 @@ export interface MembershipPlan {
 export function planMembership(config: BotsyncConfig, records: readonly IntroducerRecord[], now = new Date()): MembershipPlan {
   const trusted = new Set(config.peers.map((peer) => peer.deviceId));
   const read = records.filter((record) => trusted.has(record.deviceId));
+  const postdatedAfter = now.getTime() + REVOCATION_SKEW_MS;
   // A record's word about this machine or its own author is not a revocation anyone can act on.
-  const revocations = read.flatMap((record) =>
-    record.revoked.filter((entry) => entry.deviceId !== config.deviceId && entry.deviceId !== record.deviceId).map((entry) => ({ ...entry, by: record.deviceId })),
-  );
+  const published = read.map((record) => ({
+    via: record.deviceId,
+    revocations: record.revoked.filter((entry) => entry.deviceId !== config.deviceId && entry.deviceId !== record.deviceId),
+  }));
+  const revocations = published.flatMap(({ via, revocations: list }) => list.filter((entry) => Date.parse(entry.at) <= postdatedAfter).map((entry) => ({ ...entry, by: via })));
+  const postdated = published.map(({ via, revocations: list }) => ({ via, revocations: list.filter((entry) => Date.parse(entry.at) > postdatedAfter) }));
   const dropped: MembershipPlan['dropped'] = [];
   const keep = (peer: PeerRecord): boolean => {
     const pairedAt = peer.via === undefined ? Date.parse(peer.pairedAt ?? peer.addedAt) : Number.NEGATIVE_INFINITY;
@@ -153,14 +237,16 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
 
   const blocked = new Set([
     config.deviceId,
-    ...working.peers.map((peer) => peer.deviceId),
-    ...working.pending!.map((peer) => peer.deviceId),
+    ...knownDevices(working).map((peer) => peer.deviceId),
     ...(config.revoked ?? []).map((entry) => entry.deviceId),
     ...revocations.map((entry) => entry.deviceId),
   ]);
+  // Each adoption keeps its root, so dropping a link of a chain (X, via which others came) frees
+  // only the link's own place in the allowance, not theirs.
+  const rootOf = introductionRoots(knownDevices(config));
   const introduced = new Map<string, number>();
-  for (const peer of [...working.peers, ...working.pending!]) {
-    if (peer.via !== undefined) introduced.set(peer.via, (introduced.get(peer.via) ?? 0) + 1);
+  for (const peer of knownDevices(working)) {
+    if (peer.via !== undefined) introduced.set(rootOf(peer.deviceId), (introduced.get(rootOf(peer.deviceId)) ?? 0) + 1);
   }
   const approve = config.mesh?.approve === true;
   const added: PeerRecord[] = [];
@@ -170,19 +256,20 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   for (const record of read) {
     const via = record.deviceId;
     if (!survivors.has(via)) continue;
+    const root = rootOf(via);
     refused.set(via, refused.get(via) ?? []);
     for (const machine of record.peers) {
       if (blocked.has(machine.deviceId)) continue;
-      if ((introduced.get(via) ?? 0) >= MAX_INTRODUCTIONS) {
+      if ((introduced.get(root) ?? 0) >= MAX_INTRODUCTIONS) {
         refused.get(via)!.push(machine.deviceId);
         continue;
       }
       const input = peerInputFor(working, machine);
-      const peer: PeerRecord = { deviceId: machine.deviceId, name: input.name!, role: machine.role, addresses: input.addresses!, addedAt: now.toISOString(), via };
+      const peer: PeerRecord = { deviceId: machine.deviceId, name: input.name!, role: machine.role, addresses: input.addresses!, addedAt: now.toISOString(), via, root };
       working = approve ? { ...working, pending: [...working.pending!, peer] } : { ...working, peers: [...working.peers, peer] };
       (approve ? pending : added).push(peer);
       blocked.add(machine.deviceId);
-      introduced.set(via, (introduced.get(via) ?? 0) + 1);
+      introduced.set(root, (introduced.get(root) ?? 0) + 1);
     }
   }
   // A device one author may not introduce but another did is not refused.
@@ -190,7 +277,26 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   const refusedList = [...refused].map(([via, ids]) => ({ via, deviceIds: [...new Set(ids)].filter((id) => !adopted.has(id)) }));
   const changed = dropped.length > 0 || added.length > 0 || pending.length > 0;
   if (config.pending === undefined && working.pending!.length === 0) delete working.pending;
-  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList };
+  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList, postdated };
+}
+
+/**
+ * For each device, the direct peer whose pairing brought it in: its `root`, or for entries written
+ * before roots were kept, its `via` followed back to a device paired directly. A chain that leaves
+ * the known devices ends at the last device it names.
+ */
+function introductionRoots(devices: readonly PeerRecord[]): (deviceId: string) => string {
+  const byId = new Map(devices.map((peer) => [peer.deviceId, peer]));
+  return (deviceId) => {
+    const seen = new Set<string>();
+    let current = deviceId;
+    for (let peer = byId.get(current); peer?.via !== undefined && !seen.has(current); peer = byId.get(current)) {
+      if (peer.root !== undefined) return peer.root;
+      seen.add(current);
+      current = peer.via;
+    }
+    return current;
+  };
 }
 
 async function recordFiles(layout: Layout): Promise<string[]> {
@@ -203,26 +309,9 @@ async function recordFiles(layout: Layout): Promise<string[]> {
 }
 
 /**
- * A record that does not parse is skipped whole: it may be mid-sync, and the next change brings it
- * whole; or its author is broken, and nothing it says can be relied on. Fields other than those of
- * MeshRecord (a `folders` list, a `via`) are not read at all.
+ * Throws on anything malformed: such a record is skipped whole, its author is broken and nothing it
+ * says can be relied on. Fields other than those of MeshRecord (a `folders` list, a `via`) are not read.
  */
-async function readRecord(path: string): Promise<MeshRecord | undefined> {
-  const size = await stat(path).then((s) => s.size, (error: unknown) => {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (size === undefined || size > MAX_RECORD_BYTES) return undefined;
-  const text = await readText(path);
-  if (text === undefined) return undefined;
-  try {
-    return parseRecord(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Throws on anything malformed (see readRecord). */
 export function parseRecord(text: string): MeshRecord {
   const value = JSON.parse(text) as { peers?: unknown; revoked?: unknown };
   const machine = (entry: unknown) => decodeMachineDetails(new TextEncoder().encode(JSON.stringify(entry)));
@@ -237,13 +326,4 @@ export function parseRecord(text: string): MeshRecord {
 
 function fail(): never {
   throw new Error('malformed mesh record');
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
 }

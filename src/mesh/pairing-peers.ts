@@ -1,6 +1,6 @@
 import { addressesAnsweringAs } from '../net/probe.js';
 import type { HostDetails, MachineDetails } from '../pairing/details.js';
-import type { BotsyncConfig } from '../workspace/config.js';
+import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
 import type { Layout } from '../workspace/layout.js';
@@ -41,7 +41,7 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
  * addresses are dialled as given, plus discovery where the network profile has it.
  */
 export function peerInputFor(config: BotsyncConfig, machine: MachineDetails): AddPeerInput {
-  const taken = new Set([...config.peers, ...(config.pending ?? [])].filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
+  const taken = new Set(knownDevices(config).filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
   let name = machine.name;
   for (let n = 2; taken.has(name); n++) name = `${machine.name}-${n}`;
   const addresses = config.network === 'loopback' ? machine.addresses : ['dynamic', ...machine.addresses.filter((a) => a !== 'dynamic')];

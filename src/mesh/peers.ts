@@ -2,7 +2,7 @@ import { BotsyncError } from '../errors.js';
 import { askDaemonIfRunning } from '../daemon/control-socket.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
-import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
+import { knownDevices, loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { otherRole, type Role } from '../workspace/roles.js';
 import { parseAddress } from './address.js';
@@ -75,9 +75,9 @@ export function withPeer(config: BotsyncConfig, input: AddPeerInput, now = new D
     });
   }
   const addresses = (input.addresses ?? []).map(parseAddress);
-  const existing = [...config.peers, ...(config.pending ?? [])].find((peer) => peer.deviceId === deviceId);
+  const existing = knownDevices(config).find((peer) => peer.deviceId === deviceId);
   const name = input.name ?? existing?.name ?? shortDeviceId(deviceId);
-  const clash = [...config.peers, ...(config.pending ?? [])].find((peer) => peer.name === name && peer.deviceId !== deviceId);
+  const clash = knownDevices(config).find((peer) => peer.name === name && peer.deviceId !== deviceId);
   if (clash !== undefined) {
     throw new BotsyncError('BAD_INPUT', `A peer named "${name}" already exists (${clash.deviceId}).`, {
       hint: 'Choose another name with --name, or remove that peer first.',
@@ -158,7 +158,7 @@ function knownPeer(config: BotsyncConfig, nameOrId: string): PeerRecord {
 
 /** A peer or a device waiting for approval, by name, device ID or a prefix of at least 7 characters of it. */
 export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | undefined {
-  const candidates = [...config.peers, ...(config.pending ?? [])];
+  const candidates = knownDevices(config);
   const byName = candidates.find((peer) => peer.name === nameOrId);
   if (byName !== undefined) return byName;
   const compact = nameOrId.toUpperCase().replace(/[\s-]/g, '');

@@ -80,14 +80,19 @@ export function formatEvent(event: OtherEvent): string {
     case 'peer.pending':
       return fitLines([
         `botsync: ${quote(event.via.name)} introduced ${quote(event.name)} (device ${token(event.deviceId)}, role ${token(event.role)}); it waits for approval.`,
-        `To adopt it: botsync peers approve ${token(event.deviceId)}; to refuse it: botsync peers remove ${token(event.deviceId)}`,
+        `To adopt it: botsync peers approve ${token(event.deviceId)}; to refuse it here: botsync peers remove ${token(event.deviceId)} --here (without --here the removal is published and every machine of the network drops it).`,
       ]);
     case 'peer.revoked':
       return fitLines([`botsync: removed peer ${quote(event.name)} (device ${token(event.deviceId)}): ${quote(event.by.name)} revoked it.`]);
     case 'peer.refused':
       return fitLines([
-        `botsync: ${quote(event.via.name)} tried to introduce ${event.count} more ${event.count === 1 ? 'device' : 'devices'} than the ${event.limit} a peer may; ${event.count === 1 ? 'it was' : 'they were'} not added.`,
+        `botsync: ${quote(event.via.name)} tried to introduce ${event.count} more ${event.count === 1 ? 'device' : 'devices'} than the ${event.limit} one direct pairing may bring in; ${event.count === 1 ? 'it was' : 'they were'} not added.`,
         `If that is unexpected, ${quote(event.via.name)} may be compromised: botsync peers remove ${token(event.via.deviceId)}`,
+      ]);
+    case 'revocation.refused':
+      return fitLines([
+        `botsync: ${quote(event.via.name)} published ${event.count} ${event.count === 1 ? 'revocation' : 'revocations'} dated more than ${event.skewMinutes} minutes ahead of this machine's clock; ${event.count === 1 ? 'it was' : 'they were'} not honoured.`,
+        `Check the clocks; if that is unexpected, ${quote(event.via.name)} may be compromised: botsync peers remove ${token(event.via.deviceId)}`,
       ]);
     case 'folder.error': {
       const count = event.errors.length;

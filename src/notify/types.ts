@@ -83,6 +83,19 @@ export interface PeerRefusedEvent {
   limit: number;
 }
 
+/** A peer's record published revocations dated too far ahead of this machine's clock; they were not honoured. */
+export interface RevocationRefusedEvent {
+  type: 'revocation.refused';
+  time: string;
+  via: PeerRef;
+  /** How many revocations were newly refused. */
+  count: number;
+  /** The first of them, as published. */
+  revocations: { deviceId: string; at: string }[];
+  /** How far ahead of this machine's clock a revocation may be dated. */
+  skewMinutes: number;
+}
+
 export interface FolderErrorEvent {
   type: 'folder.error';
   time: string;
@@ -108,6 +121,7 @@ export type BotsyncEvent =
   | PeerPendingEvent
   | PeerRevokedEvent
   | PeerRefusedEvent
+  | RevocationRefusedEvent
   | FolderErrorEvent
   | EventsMissedEvent;
 

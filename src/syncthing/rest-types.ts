@@ -105,8 +105,19 @@ export interface SyncthingEvent<T = Record<string, unknown>> {
 /** /rest/cluster/pending/devices: device ID -> what it told us when it tried to connect. */
 export type PendingDevices = Record<string, { time: string; name: string; address: string }>;
 
-/** /rest/db/file: `modifiedBy` is the short ID (first group) of the device that made the current version. */
+/**
+ * /rest/db/file: `modifiedBy` is the short ID (first group) of the device that made the current version;
+ * `version` its version vector ("SHORTID:counter" entries, empty for a file this device does not have).
+ */
 export interface DbFile {
-  global: { name: string; modifiedBy: string; deleted: boolean; size: number };
-  local: { name: string; modifiedBy: string; deleted: boolean; size: number };
+  global: DbFileVersion;
+  local: DbFileVersion;
+}
+
+export interface DbFileVersion {
+  name: string;
+  modifiedBy: string;
+  deleted: boolean;
+  size: number;
+  version: string[];
 }

@@ -18,6 +18,8 @@ export interface PeerRecord {
   dialFirst?: { addresses: string[]; until: string };
   /** The peer whose mesh record (or pairing answer) introduced it; absent: paired with this machine directly. */
   via?: string;
+  /** For an introduced device: the direct peer at the root of its `via` chain, whose allowance it uses (mesh/membership.ts). */
+  root?: string;
   /** When this machine last paired with it directly (absent on older homes: `addedAt`); see mesh/membership.ts. */
   pairedAt?: string;
 }
@@ -28,8 +30,13 @@ export interface PeerRef {
   name: string;
 }
 
+/** Every device this machine knows: its peers and the devices waiting for approval. */
+export function knownDevices(config: BotsyncConfig): PeerRecord[] {
+  return [...config.peers, ...(config.pending ?? [])];
+}
+
 export function peerRef(config: BotsyncConfig, deviceId: string): PeerRef {
-  const known = [...config.peers, ...(config.pending ?? [])].find((peer) => peer.deviceId === deviceId);
+  const known = knownDevices(config).find((peer) => peer.deviceId === deviceId);
   return { deviceId, name: known?.name ?? shortDeviceId(deviceId) };
 }
 

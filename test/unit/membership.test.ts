@@ -1,10 +1,16 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_INTRODUCTIONS, parseRecord, planMembership, recordOf, type MeshRecord } from '../../src/mesh/membership.js';
+import { authenticRecords, MAX_INTRODUCTIONS, meshDir, parseRecord, planMembership, recordOf, REVOCATION_SKEW_MS, settledVersion, type MeshRecord } from '../../src/mesh/membership.js';
 import { hostDetailsFor } from '../../src/mesh/pairing-peers.js';
 import { withApproved, withDeviceAsIn, withoutPeer, withPeer } from '../../src/mesh/peers.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
 import type { MachineDetails } from '../../src/pairing/details.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
+import { shortDeviceId } from '../../src/syncthing/device-id.js';
+import type { DbFile } from '../../src/syncthing/rest-types.js';
+import { layoutFor } from '../../src/workspace/layout.js';
 import type { BotsyncConfig, PeerRecord } from '../../src/workspace/config.js';
 import type { Role } from '../../src/workspace/roles.js';
 import { rejection } from '../helpers/rejection.js';
@@ -54,7 +60,7 @@ describe('introductions', () => {
   it('adopts what a trusted record lists, with its role, remembered as introduced by its author', () => {
     const plan = planMembership(home([direct(X, 'x')]), [record(X, [machine(D, 'dee', 'agent')])], NOW);
     expect(plan.changed).toBe(true);
-    expect(plan.added).toEqual([{ deviceId: D, name: 'dee', role: 'agent', addresses: ['tcp://127.0.0.1:3'], addedAt: NOW.toISOString(), via: X }]);
+    expect(plan.added).toEqual([{ deviceId: D, name: 'dee', role: 'agent', addresses: ['tcp://127.0.0.1:3'], addedAt: NOW.toISOString(), via: X, root: X }]);
     expect(ids(plan.config.peers)).toEqual([X, D]);
     expect(plan.refused).toEqual([{ via: X, deviceIds: [] }]);
   });
@@ -101,6 +107,31 @@ describe('introductions', () => {
     const earlier = Array.from({ length: 10 }, (_, n) => ({ ...direct(id(`old-${n}`), `old-${n}`), via: X }));
     const partly = planMembership(home([direct(X, 'x'), ...earlier]), [record(X, many)], NOW);
     expect(partly.added).toHaveLength(MAX_INTRODUCTIONS - 10);
+  });
+
+  it(`charges every adoption to the direct peer at the root of its chain: one pairing brings in ${MAX_INTRODUCTIONS} devices in all`, () => {
+    const fakes = (label: string, n: number) => Array.from({ length: n }, (_, k) => machine(id(`${label}-${k}`), `${label}-${k}`));
+    // X is a direct peer; its record introduces Y, whose record introduces 20 more, each of which introduces 20 more.
+    const first = planMembership(home([direct(X, 'x')]), [record(X, [machine(Y, 'y')])], NOW);
+    expect(ids(first.added)).toEqual([Y]);
+    const second = planMembership(first.config, [record(X, [machine(Y, 'y')]), record(Y, fakes('y', 20))], NOW);
+    expect(second.added).toHaveLength(MAX_INTRODUCTIONS - 1);
+    expect(second.added.every((peer) => peer.via === Y)).toBe(true);
+    expect(second.refused.find((entry) => entry.via === Y)!.deviceIds).toHaveLength(20 - (MAX_INTRODUCTIONS - 1));
+    const deeper = second.added.map((peer, n) => record(peer.deviceId, fakes(`deep-${n}`, 20)));
+    const third = planMembership(second.config, [record(Y, fakes('y', 20)), ...deeper], NOW);
+    expect(third.changed).toBe(false);
+    expect(third.config.peers.filter((peer) => peer.via !== undefined)).toHaveLength(MAX_INTRODUCTIONS);
+    expect(third.refused.every((entry) => entry.deviceIds.length === 20 || entry.via === Y)).toBe(true);
+
+    // A second direct peer has an allowance of its own; dropping a link of the chain frees only its own place.
+    const withZ = planMembership({ ...third.config, peers: [...third.config.peers, direct(Z, 'z')] }, [record(Z, fakes('z', 3))], NOW);
+    expect(withZ.added).toHaveLength(3);
+    const revokedY = planMembership(withZ.config, [record(Z, [], [{ deviceId: Y, at: LATER }]), record(X, fakes('x', 5))], NOW);
+    expect(ids(revokedY.dropped.map(({ peer }) => peer))).toEqual([Y]);
+    expect(revokedY.added).toHaveLength(1);
+    expect(planMembership(revokedY.config, [record(X, fakes('x', 5)), ...deeper], NOW).changed).toBe(false);
+    expect(revokedY.config.peers.filter((peer) => peer.root === X)).toHaveLength(MAX_INTRODUCTIONS);
   });
 
   it('does not count as refused a device another author introduced in the same pass', () => {
@@ -225,8 +256,110 @@ describe('revocations', () => {
     const b = withPeer(home([direct(Y, 'a')], { deviceId: X }), { deviceId: Z, name: 'c', addresses: ['tcp://127.0.0.1:5'] }, NOW).config;
     expect(planMembership(b, [record(Y, [], [{ deviceId: Z, at: LATER }])], NOW).changed).toBe(false);
     // A newer revocation by A still counts.
-    const newer = planMembership(b, [record(Y, [], [{ deviceId: Z, at: '2026-03-01T12:30:00.000Z' }])], NOW);
+    const newer = planMembership(b, [record(Y, [], [{ deviceId: Z, at: '2026-03-01T12:05:00.000Z' }])], NOW);
     expect(newer.dropped).toHaveLength(1);
+  });
+});
+
+describe('postdated revocations', () => {
+  it(`are not honoured when dated more than ${REVOCATION_SKEW_MS / 60_000} minutes ahead, and are listed to be announced`, () => {
+    const config = home([direct(X, 'x'), direct(Y, 'y'), direct(Z, 'z')]);
+    const far = new Date(NOW.getTime() + REVOCATION_SKEW_MS + 1000).toISOString();
+    const near = new Date(NOW.getTime() + REVOCATION_SKEW_MS - 1000).toISOString();
+    const plan = planMembership(config, [record(X, [machine(D, 'dee')], [{ deviceId: Y, at: far }, { deviceId: Z, at: near }])], NOW);
+    expect(plan.dropped.map(({ peer }) => peer.deviceId)).toEqual([Z]);
+    expect(ids(plan.config.peers)).toEqual([X, Y, D]);
+    expect(plan.postdated).toEqual([{ via: X, revocations: [{ deviceId: Y, at: far }] }]);
+
+    // Once the clock passes it, less the skew, it counts like any other.
+    const later = planMembership(config, [record(X, [], [{ deviceId: Y, at: far }])], new Date(Date.parse(far) - REVOCATION_SKEW_MS));
+    expect(later.dropped.map(({ peer }) => peer.deviceId)).toEqual([Y]);
+    expect(later.postdated).toEqual([{ via: X, revocations: [] }]);
+  });
+
+  it('cannot outrank a later re-pairing by being dated in the far future', () => {
+    const repaired = withPeer(home([direct(X, 'x')]), { deviceId: Y, name: 'y', addresses: ['tcp://127.0.0.1:5'] }, NOW).config;
+    const plan = planMembership(repaired, [record(X, [], [{ deviceId: Y, at: '2099-01-01T00:00:00.000Z' }])], NOW);
+    expect(plan.changed).toBe(false);
+  });
+});
+
+describe('reading records', () => {
+  const version = (...entries: string[]) => entries;
+  const info = (author: string, global: string[], local = global): DbFile => ({
+    global: { name: 'f', modifiedBy: shortDeviceId(author), deleted: false, size: 1, version: global },
+    local: { name: 'f', modifiedBy: shortDeviceId(author), deleted: false, size: 1, version: local },
+  });
+
+  it('skips only the record that cannot be checked or read, saying why and which version, and keeps the others', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
+    try {
+      const layout = layoutFor(root);
+      await mkdir(meshDir(layout), { recursive: true });
+      const W = id('w');
+      const write = (author: string, text: string) => writeFile(join(meshDir(layout), `${author}.json`), text);
+      await write(X, JSON.stringify(record(X, [machine(D, 'dee')], [{ deviceId: Z, at: T0 }])));
+      await write(Y, '{"deviceId": ');
+      await write(Z, JSON.stringify({ ...record(Z, []), padding: 'x'.repeat(300 * 1024) }));
+      await write(W, JSON.stringify(record(W, [])));
+      const config = home([direct(X, 'x'), direct(Y, 'y'), direct(Z, 'z'), direct(W, 'w')]);
+      const answers = new Map([
+        [X, info(X, version('AAAAAAA:3'))],
+        [Y, info(Y, version('BBBBBBB:1'))],
+        [Z, info(Z, version('CCCCCCC:2'))],
+      ]);
+      const client = {
+        fileInfo: async (_folder: string, file: string) => {
+          const answer = answers.get(file.slice(0, -'.json'.length));
+          if (answer === undefined) throw new Error('Syncthing answered 404: No such object in the index');
+          return answer;
+        },
+      };
+      const read = await authenticRecords(layout, config, client);
+      expect(read.records.map((r) => r.deviceId)).toEqual([X]);
+      expect(read.records[0]!.revoked).toEqual([{ deviceId: Z, at: T0 }]);
+      expect(read.problems.map((p) => [p.author, p.version])).toEqual(
+        expect.arrayContaining([
+          [Y, 'BBBBBBB:1'],
+          [Z, 'CCCCCCC:2'],
+          [W, expect.stringContaining('404')],
+        ]),
+      );
+      expect(read.problems).toHaveLength(3);
+      expect(read.problems.find((p) => p.author === Y)!.why).toMatch(/malformed/);
+      expect(read.problems.find((p) => p.author === Z)!.why).toMatch(/larger than/);
+      expect(read.unsettled).toEqual([W]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a record only when the copy on disk is the global version, before and after reading it', async () => {
+    expect(settledVersion(info(X, version('AAAAAAA:3', 'BBBBBBB:1')))).toBe('AAAAAAA:3,BBBBBBB:1');
+    expect(settledVersion(info(X, version('AAAAAAA:3'), version('AAAAAAA:2')))).toBeUndefined();
+    expect(settledVersion(info(X, version('AAAAAAA:3'), []))).toBeUndefined();
+    expect(settledVersion(info(X, [], []))).toBeUndefined();
+
+    const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
+    try {
+      const layout = layoutFor(root);
+      await mkdir(meshDir(layout), { recursive: true });
+      await writeFile(join(meshDir(layout), `${X}.json`), JSON.stringify(record(X, [machine(D, 'dee')])));
+      await writeFile(join(meshDir(layout), `${Y}.json`), JSON.stringify(record(Y, [machine(Z, 'zed')])));
+      const config = home([direct(X, 'x'), direct(Y, 'y')]);
+      // X's copy is older than the global version; Y's global version moves on while it is read.
+      let yLooks = 0;
+      const client = {
+        fileInfo: async (_folder: string, file: string) =>
+          file.startsWith(X) ? info(X, version('AAAAAAA:3'), version('AAAAAAA:2')) : info(Y, version(`BBBBBBB:${++yLooks}`)),
+      };
+      const read = await authenticRecords(layout, config, client);
+      expect(read.records).toEqual([]);
+      expect(read.problems).toEqual([]);
+      expect(read.unsettled.sort()).toEqual([X, Y].sort());
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -136,12 +136,16 @@ describe('formatEvent', () => {
     ]);
     expect(formatEvent({ type: 'peer.pending', time: 't', deviceId: id, name: 'dee', role: 'human', via: { deviceId: id, name: 'bob' } }).split('\n')).toEqual([
       `botsync: "bob" introduced "dee" (device ${id}, role human); it waits for approval.`,
-      `To adopt it: botsync peers approve ${id}; to refuse it: botsync peers remove ${id}`,
+      `To adopt it: botsync peers approve ${id}; to refuse it here: botsync peers remove ${id} --here (without --here the removal is published and every machine of the network drops it).`,
     ]);
     expect(formatEvent({ type: 'peer.revoked', time: 't', deviceId: id, name: 'dee', by: { deviceId: id, name: 'bob' } })).toBe(`botsync: removed peer "dee" (device ${id}): "bob" revoked it.`);
     expect(formatEvent({ type: 'peer.refused', time: 't', via: { deviceId: id, name: 'bob' }, count: 84, deviceIds: [id], limit: 16 }).split('\n')).toEqual([
-      'botsync: "bob" tried to introduce 84 more devices than the 16 a peer may; they were not added.',
+      'botsync: "bob" tried to introduce 84 more devices than the 16 one direct pairing may bring in; they were not added.',
       `If that is unexpected, "bob" may be compromised: botsync peers remove ${id}`,
+    ]);
+    expect(formatEvent({ type: 'revocation.refused', time: 't', via: { deviceId: id, name: 'bob' }, count: 1, revocations: [{ deviceId: id, at: '2099-01-01T00:00:00.000Z' }], skewMinutes: 10 }).split('\n')).toEqual([
+      `botsync: "bob" published 1 revocation dated more than 10 minutes ahead of this machine's clock; it was not honoured.`,
+      `Check the clocks; if that is unexpected, "bob" may be compromised: botsync peers remove ${id}`,
     ]);
   });
 
