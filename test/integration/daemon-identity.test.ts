@@ -93,6 +93,21 @@ describe('start and stop trust only the processes they recorded', () => {
     expect(isAlive(other.pid)).toBe(true);
   });
 
+  it("after an upgrade, counts an older botsync's running daemon (a bare-PID lock) and its Syncthing (a bare PID) as this home's", async () => {
+    // Shaped as the older `botsync start` ran them: `node <cli> daemon --home <home>`, `syncthing serve --home=<dir>`.
+    const script = join(home.root, 'old-main.js');
+    await writeFile(script, 'setInterval(() => {}, 1 << 30);\n');
+    const old = await bystander(process.execPath, [script, 'daemon', '--home', home.home]);
+    const syncthing = await bystander('perl', ['-e', 'sleep 600', '--', 'serve', `--home=${home.path('.botsync', 'syncthing')}`]);
+    await writeFile(lockFile, `${old.pid}\n`);
+    await writeFile(daemonFile, JSON.stringify({ pid: old.pid, phase: 'running', startedAt: new Date(0).toISOString(), syncthing: { pid: syncthing.pid, path: 'syncthing', version: '1.19.2', restarts: 0 } }));
+    expect((await home.status()).daemon).toMatchObject({ running: true, pid: old.pid });
+    expect(await home.json(['start'])).toMatchObject({ alreadyRunning: true, pid: old.pid });
+    expect(processesMatching(`daemon --home ${home.home}`)).toEqual([old.pid]);
+    expect(await home.json(['stop'])).toMatchObject({ wasRunning: true, pid: old.pid });
+    expect([isAlive(old.pid), isAlive(syncthing.pid)]).toEqual([false, false]);
+  });
+
   it('stop still stops a Syncthing left behind by a daemon killed with -9, after checking it', async () => {
     const started = await home.json(['start']);
     const state = JSON.parse(await readFile(daemonFile, 'utf8'));
