@@ -3,13 +3,12 @@ import { chmod, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { identityOf, parseEnviron, type ProcessIdentity } from '../../src/lib/process-identity.js';
 import { destroyAll, isAlive, processesMatching, requirePrerequisites, TestHome } from '../helpers/harness.js';
 
 /** The environment a process was started with, from /proc/PID/environ. */
 async function environOf(pidOrFile: number | string): Promise<Record<string, string>> {
-  const raw = await readFile(typeof pidOrFile === 'number' ? `/proc/${pidOrFile}/environ` : pidOrFile, 'utf8');
-  return Object.fromEntries(raw.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return parseEnviron(await readFile(typeof pidOrFile === 'number' ? `/proc/${pidOrFile}/environ` : pidOrFile, 'utf8'));
 }
 
 const sleepers: ChildProcess[] = [];
