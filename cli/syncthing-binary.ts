@@ -1,4 +1,5 @@
-import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../src/syncthing/binary.js';
+import { findSyncthing, type SyncthingBinary } from '../src/syncthing/binary.js';
+import { defaultCacheDir } from '../src/workspace/cache-dir.js';
 import type { Context } from './context.js';
 
 /** Finds (or downloads, with progress on a terminal) the Syncthing binary. */

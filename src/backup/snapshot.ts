@@ -36,9 +36,10 @@ export interface BackupResult {
 
 /** Backups and prunes of a home take turns: a prune must not take a running backup's upload for a leftover. */
 async function lockBackups(layout: Layout): Promise<void> {
-  await acquireLock(lockPath(layout), process.pid, (holder) =>
-    new BotsyncError('BACKUP_LOCKED', `A backup or prune of this home is already running (pid ${holder}).`, { hint: 'Wait for it to finish; `botsync backup status` shows the last result.' }),
-  );
+  await acquireLock(lockPath(layout), process.pid, {
+    busy: (holder) =>
+      new BotsyncError('BACKUP_LOCKED', `A backup or prune of this home is already running (pid ${holder}).`, { hint: 'Wait for it to finish; `botsync backup status` shows the last result.' }),
+  });
 }
 
 export async function backupNow(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, version: string, onProgress?: (bytes: number) => void): Promise<BackupResult> {

@@ -43,11 +43,11 @@ export interface SocketPlace {
  * `<cache>/run/`. Never a shared directory such as /tmp, where another user could take the name first.
  */
 export async function controlSocketPlace(layout: Layout, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): Promise<SocketPlace> {
-  if (platform === 'win32') return { path: `\\\\.\\pipe\\botsync-${fnv1a(layout.home)}`, dir: undefined };
+  if (platform === 'win32') return { path: `\\\\.\\pipe\\botsync-${fnv1a64(layout.home)}`, dir: undefined };
   const inState = join(layout.stateDir, 'daemon.sock');
   if (fits(inState)) return { path: inState, dir: layout.stateDir };
   const dir = await runDir(env, platform);
-  const path = join(dir, `${fnv1a(layout.home)}.sock`);
+  const path = join(dir, `${fnv1a64(layout.home)}.sock`);
   if (!fits(path)) {
     throw new BotsyncError('CONTROL_SOCKET_PATH_TOO_LONG', `The daemon's control socket does not fit in a Unix socket path (${MAX_SOCKET_PATH} bytes), neither in ${layout.stateDir} nor as ${path}.`, {
       hint: 'Set XDG_RUNTIME_DIR to a short private directory of yours (mode 0700), or use a home with a shorter path.',
@@ -110,9 +110,8 @@ export async function prepareControlSocket(layout: Layout): Promise<SocketPlace>
   return place;
 }
 
-/** Starts the control server. Call only with the home's lock held. */
-export async function serveControl(layout: Layout, routes: ControlRoutes): Promise<Server> {
-  const { path, dir } = await prepareControlSocket(layout);
+/** Starts the control server at the place prepareControlSocket made ready. Call only with the home's lock held. */
+export async function serveControl({ path, dir }: SocketPlace, routes: ControlRoutes): Promise<Server> {
   const server = createServer((socket) => serveConnection(socket, routes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -215,9 +214,12 @@ export async function askDaemonIfRunning<T>(layout: Layout, op: string, body?: u
   }
 }
 
-/** FNV-1a: a short stable name per home without loading node:crypto on the CLI's start path. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, '0');
+/**
+ * FNV-1a, 64 bits: a short stable name per home without loading node:crypto on the CLI's start path.
+ * 64 bits, not 32: two homes whose names collide would clear each other's live socket.
+ */
+export function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text)) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, '0');
 }

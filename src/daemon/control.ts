@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
-import { holderOf, lockHolder } from '../lib/lock.js';
+import { holderOf, lockHolder, lockState } from '../lib/lock.js';
+import { legacyDaemonCheck } from './legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { readDaemonState } from './state.js';
 
@@ -21,8 +22,9 @@ export interface StartResult {
  * reports that Syncthing answers (or why it could not start). `entry` is the botsync CLI script.
  */
 export async function startDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<StartResult> {
-  const running = await lockHolder(layout.lockFile);
-  if (running !== undefined) return { pid: running, alreadyRunning: true };
+  const lock = await lockState(layout.lockFile, legacyDaemonCheck(layout));
+  if (lock.kind === 'held') return { pid: lock.holder.pid, alreadyRunning: true };
+  if (lock.kind === 'unproven') throw lock.error;
 
   // Output before the daemon's own log exists (a crash in start-up) lands here.
   const out = openSync(join(layout.logDir, 'daemon.out'), 'a', 0o600);
@@ -51,7 +53,7 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
     });
     if (message.type === 'error') {
       // Another `start` won the race for the lock: its daemon is this home's daemon.
-      const winner = message.error.code === 'DAEMON_RUNNING' ? await lockHolder(layout.lockFile) : undefined;
+      const winner = message.error.code === 'DAEMON_RUNNING' ? await lockHolder(layout.lockFile, legacyDaemonCheck(layout)) : undefined;
       if (winner !== undefined) return { pid: winner, alreadyRunning: true };
       throw new BotsyncError(message.error.code as BotsyncError['code'], message.error.message, { hint: message.error.hint });
     }
@@ -79,8 +81,8 @@ export interface StopResult {
  * recorded identity still matches are signalled: the lock's holder, and the Syncthing in daemon.json.
  */
 export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<StopResult> {
-  const daemon = await holderOf(layout.lockFile);
-  const syncthing = (await readDaemonState(layout))?.syncthing?.identity;
+  const daemon = await holderOf(layout.lockFile, legacyDaemonCheck(layout));
+  const syncthing = (await readDaemonState(layout))?.syncthing;
   const wasRunning = daemon !== undefined && (await terminate(daemon, timeoutMs));
   // The daemon stops Syncthing before it exits; a daemon that was killed has not.
   await stopSyncthingOf(layout, syncthing);

@@ -3,7 +3,7 @@ import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
-import { defaultCacheDir, findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
+import { findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { GUI_USER } from '../syncthing/gui-login.js';
 import { closeOpenGui } from '../setup/close-gui.js';
@@ -11,9 +11,10 @@ import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
+import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { ConfigWriter } from './config-writer.js';
-import { prepareControlSocket, serveControl } from './control-socket.js';
+import { prepareControlSocket, serveControl, type SocketPlace } from './control-socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
@@ -21,6 +22,7 @@ import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from '../lib/lock.js';
 import { identityOf } from '../lib/process-identity.js';
+import { legacyDaemonCheck } from './legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from './rotating-log.js';
@@ -52,7 +54,7 @@ export interface DaemonOptions {
 export async function runDaemon(layout: Layout, options: DaemonOptions): Promise<void> {
   const env = options.env ?? process.env;
   let config = await loadConfig(layout);
-  await acquireLock(layout.lockFile);
+  await acquireLock(layout.lockFile, process.pid, { legacy: legacyDaemonCheck(layout) });
   const log = new RotatingLog(layout.daemonLog, { secrets: [config.gui.apiKey] });
   const say = (message: string) => {
     log.line(message);
@@ -63,7 +65,7 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
       say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
       return undefined;
     });
-    if (await stopSyncthingOf(layout, previous?.syncthing?.identity)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
+    if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
     const closed = await closeOpenGui(layout, config);
@@ -73,8 +75,8 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
       say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
     }
     // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
-    await prepareControlSocket(layout);
-    await runSupervised(layout, config, binary, options, say);
+    const socket = await prepareControlSocket(layout);
+    await runSupervised(layout, config, binary, socket, options, say);
   } finally {
     await rm(layout.daemonFile, { force: true });
     await log.close();
@@ -86,6 +88,7 @@ async function runSupervised(
   layout: Layout,
   config: BotsyncConfig,
   binary: SyncthingBinary,
+  socket: SocketPlace,
   options: DaemonOptions,
   say: (message: string) => void,
 ): Promise<void> {
@@ -140,7 +143,7 @@ async function runSupervised(
     log: say,
   }, env);
   const backups = new BackupSchedule(layout, env, options.version, say);
-  const control = await serveControl(layout, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
+  const control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
   system.start();
   firstDial.start();
   await notifier.start();

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { sleep } from '../time/sleep.js';
 
@@ -31,7 +31,52 @@ export async function identityOf(pid: number, platform: string = process.platfor
 /** Whether the process recorded is still the one with its PID. */
 export async function isRunning(recorded: ProcessIdentity): Promise<boolean> {
   const live = await identityOf(recorded.pid);
-  return live !== undefined && live.start === recorded.start && live.command === recorded.command;
+  return live !== undefined && sameProcess(live, recorded);
+}
+
+/** Whether two identities name one process: the same PID, started at the same moment, running the same command. */
+export function sameProcess(a: ProcessIdentity, b: ProcessIdentity): boolean {
+  return a.pid === b.pid && a.start === b.start && a.command === b.command;
+}
+
+/**
+ * What else tells which program a live process is: its arguments as they were passed, its environment
+ * and its working directory. Each is undefined where it cannot be read (another user's process, or a
+ * platform without /proc).
+ */
+export interface ProcessContext {
+  argv: string[] | undefined;
+  env: Record<string, string> | undefined;
+  cwd: string | undefined;
+}
+
+export async function contextOf(pid: number, platform: string = process.platform): Promise<ProcessContext> {
+  if (platform !== 'linux') return { argv: undefined, env: undefined, cwd: undefined };
+  const [cmdline, environ, cwd] = await Promise.all([readProc(pid, 'cmdline', true), readProc(pid, 'environ', true), readCwd(pid)]);
+  return {
+    argv: cmdline === undefined ? undefined : cmdline.replace(/\0$/, '').split('\0'),
+    env: environ === undefined ? undefined : parseEnviron(environ),
+    cwd,
+  };
+}
+
+/** /proc/PID/environ: NAME=value entries, NUL-terminated. */
+export function parseEnviron(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of text.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+async function readCwd(pid: number): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/${pid}/cwd`);
+  } catch (error) {
+    if (['ENOENT', 'ESRCH', 'EACCES', 'EPERM'].includes(errnoCode(error) ?? '')) return undefined;
+    throw inspectFailed(pid, (error as Error).message, error);
+  }
 }
 
 /** A value read back from a state file, if it has the shape of an identity. */
@@ -53,13 +98,21 @@ export async function terminate(recorded: ProcessIdentity, graceMs: number): Pro
 }
 
 async function signalIfRunning(recorded: ProcessIdentity, signal: NodeJS.Signals): Promise<boolean> {
-  if (!(await isRunning(recorded))) return false;
+  return (await isRunning(recorded)) && deliver(recorded.pid, signal);
+}
+
+/**
+ * Sends `signal` (0: none, only asks whether the PID exists and may be signalled); false when there is
+ * no such process (it exited since it was checked) or when it is another user's (EPERM: so not the
+ * process botsync recorded, whose PID has been reused by now).
+ */
+export function deliver(pid: number, signal: NodeJS.Signals | 0, kill: (pid: number, signal: NodeJS.Signals | 0) => unknown = process.kill): boolean {
   try {
-    process.kill(recorded.pid, signal);
+    kill(pid, signal);
     return true;
   } catch (error) {
-    // It exited between the check and the signal.
-    if (errnoCode(error) === 'ESRCH') return false;
+    const code = errnoCode(error);
+    if (code === 'ESRCH' || code === 'EPERM') return false;
     throw error;
   }
 }
@@ -75,12 +128,7 @@ async function exitedWithin(recorded: ProcessIdentity, timeoutMs: number): Promi
 /** Exited, and reaped too: until its parent reaps it, a zombie keeps its PID, and callers expect it free. */
 async function gone(recorded: ProcessIdentity): Promise<boolean> {
   if (await isRunning(recorded)) return false;
-  try {
-    process.kill(recorded.pid, 0);
-  } catch (error) {
-    if (errnoCode(error) === 'ESRCH') return true;
-    throw error;
-  }
+  if (!deliver(recorded.pid, 0)) return true;
   // The PID exists: a zombie, or already another process.
   return (await identityOf(recorded.pid)) !== undefined;
 }
@@ -94,13 +142,14 @@ async function linuxIdentity(pid: number): Promise<ProcessIdentity | undefined> 
   return { pid, start: fields.startTicks, command: commandFromCmdline(cmdline) };
 }
 
-async function readProc(pid: number, file: string): Promise<string | undefined> {
+/** `orUnreadable`: undefined also when the file is not ours to read (environ and cwd of another user's process). */
+async function readProc(pid: number, file: string, orUnreadable = false): Promise<string | undefined> {
   try {
     return await readFile(`/proc/${pid}/${file}`, 'utf8');
   } catch (error) {
     // ESRCH: the process went away while the file was read.
     const code = errnoCode(error);
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    if (code === 'ENOENT' || code === 'ESRCH' || (orUnreadable && (code === 'EACCES' || code === 'EPERM'))) return undefined;
     throw inspectFailed(pid, (error as Error).message, error);
   }
 }

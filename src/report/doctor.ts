@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
-import { defaultCacheDir, findSyncthing } from '../syncthing/binary.js';
+import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
+import { findSyncthing } from '../syncthing/binary.js';
+import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
@@ -63,7 +65,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
     });
   }
 
-  const pid = await lockHolder(layout.lockFile);
+  const pid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
   if (pid === undefined) {
     checks.push({ id: 'daemon', status: 'fail', message: 'The botsync daemon is not running', fix: 'Run `botsync start`.' });
     return done();

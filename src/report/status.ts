@@ -1,6 +1,7 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
 import { askDaemon } from '../daemon/control-socket.js';
+import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
 import { readDaemonState, type DaemonState } from '../daemon/state.js';
@@ -70,15 +71,17 @@ export interface PeerConnection {
  */
 export async function collectStatus(layout: Layout): Promise<StatusReport> {
   const config = await loadConfig(layout);
-  const daemonPid = await lockHolder(layout.lockFile);
-  if (daemonPid !== undefined) {
-    try {
-      return await askDaemon<StatusReport>(layout, 'status');
-    } catch (error) {
-      // A daemon still starting has its lock but not yet its socket.
-      if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
-    }
+  // The socket first: a running daemon answers without the lock's holder being looked up (/proc, or ps).
+  let refused: unknown;
+  try {
+    return await askDaemon<StatusReport>(layout, 'status');
+  } catch (error) {
+    // A daemon still starting has its lock but not yet its socket; an unsafe socket matters only while one runs.
+    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING') && !isBotsyncError(error, 'CONTROL_SOCKET_UNSAFE')) throw error;
+    refused = error;
   }
+  const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
+  if (daemonPid !== undefined && isBotsyncError(refused, 'CONTROL_SOCKET_UNSAFE')) throw refused;
   const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
   return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined);
 }

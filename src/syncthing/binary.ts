@@ -12,8 +12,6 @@ import { passedOnEnv } from './command-line.js';
 import { cachedBinaryPath, downloadSyncthing, type ProgressCallback } from './download.js';
 import { PINNED_RELEASE, type PinnedRelease } from './release.js';
 
-export { defaultCacheDir } from '../workspace/cache-dir.js';
-
 export interface SyncthingBinary {
   path: string;
   /** e.g. "1.19.2" (distribution suffixes such as "-ds1" dropped). */

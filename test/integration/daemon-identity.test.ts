@@ -3,13 +3,12 @@ import { chmod, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { identityOf, parseEnviron, type ProcessIdentity } from '../../src/lib/process-identity.js';
 import { destroyAll, isAlive, processesMatching, requirePrerequisites, TestHome } from '../helpers/harness.js';
 
 /** The environment a process was started with, from /proc/PID/environ. */
 async function environOf(pidOrFile: number | string): Promise<Record<string, string>> {
-  const raw = await readFile(typeof pidOrFile === 'number' ? `/proc/${pidOrFile}/environ` : pidOrFile, 'utf8');
-  return Object.fromEntries(raw.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return parseEnviron(await readFile(typeof pidOrFile === 'number' ? `/proc/${pidOrFile}/environ` : pidOrFile, 'utf8'));
 }
 
 const sleepers: ChildProcess[] = [];
@@ -91,6 +90,21 @@ describe('start and stop trust only the processes they recorded', () => {
     expect(started.pid).not.toBe(other.pid);
     await home.json(['stop']);
     expect(isAlive(other.pid)).toBe(true);
+  });
+
+  it("after an upgrade, counts an older botsync's running daemon (a bare-PID lock) and its Syncthing (a bare PID) as this home's", async () => {
+    // Shaped as the older `botsync start` ran them: `node <cli> daemon --home <home>`, `syncthing serve --home=<dir>`.
+    const script = join(home.root, 'old-main.js');
+    await writeFile(script, 'setInterval(() => {}, 1 << 30);\n');
+    const old = await bystander(process.execPath, [script, 'daemon', '--home', home.home]);
+    const syncthing = await bystander('perl', ['-e', 'sleep 600', '--', 'serve', `--home=${home.path('.botsync', 'syncthing')}`]);
+    await writeFile(lockFile, `${old.pid}\n`);
+    await writeFile(daemonFile, JSON.stringify({ pid: old.pid, phase: 'running', startedAt: new Date(0).toISOString(), syncthing: { pid: syncthing.pid, path: 'syncthing', version: '1.19.2', restarts: 0 } }));
+    expect((await home.status()).daemon).toMatchObject({ running: true, pid: old.pid });
+    expect(await home.json(['start'])).toMatchObject({ alreadyRunning: true, pid: old.pid });
+    expect(processesMatching(`daemon --home ${home.home}`)).toEqual([old.pid]);
+    expect(await home.json(['stop'])).toMatchObject({ wasRunning: true, pid: old.pid });
+    expect([isAlive(old.pid), isAlive(syncthing.pid)]).toEqual([false, false]);
   });
 
   it('stop still stops a Syncthing left behind by a daemon killed with -9, after checking it', async () => {

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { defaultCacheDir, findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
+import { findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
+import { defaultCacheDir } from '../../src/workspace/cache-dir.js';
 import type { PinnedRelease } from '../../src/syncthing/release.js';
 import { rejection } from '../helpers/rejection.js';
 

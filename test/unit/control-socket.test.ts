@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { askDaemon, controlSocketPlace, serveControl } from '../../src/daemon/control-socket.js';
+import { askDaemon, controlSocketPlace, fnv1a64, prepareControlSocket, serveControl, type ControlRoutes } from '../../src/daemon/control-socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 
@@ -16,6 +16,11 @@ async function listener(path: string): Promise<{ server: Server; connections: ()
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return { server, connections: () => count };
+}
+
+/** As the daemon does it: the place made ready, then served. */
+async function startServing(at: Layout, routes: ControlRoutes): Promise<Server> {
+  return serveControl(await prepareControlSocket(at), routes);
 }
 
 function close(server: Server): Promise<unknown> {
@@ -42,8 +47,8 @@ describe('the daemon control socket', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(routes: Parameters<typeof serveControl>[1], at = layout): Promise<Server> {
-    const server = await serveControl(at, routes);
+  async function serve(routes: ControlRoutes, at = layout): Promise<Server> {
+    const server = await startServing(at, routes);
     servers.push(server);
     return server;
   }
@@ -73,7 +78,7 @@ describe('the daemon control socket', () => {
   it('says DAEMON_NOT_RUNNING when nobody listens, also over a stale socket file', async () => {
     const none = await askDaemon(layout, 'status').catch((e: unknown) => e);
     expect(isBotsyncError(none, 'DAEMON_NOT_RUNNING')).toBe(true);
-    const server = await serveControl(layout, {});
+    const server = await startServing(layout, {});
     await close(server);
     const stale = await askDaemon(layout, 'status').catch((e: unknown) => e);
     expect(isBotsyncError(stale, 'DAEMON_NOT_RUNNING')).toBe(true);
@@ -102,10 +107,10 @@ describe('the daemon control socket', () => {
       const env = { XDG_CACHE_HOME: cache };
       const place = await controlSocketPlace(deep, env, 'linux');
       expect(place.dir).toBe(join(cache, 'botsync', 'run'));
-      expect(place.path).toMatch(new RegExp(`^${join(cache, 'botsync', 'run')}/[0-9a-f]{8}\\.sock$`));
+      expect(place.path).toMatch(new RegExp(`^${join(cache, 'botsync', 'run')}/[0-9a-f]{16}\\.sock$`));
       expect((await controlSocketPlace(layoutFor(join(dir, 'e'.repeat(100))), env, 'linux')).path).not.toBe(place.path);
       expect((await controlSocketPlace(deep, { HOME: '/home/u' }, 'linux')).dir).toBe('/home/u/.cache/botsync/run');
-      expect((await controlSocketPlace(deep, env, 'win32')).path).toMatch(/^\\\\\.\\pipe\\botsync-[0-9a-f]{8}$/);
+      expect((await controlSocketPlace(deep, env, 'win32')).path).toMatch(/^\\\\\.\\pipe\\botsync-[0-9a-f]{16}$/);
     });
 
     it('uses $XDG_RUNTIME_DIR/botsync only when that directory is private and this user’s', async () => {
@@ -153,7 +158,7 @@ describe('the daemon control socket', () => {
       const asked = await askDaemon(deep, 'status').catch((e: unknown) => e);
       expect(isBotsyncError(asked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
       expect((asked as Error).message).toMatch(/symbolic link/);
-      const served = await serveControl(deep, {}).catch((e: unknown) => e);
+      const served = await startServing(deep, {}).catch((e: unknown) => e);
       expect(isBotsyncError(served, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
       await rm(runDir!);
       await mkdir(runDir!, { mode: 0o700 });
@@ -161,7 +166,7 @@ describe('the daemon control socket', () => {
       const open = await askDaemon(deep, 'status').catch((e: unknown) => e);
       expect(isBotsyncError(open, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
       expect((open as Error).message).toMatch(/open to other users \(mode 770\)/);
-      expect(isBotsyncError(await serveControl(deep, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+      expect(isBotsyncError(await startServing(deep, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
       expect(planted.connections()).toBe(0);
     });
   });
@@ -186,6 +191,19 @@ describe('the daemon control socket', () => {
     const asked = await askDaemon(layout, 'status').catch((e: unknown) => e);
     expect(isBotsyncError(asked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
     expect((asked as BotsyncError).hint).toMatch(/chmod 700/);
-    expect(isBotsyncError(await serveControl(layout, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+    expect(isBotsyncError(await startServing(layout, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+  });
+
+  it('names the run-directory socket of a deep home by a 64-bit hash: homes that collide in 32 bits get their own', async () => {
+    // Published FNV-1a 64 test vectors.
+    expect([fnv1a64(''), fnv1a64('a'), fnv1a64('foobar')]).toEqual(['cbf29ce484222325', 'af63dc4c8601ec8c', '85944171f73967e8']);
+    // These two have the same 32-bit FNV-1a (found by search): with it, each daemon would clear the other's socket.
+    const deep = `/home/u/${'d'.repeat(100)}`;
+    const [a, b] = await Promise.all([`${deep}/h41269`, `${deep}/h184014`].map((home) => controlSocketPlace(layoutFor(home), { XDG_CACHE_HOME: '/c' }, 'linux')));
+    expect(a!.path).not.toBe(b!.path);
+    for (const place of [a!, b!]) {
+      expect(place.dir).toBe('/c/botsync/run');
+      expect(place.path).toMatch(/^\/c\/botsync\/run\/[0-9a-f]{16}\.sock$/);
+    }
   });
 });

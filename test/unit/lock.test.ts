@@ -86,7 +86,7 @@ describe('the daemon lock', () => {
     await writeFile(lockFile, JSON.stringify(await gone()));
     const flag = `${lockFile}.${other.pid}.test.taking`;
     await writeFile(flag, JSON.stringify(other));
-    const timedOut = await acquireLock(lockFile, me.pid, undefined, 300).catch((e: unknown) => e);
+    const timedOut = await acquireLock(lockFile, me.pid, { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(isBotsyncError(timedOut, 'DAEMON_FAILED')).toBe(true);
     expect(await lockHolder(lockFile)).toBeUndefined();
     // The other taker dies with its flag raised: its flag no longer counts, and is cleared away.

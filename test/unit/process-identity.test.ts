@@ -3,7 +3,7 @@ import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asIdentity, commandFromCmdline, identityOf, isRunning, parseProcStat, parsePsLine, terminate } from '../../src/lib/process-identity.js';
+import { asIdentity, commandFromCmdline, contextOf, deliver, identityOf, isRunning, parseEnviron, parseProcStat, parsePsLine, sameProcess, terminate } from '../../src/lib/process-identity.js';
 import { isAlive, waitFor } from '../helpers/harness.js';
 
 /** /proc/PID/stat of a process whose command name is `comm`, with these state and start fields. */
@@ -119,5 +119,45 @@ describe('the identity of a live process', () => {
     for (const value of [1234, null, 'x', { pid: '1', start: '2', command: 'x' }, { pid: 1, start: 2, command: 'x' }, { pid: 1, start: '2' }]) {
       expect(asIdentity(value)).toBeUndefined();
     }
+  });
+});
+
+describe('a signal to a PID', () => {
+  /** A kill() failing as the kernel would, with `code`. */
+  const failing = (code: string) => () => {
+    throw Object.assign(new Error(`kill ${code}`), { code });
+  };
+
+  it('is not delivered to a process that is gone (ESRCH) or is one of another user (EPERM: the PID was reused)', () => {
+    const sent: unknown[] = [];
+    expect(deliver(4242, 'SIGTERM', (pid, signal) => sent.push([pid, signal]))).toBe(true);
+    expect(sent).toEqual([[4242, 'SIGTERM']]);
+    expect(deliver(4242, 'SIGTERM', failing('ESRCH'))).toBe(false);
+    expect(deliver(4242, 0, failing('EPERM'))).toBe(false);
+    expect(() => deliver(4242, 'SIGTERM', failing('EINVAL'))).toThrow(/EINVAL/);
+  });
+});
+
+describe('what else a live process shows', () => {
+  it('gives its arguments as passed, its environment and its working directory', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'botsync-context-'));
+    const argv = ['perl', '-e', 'sleep 600', '--', 'a b'];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', cwd, env: { PATH: process.env.PATH, MARK: 'x=y' } });
+    try {
+      await waitFor(async () => (await identityOf(child.pid!))?.command.startsWith('perl') === true, 'perl to exec');
+      const context = await contextOf(child.pid!);
+      expect(context).toEqual({ argv, env: { PATH: process.env.PATH, MARK: 'x=y' }, cwd });
+      expect(await contextOf(child.pid!, 'darwin')).toEqual({ argv: undefined, env: undefined, cwd: undefined });
+    } finally {
+      child.kill('SIGKILL');
+      await rm(cwd, { recursive: true, force: true });
+    }
+    expect(parseEnviron('A=1\0B=\0=odd\0C=x=y\0')).toEqual({ A: '1', B: '', C: 'x=y' });
+  });
+
+  it('is one process only with the same PID, start time and command line', () => {
+    const a = { pid: 1, start: '2', command: 'x' };
+    expect(sameProcess(a, { ...a })).toBe(true);
+    for (const b of [{ ...a, pid: 3 }, { ...a, start: '3' }, { ...a, command: 'y' }]) expect(sameProcess(a, b)).toBe(false);
   });
 });
