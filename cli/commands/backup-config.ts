@@ -38,7 +38,7 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
   const settings = validateSettings({ ...flags, retention });
   await saveBackupSettings(context.layout, settings);
   // Passphrase snapshots need no signature: only someone who knows the passphrase can write one.
-  const signer = settings.encryption.type === 'x25519' ? (await ensureSigningKey(context.layout)).publicKey : null;
+  const signer = (await ensureSigningKey(context.layout)).publicKey;
   await askDaemon(context.layout, 'backup.reload').catch((error: unknown) => {
     // Without a running daemon the schedule starts with `botsync start`.
     if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
@@ -46,7 +46,7 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
   context.out.result({ ...settings, signer }, () =>
     [
       `Backups go to ${settings.remote}, encrypted ${settings.encryption.type === 'x25519' ? `to ${settings.encryption.recipient}` : `with the passphrase in ${settings.encryption.passphraseEnv}`}.`,
-      ...(signer === null ? [] : [`Snapshots are signed by this home's key ${signer}: keep a copy, to check them with --signer after losing every machine.`]),
+      `Snapshots are signed by this home's key ${signer}: keep a copy, to check them with --signer after losing every machine.`,
       settings.interval === null ? 'No schedule: run `botsync backup now`.' : `The daemon backs up every ${settings.interval}.`,
       ...(settings.includeState ? ["Snapshots include botsync's state (peers, role, settings), without secrets."] : []),
     ].join('\n'),

@@ -23,7 +23,7 @@ export interface Manifest {
   /** tar entries: files, directories and links. */
   files: number;
   encryption: 'x25519' | 'scrypt';
-  /** Recipient snapshots: the public key of the home that wrote it, and its Ed25519 signature (signing.ts). */
+  /** The public key of the home that wrote it, and its Ed25519 signature (signing.ts); absent in snapshots from before signing. */
   signer?: string;
   signature?: string;
 }
@@ -34,6 +34,12 @@ const SNAPSHOT_NAME = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 /** Sorts by time, never collides: UTC to the millisecond plus a random suffix. */
 export function newSnapshotName(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace('.', '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** When a snapshot was taken, from its validated name: unlike `created`, not a field a forger fills in freely. */
+export function snapshotTime(name: string): Date {
+  const [, y, mo, d, h, mi, s, ms] = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-/.exec(name)!;
+  return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(ms)));
 }
 
 export const MANIFEST_SUFFIX = '.manifest.json';

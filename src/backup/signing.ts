@@ -8,9 +8,12 @@ import { corruptState, readJsonFile, writeFileAtomic } from '../workspace/state-
 import type { Manifest } from './manifest.js';
 
 /**
- * Who wrote a snapshot. A passphrase snapshot needs nothing more: age's scrypt stanza and header MAC
- * can only be made by someone who knows the passphrase. A recipient snapshot can be made by anyone
- * holding the recipient's public key, so its manifest is signed with this home's Ed25519 key; the
+ * Who wrote a snapshot. A passphrase snapshot needs nothing more to be read safely: age's scrypt
+ * stanza and header MAC can only be made by someone who knows the passphrase. A recipient snapshot
+ * can be made by anyone holding the recipient's public key. So every manifest is signed with the
+ * writing home's Ed25519 key: it authenticates recipient snapshots, and it tells prune which
+ * snapshots are this home's before anything is downloaded, whatever mode (a manifest alone, written
+ * by anyone with access to the remote, must not make prune delete real snapshots). The
  * manifest carries the object's size and SHA-256, which binds the signature to the data, and the
  * name and host, which bind it to its place. The object itself stays a plain age file, so
  * `rclone cat | age -d | tar -x` still restores it.
@@ -129,6 +132,11 @@ export function judgeAuthenticity(manifest: Manifest, opensWith: 'x25519' | 'scr
         ? `it is unsigned, so ${anyone}`
         : `it is signed by ${signer}, which is not this home's key, so ${anyone}; pass --signer KEY to check it against a key you trust`,
   };
+}
+
+/** Whether `signer` signed this manifest as it stands. */
+export function signedBy(manifest: Manifest, signer: string): boolean {
+  return manifest.signature !== undefined && manifest.signer === signer && validSignature(manifest, signer);
 }
 
 function validSignature(manifest: Manifest, signer: string): boolean {

@@ -11,11 +11,11 @@ import { FOLDERS } from '../workspace/roles.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { lockPath, recordBackup } from './backup-state.js';
 import type { SkippedEntry } from './archive-plan.js';
-import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, snapshotFile, type Manifest } from './manifest.js';
+import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, snapshotFile, snapshotTime, type Manifest } from './manifest.js';
 import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type RemoteEntry } from './rclone.js';
 import { applyRetention, type KeepDecision } from './retention.js';
 import { passphraseFrom, type BackupSettings } from './settings.js';
-import { ensureSigningKey, judgeAuthenticity, loadSigningKey, signManifest, type Authenticity } from './signing.js';
+import { ensureSigningKey, judgeAuthenticity, loadSigningKey, signManifest, signedBy, type Authenticity } from './signing.js';
 import { makeLinks, readArchive } from './tar-stream.js';
 import { STATE_RECORD_PATH, stateRecord } from './state-record.js';
 import { TarWriter } from './tar-writer.js';
@@ -52,7 +52,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
   try {
     const recipients = recipientsFor(settings, env);
     // Anyone holding the recipient's public key can encrypt to it: the signature says it was this home.
-    const signingKey = settings.encryption.type === 'x25519' ? await ensureSigningKey(layout) : undefined;
+    const signingKey = await ensureSigningKey(layout);
     const extra = settings.includeState ? [{ path: STATE_RECORD_PATH, content: await stateRecord(layout) }] : [];
     archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude, extra });
     let readFailure: unknown;
@@ -76,7 +76,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       files: archive.entries,
       encryption: settings.encryption.type,
     };
-    const manifest: Manifest = signingKey === undefined ? fields : { ...fields, ...signManifest(fields, signingKey) };
+    const manifest: Manifest = { ...fields, ...signManifest(fields, signingKey) };
     stage = 'publishing (rclone moveto)';
     await moveto(partial, joinRemote(settings.remote, objectName(name)), env);
     // Last, so that a manifest always stands for an object that is whole and in place.
@@ -267,6 +267,8 @@ export interface PruneResult {
   removed: string[];
   /** Snapshots of other hosts, left alone (none with allHosts). */
   otherHosts: number;
+  /** Snapshots that name this host but are not signed by this home's key (forged, or from before signing): left alone unless allHosts. */
+  unverified: string[];
   /** Objects interrupted backups left behind, removed (or, on a dry run, to be removed). */
   leftovers: string[];
   unreadable: UnreadableManifest[];
@@ -294,13 +296,21 @@ export async function pruneSnapshots(layout: Layout, settings: BackupSettings, e
   try {
     const { snapshots, leftovers, unreadable } = await readRemote(settings, env);
     const here = hostname();
+    const own = (await loadSigningKey(layout))?.publicKey;
     const hosts = new Map<string, Snapshot[]>();
-    for (const snapshot of snapshots) if (allHosts || snapshot.host === here) hosts.set(snapshot.host, [...(hosts.get(snapshot.host) ?? []), snapshot]);
+    const unverified: string[] = [];
+    for (const snapshot of snapshots) {
+      // This host's snapshots are those this home signed: a manifest anyone wrote with this host's
+      // name and fresh dates must not push the real ones out of the retention policy.
+      const mine = snapshot.host === here && own !== undefined && signedBy(snapshot, own);
+      if (snapshot.host === here && !mine && !allHosts) unverified.push(snapshot.name);
+      if (allHosts || mine) hosts.set(snapshot.host, [...(hosts.get(snapshot.host) ?? []), snapshot]);
+    }
     const decisions: PruneResult['decisions'] = [];
     const removed: string[] = [];
     for (const [host, group] of hosts) {
       const byName = new Map(group.map((snapshot) => [snapshot.name, snapshot]));
-      for (const decision of applyRetention(group.map((s) => ({ name: s.name, time: new Date(s.created) })), settings.retention)) {
+      for (const decision of applyRetention(group.map((s) => ({ name: s.name, time: snapshotTime(s.name) })), settings.retention)) {
         decisions.push({ ...decision, host });
         if (decision.keep) continue;
         const { stored } = byName.get(decision.snapshot.name)!;
@@ -313,7 +323,7 @@ export async function pruneSnapshots(layout: Layout, settings: BackupSettings, e
     }
     const stale = leftovers.filter((file) => now.getTime() - Date.parse(file.ModTime) > LEFTOVER_GRACE_MS).map((file) => file.Name);
     if (!dryRun) for (const name of stale) await deleteFile(joinRemote(settings.remote, name), env);
-    return { decisions, removed, otherHosts: snapshots.length - decisions.length, leftovers: stale, unreadable };
+    return { decisions, removed, otherHosts: snapshots.length - decisions.length - unverified.length, unverified, leftovers: stale, unreadable };
   } finally {
     await releaseLock(lockPath(layout));
   }

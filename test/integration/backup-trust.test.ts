@@ -55,9 +55,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Runs botsync as if on a machine named `host`: in a UTS namespace of its own, so os.hostname() is `host`. */
-async function onHost(host: string, home: TestHome, args: string[]): Promise<CliResult> {
+async function onHost(host: string, home: TestHome, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const result = await execa('unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', host, process.execPath, CLI, ...args], {
-    env: { ...process.env, ...TEST_ENV, ...home.env },
+    env: { ...process.env, ...TEST_ENV, ...home.env, ...env },
     reject: false,
     stdin: 'ignore',
     timeout: 120_000,
@@ -65,8 +65,8 @@ async function onHost(host: string, home: TestHome, args: string[]): Promise<Cli
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-async function jsonOnHost(host: string, home: TestHome, args: string[]): Promise<any> {
-  const result = await onHost(host, home, [...args, '--json']);
+async function jsonOnHost(host: string, home: TestHome, args: string[], env: NodeJS.ProcessEnv = {}): Promise<any> {
+  const result = await onHost(host, home, [...args, '--json'], env);
   if (result.exitCode !== 0) throw new Error(`botsync ${args.join(' ')} on ${host} exited ${result.exitCode}: ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
@@ -268,6 +268,23 @@ describe('backups against a hostile remote', () => {
     await other.destroy();
   });
 
+  it('never lets manifests forged with this host\'s name and newer dates push its own snapshots out of the policy', async () => {
+    const { remoteDir } = await freshRemote('host-forgery');
+    expect((await onHost('host-a', home, ['backup', 'config', '--remote', `:local:${remoteDir}`, '--passphrase-env', 'BACKUP_PASS', '--keep-last', '1'], { BACKUP_PASS: 'correct horse' })).exitCode).toBe(0);
+    const older = (await jsonOnHost('host-a', home, ['backup', 'now'], { BACKUP_PASS: 'correct horse' })).name;
+    const newer = (await jsonOnHost('host-a', home, ['backup', 'now'], { BACKUP_PASS: 'correct horse' })).name;
+    // Anyone with write access to the remote: two "newer" snapshots of host-a, unsigned and signed by another key.
+    const object = Buffer.from('not a snapshot');
+    const forged = ['20991231T235959999Z-aaaaaa', '20991231T235959999Z-bbbbbb'];
+    await plant(remoteDir, forged[0]!, object, manifestFor(forged[0], object, 1, { host: 'host-a', encryption: 'scrypt' }));
+    await plant(remoteDir, forged[1]!, object, manifestFor(forged[1], object, 1, { host: 'host-a', encryption: 'scrypt', signer: `ed25519:${'A'.repeat(43)}`, signature: 'A'.repeat(86) }));
+    const pruned = await jsonOnHost('host-a', home, ['backup', 'prune'], { BACKUP_PASS: 'correct horse' });
+    expect(pruned.removed).toEqual([older]);
+    expect(pruned.kept.map((k: { name: string }) => k.name)).toEqual([newer]);
+    expect([...pruned.unverified].sort()).toEqual(forged);
+    expect((await readdir(remoteDir)).sort()).toEqual([...forged, newer].flatMap((name) => [`${name}.manifest.json`, `${name}.tar.age`]).sort());
+  });
+
   it('fails a forged recipient snapshot with --signer, says without it that authenticity is not established, and checks a genuine one after losing every machine', async () => {
     const { remoteDir } = await freshRemote('forged');
     expect((await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient])).exitCode).toBe(0);
@@ -322,11 +339,12 @@ describe('backups against a hostile remote', () => {
     await rebuilt.destroy();
   });
 
-  it('takes a passphrase snapshot as authenticated by the passphrase', async () => {
+  it('takes a passphrase snapshot as authenticated by the passphrase (signed too, so that prune knows it as this home\'s)', async () => {
     const { remoteDir } = await freshRemote('passphrase');
-    expect((await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--passphrase-env', 'TRUST_PASS'])).exitCode).toBe(0);
+    const configured = await home.json(['backup', 'config', '--remote', `:local:${remoteDir}`, '--passphrase-env', 'TRUST_PASS']);
     const made = JSON.parse((await home.run(['backup', 'now', '--json'], { TRUST_PASS: 'a long passphrase' })).stdout);
-    expect(JSON.parse(await readFile(join(remoteDir, `${made.name}.manifest.json`), 'utf8')).signature).toBeUndefined();
+    const manifest = JSON.parse(await readFile(join(remoteDir, `${made.name}.manifest.json`), 'utf8'));
+    expect(manifest).toMatchObject({ encryption: 'scrypt', signer: configured.signer, signature: expect.any(String) });
     const verified = JSON.parse((await home.run(['backup', 'verify', made.name, '--json'], { TRUST_PASS: 'a long passphrase' })).stdout);
     expect(verified).toMatchObject({ ok: true, authenticated: true, authenticatedBy: 'passphrase' });
   });
