@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_INTRODUCTIONS, MESH_FOLDER_ID } from '../../src/mesh/membership.js';
+import { MAX_INTRODUCTIONS, meshFolderId, RECORD_FILE } from '../../src/mesh/membership.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 import { SyncthingClient } from '../../src/syncthing/client.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
@@ -15,7 +15,7 @@ import { WebhookReceiver } from '../helpers/webhook.js';
 
 const config = async (home: TestHome): Promise<BotsyncConfig> => JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
 const peerIds = async (home: TestHome) => (await config(home)).peers.map((peer) => peer.deviceId);
-const recordPath = (home: TestHome, author: string) => home.path('.botsync', 'mesh', `${author}.json`);
+const recordPath = (home: TestHome, author: string) => home.path('.botsync', 'mesh', author, RECORD_FILE);
 const text = (path: string) => readFile(path, 'utf8').catch(() => undefined);
 const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
 
@@ -157,7 +157,7 @@ describe('membership in a mesh of three', () => {
       expect((await c.json(['config', 'set', 'mesh.approve', 'true'])).value).toBe('true');
 
       // A's daemon publishes its record only when its config changes, and it does not change here:
-      // the record stays as written, and Syncthing credits it to A.
+      // the record stays as written, in A's own folder.
       const fakes = Array.from({ length: 100 }, () => deviceIdFromDer(randomBytes(64)));
       const forge = async (devices: string[]) => {
         const honest = JSON.parse((await text(recordPath(a, ids.a)))!);
@@ -172,7 +172,7 @@ describe('membership in a mesh of three', () => {
         };
         await writeFile(`${recordPath(a, ids.a)}.tmp`, JSON.stringify(record));
         await rename(`${recordPath(a, ids.a)}.tmp`, recordPath(a, ids.a));
-        await withClient(a, (client) => client.scan(MESH_FOLDER_ID, [`${ids.a}.json`]));
+        await withClient(a, (client) => client.scan(meshFolderId(ids.a), [RECORD_FILE]));
       };
       await forge(fakes);
 
