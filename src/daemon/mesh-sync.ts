@@ -86,8 +86,8 @@ export class MeshSync {
   }
 
   /**
-   * After every applied config: a newly trusted peer's record may have arrived before its folder's
-   * files could count, and a dropped one's revocations no longer count.
+   * After every applied config that changed the trusted peers: a dropped one's revocations no longer
+   * count, and the others' records are planned against the new set.
    */
   configApplied(config: BotsyncConfig): void {
     const trusted = config.peers.map((peer) => peer.deviceId).sort().join(',');

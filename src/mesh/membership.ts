@@ -158,6 +158,8 @@ export async function publishRecord(layout: Layout, config: BotsyncConfig, addre
   const path = recordPath(layout, config.deviceId);
   const text = `${JSON.stringify(recordOf(config, addresses), null, 2)}\n`;
   if ((await readStateText(path)) === text) return false;
+  // Made here too: an address change can publish before the first apply has made the folder.
+  await mkdir(recordDir(layout, config.deviceId), { recursive: true, mode: 0o700 });
   // Written beside it and renamed: Syncthing must never scan half a record. The .stignore keeps *.tmp out.
   await writeFile(`${path}.tmp`, text, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
