@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_MESH_FOLDER_ID, meshFolderId, RECORD_FILE } from '../../src/mesh/membership.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
-import { SyncthingClient } from '../../src/syncthing/client.js';
 import { shortDeviceId } from '../../src/syncthing/device-id.js';
-import type { BotsyncConfig } from '../../src/workspace/config.js';
-import { destroyAll, pairedHomes, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
+import { destroyAll, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
+import { config, connectedTo, events, meshOfThree, peerIds, text, withClient, type MeshOfThree } from '../helpers/mesh.js';
 
 /**
  * Records travel each in its author's own folder: a member with a Syncthing of its own making cannot
@@ -15,25 +14,7 @@ import { destroyAll, pairedHomes, requirePrerequisites, TestHome, waitFor } from
  * earlier single shared folder are migrated on the next start.
  */
 
-const config = async (home: TestHome): Promise<BotsyncConfig> => JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
-const peerIds = async (home: TestHome) => (await config(home)).peers.map((peer) => peer.deviceId);
 const meshPath = (home: TestHome, ...parts: string[]) => home.path('.botsync', 'mesh', ...parts);
-const text = (path: string) => readFile(path, 'utf8').catch(() => undefined);
-
-async function events(home: TestHome, type: string): Promise<any[]> {
-  const lines = ((await text(home.path('.botsync', 'events.ndjson'))) ?? '').split('\n').filter((line) => line !== '');
-  return lines.map((line) => JSON.parse(line)).filter((event) => event.type === type);
-}
-
-async function withClient<T>(home: TestHome, use: (client: SyncthingClient) => Promise<T>): Promise<T> {
-  const { gui } = await config(home);
-  const client = new SyncthingClient({ address: gui.address, apiKey: gui.apiKey });
-  try {
-    return await use(client);
-  } finally {
-    await client.close();
-  }
-}
 
 /** Folders other devices offered this Syncthing and it did not take: GET /rest/cluster/pending/folders. */
 async function pendingFolders(home: TestHome): Promise<Record<string, { offeredBy: Record<string, unknown> }>> {
@@ -43,36 +24,19 @@ async function pendingFolders(home: TestHome): Promise<Record<string, { offeredB
   return (await response.json()) as Record<string, { offeredBy: Record<string, unknown> }>;
 }
 
-async function connectedTo(home: TestHome, ids: string[]): Promise<boolean> {
-  const connected = new Set((await home.status()).peers.filter((peer: { connected: boolean }) => peer.connected).map((peer: { deviceId: string }) => peer.deviceId));
-  return ids.every((id) => connected.has(id));
-}
-
 describe('records in a folder per author', () => {
-  let a: TestHome;
-  let b: TestHome;
-  let c: TestHome;
-  let ids: { a: string; b: string; c: string };
-
+  let mesh: MeshOfThree;
   beforeAll(async () => {
     requirePrerequisites();
-    c = await TestHome.create('botsync-c-');
-    const [paired, carol] = await Promise.all([pairedHomes(), c.init('human', 'carol')]);
-    ({ a, b } = paired);
-    ids = { a: (await a.status()).deviceId, b: (await b.status()).deviceId, c: carol.deviceId };
-    const address = async (home: TestHome) => (await home.status()).addresses[0];
-    for (const other of [a, b]) {
-      await other.json(['peers', 'add', ids.c, '--name', 'carol', '--address', await address(c)]);
-      await c.json(['peers', 'add', (await other.status()).deviceId, '--address', await address(other)]);
-    }
-    await waitFor(async () => (await connectedTo(a, [ids.b, ids.c])) && (await connectedTo(b, [ids.a, ids.c])) && connectedTo(c, [ids.a, ids.b]), 'a full mesh', 60_000, 200);
+    mesh = await meshOfThree();
   }, 180_000);
   afterAll(destroyAll);
 
   it("gives each machine its own folder, send-only, and each peer's receive-only, shared with that peer alone", async () => {
+    const { a, b, c, ids } = mesh;
     const folders = await withClient(c, (client) => client.folders());
-    const mesh = folders.filter((folder) => folder.id.startsWith('botsync-mesh')).map((folder) => ({ id: folder.id, type: folder.type, devices: folder.devices.map((device) => device.deviceID).sort() }));
-    expect(mesh.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+    const own = folders.filter((folder) => folder.id.startsWith('botsync-mesh')).map((folder) => ({ id: folder.id, type: folder.type, devices: folder.devices.map((device) => device.deviceID).sort() }));
+    expect(own.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
       [
         { id: meshFolderId(ids.c), type: 'sendonly', devices: [ids.a, ids.b, ids.c].sort() },
         { id: meshFolderId(ids.a), type: 'receiveonly', devices: [ids.a, ids.c].sort() },
@@ -86,6 +50,7 @@ describe('records in a folder per author', () => {
   });
 
   it("a member cannot make a third machine take a record in another's name; the author's own still counts", async () => {
+    const { a, b, c, ids } = mesh;
     const fakes = Array.from({ length: 5 }, () => deviceIdFromDer(randomBytes(64)));
     const forged = JSON.stringify({
       deviceId: ids.a,
