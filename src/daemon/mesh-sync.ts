@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authenticRecords, MAX_INTRODUCTIONS, MESH_FOLDER_ID, meshDir, planMembership, publishRecord, REVOCATION_SKEW_MS, writeMeshIgnores, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
+import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshDir, meshFolderId, planMembership, publishRecord, RECORD_FILE, REVOCATION_SKEW_MS, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
 import type { MachineDetails } from '../pairing/details.js';
 import type { BotsyncEvent, PeerAddedEvent, PeerPendingEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
@@ -12,13 +12,6 @@ import { watchTree, type TreeWatcher } from './tree-watcher.js';
 
 /** How many refused device IDs an event lists; the count says how many there were. */
 const LISTED_REFUSALS = 20;
-
-/**
- * A record not yet settled (on disk before Syncthing's index has it) is looked at again after this
- * long, at most SETTLE_TRIES times in a row: no file change may come to trigger the next look.
- */
-const SETTLE_RETRY_MS = 1_000;
-const SETTLE_TRIES = 30;
 
 /** Marks the key of an introducer's announced postdated revocations (device IDs have no colon). */
 const REVOKED_KEY = ':revoked';
@@ -47,7 +40,6 @@ export class MeshSync {
   private announced = new Map<string, Set<string>>();
   /** Per author, the version of its record (or of the failure) whose problem was logged last. */
   private reported = new Map<string, string>();
-  private unsettledPasses = 0;
   private closed = false;
 
   constructor(
@@ -59,8 +51,8 @@ export class MeshSync {
   ) {}
 
   async prepare(): Promise<void> {
+    // The record directories themselves are made by the apply that creates their folders.
     await mkdir(meshDir(this.layout), { recursive: true, mode: 0o700 });
-    await writeMeshIgnores(this.layout);
     const saved = (await readJsonFile(this.refusalsFile()).catch((error: unknown) => {
       this.say(`ignoring unreadable ${this.refusalsFile()}: ${(error as Error).message}`);
       return undefined;
@@ -74,7 +66,7 @@ export class MeshSync {
     const next = this.publishing.then(async () => {
       const config = given ?? (await loadConfig(this.layout));
       if (await publishRecord(this.layout, config, await this.addresses())) {
-        await this.client.scan(MESH_FOLDER_ID, [`${config.deviceId}.json`]);
+        await this.client.scan(meshFolderId(config.deviceId), [RECORD_FILE]);
       }
     });
     this.publishing = next.catch(() => undefined);
@@ -86,7 +78,7 @@ export class MeshSync {
     this.writer = writer;
     this.watcher = watchTree(meshDir(this.layout), {
       onChange: (path) => {
-        if (path.endsWith('.json')) this.schedule();
+        if (isRecordPath(path)) this.schedule();
       },
       onError: (error) => this.say(`watching the mesh folder failed: ${(error as Error).message}`),
       ignore: (name) => name.startsWith('.syncthing.') || name.endsWith('.tmp'),
@@ -94,8 +86,8 @@ export class MeshSync {
   }
 
   /**
-   * After every applied config: a newly trusted peer's record may be here already (it came through
-   * the others), and a dropped one's revocations no longer count.
+   * After every applied config that changed the trusted peers: a dropped one's revocations no longer
+   * count, and the others' records are planned against the new set.
    */
   configApplied(config: BotsyncConfig): void {
     const trusted = config.peers.map((peer) => peer.deviceId).sort().join(',');
@@ -116,11 +108,11 @@ export class MeshSync {
     await this.passes;
   }
 
-  private schedule(delayMs = 200): void {
+  private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    // Records arrive as a temp file renamed into place; one look after they settle is enough.
-    this.timer = setTimeout(() => void this.run([]).catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), delayMs);
+    // Records arrive as a temp file renamed into place, several peers' at once after a change: one look after they settle.
+    this.timer = setTimeout(() => void this.run([]).catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), 200);
   }
 
   /** One pass at a time: each plans from the config the previous one left. */
@@ -133,7 +125,7 @@ export class MeshSync {
   private async pass(extra: IntroducerRecord[]): Promise<void> {
     const writer = this.writer;
     if (writer === undefined) return;
-    const read = await authenticRecords(this.layout, await loadConfig(this.layout), this.client);
+    const read = await authenticRecords(this.layout, await loadConfig(this.layout));
     this.reportProblems(read);
     const records = [...read.records, ...extra];
     let before!: BotsyncConfig;
@@ -146,7 +138,7 @@ export class MeshSync {
     await this.report(before, plan);
   }
 
-  /** Each unusable record is logged once per version; one not yet settled is looked at again soon. */
+  /** Each unusable record is logged once per version. */
   private reportProblems(read: RecordsRead): void {
     for (const { author, version, why } of read.problems) {
       if (this.reported.get(author) === version) continue;
@@ -154,11 +146,6 @@ export class MeshSync {
       this.say(`skipping the mesh record of ${author}: ${why}`);
     }
     for (const record of read.records) this.reported.delete(record.deviceId);
-    if (read.unsettled.length === 0) {
-      this.unsettledPasses = 0;
-    } else if (++this.unsettledPasses <= SETTLE_TRIES) {
-      this.schedule(SETTLE_RETRY_MS);
-    }
   }
 
   private async report(before: BotsyncConfig, plan: MembershipPlan): Promise<void> {

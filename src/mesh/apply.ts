@@ -4,25 +4,29 @@ import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/res
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderType, sharedBetween, type FolderSpec } from '../workspace/roles.js';
-import { MESH_FOLDER_ID, meshDir } from './membership.js';
+import { FOLDERS, folderType, sharedBetween, type FolderSpec, type FolderType } from '../workspace/roles.js';
+import { LEGACY_MESH_FOLDER_ID, meshFolderAuthor, meshFolderId, prepareRecordDir, pruneMeshDir, recordDir } from './membership.js';
 
 export interface ApplyReport {
   devicesAdded: string[];
   devicesUpdated: string[];
   devicesRemoved: string[];
   foldersChanged: string[];
+  foldersRemoved: string[];
   optionsChanged: string[];
 }
 
 /**
  * Makes a running Syncthing match config.json: the peers as devices, the three folders with their
- * types and sharing by role, the network profile's options. config.json is the desired state, this
- * Syncthing belongs to botsync alone, so a device botsync does not know of is removed. Each object is
- * changed on its own through /rest/config/*, and only when it differs, so applying twice is a no-op.
+ * types and sharing by role, a mesh folder per author of records (membership.ts), the network
+ * profile's options. config.json is the desired state, this Syncthing belongs to botsync alone, so a
+ * device botsync does not know of is removed; of the folders, only botsync's own mesh folders are
+ * ever removed (those of former peers, and the single shared one of earlier versions), never
+ * another folder the user may have added. Each object is changed on its own through /rest/config/*,
+ * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
-  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], optionsChanged: [] };
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [] };
   await applyOptions(client, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
@@ -85,10 +89,22 @@ function deviceFor(peer: PeerRecord, now: number): Partial<DeviceConfig> & { dev
 }
 
 async function applyFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+  const mesh = meshFoldersFor(layout, config);
+  const wantedIds = new Set(mesh.map((folder) => folder.id));
   const current = new Map((await client.folders()).map((folder) => [folder.id, folder]));
-  for (const wanted of [...FOLDERS.map((spec) => folderFor(spec, layout, config)), meshFolderFor(layout, config)]) {
+  // Removed first: the shared folder of earlier versions lies above the per-author ones.
+  for (const id of current.keys()) {
+    if ((id === LEGACY_MESH_FOLDER_ID || meshFolderAuthor(id) !== undefined) && !wantedIds.has(id)) {
+      await client.deleteFolder(id);
+      report.foldersRemoved.push(id);
+    }
+  }
+  await pruneMeshDir(layout, new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]));
+  for (const wanted of [...FOLDERS.map((spec) => folderFor(spec, layout, config)), ...mesh]) {
     const folder = current.get(wanted.id);
     if (folder === undefined) {
+      const author = meshFolderAuthor(wanted.id);
+      if (author !== undefined) await prepareRecordDir(layout, author, author === config.deviceId);
       await client.putFolder(wanted);
       report.foldersChanged.push(wanted.id);
       continue;
@@ -101,19 +117,27 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
   }
 }
 
-/** botsync's own membership folder, shared with every peer whatever its role (see membership.ts). */
-function meshFolderFor(layout: Layout, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
-  return {
-    id: MESH_FOLDER_ID,
-    label: 'botsync mesh (internal)',
-    path: meshDir(layout),
-    type: 'sendreceive',
-    devices: [config.deviceId, ...config.peers.map((peer) => peer.deviceId)].map((deviceID) => ({ deviceID })),
+/**
+ * botsync's own membership folders, one per author of records (see membership.ts): this machine's,
+ * send-only and shared with every peer whatever its role; each peer's, receive-only and shared with
+ * that peer alone, so that nobody else can put anything in it. Pending devices are no peers yet.
+ */
+export function meshFoldersFor(layout: Layout, config: BotsyncConfig): (Partial<FolderConfig> & { id: string })[] {
+  const folder = (author: string, name: string, type: FolderType, devices: string[]): Partial<FolderConfig> & { id: string } => ({
+    id: meshFolderId(author),
+    label: `botsync mesh record of ${name} (internal)`,
+    path: recordDir(layout, author),
+    type,
+    devices: [config.deviceId, ...devices].map((deviceID) => ({ deviceID })),
     fsWatcherEnabled: true,
     fsWatcherDelayS: 10,
     rescanIntervalS: 3600,
     paused: false,
-  };
+  });
+  return [
+    folder(config.deviceId, config.name, 'sendonly', config.peers.map((peer) => peer.deviceId)),
+    ...config.peers.map((peer) => folder(peer.deviceId, peer.name, 'receiveonly', [peer.deviceId])),
+  ];
 }
 
 /**

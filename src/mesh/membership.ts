@@ -1,22 +1,24 @@
-import { readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { MachineDetails } from '../pairing/details.js';
 import { decodeMachineDetails } from '../pairing/details.js';
-import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
-import type { SyncthingClient } from '../syncthing/client.js';
-import type { DbFile } from '../syncthing/rest-types.js';
+import { parseDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { readStateText } from '../workspace/state-file.js';
 import { peerInputFor } from './pairing-peers.js';
 
 /**
- * How a network grown by successive invites converges, and how it shrinks. Every machine publishes,
- * in a private folder that all members sync (`<state>/mesh`, folder ID botsync-mesh), one record:
- * itself, the peers it paired with directly, and the devices it revoked. Authorship is Syncthing's
- * own: a record counts only if it is about a peer in config.json and Syncthing says its current
- * version was made by that peer, over their authenticated connection.
+ * How a network grown by successive invites converges, and how it shrinks. Every machine publishes
+ * one record: itself, the peers it paired with directly, and the devices it revoked. Each author has
+ * a folder of its own, `botsync-mesh-<DEVICE ID>` at `<state>/mesh/<DEVICE ID>/record.json`: send-only
+ * on the author and shared with all its peers; on every other machine receive-only and shared with
+ * the author alone. Syncthing takes a folder's index updates and blocks only from the devices the
+ * folder is shared with, over their TLS-authenticated connections, so what arrives in X's folder was
+ * sent by X, and no other member can write it, whatever it claims (file metadata is not signed, so a
+ * folder all members share could not tell authors apart). A record counts only if its author is a
+ * peer in config.json and the record is about that author.
  *
  * The rules (planMembership applies them; DESIGN.md, "Trust and access"):
  * - Introductions. A device a trusted record lists is adopted with the role and name that record
@@ -45,7 +47,17 @@ import { peerInputFor } from './pairing-peers.js';
  *   refused like an introduction over the allowance): it would otherwise outrank every later pairing.
  */
 
-export const MESH_FOLDER_ID = 'botsync-mesh';
+/** Followed by the author's full device ID (76 characters in all; Syncthing sets no limit). */
+const MESH_FOLDER_PREFIX = 'botsync-mesh-';
+
+/** The one folder all members shared before records had a folder per author; removed on the next apply. */
+export const LEGACY_MESH_FOLDER_ID = 'botsync-mesh';
+
+/** An author's record, inside its mesh folder. */
+export const RECORD_FILE = 'record.json';
+
+/** A device ID in the canonical form botsync writes, and nothing else: safe as a directory name. */
+const DEVICE_ID = /^[A-Z2-7]{7}(-[A-Z2-7]{7}){7}$/;
 
 /** How many devices one direct pairing may bring in to this machine, through any chain of introductions. */
 export const MAX_INTRODUCTIONS = 16;
@@ -75,6 +87,59 @@ export function meshDir(layout: Layout): string {
   return join(layout.stateDir, 'mesh');
 }
 
+export function meshFolderId(author: string): string {
+  return `${MESH_FOLDER_PREFIX}${author}`;
+}
+
+/** The author of a botsync mesh folder, or undefined for any other folder ID (the user's folders included). */
+export function meshFolderAuthor(folderId: string): string | undefined {
+  if (!folderId.startsWith(MESH_FOLDER_PREFIX)) return undefined;
+  const author = folderId.slice(MESH_FOLDER_PREFIX.length);
+  return DEVICE_ID.test(author) ? author : undefined;
+}
+
+export function recordDir(layout: Layout, author: string): string {
+  return join(meshDir(layout), author);
+}
+
+export function recordPath(layout: Layout, author: string): string {
+  return join(recordDir(layout, author), RECORD_FILE);
+}
+
+/** Whether a path below meshDir, '/'-separated, is an author's record. */
+export function isRecordPath(path: string): boolean {
+  const [author, file, ...rest] = path.split('/');
+  return rest.length === 0 && file === RECORD_FILE && DEVICE_ID.test(author!);
+}
+
+/** The directory of a mesh folder, made before Syncthing gets the folder; this machine's own ignores publishRecord's temporary file. */
+export async function prepareRecordDir(layout: Layout, author: string, own: boolean): Promise<void> {
+  await mkdir(recordDir(layout, author), { recursive: true, mode: 0o700 });
+  if (own) await writeFile(join(recordDir(layout, author), '.stignore'), '*.tmp\n', { mode: 0o600 });
+}
+
+/** What the shared folder of earlier versions left in the mesh directory: records, temporary files, Syncthing's marker and ignores. */
+const LEGACY_ENTRY = /^(\.stfolder|\.stignore|[A-Z2-7-]{63}\.json(\.tmp)?)$/;
+
+/**
+ * Removes from the mesh directory what no mesh folder holds any more: the record directories of
+ * authors that are no longer peers (a peer added again starts from its next record, not an old
+ * copy), and what the shared folder of earlier versions left. Anything else is left alone. Call it
+ * once Syncthing has no folder on these paths. Returns the names removed.
+ */
+export async function pruneMeshDir(layout: Layout, authors: ReadonlySet<string>): Promise<string[]> {
+  let names: string[];
+  try {
+    const entries = await readdir(meshDir(layout), { withFileTypes: true });
+    names = entries.filter((entry) => (entry.isDirectory() && DEVICE_ID.test(entry.name) ? !authors.has(entry.name) : LEGACY_ENTRY.test(entry.name))).map((entry) => entry.name);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+  for (const name of names) await rm(join(meshDir(layout), name), { recursive: true, force: true });
+  return names;
+}
+
 export function recordOf(config: BotsyncConfig, addresses: string[]): MeshRecord {
   return {
     deviceId: config.deviceId,
@@ -90,21 +155,18 @@ export function recordOf(config: BotsyncConfig, addresses: string[]): MeshRecord
 
 /** Writes this machine's record (only when it changed) and returns whether it did. */
 export async function publishRecord(layout: Layout, config: BotsyncConfig, addresses: string[]): Promise<boolean> {
-  const path = join(meshDir(layout), `${config.deviceId}.json`);
+  const path = recordPath(layout, config.deviceId);
   const text = `${JSON.stringify(recordOf(config, addresses), null, 2)}\n`;
   if ((await readStateText(path)) === text) return false;
+  // Made here too: an address change can publish before the first apply has made the folder.
+  await mkdir(recordDir(layout, config.deviceId), { recursive: true, mode: 0o700 });
   // Written beside it and renamed: Syncthing must never scan half a record. The .stignore keeps *.tmp out.
   await writeFile(`${path}.tmp`, text, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
   return true;
 }
 
-/** Syncthing ignores the temporary files of publishRecord. */
-export async function writeMeshIgnores(layout: Layout): Promise<void> {
-  await writeFile(join(meshDir(layout), '.stignore'), '*.tmp\n', { mode: 0o600 });
-}
-
-/** A record that could not be used: reported once per `version` (of the record, or of the failure). */
+/** A record that could not be used: reported once per `version` (of the file: its size and time). */
 export interface RecordProblem {
   author: string;
   version: string;
@@ -115,61 +177,42 @@ export interface RecordsRead {
   /** Authentic records of trusted peers. */
   records: MeshRecord[];
   problems: RecordProblem[];
-  /** Authors whose record is on its way (local copy not yet Syncthing's global version): read again soon. */
-  unsettled: string[];
 }
 
 /**
- * The records of trusted peers that are authentic: about a peer in config.json, Syncthing's global
- * version of it was made by that peer, and the copy on disk is that version (the local version
- * equals the global one before and after reading it). Each record stands alone: one that cannot be
- * checked or read is a problem of its own, and the others still count.
+ * The records of trusted peers, each read from its author's own folder (authentic by where it is:
+ * see the top of this file), and about its author. Syncthing writes a received file beside it and
+ * renames it into place, so a record is never read half-written. A local change to a receive-only
+ * copy could only be made by this machine's own user, who is trusted with its state directory. Each
+ * record stands alone: one that cannot be read is a problem of its own, and the others still count.
  */
-export async function authenticRecords(layout: Layout, config: BotsyncConfig, client: Pick<SyncthingClient, 'fileInfo'>): Promise<RecordsRead> {
-  const trusted = new Set(config.peers.map((peer) => peer.deviceId));
-  const result: RecordsRead = { records: [], problems: [], unsettled: [] };
-  for (const file of await recordFiles(layout)) {
-    const author = file.slice(0, -'.json'.length);
-    if (!trusted.has(author)) continue;
-    const reading = await readAuthentic(join(meshDir(layout), file), author, () => client.fileInfo(MESH_FOLDER_ID, file));
+export async function authenticRecords(layout: Layout, config: BotsyncConfig): Promise<RecordsRead> {
+  const result: RecordsRead = { records: [], problems: [] };
+  for (const { deviceId: author } of config.peers) {
+    const reading = await readRecord(recordPath(layout, author), author);
     if ('record' in reading) result.records.push(reading.record);
     else if ('problem' in reading) result.problems.push(reading.problem);
-    if ('unsettled' in reading) result.unsettled.push(author);
   }
   return result;
 }
 
-type Reading = { record: MeshRecord } | { problem: RecordProblem; unsettled?: true } | { unsettled: true } | { skipped: true };
+type Reading = { record: MeshRecord } | { problem: RecordProblem } | { absent: true };
 
-async function readAuthentic(path: string, author: string, lookup: () => Promise<DbFile>): Promise<Reading> {
-  const check = async (): Promise<{ info: DbFile } | Reading> => {
-    try {
-      return { info: await lookup() };
-    } catch (error) {
-      // Often a record that arrived before Syncthing indexed it: reported, and looked at again soon.
-      const why = `Syncthing cannot say who wrote it: ${(error as Error).message}`;
-      return { problem: { author, version: why, why }, unsettled: true };
-    }
-  };
-  const before = await check();
-  if (!('info' in before)) return before;
-  const version = settledVersion(before.info);
-  if (version === undefined) return { unsettled: true };
-  if (before.info.global.deleted || before.info.global.modifiedBy !== shortDeviceId(author)) return { skipped: true };
+async function readRecord(path: string, author: string): Promise<Reading> {
+  let version = 'unknown';
   const problem = (why: string): Reading => ({ problem: { author, version, why } });
   let text: string | undefined;
   try {
-    const { size } = await stat(path);
+    const { size, mtimeMs } = await stat(path);
+    version = `${size}@${mtimeMs}`;
     if (size > MAX_RECORD_BYTES) return problem(`it is larger than ${MAX_RECORD_BYTES} bytes (${size})`);
     text = await readStateText(path);
   } catch (error) {
-    // Deleted since it was listed: Syncthing's next look says so.
-    if (errnoCode(error) === 'ENOENT') return { skipped: true };
+    // Not here yet (a peer just added), or deleted since.
+    if (errnoCode(error) === 'ENOENT') return { absent: true };
     return problem(`it cannot be read: ${(error as Error).message}`);
   }
-  const after = await check();
-  if (!('info' in after)) return after;
-  if (text === undefined || settledVersion(after.info) !== version) return { unsettled: true };
+  if (text === undefined) return { absent: true };
   let record: MeshRecord;
   try {
     record = parseRecord(text);
@@ -177,17 +220,6 @@ async function readAuthentic(path: string, author: string, lookup: () => Promise
     return problem(`it is malformed (${(error as Error).message})`);
   }
   return record.deviceId === author ? { record } : problem(`it is about another device (${record.deviceId})`);
-}
-
-/**
- * The global version of a file as Syncthing reports it, when the local copy is that version; otherwise
- * (not synced yet, or changed locally and not scanned) undefined.
- */
-export function settledVersion(info: DbFile): string | undefined {
-  const global = info.global.version;
-  if (!Array.isArray(global) || global.length === 0) return undefined;
-  const key = global.join(',');
-  return Array.isArray(info.local.version) && info.local.version.join(',') === key ? key : undefined;
 }
 
 /** What one pass of the rules does to config.json, and what it has to announce. */
@@ -297,15 +329,6 @@ function introductionRoots(devices: readonly PeerRecord[]): (deviceId: string) =
     }
     return current;
   };
-}
-
-async function recordFiles(layout: Layout): Promise<string[]> {
-  try {
-    return (await readdir(meshDir(layout))).filter((name) => /^[A-Z2-7-]{63}\.json$/.test(name));
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
 }
 
 /**

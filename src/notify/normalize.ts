@@ -19,7 +19,7 @@ export interface NormalizeLookup {
   fileSize(folder: string, path: string): Promise<number | null>;
 }
 
-/** The folders people and agents use; botsync's own (botsync-mesh) is internal and never reported. */
+/** The folders people and agents use; botsync's own (botsync-mesh-*) are internal and never reported. */
 export const USER_FOLDER_IDS: ReadonlySet<string> = new Set(FOLDERS.map((folder) => folder.id));
 
 const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_INTRODUCTIONS, MESH_FOLDER_ID } from '../../src/mesh/membership.js';
+import { MAX_INTRODUCTIONS, meshFolderId, RECORD_FILE } from '../../src/mesh/membership.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
-import { SyncthingClient } from '../../src/syncthing/client.js';
-import type { BotsyncConfig } from '../../src/workspace/config.js';
-import { destroyAll, pairedHomes, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
+import { destroyAll, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
+import { config, connectedTo, events, meshOfThree, peerIds, text, withClient } from '../helpers/mesh.js';
 import { WebhookReceiver } from '../helpers/webhook.js';
 
 /**
@@ -13,26 +12,8 @@ import { WebhookReceiver } from '../helpers/webhook.js';
  * a re-pairing that brings a device back, `--here`, and a member whose own record lies.
  */
 
-const config = async (home: TestHome): Promise<BotsyncConfig> => JSON.parse(await readFile(home.path('.botsync', 'config.json'), 'utf8'));
-const peerIds = async (home: TestHome) => (await config(home)).peers.map((peer) => peer.deviceId);
-const recordPath = (home: TestHome, author: string) => home.path('.botsync', 'mesh', `${author}.json`);
-const text = (path: string) => readFile(path, 'utf8').catch(() => undefined);
+const recordPath = (home: TestHome, author: string) => home.path('.botsync', 'mesh', author, RECORD_FILE);
 const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
-
-async function events(home: TestHome, type: string): Promise<any[]> {
-  const lines = ((await text(home.path('.botsync', 'events.ndjson'))) ?? '').split('\n').filter((line) => line !== '');
-  return lines.map((line) => JSON.parse(line)).filter((event) => event.type === type);
-}
-
-async function withClient<T>(home: TestHome, use: (client: SyncthingClient) => Promise<T>): Promise<T> {
-  const { gui } = await config(home);
-  const client = new SyncthingClient({ address: gui.address, apiKey: gui.apiKey });
-  try {
-    return await use(client);
-  } finally {
-    await client.close();
-  }
-}
 
 const syncthingDevices = (home: TestHome) => withClient(home, async (client) => (await client.devices()).map((device) => device.deviceID));
 
@@ -45,11 +26,6 @@ async function recordsSettled(homes: { home: TestHome; id: string }[]): Promise<
     }
   }
   return true;
-}
-
-async function connectedTo(home: TestHome, ids: string[]): Promise<boolean> {
-  const connected = new Set((await home.status()).peers.filter((peer: { connected: boolean }) => peer.connected).map((peer: { deviceId: string }) => peer.deviceId));
-  return ids.every((id) => connected.has(id));
 }
 
 /** A file written on one machine has reached another: the two are syncing right now. */
@@ -66,17 +42,8 @@ describe('membership in a mesh of three', () => {
 
   beforeAll(async () => {
     requirePrerequisites();
-    c = await TestHome.create('botsync-c-');
-    const [paired, carol] = await Promise.all([pairedHomes(), c.init('human', 'carol')]);
-    ({ a, b } = paired);
-    ids = { a: (await a.status()).deviceId, b: (await b.status()).deviceId, c: carol.deviceId };
-    const address = async (home: TestHome) => (await home.status()).addresses[0];
     // Carol paired with both directly, so bob's record lists her too: the record that used to bring her back.
-    for (const other of [a, b]) {
-      await other.json(['peers', 'add', ids.c, '--name', 'carol', '--address', await address(c)]);
-      await c.json(['peers', 'add', (await other.status()).deviceId, '--address', await address(other)]);
-    }
-    await waitFor(async () => (await connectedTo(a, [ids.b, ids.c])) && (await connectedTo(b, [ids.a, ids.c])) && connectedTo(c, [ids.a, ids.b]), 'a full mesh', 60_000, 200);
+    ({ a, b, c, ids } = await meshOfThree());
   }, 180_000);
   afterAll(destroyAll);
 
@@ -157,7 +124,7 @@ describe('membership in a mesh of three', () => {
       expect((await c.json(['config', 'set', 'mesh.approve', 'true'])).value).toBe('true');
 
       // A's daemon publishes its record only when its config changes, and it does not change here:
-      // the record stays as written, and Syncthing credits it to A.
+      // the record stays as written, in A's own folder.
       const fakes = Array.from({ length: 100 }, () => deviceIdFromDer(randomBytes(64)));
       const forge = async (devices: string[]) => {
         const honest = JSON.parse((await text(recordPath(a, ids.a)))!);
@@ -172,7 +139,7 @@ describe('membership in a mesh of three', () => {
         };
         await writeFile(`${recordPath(a, ids.a)}.tmp`, JSON.stringify(record));
         await rename(`${recordPath(a, ids.a)}.tmp`, recordPath(a, ids.a));
-        await withClient(a, (client) => client.scan(MESH_FOLDER_ID, [`${ids.a}.json`]));
+        await withClient(a, (client) => client.scan(meshFolderId(ids.a), [RECORD_FILE]));
       };
       await forge(fakes);
 

@@ -27,7 +27,7 @@ describe('the REST client against a real Syncthing', () => {
   it('reads status, version, config and database state', async () => {
     expect((await client.systemStatus()).myID).toBe(config.deviceId);
     expect((await client.version()).version).toMatch(/^v\d+\.\d+\.\d+/);
-    expect((await client.folders()).map((f) => f.id).sort()).toEqual(['botsync-mesh', 'deliverables', 'inbox', 'shared']);
+    expect((await client.folders()).map((f) => f.id).sort()).toEqual([`botsync-mesh-${config.deviceId}`, 'deliverables', 'inbox', 'shared']);
     expect((await client.devices()).map((d) => d.deviceID)).toEqual([config.deviceId]);
     expect((await client.options()).listenAddresses).toEqual([expect.stringMatching(/^tcp:\/\/127\.0\.0\.1:\d+$/)]);
     expect((await client.folderStatus('shared')).state).toMatch(/idle|scanning/);

@@ -1,15 +1,14 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authenticRecords, MAX_INTRODUCTIONS, meshDir, parseRecord, planMembership, recordOf, REVOCATION_SKEW_MS, settledVersion, type MeshRecord } from '../../src/mesh/membership.js';
+import { meshFoldersFor } from '../../src/mesh/apply.js';
+import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshDir, meshFolderAuthor, meshFolderId, parseRecord, planMembership, pruneMeshDir, recordDir, recordOf, recordPath, REVOCATION_SKEW_MS, type MeshRecord } from '../../src/mesh/membership.js';
 import { hostDetailsFor } from '../../src/mesh/pairing-peers.js';
 import { withApproved, withDeviceAsIn, withoutPeer, withPeer } from '../../src/mesh/peers.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
 import type { MachineDetails } from '../../src/pairing/details.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
-import { shortDeviceId } from '../../src/syncthing/device-id.js';
-import type { DbFile } from '../../src/syncthing/rest-types.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 import type { BotsyncConfig, PeerRecord } from '../../src/workspace/config.js';
 import type { Role } from '../../src/workspace/roles.js';
@@ -285,78 +284,81 @@ describe('postdated revocations', () => {
 });
 
 describe('reading records', () => {
-  const version = (...entries: string[]) => entries;
-  const info = (author: string, global: string[], local = global): DbFile => ({
-    global: { name: 'f', modifiedBy: shortDeviceId(author), deleted: false, size: 1, version: global },
-    local: { name: 'f', modifiedBy: shortDeviceId(author), deleted: false, size: 1, version: local },
-  });
-
-  it('skips only the record that cannot be checked or read, saying why and which version, and keeps the others', async () => {
+  it("reads each trusted peer's record from its own folder, and skips only the one that cannot be read, saying why", async () => {
     const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
     try {
       const layout = layoutFor(root);
-      await mkdir(meshDir(layout), { recursive: true });
       const W = id('w');
-      const write = (author: string, text: string) => writeFile(join(meshDir(layout), `${author}.json`), text);
+      const V = id('v');
+      const write = async (author: string, text: string) => {
+        await mkdir(recordDir(layout, author), { recursive: true });
+        await writeFile(recordPath(layout, author), text);
+      };
       await write(X, JSON.stringify(record(X, [machine(D, 'dee')], [{ deviceId: Z, at: T0 }])));
       await write(Y, '{"deviceId": ');
       await write(Z, JSON.stringify({ ...record(Z, []), padding: 'x'.repeat(300 * 1024) }));
-      await write(W, JSON.stringify(record(W, [])));
-      const config = home([direct(X, 'x'), direct(Y, 'y'), direct(Z, 'z'), direct(W, 'w')]);
-      const answers = new Map([
-        [X, info(X, version('AAAAAAA:3'))],
-        [Y, info(Y, version('BBBBBBB:1'))],
-        [Z, info(Z, version('CCCCCCC:2'))],
-      ]);
-      const client = {
-        fileInfo: async (_folder: string, file: string) => {
-          const answer = answers.get(file.slice(0, -'.json'.length));
-          if (answer === undefined) throw new Error('Syncthing answered 404: No such object in the index');
-          return answer;
-        },
-      };
-      const read = await authenticRecords(layout, config, client);
+      // In W's folder, a record about X: whoever wrote it, it is not W's word about W.
+      await write(W, JSON.stringify(record(X, [machine(D, 'dee')])));
+      // D is no peer: its folder's content is not read at all.
+      await write(D, JSON.stringify(record(D, [machine(Y, 'y')])));
+      const config = home([direct(X, 'x'), direct(Y, 'y'), direct(Z, 'z'), direct(W, 'w'), direct(V, 'v')]);
+      const read = await authenticRecords(layout, config);
       expect(read.records.map((r) => r.deviceId)).toEqual([X]);
       expect(read.records[0]!.revoked).toEqual([{ deviceId: Z, at: T0 }]);
-      expect(read.problems.map((p) => [p.author, p.version])).toEqual(
-        expect.arrayContaining([
-          [Y, 'BBBBBBB:1'],
-          [Z, 'CCCCCCC:2'],
-          [W, expect.stringContaining('404')],
-        ]),
-      );
-      expect(read.problems).toHaveLength(3);
+      expect(read.problems.map((p) => p.author).sort()).toEqual([W, Y, Z].sort());
       expect(read.problems.find((p) => p.author === Y)!.why).toMatch(/malformed/);
       expect(read.problems.find((p) => p.author === Z)!.why).toMatch(/larger than/);
-      expect(read.unsettled).toEqual([W]);
+      expect(read.problems.find((p) => p.author === W)!.why).toMatch(/about another device/);
+      // A problem is reported again only when the file changes.
+      const again = await authenticRecords(layout, config);
+      expect(again.problems.map((p) => p.version)).toEqual(read.problems.map((p) => p.version));
+      await write(Y, '{"deviceId": 1');
+      const changed = await authenticRecords(layout, config);
+      expect(changed.problems.find((p) => p.author === Y)!.version).not.toBe(read.problems.find((p) => p.author === Y)!.version);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
 
-  it('reads a record only when the copy on disk is the global version, before and after reading it', async () => {
-    expect(settledVersion(info(X, version('AAAAAAA:3', 'BBBBBBB:1')))).toBe('AAAAAAA:3,BBBBBBB:1');
-    expect(settledVersion(info(X, version('AAAAAAA:3'), version('AAAAAAA:2')))).toBeUndefined();
-    expect(settledVersion(info(X, version('AAAAAAA:3'), []))).toBeUndefined();
-    expect(settledVersion(info(X, [], []))).toBeUndefined();
+  it('knows a record by its place: a device-ID directory of the mesh directory, record.json in it', () => {
+    expect(isRecordPath(`${X}/record.json`)).toBe(true);
+    expect(isRecordPath(`${X}.json`)).toBe(false);
+    expect(isRecordPath(`${X}/record.json.tmp`)).toBe(false);
+    expect(isRecordPath(`${X}/sub/record.json`)).toBe(false);
+    expect(isRecordPath(`nope/record.json`)).toBe(false);
+    expect(meshFolderAuthor(meshFolderId(X))).toBe(X);
+    for (const other of ['botsync-mesh', 'shared', 'botsync-mesh-photos', `botsync-mesh-${X}/..`, `botsync-mesh-${X.toLowerCase()}`]) {
+      expect(meshFolderAuthor(other)).toBeUndefined();
+    }
+  });
+});
 
+describe('mesh folders', () => {
+  it("one per author: this machine's send-only to every peer, each peer's receive-only from that peer alone; none for a pending device", () => {
+    const layout = layoutFor('/h');
+    const config = home([direct(X, 'x'), { ...direct(Y, 'y', 'agent'), via: X, root: X }], { pending: [{ ...direct(Z, 'z'), via: X }] });
+    const folders = meshFoldersFor(layout, config);
+    const plan = folders.map((folder) => ({ id: folder.id, type: folder.type, path: folder.path, devices: folder.devices!.map((device) => device.deviceID) }));
+    expect(plan).toEqual([
+      { id: `botsync-mesh-${SELF}`, type: 'sendonly', path: join(meshDir(layout), SELF), devices: [SELF, X, Y] },
+      { id: `botsync-mesh-${X}`, type: 'receiveonly', path: join(meshDir(layout), X), devices: [SELF, X] },
+      { id: `botsync-mesh-${Y}`, type: 'receiveonly', path: join(meshDir(layout), Y), devices: [SELF, Y] },
+    ]);
+    expect(meshFoldersFor(layout, home([]))).toEqual([expect.objectContaining({ id: `botsync-mesh-${SELF}`, type: 'sendonly', devices: [{ deviceID: SELF }] })]);
+  });
+
+  it("prunes former peers' record directories and the shared folder's old files, and nothing else", async () => {
     const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
     try {
       const layout = layoutFor(root);
-      await mkdir(meshDir(layout), { recursive: true });
-      await writeFile(join(meshDir(layout), `${X}.json`), JSON.stringify(record(X, [machine(D, 'dee')])));
-      await writeFile(join(meshDir(layout), `${Y}.json`), JSON.stringify(record(Y, [machine(Z, 'zed')])));
-      const config = home([direct(X, 'x'), direct(Y, 'y')]);
-      // X's copy is older than the global version; Y's global version moves on while it is read.
-      let yLooks = 0;
-      const client = {
-        fileInfo: async (_folder: string, file: string) =>
-          file.startsWith(X) ? info(X, version('AAAAAAA:3'), version('AAAAAAA:2')) : info(Y, version(`BBBBBBB:${++yLooks}`)),
-      };
-      const read = await authenticRecords(layout, config, client);
-      expect(read.records).toEqual([]);
-      expect(read.problems).toEqual([]);
-      expect(read.unsettled.sort()).toEqual([X, Y].sort());
+      for (const author of [SELF, X, Y]) await mkdir(recordDir(layout, author), { recursive: true });
+      await mkdir(join(meshDir(layout), '.stfolder'));
+      for (const name of [`${X}.json`, `${Y}.json.tmp`, '.stignore', 'notes.txt']) await writeFile(join(meshDir(layout), name), '{}');
+      await mkdir(join(meshDir(layout), 'kept'));
+      const removed = await pruneMeshDir(layout, new Set([SELF, X]));
+      expect(removed.sort()).toEqual([Y, `${X}.json`, `${Y}.json.tmp`, '.stignore', '.stfolder'].sort());
+      expect((await readdir(meshDir(layout))).sort()).toEqual([SELF, X, 'kept', 'notes.txt'].sort());
+      expect(await pruneMeshDir(layoutFor(join(root, 'none')), new Set())).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
