@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Layout } from '../workspace/layout.js';
-import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 
 /** The last backup's outcome, persisted so that `backup status` in another process (and `status`) can show it. */
 export interface BackupState {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { parseRecipient } from './age.js';
 import { validatePolicy, type RetentionPolicy } from './retention.js';
 import { parseInterval } from '../time/duration.js';

@@ -4,7 +4,7 @@ import { link, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import { corruptState, readJsonFile, writeFileAtomic } from '../workspace/state-file.js';
+import { corruptState, readJsonFile, writeFileAtomic } from '../lib/state-file.js';
 import type { Manifest } from './manifest.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Layout } from '../workspace/layout.js';
-import { readJsonFile } from '../workspace/state-file.js';
+import { readJsonFile } from '../lib/state-file.js';
 import { settingsFile as notifySettingsFile } from '../notify/settings.js';
 import { settingsPath as backupSettingsPath } from './settings.js';
 import { loadSigningKey } from './signing.js';

@@ -6,7 +6,7 @@ import type { BotsyncEvent, PeerAddedEvent, PeerPendingEvent } from '../notify/t
 import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig, peerRef, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { ConfigWriter } from './config-writer.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 

@@ -1,6 +1,6 @@
 import type { ProcessIdentity } from '../lib/process-identity.js';
 import type { Layout } from '../workspace/layout.js';
-import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 
 /** What the running daemon publishes about itself in daemon.json, for `start`, `status` and `doctor`. */
 export interface DaemonState {

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import { asIdentity, identityOf, isRunning, sameProcess, type ProcessIdentity } from './process-identity.js';
 import { sleep } from '../time/sleep.js';
-import { readStateText, writeJsonAtomic } from '../workspace/state-file.js';
+import { readStateText, writeJsonAtomic } from './state-file.js';
 
 /**
  * One daemon per home (and one backup at a time): the lock file records its holder's identity (PID,

@@ -6,7 +6,7 @@ import { decodeMachineDetails } from '../pairing/details.js';
 import { parseDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { readStateText } from '../workspace/state-file.js';
+import { readStateText } from '../lib/state-file.js';
 import { peerInputFor } from './pairing-peers.js';
 
 /**

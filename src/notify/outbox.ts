@@ -1,7 +1,7 @@
 import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
-import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { Notification } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import { corruptState, readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { NotifyTarget } from './types.js';
 
 /**

@@ -6,7 +6,7 @@ import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config
 import { newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
 import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { ensureHomeLayout } from '../workspace/home.js';
-import { pathExists } from '../workspace/state-file.js';
+import { pathExists } from '../lib/state-file.js';
 import type { Layout } from '../workspace/layout.js';
 import type { Role } from '../workspace/roles.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import xml2js from 'xml2js';
 import { BotsyncError } from '../errors.js';
-import { writeFileAtomic } from '../workspace/state-file.js';
+import { writeFileAtomic } from '../lib/state-file.js';
 import type { SyncthingBinary } from './binary.js';
 import { generateArgs, syncthingEnv } from './command-line.js';
 import { deviceIdFromCertificate } from './certificate-id.js';

@@ -23,7 +23,7 @@
  *   files pulled during the first seconds); the stream recovers those events from it.
  */
 import { isBotsyncError } from '../errors.js';
-import { readJsonFile, writeJsonAtomic } from '../workspace/state-file.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { SyncthingClient } from './client.js';
 import type { SyncthingEvent } from './rest-types.js';
 import { sleepUnlessAborted } from '../time/sleep.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readStateText, writeFileAtomic } from '../workspace/state-file.js';
+import { readStateText, writeFileAtomic } from '../lib/state-file.js';
 import { guiLoginOf } from './config-xml.js';
 
 /**

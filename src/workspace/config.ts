@@ -2,7 +2,7 @@ import { BotsyncError } from '../errors.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import type { Layout } from './layout.js';
 import { ROLES, type Role } from './roles.js';
-import { corruptState, readJsonFile, writeJsonAtomic } from './state-file.js';
+import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 
 export type NetworkProfile = 'internet' | 'lan' | 'loopback';
 export const NETWORK_PROFILES: readonly NetworkProfile[] = ['internet', 'lan', 'loopback'];

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Layout } from './layout.js';
-import { pathExists } from './state-file.js';
+import { pathExists } from '../lib/state-file.js';
 import { FOLDERS, folderType, type Role } from './roles.js';
 
 /** Creates whatever of the home's directories and manifest is missing; returns what it created. */

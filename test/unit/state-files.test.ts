@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBotsyncError } from '../../src/errors.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../../src/workspace/config.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
-import { writeFileAtomic } from '../../src/workspace/state-file.js';
+import { writeFileAtomic } from '../../src/lib/state-file.js';
 
 const config: BotsyncConfig = {
   version: 1,
