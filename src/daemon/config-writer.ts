@@ -49,7 +49,8 @@ export class ConfigWriter {
       if (config === undefined) return { config: current, applied: true };
       await saveConfig(this.layout, config);
       try {
-        await applyConfig(this.client, this.layout, config);
+        const report = await applyConfig(this.client, this.layout, config);
+        for (const deviceId of pairedAgain(current, config, report)) await this.client.redial(deviceId);
         await this.afterApply(config);
         return { config, applied: true };
       } catch (error) {
@@ -65,4 +66,19 @@ export class ConfigWriter {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/**
+ * Peers this machine already had and has just paired with again (re-paired after the other machine
+ * removed it, say). Their dials may have been refused until now, and Syncthing does not dial them
+ * again before its redial timer runs out (up to a minute), so they are redialled; a device new to
+ * Syncthing was dialled by the apply that added it.
+ */
+function pairedAgain(before: BotsyncConfig, after: BotsyncConfig, report: ApplyReport): string[] {
+  return after.peers
+    .filter((peer) => {
+      const previous = before.peers.find((candidate) => candidate.deviceId === peer.deviceId);
+      return previous !== undefined && previous.pairedAt !== peer.pairedAt && !report.devicesAdded.includes(peer.deviceId);
+    })
+    .map((peer) => peer.deviceId);
 }

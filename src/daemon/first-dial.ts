@@ -27,6 +27,8 @@ const RETRY_MS = 2_000;
 export class FirstDial {
   private readonly stopping = new AbortController();
   private readonly connectedAt = new Map<string, number>();
+  /** Peers redialled after a race, by ID and when added: a peer is watched for the race only in its first two minutes. */
+  private readonly redialled = new Set<string>();
   private loop: Promise<void> | undefined;
   private expiry: NodeJS.Timeout | undefined;
 
@@ -86,7 +88,10 @@ export class FirstDial {
     const config = await loadConfig(this.layout);
     const peer = config.peers.find((candidate) => candidate.deviceId === deviceId);
     const raced = peer !== undefined && since !== undefined && now - since < RACE_DROP_MS && now - Date.parse(peer.addedAt) < RACE_WATCH_MS;
-    if (!raced || config.deviceId > deviceId) return;
+    // One redial settles a race. A connection that drops again is refused, not raced: redialling it
+    // at once, again and again, would only be refused as fast as it dials.
+    if (!raced || config.deviceId > deviceId || this.redialled.has(`${deviceId}@${peer.addedAt}`)) return;
+    this.redialled.add(`${deviceId}@${peer.addedAt}`);
     this.say(`connection to ${peer.name} dropped ${now - since} ms after it was made (both sides dialled at once?); redialling`);
     await this.client.redial(deviceId);
   }

@@ -1,3 +1,4 @@
+import { unspelled } from '../syncthing/address-spelling.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
@@ -32,8 +33,9 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
   await applyFolders(client, layout, config, report);
   // New devices were added paused and are resumed only now that the folders are shared with them: a
   // connection made in between would receive indexes for folders not yet shared, and Syncthing drops
-  // such a connection and waits out its reconnect interval. Resuming also makes it dial at once.
-  for (const deviceId of report.devicesAdded) await client.patchDevice(deviceId, { paused: false });
+  // such a connection and waits out its reconnect interval. The resume is a redial: a device removed
+  // and added again within a minute of Syncthing's last dial to it is dialled at once all the same.
+  for (const deviceId of report.devicesAdded) await client.redial(deviceId);
   return report;
 }
 
@@ -58,7 +60,7 @@ async function applyDevices(client: SyncthingClient, config: BotsyncConfig, repo
     if (device === undefined) {
       await client.putDevice({ ...wanted, paused: true });
       report.devicesAdded.push(peer.deviceId);
-    } else if (device.name !== wanted.name || !sameList(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused) {
+    } else if (device.name !== wanted.name || !sameAddresses(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused) {
       // A device left paused by an apply that was interrupted before its resume is resumed here.
       await client.patchDevice(peer.deviceId, { ...wanted, paused: false });
       report.devicesUpdated.push(peer.deviceId);
@@ -177,6 +179,11 @@ function folderPatch(current: FolderConfig, wanted: Partial<FolderConfig>): Part
     changed = true;
   }
   return changed ? patch : undefined;
+}
+
+/** A redial leaves a device's addresses in a spelling of its own (client.redial): still the same addresses. */
+function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
+  return sameList(a.map(unspelled), b.map(unspelled));
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

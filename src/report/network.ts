@@ -76,9 +76,13 @@ export function buildNetworkReport(config: BotsyncConfig, system: SystemStatus |
 function problemOf(peer: PeerRecord, system: SystemStatus | undefined, discovery: NetworkReport['discovery'], listeners: NetworkReport['listeners']): string {
   if (system === undefined) return 'Syncthing has not reported its connection attempts yet.';
   const dialled = peer.dialFirst?.addresses ?? peer.addresses;
-  const failures = Object.entries(system.lastDialStatus ?? {})
-    .filter(([address, status]) => status.error !== null && dialled.some((mine) => sameEndpoint(mine, address)))
-    .map(([address, status]) => `${endpointOf(address)}: ${status.error}`);
+  // A redial dials an address in a spelling of its own (syncthing/address-spelling.ts): the latest dial of an endpoint tells.
+  const latest = new Map<string, { when: string; error: string | null }>();
+  for (const [address, status] of Object.entries(system.lastDialStatus ?? {})) {
+    const endpoint = endpointOf(address);
+    if (dialled.some((mine) => sameEndpoint(mine, address)) && !(status.when < (latest.get(endpoint)?.when ?? ''))) latest.set(endpoint, status);
+  }
+  const failures = [...latest].filter(([, status]) => status.error !== null).map(([endpoint, status]) => `${endpoint}: ${status.error}`);
   const parts: string[] = [];
   if (failures.length > 0) parts.push(`dialling ${peer.name} failed (${failures.join('; ')})`);
   const brokenDiscovery = discovery.filter((server) => server.error !== null);

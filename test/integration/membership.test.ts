@@ -87,12 +87,11 @@ describe('membership in a mesh of three', () => {
     expect((await config(a)).revoked).toEqual([]);
 
     await waitFor(async () => (await peerIds(b)).includes(ids.c), 'B to adopt C through A', 30_000, 100);
-    // Seconds after the dials of the removal, Syncthing 1.19 does not redial on the resume that adding
-    // a device ends with: C reconnected only at its next 60 s redial (measured: 59.5 s). A restarted C
-    // dials both at once; what this test checks is that both accept it.
-    expect((await c.run(['stop'])).exitCode).toBe(0);
-    expect((await c.run(['start'])).exitCode).toBe(0);
-    await waitFor(async () => (await connectedTo(a, [ids.c])) && connectedTo(b, [ids.c]), 'C connected to A and B again', 60_000, 200);
+    // Each of the three may have dialled the others within the last minute (C's dials were refused),
+    // and Syncthing 1.19 dials an address again only a minute after its last dial, however the device
+    // was removed and added since (it took 58-59 s): A and B, which add C, and C, which re-paired with
+    // A, dial at once (client.redial).
+    await waitFor(async () => (await connectedTo(a, [ids.c])) && connectedTo(b, [ids.c]), 'C connected to A and B again', 30_000, 200);
     const onB = (await b.status()).peers.find((peer: { deviceId: string }) => peer.deviceId === ids.c);
     expect(onB).toMatchObject({ role: 'human', via: { deviceId: ids.a, name: 'alice' } });
     expect((await events(b, 'peer.added')).slice(addedBefore)).toEqual([expect.objectContaining({ deviceId: ids.c, role: 'human', via: { deviceId: ids.a, name: 'alice' } })]);

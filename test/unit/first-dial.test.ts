@@ -14,9 +14,9 @@ import { waitFor } from '../helpers/harness.js';
 const SMALL = 'AAAAAAA-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
 const LARGE = 'ZZZZZZZ-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2';
 
-/** Syncthing's event long poll and device patches, scripted: the events a test pushes, the patches it sees. */
+/** Syncthing's event long poll and redials, scripted: the events a test pushes, the redials it sees. */
 class ScriptedSyncthing {
-  readonly patches: { deviceId: string; paused?: boolean }[] = [];
+  readonly redialled: string[] = [];
   private queue: SyncthingEvent[] = [];
   private waiting: (() => void) | undefined;
   private nextId = 1;
@@ -37,7 +37,7 @@ class ScriptedSyncthing {
       }
       return this.queue.splice(0);
     },
-    redial: async (deviceId: string) => void this.patches.push({ deviceId, paused: true }, { deviceId, paused: false }),
+    redial: async (deviceId: string) => void this.redialled.push(deviceId),
   } as unknown as SyncthingClient;
 }
 
@@ -91,11 +91,21 @@ describe('the first connection to a just-paired peer', () => {
     await start(SMALL, LARGE, new Date());
     syncthing.push('DeviceConnected', LARGE);
     syncthing.push('DeviceDisconnected', LARGE);
-    await waitFor(() => syncthing.patches.length === 2, 'the pause and resume');
-    expect(syncthing.patches).toEqual([
-      { deviceId: LARGE, paused: true },
-      { deviceId: LARGE, paused: false },
-    ]);
+    await waitFor(() => syncthing.redialled.length === 1, 'the redial');
+    expect(syncthing.redialled).toEqual([LARGE]);
+  });
+
+  it('redials once: a connection that drops again within seconds was refused, not raced', async () => {
+    await start(SMALL, LARGE, new Date());
+    for (let attempt = 0; attempt < 3; attempt++) {
+      syncthing.push('DeviceConnected', LARGE);
+      syncthing.push('DeviceDisconnected', LARGE);
+    }
+    // A later connection that lasts proves the drops were all handled.
+    syncthing.push('DeviceConnected', LARGE);
+    await waitFor(() => syncthing.redialled.length > 0, 'the redial');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(syncthing.redialled).toEqual([LARGE]);
   });
 
   it('leaves the redial to the other machine when this one has the larger ID', async () => {
@@ -105,7 +115,7 @@ describe('the first connection to a just-paired peer', () => {
     // A later event proves the first two were handled.
     syncthing.push('DeviceConnected', SMALL);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(syncthing.patches).toEqual([]);
+    expect(syncthing.redialled).toEqual([]);
   });
 
   it('does not take an old peer dropping, or a drop without a connection, for the race', async () => {
@@ -114,7 +124,7 @@ describe('the first connection to a just-paired peer', () => {
     syncthing.push('DeviceDisconnected', LARGE);
     syncthing.push('DeviceDisconnected', LARGE);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(syncthing.patches).toEqual([]);
+    expect(syncthing.redialled).toEqual([]);
   });
 
   it('gives a peer its whole address list back once it connected', async () => {
