@@ -8,7 +8,7 @@ import { authenticityLine, noteProblems, readingJson } from './backup-report.js'
 export async function run(context: Context, which: string, flags: { to?: string; identity?: string; signer?: string }): Promise<void> {
   const signer = flags.signer === undefined ? undefined : parseSigner(flags.signer);
   const settings = await loadBackupSettings(context.layout);
-  const { snapshot, unreadable } = await findSnapshot(settings, context.env, which);
+  const { snapshot, unreadable } = await findSnapshot(context.layout, settings, context.env, which, signer);
   const keys = { identities: await identitiesFor(settings, context.env, flags.identity), signer };
   const restored = await restoreSnapshot(context.layout, settings, context.env, snapshot, keys, flags.to === undefined ? undefined : resolve(flags.to));
   noteProblems(context, unreadable, restored);

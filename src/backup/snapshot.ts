@@ -183,10 +183,17 @@ async function readRemote(settings: BackupSettings, env: NodeJS.ProcessEnv): Pro
   return { snapshots: snapshots.sort((a, b) => (a.name < b.name ? -1 : 1)), unreadable, leftovers };
 }
 
-/** The named snapshot, or the newest; a manifest that cannot be read is skipped (and reported) unless it is the one asked for. */
-export async function findSnapshot(settings: BackupSettings, env: NodeJS.ProcessEnv, which: string): Promise<{ snapshot: Snapshot; unreadable: UnreadableManifest[] }> {
+/**
+ * The named snapshot, or for `latest` the newest one signed by the trusted key (`signer`, else this
+ * home's), and only when there is none the newest of all: a newer manifest anyone could have written
+ * must not be what `restore latest` restores. A manifest that cannot be read is skipped (and
+ * reported) unless it is the one asked for.
+ */
+export async function findSnapshot(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, which: string, signer?: string): Promise<{ snapshot: Snapshot; unreadable: UnreadableManifest[] }> {
   const { snapshots, unreadable } = await listSnapshots(settings, env);
-  const snapshot = which === 'latest' ? snapshots.at(-1) : snapshots.find((candidate) => candidate.name === which);
+  const trusted = signer ?? (await loadSigningKey(layout))?.publicKey;
+  const signed = trusted === undefined ? [] : snapshots.filter((candidate) => signedBy(candidate, trusted));
+  const snapshot = which === 'latest' ? (signed.at(-1) ?? snapshots.at(-1)) : snapshots.find((candidate) => candidate.name === which);
   if (snapshot !== undefined) return { snapshot, unreadable };
   const asked = unreadable.find((bad) => bad.file === manifestName(which));
   if (asked !== undefined) throw new BotsyncError('BACKUP_CORRUPT', asked.message, { hint: 'That snapshot cannot be trusted; restore another one (`botsync backup list`).' });

@@ -304,12 +304,18 @@ describe('backups against a hostile remote', () => {
     expect(human.stdout).toMatch(/Authenticity NOT established: it is unsigned, so anyone holding the recipient public key could have written it/);
     expect(human.stdout).not.toMatch(/authenticated end to end|authenticated by/);
 
-    for (const command of [['verify', forged], ['restore', forged, '--to', join(scratch, 'forged-restore')], ['restore', 'latest', '--to', join(scratch, 'forged-latest')]]) {
+    for (const command of [['verify', forged], ['restore', forged, '--to', join(scratch, 'forged-restore')]]) {
       const refused = await home.run(['backup', ...command, '--identity', identity, '--signer', signer]);
       expect(refused.exitCode, command.join(' ')).toBe(1);
       expect(refused.stderr).toContain(`Snapshot ${forged} is not signed by ${signer}: it is unsigned.`);
     }
     expect((await readdir(scratch)).filter((name) => name.startsWith('forged-'))).toEqual([]);
+    // The forged one is the newest on the remote, but latest means the newest one the trusted key signed.
+    for (const [label, extra] of [['latest-signer', ['--signer', signer]], ['latest-own', []]] as const) {
+      const latest = await home.json(['backup', 'restore', 'latest', '--to', join(scratch, label), '--identity', identity, ...extra]);
+      expect(latest).toMatchObject({ name: genuine.name, authenticated: true });
+      expect(await readFile(join(scratch, label, 'shared', 'real.txt'), 'utf8').catch(() => 'absent')).not.toBe('forged data');
+    }
 
     // Claiming this home's key, with a signature lifted from the genuine manifest: refused even without --signer.
     const lifted = JSON.parse(await readFile(join(remoteDir, `${genuine.name}.manifest.json`), 'utf8'));
