@@ -1,4 +1,5 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { MachineDetails } from '../pairing/details.js';
@@ -201,18 +202,29 @@ type Reading = { record: MeshRecord } | { problem: RecordProblem } | { absent: t
 async function readRecord(path: string, author: string): Promise<Reading> {
   let version = 'unknown';
   const problem = (why: string): Reading => ({ problem: { author, version, why } });
-  let text: string | undefined;
+  let text: string;
+  // The peer controls what arrives in its folder, a symlink included (to /dev/zero, a FIFO, a file of
+  // ours): opened without following links or blocking, and read only if it is a plain file, bounded.
+  let handle: FileHandle | undefined;
   try {
-    const { size, mtimeMs } = await stat(path);
-    version = `${size}@${mtimeMs}`;
-    if (size > MAX_RECORD_BYTES) return problem(`it is larger than ${MAX_RECORD_BYTES} bytes (${size})`);
-    text = await readStateText(path);
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const info = await handle.stat();
+    version = `${info.size}@${info.mtimeMs}`;
+    if (!info.isFile()) return problem('it is not a plain file');
+    if (info.size > MAX_RECORD_BYTES) return problem(`it is larger than ${MAX_RECORD_BYTES} bytes (${info.size})`);
+    const buffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_RECORD_BYTES) return problem(`it is larger than ${MAX_RECORD_BYTES} bytes`);
+    text = buffer.subarray(0, bytesRead).toString('utf8');
   } catch (error) {
     // Not here yet (a peer just added), or deleted since.
     if (errnoCode(error) === 'ENOENT') return { absent: true };
+    // O_NOFOLLOW on a symlink.
+    if (errnoCode(error) === 'ELOOP') return problem('it is a symbolic link');
     return problem(`it cannot be read: ${(error as Error).message}`);
+  } finally {
+    await handle?.close();
   }
-  if (text === undefined) return { absent: true };
   let record: MeshRecord;
   try {
     record = parseRecord(text);

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -315,6 +316,27 @@ describe('reading records', () => {
       await write(Y, '{"deviceId": 1');
       const changed = await authenticRecords(layout, config);
       expect(changed.problems.find((p) => p.author === Y)!.version).not.toBe(read.problems.find((p) => p.author === Y)!.version);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reads no record through a link, from a FIFO or a device: a peer controls what arrives in its folder', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'botsync-records-'));
+    try {
+      const layout = layoutFor(root);
+      const [P, Q, R] = [id('p'), id('q'), id('r')];
+      const secret = join(root, 'secret.txt');
+      await writeFile(secret, '{"deviceId": "a secret of ours"');
+      for (const author of [P, Q, R]) await mkdir(recordDir(layout, author), { recursive: true });
+      await symlink('/dev/zero', recordPath(layout, P));
+      execFileSync('mkfifo', [recordPath(layout, Q)]);
+      await symlink(secret, recordPath(layout, R));
+      // Without the checks: /dev/zero reads forever, the FIFO blocks forever, the link reads our file.
+      const read = await authenticRecords(layout, home([direct(P, 'p'), direct(Q, 'q'), direct(R, 'r')]));
+      expect(read.records).toEqual([]);
+      expect(Object.fromEntries(read.problems.map((p) => [p.author, p.why]))).toEqual({ [P]: 'it is a symbolic link', [Q]: 'it is not a plain file', [R]: 'it is a symbolic link' });
+      expect(JSON.stringify(read.problems)).not.toContain('a secret of ours');
     } finally {
       await rm(root, { recursive: true, force: true });
     }
