@@ -27,6 +27,10 @@ export function legacyDaemonCheck(layout: Layout, platform: string = process.pla
   };
 }
 
+/** cli/main.ts's global options that take a value, and those that take none. */
+const VALUE_OPTIONS = new Set(['--network', '--syncthing', '--relay', '--discovery', '--relays']);
+const FLAG_OPTIONS = new Set(['--json']);
+
 /** The home of a `botsync daemon` process; 'not-a-daemon' for any other program, undefined when it cannot be told. */
 export function daemonHome({ argv, env, cwd }: ProcessContext): string | 'not-a-daemon' | undefined {
   if (argv === undefined || argv.length < 2 || !basename(argv[0]!).startsWith('node')) return 'not-a-daemon';
@@ -38,6 +42,10 @@ export function daemonHome({ argv, env, cwd }: ProcessContext): string | 'not-a-
     const arg = args[i]!;
     if (arg === '--home') home = args[++i];
     else if (arg.startsWith('--home=')) home = arg.slice('--home='.length);
+    // The value of another global option is not the command (`--syncthing /usr/bin/syncthing daemon`).
+    else if (VALUE_OPTIONS.has(arg)) i++;
+    // An option before the command that this botsync does not know may take a value: unproven.
+    else if (command === undefined && arg.startsWith('-') && !arg.includes('=') && !FLAG_OPTIONS.has(arg)) return undefined;
     else if (command === undefined && !arg.startsWith('-')) command = arg;
   }
   if (command !== 'daemon') return 'not-a-daemon';

@@ -18,6 +18,10 @@ describe('the home of an older botsync daemon, from its process', () => {
     expect(daemonHome({ argv: ['node', '/usr/bin/botsync', '--home=/h/b/', 'daemon'], env: undefined, cwd: undefined })).toBe('/h/b');
     expect(daemonHome({ argv: ['node', '/usr/bin/botsync', '--home', 'rel', 'daemon'], env, cwd: '/w' })).toBe('/w/rel');
     expect(daemonHome({ argv: ['node', '/usr/bin/botsync', 'daemon'], env: { ...env, BOTSYNC_HOME: '/h/c' }, cwd: '/w' })).toBe('/h/c');
+    // A global option's value is not the command; an option this botsync does not know leaves it unproven.
+    expect(daemonHome({ argv: ['node', '/usr/bin/botsync', '--syncthing', '/usr/bin/syncthing', 'daemon', '--home', '/h/d'], env, cwd: '/w' })).toBe('/h/d');
+    expect(daemonHome({ argv: ['node', '/usr/bin/botsync', '--network=lan', '--json', 'daemon', '--home', '/h/e'], env, cwd: '/w' })).toBe('/h/e');
+    expect(daemonHome({ argv: ['node', '/usr/bin/botsync', '--future-option', 'x', 'daemon'], env, cwd: '/w' })).toBeUndefined();
     expect(daemonHome({ argv: ['node', '/usr/bin/botsync', 'daemon'], env, cwd: '/w' })).toBe('/home/u/sync');
   });
 
