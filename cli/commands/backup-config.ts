@@ -46,7 +46,9 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
   context.out.result({ ...settings, signer }, () =>
     [
       `Backups go to ${settings.remote}, encrypted ${settings.encryption.type === 'x25519' ? `to ${settings.encryption.recipient}` : `with the passphrase in ${settings.encryption.passphraseEnv}`}.`,
-      `Snapshots are signed by this home's key ${signer}: keep a copy, to check them with --signer after losing every machine.`,
+      settings.encryption.type === 'x25519'
+        ? `Snapshots are signed by this home's key ${signer}: keep a copy, to check them with --signer after losing every machine.`
+        : `Snapshots are signed by this home's key ${signer}, which tells prune this home's snapshots from others'; the passphrase authenticates them.`,
       settings.interval === null ? 'No schedule: run `botsync backup now`.' : `The daemon backs up every ${settings.interval}.`,
       ...(settings.includeState ? ["Snapshots include botsync's state (peers, role, settings), without secrets."] : []),
     ].join('\n'),

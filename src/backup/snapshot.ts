@@ -308,14 +308,20 @@ export async function pruneSnapshots(layout: Layout, settings: BackupSettings, e
     const unverified: string[] = [];
     for (const snapshot of snapshots) {
       // This host's snapshots are those this home signed: a manifest anyone wrote with this host's
-      // name and fresh dates must not push the real ones out of the retention policy.
+      // name and fresh dates must not push the real ones out of the retention policy. With allHosts,
+      // each host's snapshots are grouped by who signed them, so forgeries (unsigned, or signed by
+      // another key) only ever compete with each other.
       const mine = snapshot.host === here && own !== undefined && signedBy(snapshot, own);
       if (snapshot.host === here && !mine && !allHosts) unverified.push(snapshot.name);
-      if (allHosts || mine) hosts.set(snapshot.host, [...(hosts.get(snapshot.host) ?? []), snapshot]);
+      if (!allHosts && !mine) continue;
+      const signer = snapshot.signer !== undefined && signedBy(snapshot, snapshot.signer) ? snapshot.signer : 'unsigned';
+      const group = `${snapshot.host}\u0000${signer}`;
+      hosts.set(group, [...(hosts.get(group) ?? []), snapshot]);
     }
     const decisions: PruneResult['decisions'] = [];
     const removed: string[] = [];
-    for (const [host, group] of hosts) {
+    for (const [key, group] of hosts) {
+      const host = key.split('\u0000')[0]!;
       const byName = new Map(group.map((snapshot) => [snapshot.name, snapshot]));
       for (const decision of applyRetention(group.map((s) => ({ name: s.name, time: snapshotTime(s.name) })), settings.retention)) {
         decisions.push({ ...decision, host });

@@ -283,6 +283,11 @@ describe('backups against a hostile remote', () => {
     expect(pruned.kept.map((k: { name: string }) => k.name)).toEqual([newer]);
     expect([...pruned.unverified].sort()).toEqual(forged);
     expect((await readdir(remoteDir)).sort()).toEqual([...forged, newer].flatMap((name) => [`${name}.manifest.json`, `${name}.tar.age`]).sort());
+    // --all-hosts too: forgeries are grouped apart from what this home signed and compete only with each other.
+    const all = await jsonOnHost('host-a', home, ['backup', 'prune', '--all-hosts'], { BACKUP_PASS: 'correct horse' });
+    expect(all.removed).not.toContain(newer);
+    expect(all.kept.map((k: { name: string }) => k.name)).toContain(newer);
+    expect(await readdir(remoteDir)).toEqual(expect.arrayContaining([`${newer}.manifest.json`, `${newer}.tar.age`]));
   });
 
   it('fails a forged recipient snapshot with --signer, says without it that authenticity is not established, and checks a genuine one after losing every machine', async () => {
