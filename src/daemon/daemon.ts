@@ -68,7 +68,7 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
     config = await ensureFreePorts(layout, config, say);
-    const closed = await closeOpenGui(layout, config);
+    const closed = await closeOpenGui(layout);
     if (closed !== undefined) {
       config = closed;
       log.redact(config.gui.apiKey);

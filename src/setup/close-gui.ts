@@ -1,6 +1,6 @@
 import { configXmlPath, hardenGui } from '../syncthing/config-xml.js';
 import { guiLoginMissing, newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
-import { saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
@@ -12,13 +12,16 @@ import type { Layout } from '../workspace/layout.js';
  * Order for a crash at any step: config.json first (a config.xml still open makes the next start redo
  * everything), then config.xml, then the owner's password file (its absence, too, makes it redo).
  */
-export async function closeOpenGui(layout: Layout, config: BotsyncConfig): Promise<BotsyncConfig | undefined> {
+export async function closeOpenGui(layout: Layout): Promise<BotsyncConfig | undefined> {
   const configXml = configXmlPath(layout.syncthingHome);
   if (!(await guiLoginMissing({ configXml, passwordFile: layout.guiPasswordFile }))) return undefined;
   const [login, apiKey] = [await newGuiLogin(), newApiKey()];
-  const updated: BotsyncConfig = { ...config, gui: { ...config.gui, apiKey } };
+  // Read again just before the write, and only the key changed: a command may have saved config.json
+  // since the daemon loaded it (before it serves its socket, commands write the file themselves).
+  const current = await loadConfig(layout);
+  const updated: BotsyncConfig = { ...current, gui: { ...current.gui, apiKey } };
   await saveConfig(layout, updated);
-  await hardenGui(configXml, { guiAddress: config.gui.address, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash });
+  await hardenGui(configXml, { guiAddress: current.gui.address, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash });
   await saveGuiPassword(layout.guiPasswordFile, login);
   return updated;
 }
