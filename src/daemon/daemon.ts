@@ -221,9 +221,10 @@ async function runSupervised(
 }
 
 function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
-  const incoming = new IncomingWrites();
-  return FOLDERS.map((folder) =>
-    watchTree(folderPath(layout, folder.dir), {
+  return FOLDERS.map((folder) => {
+    // One per folder: Syncthing writing `notes.md` into shared/ says nothing about inbox/notes.md.
+    const incoming = new IncomingWrites();
+    return watchTree(folderPath(layout, folder.dir), {
       onChange: (path) => {
         if (!incoming.isSyncthingWrite(path)) scans.notify(folder.id, path);
       },
@@ -231,8 +232,8 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
       // reported, so that IncomingWrites learns what Syncthing is about to write.
       ignore: (name) => name === '.stfolder' || name === '.stversions',
-    }),
-  );
+    });
+  });
 }
 
 /**

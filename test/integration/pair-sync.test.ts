@@ -15,8 +15,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Waits until a file has the expected content on the other side. */
-function arrives(home: TestHome, path: string, content: string): Promise<true> {
-  return waitFor(async () => (await contentOf(home.path(path))) === content || undefined, `${path} on ${home.home}`, 30_000, 20);
+function arrives(home: TestHome, path: string, content: string, timeoutMs = 30_000): Promise<true> {
+  return waitFor(async () => (await contentOf(home.path(path))) === content || undefined, `${path} on ${home.home}`, timeoutMs, 20);
 }
 
 /**
@@ -73,6 +73,15 @@ describe('two homes on one host (agent A, human B)', () => {
 
   it('carries the inbox only from the human to the agent', async () => {
     await expectOneWay('inbox', b, a);
+  });
+
+  it("takes B's own write of a name Syncthing has just written in another of its folders for B's, and scans it at once", async () => {
+    await writeFile(a.path('shared', 'same-name.txt'), 'from A');
+    await arrives(b, 'shared/same-name.txt', 'from A');
+    await writeFile(b.path('inbox', 'same-name.txt'), 'from B');
+    // A loose bound, far above the fast path's tens of milliseconds: taken for Syncthing's own write,
+    // the file would wait for Syncthing's 10 s watcher instead.
+    await arrives(a, 'inbox/same-name.txt', 'from B', 5_000);
   });
 
   it('stops syncing with a removed peer', async () => {
