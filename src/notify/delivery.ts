@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { isBotsyncError } from '../errors.js';
 import type { Outbox } from './outbox.js';
 import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
 
 /**
  * Drains the outbox into the webhook, strictly in order and one at a time: the head is retried
@@ -53,7 +53,7 @@ export const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
 export const systemClock: DeliveryClock = {
   now: () => Date.now(),
-  sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+  sleep: sleepUnlessAborted,
 };
 
 export class DeliveryLoop {
@@ -219,9 +219,6 @@ export class DeliveryLoop {
       } else {
         await this.clock.sleep(ms, controller.signal);
       }
-    } catch (error) {
-      // The system clock's sleep rejects when cut short; that is a wake-up, anything else is not.
-      if (!controller.signal.aborted) throw error;
     } finally {
       this.pauseController = undefined;
     }

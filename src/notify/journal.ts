@@ -4,6 +4,7 @@ import { RotatingLog } from '../daemon/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent } from './types.js';
+import { sleepUnlessAborted } from '../time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event
@@ -81,13 +82,9 @@ export async function followJournal(layout: Layout, from: number, onEvent: (even
         await handle.close();
       }
     }
-    await new Promise((resolve) => {
-      const timer = setTimeout(resolve, everyMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      }, { once: true });
-    });
+    // The one abortable sleep: it removes its abort listener when it wakes, where a listener added per
+    // turn here used to pile up on the signal for as long as `events --follow` ran.
+    await sleepUnlessAborted(everyMs, signal);
   }
 }
 

@@ -1,0 +1,25 @@
+import { getEventListeners } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { followJournal } from '../../src/notify/journal.js';
+import { sleep } from '../../src/time/sleep.js';
+import { layoutFor } from '../../src/workspace/layout.js';
+
+it('follows the journal without piling up abort listeners on its signal, turn after turn', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'botsync-follow-'));
+  const controller = new AbortController();
+  try {
+    const following = followJournal(layoutFor(root), 0, () => undefined, controller.signal, 2);
+    // Dozens of turns: a listener left behind by each would show here.
+    await sleep(200);
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    controller.abort();
+    await following;
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  } finally {
+    controller.abort();
+    await rm(root, { recursive: true, force: true });
+  }
+});
