@@ -7,6 +7,7 @@ import { findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { GUI_USER } from '../syncthing/gui-login.js';
 import { closeOpenGui } from '../setup/close-gui.js';
+import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
@@ -76,6 +77,8 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     }
     // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
     const socket = await prepareControlSocket(layout);
+    // Syncthing started without its key would make a new one and become a device no peer knows.
+    await requireDeviceKey(layout.syncthingHome, config.deviceId);
     await runSupervised(layout, config, binary, socket, options, say);
   } finally {
     await rm(layout.daemonFile, { force: true });

@@ -6,6 +6,7 @@ import { findSyncthing } from '../syncthing/binary.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
+import { deviceKeyHint, deviceKeyProblem, deviceKeyState } from '../syncthing/device-key.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
@@ -47,6 +48,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
   checks.push(await privateFile('config-json', layout.configFile));
   checks.push(await privateFile('syncthing-config', configXmlPath(layout.syncthingHome)));
   checks.push(await guiLoginCheck(layout));
+  checks.push(await deviceKeyCheck(layout, config));
   checks.push(await foldersPresent(layout));
 
   try {
@@ -164,6 +166,18 @@ async function guiLoginCheck(layout: Layout): Promise<Check> {
     if (errnoCode(error) === 'ENOENT') return { id: 'gui-login', status: 'fail', message: 'Syncthing has no config.xml', fix: 'Run `botsync init --force` to re-create it.' };
     // xml2js's parse errors are plain Errors: a torn or hand-broken config.xml.
     return { id: 'gui-login', status: 'fail', message: `Syncthing's config.xml cannot be read: ${(error as Error).message.split('\n')[0]}`, fix: 'Move it aside and run `botsync init --force` to re-create it.' };
+  }
+}
+
+/** The key pair behind this home's device ID: lost or replaced, the daemon refuses to start Syncthing. */
+async function deviceKeyCheck(layout: Layout, config: BotsyncConfig): Promise<Check> {
+  try {
+    const key = await deviceKeyState(layout.syncthingHome, config.deviceId);
+    return key.state === 'ok'
+      ? { id: 'device-key', status: 'ok', message: `the device key in ${layout.syncthingHome} is device ${config.deviceId}` }
+      : { id: 'device-key', status: 'fail', message: deviceKeyProblem(layout.syncthingHome, config.deviceId, key), fix: deviceKeyHint(layout.syncthingHome) };
+  } catch (error) {
+    return failure('device-key', error);
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAll, isAlive, pairedHomes, processesMatching, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 
@@ -59,6 +59,34 @@ describe('the daemon supervises Syncthing', () => {
     expect(isAlive(state.syncthing!.pid!)).toBe(false);
     const fresh = (await b.daemonState())!;
     expect(processesOf(b).sort()).toEqual([fresh.pid, fresh.syncthing!.pid].sort());
+  });
+
+  it('never starts Syncthing without its device key, nor with another device\'s, and says how to fix it', async () => {
+    expect((await a.run(['stop'])).exitCode).toBe(0);
+    const st = (...parts: string[]) => a.path('.botsync', 'syncthing', ...parts);
+    const [cert, key] = await Promise.all([readFile(st('cert.pem')), readFile(st('key.pem'))]);
+    await rm(st('cert.pem'));
+    const lost = await a.run(['start']);
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stderr).toMatch(/device's key is gone \(cert\.pem missing/);
+    expect(lost.stderr).toMatch(/Restore cert\.pem and key\.pem from a backup/);
+    // Syncthing never ran: it would have made a new key, and with it a new device.
+    expect(await readFile(st('cert.pem')).catch(() => undefined)).toBeUndefined();
+    expect(processesOf(a)).toEqual([]);
+    const doctor = await a.run(['doctor', '--json']);
+    expect(doctor.exitCode).toBe(1);
+    expect(JSON.parse(doctor.stdout).checks).toContainEqual(expect.objectContaining({ id: 'device-key', status: 'fail' }));
+
+    // Another device's key pair put in its place (b's): refused as well.
+    await Promise.all(['cert.pem', 'key.pem'].map(async (file) => writeFile(st(file), await readFile(b.path('.botsync', 'syncthing', file)))));
+    const replaced = await a.run(['start']);
+    expect(replaced.exitCode).toBe(1);
+    expect(replaced.stderr).toMatch(/device's key was replaced/);
+
+    await Promise.all([writeFile(st('cert.pem'), cert), writeFile(st('key.pem'), key)]);
+    expect((await a.run(['start'])).exitCode).toBe(0);
+    expect(JSON.parse((await a.run(['doctor', '--json'])).stdout).checks).toContainEqual(expect.objectContaining({ id: 'device-key', status: 'ok' }));
+    await waitFor(async () => (await a.status()).peers[0]?.connected, 'A to reconnect to B', 60_000, 200);
   });
 
   it('stop leaves no process behind', async () => {
