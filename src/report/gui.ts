@@ -1,6 +1,6 @@
 import { BotsyncError } from '../errors.js';
-import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
-import { readGuiPassword } from '../syncthing/gui-login.js';
+import { configXmlPath } from '../syncthing/config-xml.js';
+import { ownerLogin } from '../syncthing/gui-login.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
@@ -14,8 +14,8 @@ export interface GuiAccess {
 /** How the owner opens this home's Syncthing GUI. */
 export async function guiAccess(layout: Layout): Promise<GuiAccess> {
   const config = await loadConfig(layout);
-  const login = await guiLoginOf(configXmlPath(layout.syncthingHome));
-  if (login.user === '' || login.passwordHash === '' || (await readGuiPassword(layout.guiPasswordFile)) === undefined) {
+  const login = await ownerLogin({ configXml: configXmlPath(layout.syncthingHome), passwordFile: layout.guiPasswordFile });
+  if (login === undefined) {
     throw new BotsyncError('GUI_NO_LOGIN', "Syncthing's GUI has no login yet.", {
       hint: 'Run `botsync stop && botsync start`: the daemon sets one before Syncthing starts.',
     });

@@ -1,5 +1,5 @@
 import { configXmlPath, hardenGui } from '../syncthing/config-xml.js';
-import { guiLoginMissing, newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
+import { newApiKey, newGuiLogin, ownerLogin, saveGuiPassword } from '../syncthing/gui-login.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
@@ -14,7 +14,7 @@ import type { Layout } from '../workspace/layout.js';
  */
 export async function closeOpenGui(layout: Layout): Promise<BotsyncConfig | undefined> {
   const configXml = configXmlPath(layout.syncthingHome);
-  if (!(await guiLoginMissing({ configXml, passwordFile: layout.guiPasswordFile }))) return undefined;
+  if ((await ownerLogin({ configXml, passwordFile: layout.guiPasswordFile })) !== undefined) return undefined;
   const [login, apiKey] = [await newGuiLogin(), newApiKey()];
   // Read again just before the write, and only the key changed: a command may have saved config.json
   // since the daemon loaded it (before it serves its socket, commands write the file themselves).

@@ -42,14 +42,18 @@ export async function saveGuiPassword(passwordFile: string, login: GuiLogin): Pr
   await writeFileAtomic(passwordFile, `${login.password}\n`);
 }
 
-/** Whether the GUI lacks a login (a home made before botsync set one), or its owner lacks the password. */
-export async function guiLoginMissing(paths: GuiLoginPaths): Promise<boolean> {
+/**
+ * The GUI's login as the owner has it: undefined when config.xml has none (a home made before botsync
+ * set one) or the owner lacks the password.
+ */
+export async function ownerLogin(paths: GuiLoginPaths): Promise<{ user: string } | undefined> {
   const current = await guiLoginOf(paths.configXml);
-  return current.user === '' || current.passwordHash === '' || (await readGuiPassword(paths.passwordFile)) === undefined;
+  const complete = current.user !== '' && current.passwordHash !== '' && (await readGuiPassword(paths.passwordFile)) !== undefined;
+  return complete ? { user: current.user } : undefined;
 }
 
 /** The owner's GUI password, or undefined when there is none yet. */
-export async function readGuiPassword(passwordFile: string): Promise<string | undefined> {
+async function readGuiPassword(passwordFile: string): Promise<string | undefined> {
   const password = (await readStateText(passwordFile))?.trim();
   return password === '' ? undefined : password;
 }
