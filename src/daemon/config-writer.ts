@@ -60,6 +60,11 @@ export class ConfigWriter {
     });
   }
 
+  /** Redials a peer (client.redial) in turn with the applies, so that no apply rewrites its addresses halfway. */
+  redial(deviceId: string): Promise<void> {
+    return this.serial(() => this.client.redial(deviceId));
+  }
+
   private serial<T>(step: () => Promise<T>): Promise<T> {
     const next = this.queue.then(step, step);
     // The caller of `next` gets its error; the queue only needs to know it finished.

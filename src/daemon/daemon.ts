@@ -124,7 +124,7 @@ async function runSupervised(
     await mesh.publish(current);
   });
   firstDial = new FirstDial(layout, client, writer, say);
-  const rejoin = new RelayRejoin(layout, client, say);
+  const rejoin = new RelayRejoin(layout, client, writer, say);
   // Addresses learned after start (a relay joined, a NAT mapping made) reach the peers through the record.
   system.onChange((previous, current) => {
     mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`));

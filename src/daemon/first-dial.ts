@@ -93,7 +93,7 @@ export class FirstDial {
     if (!raced || config.deviceId > deviceId || this.redialled.has(`${deviceId}@${peer.addedAt}`)) return;
     this.redialled.add(`${deviceId}@${peer.addedAt}`);
     this.say(`connection to ${peer.name} dropped ${now - since} ms after it was made (both sides dialled at once?); redialling`);
-    await this.client.redial(deviceId);
+    await this.writer.redial(deviceId);
   }
 
   private async endDialFirst(ended: (peer: PeerRecord) => boolean): Promise<void> {

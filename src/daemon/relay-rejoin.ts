@@ -4,6 +4,7 @@ import type { SystemStatus } from '../syncthing/rest-types.js';
 import { sleepUnlessAborted } from '../time/sleep.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
+import type { ConfigWriter } from './config-writer.js';
 
 /**
  * After this machine rejoins a relay, the peers not connected are dialled every REDIAL_EVERY_MS for
@@ -26,6 +27,8 @@ export class RelayRejoin {
   constructor(
     private readonly layout: Layout,
     private readonly client: SyncthingClient,
+    /** Redials go through the writer's queue, in turn with the applies. */
+    private readonly writer: Pick<ConfigWriter, 'redial'>,
     private readonly say: (message: string) => void,
   ) {}
 
@@ -50,7 +53,7 @@ export class RelayRejoin {
         const connections = (await this.client.connections()).connections;
         const waiting = (await loadConfig(this.layout)).peers.filter((peer) => !(connections[peer.deviceId]?.connected ?? false));
         if (waiting.length === 0) return;
-        for (const peer of waiting) await this.client.redial(peer.deviceId);
+        for (const peer of waiting) await this.writer.redial(peer.deviceId);
       } catch (error) {
         this.say(`redialling after a relay came back failed: ${(error as Error).message}`);
       }

@@ -48,7 +48,7 @@ describe('the first connection to a just-paired peer', () => {
   let dial: FirstDial;
   const updates: BotsyncConfig[] = [];
 
-  /** The writer's update, on config.json itself, without a Syncthing to apply to. */
+  /** The writer's update, on config.json itself, without a Syncthing to apply to; its redials reach the scripted Syncthing. */
   const writer = {
     update: async (edit: (config: BotsyncConfig) => BotsyncConfig | undefined) => {
       const config = edit(await loadConfig(layout));
@@ -58,6 +58,7 @@ describe('the first connection to a just-paired peer', () => {
       }
       return { config, applied: true };
     },
+    redial: (deviceId: string) => syncthing.client.redial(deviceId),
   } as unknown as ConfigWriter;
 
   async function start(self: string, peer: string, addedAt: Date, dialFirst?: BotsyncConfig['peers'][number]['dialFirst']): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigWriter } from '../../src/daemon/config-writer.js';
 import { RelayRejoin } from '../../src/daemon/relay-rejoin.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { SystemStatus } from '../../src/syncthing/rest-types.js';
@@ -35,7 +36,7 @@ describe('rejoining a relay that came back', () => {
     said.length = 0;
     const peer = (deviceId: string, name: string) => ({ deviceId, name, role: 'human' as const, addresses: ['dynamic'], addedAt: '2026-01-01T00:00:00Z' });
     await saveConfig(layout, { version: 1, deviceId: SELF, name: 's', role: 'agent', network: 'internet', gui: { address: '127.0.0.1:1', apiKey: 'k' }, listenPort: 22000, peers: [peer(UP, 'up'), peer(DOWN, 'down')], createdAt: '2026-01-01T00:00:00Z' });
-    rejoin = new RelayRejoin(layout, client, (message) => said.push(message));
+    rejoin = new RelayRejoin(layout, client, new ConfigWriter(layout, client), (message) => said.push(message));
   });
   afterEach(async () => {
     await rejoin.stop();
