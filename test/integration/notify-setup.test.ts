@@ -199,4 +199,31 @@ describe('setting notifications up on a running machine', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toBe('');
   });
+
+  it('a `notify set` while the daemon is stopped queues the summary itself, and the daemon sends it once it starts', { timeout: 120_000 }, async () => {
+    // What the test before wrote has all arrived, so the quiet period holds only what this test writes.
+    const written = (await readdir(a.path('shared'))).filter((name) => name.startsWith('follow-')).length;
+    await waitFor(async () => (await receivedPaths(b, 'follow-')).size >= written || undefined, 'the followed files', 60_000, 200);
+    receiver = await WebhookReceiver.create();
+    await receiver.listen();
+    expect((await b.run(['notify', 'off'])).exitCode).toBe(0);
+    await writeFiles(a, 'shared', 'stopped-', 4);
+    await waitFor(async () => (await receivedPaths(b, 'stopped-')).size >= 4 || undefined, '4 files in the journal', 60_000, 200);
+    expect((await b.run(['stop'])).exitCode).toBe(0);
+    // The follow test's notifications found no receiver: they wait here too.
+    const waiting = await outboxFiles(b);
+
+    const set = await notifySet(b, receiver);
+    expect(set.applied).toBe(false);
+    expect(set.summarized).toBeGreaterThanOrEqual(4);
+    expect(await outboxFiles(b)).toBe(waiting + 1);
+    expect((await b.json(['notify', 'status'])).pending).toBe(waiting + 1);
+    expect(receiver.requests).toHaveLength(0);
+
+    expect((await b.run(['start'])).exitCode).toBe(0);
+    const summary = await waitFor(() => receiver!.delivered.find((h) => SUMMARY.test(h.body.message)), 'the summary');
+    expect(summary.body.message).toMatch(/: 4 files arrived in shared\/\./);
+    await sleep(3000);
+    expect(receiver.delivered.filter((h) => SUMMARY.test(h.body.message))).toHaveLength(1);
+  });
 });
