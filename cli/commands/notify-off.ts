@@ -1,11 +1,9 @@
-import { turnOff } from '../../src/notify/settings.js';
+import { turnOffNotifications } from '../../src/notify/status.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
-import { tellDaemon } from './notify-set.js';
 
 export async function run(context: Context): Promise<void> {
   await loadConfig(context.layout);
-  await turnOff(context.layout);
-  await tellDaemon(context);
-  context.out.result({ enabled: false }, () => 'Notifications are off. `botsync notify set` turns them on again.');
+  await turnOffNotifications(context.layout);
+  context.out.result({ enabled: false }, () => 'Notifications are off; events are still kept for `botsync events`. `botsync notify set` turns them on again, with one summary of what happened meanwhile.');
 }

@@ -1,6 +1,4 @@
-import { askDaemon } from '../../src/daemon/control-socket.js';
-import { isBotsyncError } from '../../src/errors.js';
-import { setTarget } from '../../src/notify/settings.js';
+import { setNotifications } from '../../src/notify/status.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 
@@ -14,20 +12,11 @@ interface SetFlags {
 
 export async function run(context: Context, flags: SetFlags): Promise<void> {
   await loadConfig(context.layout);
-  const saved = await setTarget(context.layout, flags, context.env);
-  const applied = await tellDaemon(context);
-  context.out.result({ url: saved.url, tokenEnv: saved.tokenEnv, tokenStored: true, applied }, () =>
-    `Notifications go to ${saved.url} (token read from ${saved.tokenEnv} and stored privately).${applied ? '' : ' botsync is not running: they start with `botsync start`.'}`,
+  const result = await setNotifications(context.layout, flags, context.env);
+  context.out.result({ url: result.url, tokenEnv: result.tokenEnv, tokenStored: true, applied: result.applied, summarized: result.summarized }, () =>
+    [
+      `Notifications go to ${result.url} (token read from ${result.tokenEnv} and stored privately).${result.applied ? '' : ' botsync is not running: they start with `botsync start`.'}`,
+      ...(result.summarized === 0 ? [] : [`What happened while they were off (${result.summarized} events) goes out as one summary.`]),
+    ].join('\n'),
   );
-}
-
-/** Makes a running daemon reload the notification settings now; false when no daemon runs. */
-export async function tellDaemon(context: Context): Promise<boolean> {
-  try {
-    await askDaemon(context.layout, 'notify.reload');
-    return true;
-  } catch (error) {
-    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return false;
-    throw error;
-  }
 }

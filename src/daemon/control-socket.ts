@@ -205,9 +205,9 @@ export async function askDaemon<T>(layout: Layout, op: string, body?: unknown, t
 }
 
 /** The daemon's answer, or undefined when no daemon runs (the caller then does the work itself). */
-export async function askDaemonIfRunning<T>(layout: Layout, op: string, body?: unknown): Promise<T | undefined> {
+export async function askDaemonIfRunning<T>(layout: Layout, op: string, body?: unknown, timeoutMs?: number): Promise<T | undefined> {
   try {
-    return await askDaemon<T>(layout, op, body);
+    return await askDaemon<T>(layout, op, body, timeoutMs);
   } catch (error) {
     if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return undefined;
     throw error;

@@ -7,7 +7,9 @@ import { Journal } from '../notify/journal.js';
 import { normalize } from '../notify/normalize.js';
 import { Outbox } from '../notify/outbox.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
-import { outboxDir, type NotifyStatus } from '../notify/status.js';
+import { outboxDir, sendTest, type NotifyStatus } from '../notify/status.js';
+import type { SendOutcome } from '../notify/sender.js';
+import { queueSummary } from '../notify/summary.js';
 import type { BotsyncEvent, Notification } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
@@ -74,7 +76,8 @@ export class Notifier {
   }
 
   async start(): Promise<void> {
-    await this.reload();
+    // Not reload(): a target found at start is no change of the user's, so it brings no summary.
+    this.target = await resolveTarget(this.layout, this.env);
     this.delivery.start();
     this.stream.start();
   }
@@ -82,13 +85,34 @@ export class Notifier {
   /** Reports an event; `sourceId` is the Syncthing event it came from (none for botsync's own, e.g. a pairing). */
   emit(event: BotsyncEvent, sourceId?: number): void {
     this.journal.append(event);
-    this.batcher.add(event, sourceId);
+    // Without a target nothing is queued (the first `notify set` sums the journal up instead).
+    if (this.target.target !== undefined) this.batcher.add(event, sourceId);
   }
 
-  /** Re-reads where notifications go (after `notify set` / `notify off`) and retries at once. */
-  async reload(): Promise<void> {
-    this.target = await resolveTarget(this.layout, this.env);
-    this.delivery.wake();
+  /**
+   * Re-reads where notifications go (after `notify set` / `notify off`) and retries at once. When
+   * notifications come on, the journal's events since they went off are queued as one summary;
+   * returns how many events it covers (0: none sent).
+   */
+  async reload(): Promise<{ summarized: number }> {
+    const next = await resolveTarget(this.layout, this.env);
+    // Read after the await: of two reloads at once, only the first sees the change.
+    const before = this.target;
+    // Files batched while there was a target are queued before it goes, as news from that time.
+    if (next.target === undefined) this.batcher.flush();
+    this.target = next;
+    try {
+      const comingOn = before.target === undefined && next.target !== undefined;
+      return { summarized: comingOn ? await queueSummary(this.layout, this.outbox, before.offSince) : 0 };
+    } finally {
+      // Also when the summary could not be queued: the new target applies all the same.
+      this.delivery.wake();
+    }
+  }
+
+  /** A test notification sent now, through this daemon's target and dispatcher (its proxy settings): what real ones take. */
+  sendTest(): Promise<SendOutcome> {
+    return sendTest(this.target.target, this.dispatcher);
   }
 
   async status(): Promise<NotifyStatus> {
@@ -97,7 +121,8 @@ export class Notifier {
       source: this.target.source,
       url: this.target.target?.url ?? null,
       state: delivery.state,
-      pending: delivery.pending,
+      // The outbox itself: the loop looks at it only when it is its turn, so its own count may be stale.
+      pending: await this.outbox.size(),
       lastDeliveredAt: delivery.lastDeliveredAt,
       lastError: delivery.lastError,
     };

@@ -74,6 +74,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'invite.wait': async (body) => invites.wait((body as { nameplate: Nameplate }).nameplate),
     'notify.reload': async () => notifier.reload(),
     'notify.status': async () => notifier.status(),
+    'notify.test': async () => notifier.sendTest(),
     'pairing.completed': async (body) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...(body as { deviceId: string; name: string; role: string }) }),
   };
 }

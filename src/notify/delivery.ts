@@ -11,8 +11,8 @@ import { sleepUnlessAborted } from '../time/sleep.js';
  * first. Every wait is a timer or a wake-up; the loop never spins.
  */
 
+/** How the loop is doing; how many wait is the outbox's to say (Outbox.size()), not the loop's. */
 export interface DeliveryStatus {
-  pending: number;
   lastDeliveredAt: string | null;
   /** Why the last attempt failed; null again once one succeeds. */
   lastError: string | null;
@@ -62,7 +62,7 @@ export class DeliveryLoop {
   private readonly clock: DeliveryClock;
   private readonly backoff: BackoffOptions;
   private readonly log: (message: string) => void;
-  private current: DeliveryStatus = { pending: 0, lastDeliveredAt: null, lastError: null, state: 'idle', nextAttemptAt: null };
+  private current: DeliveryStatus = { lastDeliveredAt: null, lastError: null, state: 'idle', nextAttemptAt: null };
   private running: Promise<void> | undefined;
   private stopping = false;
   /** Set by wake(); a wake-up that arrives while the loop is busy is not lost, the next pause is skipped. */
@@ -130,7 +130,6 @@ export class DeliveryLoop {
   private async step(): Promise<void> {
     const target = this.options.target();
     const next = await this.outbox.oldest();
-    this.update({ pending: await this.outbox.size() });
     if (target === undefined) {
       this.failures = 0;
       this.update({ state: 'unconfigured', nextAttemptAt: null });
@@ -196,7 +195,6 @@ export class DeliveryLoop {
   private async removeDelivered(notification: Notification): Promise<void> {
     await this.outbox.remove(notification.id);
     this.delivered.delete(notification.id);
-    this.update({ pending: Math.max(0, this.current.pending - 1) });
   }
 
   private async retryLater(reason: string, retryAfterMs?: number): Promise<void> {

@@ -111,6 +111,44 @@ export function formatEvent(event: OtherEvent): string {
 }
 
 /**
+ * The one message sent when notifications come on, for what happened while they were off: counts
+ * only, no names (`botsync events` has each event), so a long quiet period never floods the agent.
+ */
+export function formatSummary(events: readonly BotsyncEvent[], since: string): string {
+  const latest = new Map<string, FileReceivedEvent>();
+  const others = new Map<OtherEvent['type'], number>();
+  for (const event of events) {
+    if (event.type === 'file.received') {
+      const key = `${event.folder}\u0000${event.path}`;
+      latest.delete(key);
+      latest.set(key, event);
+    } else {
+      others.set(event.type, (others.get(event.type) ?? 0) + 1);
+    }
+  }
+  const files = [...latest.values()];
+  const present = files.filter((file) => file.action !== 'delete');
+  const of = (...types: OtherEvent['type'][]) => types.reduce((sum, type) => sum + (others.get(type) ?? 0), 0);
+  const parts: string[] = [];
+  if (present.length > 0) {
+    const folders = [...new Set(present.map((file) => file.folder))].sort().map(folderName);
+    parts.push(`${plural(present.length, 'file')} arrived in ${listWords(folders)}`);
+  }
+  if (files.length > present.length) parts.push(`${plural(files.length - present.length, 'file')} deleted by peers`);
+  if (of('pairing.completed', 'peer.added') > 0) parts.push(`${plural(of('pairing.completed', 'peer.added'), 'peer')} joined`);
+  if (of('peer.pending') > 0) parts.push(`${plural(of('peer.pending'), 'introduced device')} waiting for \`botsync peers approve\``);
+  if (of('peer.revoked') > 0) parts.push(`${plural(of('peer.revoked'), 'peer')} revoked`);
+  if (of('peer.refused', 'revocation.refused') > 0) parts.push(`${plural(of('peer.refused', 'revocation.refused'), 'introduction or revocation', 'introductions or revocations')} refused`);
+  if (of('folder.error') > 0) parts.push(`${plural(of('folder.error'), 'folder error')}`);
+  if (of('events.missed') > 0) parts.push(`${plural(of('events.missed'), 'gap')} in Syncthing's events`);
+  if (of('device.connected', 'device.disconnected') > 0) parts.push(`${plural(of('device.connected', 'device.disconnected'), 'connection change')}`);
+  return fitLines([
+    `botsync: while notifications were off (since ${since}): ${parts.join(', ')}.`,
+    `This one message sums up ${plural(events.length, 'event')} instead of a notification for each; \`botsync events\` lists them all.`,
+  ]);
+}
+
+/**
  * Characters that JSON.stringify leaves as they are but that hide or disguise text: C1 controls,
  * line/paragraph separators, bidirectional controls, zero-width characters, variation selectors and
  * the invisible tag characters used to smuggle text past a human reader to a model.
@@ -159,6 +197,10 @@ function token(text: string): string {
 
 function actionSummary(actions: Map<FileAction, number>): string {
   return [...actions].map(([action, count]) => `${count} ${ACTION_WORDS[action]}`).join(', ');
+}
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 function listWords(words: string[]): string {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BotsyncError } from '../errors.js';
+import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { NotifyTarget } from './types.js';
@@ -13,11 +13,14 @@ import type { NotifyTarget } from './types.js';
 
 export const DEFAULT_HOOKS_URL = 'http://127.0.0.1:18789/hooks/agent';
 
-type StoredSettings = { enabled: false } | ({ enabled: true } & NotifyTarget);
+/** `offAt`: when `notify off` ran, so the summary sent once notifications are on again starts there. */
+type StoredSettings = { enabled: false; offAt?: string } | ({ enabled: true } & NotifyTarget);
 
 export interface ResolvedTarget {
   target: NotifyTarget | undefined;
   source: 'notify set' | 'environment' | 'off' | 'none';
+  /** Since when there has been no target, when known (`notify off` records it); unset for 'none'. */
+  offSince?: string;
 }
 
 export function settingsFile(layout: Layout): string {
@@ -27,7 +30,7 @@ export function settingsFile(layout: Layout): string {
 export async function resolveTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
   const stored = await readSettings(layout);
   if (stored !== undefined) {
-    if (!stored.enabled) return { target: undefined, source: 'off' };
+    if (!stored.enabled) return { target: undefined, source: 'off', ...(stored.offAt === undefined ? {} : { offSince: stored.offAt }) };
     const { enabled: _enabled, ...target } = stored;
     return { target, source: 'notify set' };
   }
@@ -73,15 +76,29 @@ export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS
   return { url: options.url, tokenEnv: options.tokenEnv };
 }
 
-export async function turnOff(layout: Layout): Promise<void> {
-  await writeJsonAtomic(settingsFile(layout), { enabled: false } satisfies StoredSettings);
+export async function turnOff(layout: Layout, now = new Date()): Promise<void> {
+  // A second `notify off` keeps the first one's time: the quiet period began then.
+  const offAt = (await storedOffAt(layout)) ?? now.toISOString();
+  await writeJsonAtomic(settingsFile(layout), { enabled: false, offAt } satisfies StoredSettings);
+}
+
+async function storedOffAt(layout: Layout): Promise<string | undefined> {
+  try {
+    const stored = await readSettings(layout);
+    return stored?.enabled === false ? stored.offAt : undefined;
+  } catch (error) {
+    // `notify off` is also how a broken file is replaced.
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
+    throw error;
+  }
 }
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
   const path = settingsFile(layout);
   const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
   if (raw === undefined) return undefined;
-  if (raw.enabled === false) return { enabled: false };
+  // A file from before offAt was recorded, or a hand-edited one: off, since some time unknown.
+  if (raw.enabled === false) return typeof raw.offAt === 'string' && Number.isFinite(Date.parse(raw.offAt)) ? { enabled: false, offAt: raw.offAt } : { enabled: false };
   if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw corruptState(path, 'it has no url and token');
   return raw as StoredSettings;
 }

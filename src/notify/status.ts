@@ -1,19 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { askDaemon } from '../daemon/control-socket.js';
+import type { Dispatcher } from 'undici';
+import { askDaemonIfRunning } from '../daemon/control-socket.js';
 import { isBotsyncError } from '../errors.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';
 import { Outbox } from './outbox.js';
-import { sendNotification, type SendOutcome } from './sender.js';
-import { resolveTarget, type ResolvedTarget } from './settings.js';
-import type { Notification } from './types.js';
+import { DEFAULT_TIMEOUT_MS, sendNotification, type SendOutcome } from './sender.js';
+import { resolveTarget, setTarget, turnOff, type ResolvedTarget, type SetOptions } from './settings.js';
+import { queueSummary } from './summary.js';
+import type { Notification, NotifyTarget } from './types.js';
 
 export interface NotifyStatus {
   source: ResolvedTarget['source'];
   url: string | null;
   /** The delivery loop's state; 'stopped' when the daemon is not running. */
   state: string;
+  /** Notifications in the outbox now, whoever counts them. */
   pending: number;
   lastDeliveredAt: string | null;
   lastError: string | null;
@@ -25,18 +28,75 @@ export function outboxDir(layout: Layout): string {
 
 /** From the daemon when it runs; from the settings and the outbox on disk when it does not. */
 export async function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
-  try {
-    return await askDaemon<NotifyStatus>(layout, 'notify.status');
-  } catch (error) {
-    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
-  }
+  const live = await askDaemonIfRunning<NotifyStatus>(layout, 'notify.status');
+  if (live !== undefined) return live;
   const { target, source } = await resolveTarget(layout, env);
   return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(outboxDir(layout)).size(), lastDeliveredAt: null, lastError: null };
 }
 
-/** Sends one notification straight to the configured target, bypassing the queue, and says what happened. */
-export async function sendTestNotification(layout: Layout, env: NodeJS.ProcessEnv): Promise<SendOutcome> {
+export interface SetResult {
+  url: string;
+  tokenEnv: string;
+  /** Whether a running daemon took the new target. */
+  applied: boolean;
+  /** How many earlier events the one summary queued now covers; 0 when none was (not the first `notify set`, or nothing happened). */
+  summarized: number;
+}
+
+/**
+ * Stores the target and has the daemon apply it; the daemon queues the summary of what happened while
+ * notifications were off. Without a daemon that is done here, from this shell's view of the previous
+ * target, and the daemon sends it once it starts.
+ */
+export async function setNotifications(layout: Layout, options: SetOptions, env: NodeJS.ProcessEnv): Promise<SetResult> {
+  const before = await previousTarget(layout, env);
+  const saved = await setTarget(layout, options, env);
+  const reloaded = await askDaemonIfRunning<{ summarized: number }>(layout, 'notify.reload');
+  if (reloaded !== undefined) return { ...saved, applied: true, summarized: reloaded.summarized };
+  const summarized = before.target === undefined ? await queueSummary(layout, new Outbox(outboxDir(layout)), before.offSince) : 0;
+  return { ...saved, applied: false, summarized };
+}
+
+/** Records that notifications are off and has a running daemon stop queueing them; returns whether one did. */
+export async function turnOffNotifications(layout: Layout): Promise<{ applied: boolean }> {
+  await turnOff(layout);
+  return { applied: (await askDaemonIfRunning(layout, 'notify.reload')) !== undefined };
+}
+
+async function previousTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
+  try {
+    return await resolveTarget(layout, env);
+  } catch (error) {
+    // A broken notify.json is what `notify set` replaces; it named no target that worked.
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return { target: undefined, source: 'none' };
+    throw error;
+  }
+}
+
+export interface TestResult {
+  outcome: SendOutcome;
+  /** 'daemon': sent by the running daemon, the way real notifications go; 'cli': no daemon ran, sent from this process. */
+  sentBy: 'daemon' | 'cli';
+}
+
+/** Room, beyond the send's own timeout, for the daemon to answer. */
+const TEST_ANSWER_MARGIN_MS = 10_000;
+
+/** Sends one notification now, bypassing the queue: by the daemon when it runs, else from here. */
+export async function sendTestNotification(layout: Layout, env: NodeJS.ProcessEnv): Promise<TestResult> {
+  const fromDaemon = await askDaemonIfRunning<SendOutcome>(layout, 'notify.test', undefined, DEFAULT_TIMEOUT_MS + TEST_ANSWER_MARGIN_MS);
+  if (fromDaemon !== undefined) return { outcome: fromDaemon, sentBy: 'daemon' };
   const { target } = await resolveTarget(layout, env);
+  const dispatcher = httpDispatcher(env);
+  try {
+    return { outcome: await sendTest(target, dispatcher), sentBy: 'cli' };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** The test notification itself, for the daemon and for the CLI without one. */
+export async function sendTest(target: NotifyTarget | undefined, dispatcher: Dispatcher): Promise<SendOutcome> {
   if (target === undefined) return { kind: 'rejected', status: 0, reason: 'notifications are not set up (`botsync notify set --url URL --token-env VAR`)' };
   const notification: Notification = {
     id: `test-${Date.now()}-${randomBytes(4).toString('hex')}`,
@@ -44,10 +104,5 @@ export async function sendTestNotification(layout: Layout, env: NodeJS.ProcessEn
     message: 'botsync: this is a test notification. Files arriving from peers will be announced like this.',
     eventCount: 0,
   };
-  const dispatcher = httpDispatcher(env);
-  try {
-    return await sendNotification(target, notification, { dispatcher });
-  } finally {
-    await dispatcher.close();
-  }
+  return sendNotification(target, notification, { dispatcher });
 }

@@ -160,7 +160,6 @@ describe('DeliveryLoop', () => {
     expect(statuses.some((s) => s.lastError?.includes('HTTP 429'))).toBe(true);
     expect(statuses.every((s) => !JSON.stringify(s).includes(TOKEN))).toBe(true);
     expect(delivery.status()).toEqual({
-      pending: 0,
       lastDeliveredAt: '2026-03-01T12:00:01.400Z',
       lastError: null,
       state: 'idle',
@@ -193,7 +192,6 @@ describe('DeliveryLoop', () => {
     const status = delivery.status();
     expect(status.lastError).toMatch(/refused the token \(HTTP 401/);
     expect(status.lastError).not.toContain(token);
-    expect(status.pending).toBe(2);
     await sleepReal(300);
     expect(receiver.requests).toEqual([{ key: 'n1', status: 401 }]);
     expect(sleeps).toEqual([]);
@@ -204,7 +202,8 @@ describe('DeliveryLoop', () => {
     await waitFor(() => receiver.accepted.length === 2 && delivery.status().state === 'idle', 'delivery with the right token');
     expect(receiver.accepted).toEqual(['n1', 'n2']);
     expect(receiver.requests).toHaveLength(3);
-    expect(delivery.status()).toMatchObject({ state: 'idle', lastError: null, pending: 0 });
+    expect(delivery.status()).toMatchObject({ state: 'idle', lastError: null });
+    expect(await new Outbox(dir).size()).toBe(0);
     expect(logs.join('\n')).not.toContain('wrong-token-7f7f7f');
     expect(logs.join('\n')).not.toContain(TOKEN);
   });
@@ -216,7 +215,7 @@ describe('DeliveryLoop', () => {
     const delivery = loop({ target: () => target, clock: fakeClock().clock });
     delivery.start();
     await waitFor(() => delivery.status().state === 'unconfigured', 'unconfigured');
-    expect(delivery.status().pending).toBe(2);
+    expect(await new Outbox(dir).size()).toBe(2);
     await sleepReal(200);
     expect(receiver.requests).toEqual([]);
 
