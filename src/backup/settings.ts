@@ -4,7 +4,7 @@ import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { parseRecipient } from './age.js';
 import { validatePolicy, type RetentionPolicy } from './retention.js';
-import { parseInterval } from '../time/duration.js';
+import { parseInterval } from '../lib/time/duration.js';
 
 /** Encryption: an age X25519 recipient (the machine needs no decryption key), or a passphrase kept in a named variable. */
 export type BackupEncryption = { type: 'x25519'; recipient: string } | { type: 'scrypt'; passphraseEnv: string };

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import { asIdentity, identityOf, isRunning, sameProcess, type ProcessIdentity } from './process-identity.js';
-import { sleep } from '../time/sleep.js';
+import { sleep } from './time/sleep.js';
 import { readStateText, writeJsonAtomic } from './state-file.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile, readlink } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
-import { sleep } from '../time/sleep.js';
+import { sleep } from './time/sleep.js';
 
 /**
  * A process as botsync records it: the kernel reuses PIDs, so a PID alone may name an unrelated

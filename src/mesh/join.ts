@@ -2,7 +2,7 @@ import { askDaemon } from '../daemon/control-socket.js';
 import type { HostDetails } from '../pairing/details.js';
 import { askNetworkReport } from '../report/network.js';
 import type { PeerConnection } from '../report/status.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { addPairedPeer } from './pairing-peers.js';

@@ -3,7 +3,7 @@ import { isBotsyncError } from '../errors.js';
 import type { Outbox } from './outbox.js';
 import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * Drains the outbox into the webhook, strictly in order and one at a time: the head is retried

@@ -4,7 +4,7 @@ import { RotatingLog } from '../daemon/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent } from './types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event

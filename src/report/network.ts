@@ -1,7 +1,7 @@
 import { askDaemon } from '../daemon/control-socket.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Connections, SystemStatus } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';

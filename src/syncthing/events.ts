@@ -26,7 +26,7 @@ import { isBotsyncError } from '../errors.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { SyncthingClient } from './client.js';
 import type { SyncthingEvent } from './rest-types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /** What the notifier subscribes to. */
 /** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */

@@ -3,7 +3,7 @@ import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { ChildHandle } from '../daemon/supervisor.js';
 import type { SyncthingBinary } from './binary.js';
 import type { SyncthingClient } from './client.js';
-import { sleep } from '../time/sleep.js';
+import { sleep } from '../lib/time/sleep.js';
 import { serveArgs, syncthingEnv } from './command-line.js';
 
 export interface SpawnOptions {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { followJournal } from '../../src/notify/journal.js';
-import { sleep } from '../../src/time/sleep.js';
+import { sleep } from '../../src/lib/time/sleep.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 
 it('follows the journal without piling up abort listeners on its signal, turn after turn', async () => {
