@@ -26,7 +26,7 @@ import { identityOf } from '../lib/process-identity.js';
 import { legacyDaemonCheck } from './legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
-import { RotatingLog } from './rotating-log.js';
+import { RotatingLog } from '../lib/rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
 import { Supervisor } from './supervisor.js';
