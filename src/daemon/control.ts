@@ -7,7 +7,7 @@ import { terminate } from '../lib/process-identity.js';
 import { holderOf, lockHolder, lockState } from '../lib/lock.js';
 import { legacyDaemonCheck } from './legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
-import { readDaemonState } from './state.js';
+import { readDaemonState } from '../workspace/daemon-state.js';
 
 /** The messages a detached daemon sends its starter over the IPC channel, once. */
 export type DaemonMessage = { type: 'ready'; pid: number } | { type: 'error'; error: { code: string; message: string; hint?: string } };

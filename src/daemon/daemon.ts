@@ -28,7 +28,7 @@ import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
-import { readDaemonState, writeDaemonState, type DaemonState } from './state.js';
+import { readDaemonState, writeDaemonState, type DaemonState } from '../workspace/daemon-state.js';
 import { Supervisor } from './supervisor.js';
 import { FirstDial } from './first-dial.js';
 import { RelayRejoin } from './relay-rejoin.js';

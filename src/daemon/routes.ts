@@ -17,7 +17,7 @@ import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
-import type { DaemonState } from './state.js';
+import type { DaemonState } from '../workspace/daemon-state.js';
 
 export interface DaemonParts {
   layout: Layout;

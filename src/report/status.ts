@@ -4,7 +4,7 @@ import { askDaemon } from '../daemon/control-socket.js';
 import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
-import { readDaemonState, type DaemonState } from '../daemon/state.js';
+import { readDaemonState, type DaemonState } from '../workspace/daemon-state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
