@@ -5,7 +5,7 @@ import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
 import { holderOf, lockHolder, lockState } from '../lib/lock.js';
-import { legacyDaemonCheck } from './legacy-daemon.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { readDaemonState } from '../workspace/daemon-state.js';
 

@@ -23,7 +23,7 @@ import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from '../lib/lock.js';
 import { identityOf } from '../lib/process-identity.js';
-import { legacyDaemonCheck } from './legacy-daemon.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';

@@ -1,7 +1,7 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
 import { askDaemon } from '../daemon/control-socket.js';
-import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
 import { readDaemonState, type DaemonState } from '../workspace/daemon-state.js';
