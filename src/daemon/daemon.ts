@@ -29,7 +29,7 @@ import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from '../workspace/daemon-state.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor } from '../lib/supervisor.js';
 import { FirstDial } from './first-dial.js';
 import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';

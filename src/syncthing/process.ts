@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { BotsyncError, isBotsyncError } from '../errors.js';
-import type { ChildHandle } from '../daemon/supervisor.js';
+import type { ChildHandle } from '../lib/supervisor.js';
 import type { SyncthingBinary } from './binary.js';
 import type { SyncthingClient } from './client.js';
 import { sleep } from '../lib/time/sleep.js';

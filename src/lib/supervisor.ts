@@ -1,4 +1,4 @@
-import { sleepUnlessAborted } from '../lib/time/sleep.js';
+import { sleepUnlessAborted } from './time/sleep.js';
 
 /**
  * Keeps one child process running: restarts it with exponential backoff when it dies, and stops it
