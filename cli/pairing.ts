@@ -1,4 +1,4 @@
-import { askDaemon } from '../src/daemon/control-socket.js';
+import { askDaemon } from '../src/ipc/socket.js';
 import { isBotsyncError } from '../src/errors.js';
 import { detailsOf } from '../src/mesh/pairing-peers.js';
 import { formatDirectCode } from '../src/pairing/direct-code.js';

@@ -1,7 +1,7 @@
 import type { RetentionPolicy } from '../../src/backup/retention.js';
 import { saveBackupSettings, validateSettings } from '../../src/backup/settings.js';
 import { ensureSigningKey } from '../../src/backup/signing.js';
-import { askDaemon } from '../../src/daemon/control-socket.js';
+import { askDaemon } from '../../src/ipc/socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';

@@ -1,4 +1,4 @@
-import { askDaemon } from '../../src/daemon/control-socket.js';
+import { askDaemon } from '../../src/ipc/socket.js';
 import { isBotsyncError } from '../../src/errors.js';
 import { setTarget } from '../../src/notify/settings.js';
 import { loadConfig } from '../../src/workspace/config.js';

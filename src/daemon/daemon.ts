@@ -15,7 +15,7 @@ import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { ConfigWriter } from './config-writer.js';
-import { prepareControlSocket, serveControl, type SocketPlace } from './control-socket.js';
+import { prepareControlSocket, serveControl, type SocketPlace } from '../ipc/socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';

@@ -12,7 +12,7 @@ import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
 import { introducedEvent, type MeshSync } from './mesh-sync.js';
-import type { ControlRoutes } from './control-socket.js';
+import type { ControlRoutes } from '../ipc/socket.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
@@ -31,7 +31,7 @@ export interface DaemonParts {
   mesh: MeshSync;
 }
 
-/** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
+/** What the CLI can ask a running daemon (see src/ipc/ for the transport). */
 export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): ControlRoutes {
   return {
     status: async () => ({

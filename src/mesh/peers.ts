@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { askDaemonIfRunning } from '../ipc/socket.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
 import { knownDevices, loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';

@@ -1,4 +1,4 @@
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { askDaemonIfRunning } from '../ipc/socket.js';
 import { BotsyncError } from '../errors.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { askDaemon } from '../daemon/control-socket.js';
+import { askDaemon } from '../ipc/socket.js';
 import { isBotsyncError } from '../errors.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';

@@ -1,4 +1,4 @@
-import { askDaemon } from '../daemon/control-socket.js';
+import { askDaemon } from '../ipc/socket.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';

@@ -1,6 +1,6 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
-import { askDaemon } from '../daemon/control-socket.js';
+import { askDaemon } from '../ipc/socket.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';

@@ -6,7 +6,7 @@ import { chown, lstat, mkdir, readdir, rename, rm, symlink } from 'node:fs/promi
 import { basename, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlSocketPlace } from '../../src/daemon/control-socket.js';
+import { controlSocketPlace } from '../../src/ipc/socket.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 import { destroyAll, processesMatching, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
 import { createLocalUser, removeAllLocalUsers, type LocalUser } from '../helpers/local-user.js';

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { askDaemon, controlSocketPlace, fnv1a64, prepareControlSocket, serveControl, type ControlRoutes } from '../../src/daemon/control-socket.js';
+import { askDaemon, controlSocketPlace, fnv1a64, prepareControlSocket, serveControl, type ControlRoutes } from '../../src/ipc/socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 
