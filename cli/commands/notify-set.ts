@@ -1,5 +1,4 @@
-import { askDaemon } from '../../src/ipc/socket.js';
-import { isBotsyncError } from '../../src/errors.js';
+import { askDaemonOr } from '../../src/ipc/client.js';
 import { setTarget } from '../../src/notify/settings.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
@@ -23,11 +22,9 @@ export async function run(context: Context, flags: SetFlags): Promise<void> {
 
 /** Makes a running daemon reload the notification settings now; false when no daemon runs. */
 export async function tellDaemon(context: Context): Promise<boolean> {
-  try {
-    await askDaemon(context.layout, 'notify.reload');
-    return true;
-  } catch (error) {
-    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING')) return false;
-    throw error;
-  }
+  let running = true;
+  await askDaemonOr(context.layout, 'notify.reload', undefined, () => {
+    running = false;
+  });
+  return running;
 }

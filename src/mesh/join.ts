@@ -1,4 +1,4 @@
-import { askDaemon } from '../ipc/socket.js';
+import { askDaemon } from '../ipc/client.js';
 import type { HostDetails } from '../pairing/details.js';
 import { askNetworkReport } from '../report/network.js';
 import type { PeerConnection } from '../report/status.js';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { askDaemon } from '../ipc/socket.js';
-import { isBotsyncError } from '../errors.js';
+import { askDaemonOr } from '../ipc/client.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';
 import { Outbox } from './outbox.js';
@@ -24,14 +23,11 @@ export function outboxDir(layout: Layout): string {
 }
 
 /** From the daemon when it runs; from the settings and the outbox on disk when it does not. */
-export async function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
-  try {
-    return await askDaemon<NotifyStatus>(layout, 'notify.status');
-  } catch (error) {
-    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
-  }
-  const { target, source } = await resolveTarget(layout, env);
-  return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(outboxDir(layout)).size(), lastDeliveredAt: null, lastError: null };
+export function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
+  return askDaemonOr(layout, 'notify.status', undefined, async () => {
+    const { target, source } = await resolveTarget(layout, env);
+    return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(outboxDir(layout)).size(), lastDeliveredAt: null, lastError: null };
+  });
 }
 
 /** Sends one notification straight to the configured target, bypassing the queue, and says what happened. */

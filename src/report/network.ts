@@ -1,4 +1,4 @@
-import { askDaemon } from '../ipc/socket.js';
+import { askDaemon } from '../ipc/client.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
@@ -28,7 +28,7 @@ export interface PeerReachability {
 
 /** The network report of the home's running daemon. */
 export function askNetworkReport(layout: Layout): Promise<NetworkReport> {
-  return askDaemon<NetworkReport>(layout, 'network');
+  return askDaemon(layout, 'network');
 }
 
 /** How long a just-started Syncthing may take to join its relays (about a second on the internet). */
