@@ -97,6 +97,41 @@ describe('the daemon lock', () => {
     expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
   });
 
+  /** Whether `taking` is still waiting after its retries had a while to run; the answer cannot depend on how long. */
+  async function stillWaiting(taking: Promise<unknown>): Promise<boolean> {
+    return Promise.race([taking.then(() => false, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 300))]);
+  }
+
+  it('keeps retrying while another live taker has its flag raised, and takes the lock once it is lowered', async () => {
+    const other = await sleeper();
+    const me = await sleeper();
+    await writeFile(lockFile, JSON.stringify(await gone()));
+    const flag = `${lockFile}.${other.pid}.test.taking`;
+    await writeFile(flag, JSON.stringify(other));
+    const taking = acquireLock(lockFile, me.pid, { timeoutMs: 60_000 });
+    expect(await stillWaiting(taking)).toBe(true);
+    await rm(flag);
+    await taking;
+    expect(await holderOf(lockFile)).toEqual(me);
+    expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+  });
+
+  it('stops retrying with DAEMON_RUNNING when the other taker wins meanwhile, leaving its lock alone', async () => {
+    const other = await sleeper();
+    const me = await sleeper();
+    await writeFile(lockFile, JSON.stringify(await gone()));
+    const flag = `${lockFile}.${other.pid}.test.taking`;
+    await writeFile(flag, JSON.stringify(other));
+    const taking = acquireLock(lockFile, me.pid, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    expect(await stillWaiting(taking)).toBe(true);
+    // What the other taker does when it finds itself alone: writes its lock, then lowers its flag.
+    await writeFile(lockFile, JSON.stringify(other));
+    await rm(flag);
+    expect(await taking).toMatchObject({ code: 'DAEMON_RUNNING', message: expect.stringContaining(`pid ${other.pid}`) });
+    expect(await holderOf(lockFile)).toEqual(other);
+    expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+  });
+
   it('lets exactly one of many concurrent takers of a stale lock win, every time', async () => {
     const takers = await Promise.all(Array.from({ length: 6 }, () => sleeper()));
     for (let round = 0; round < 15; round++) {
