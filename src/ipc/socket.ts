@@ -33,8 +33,7 @@ export interface SocketPlace {
  */
 export async function controlSocketPlace(layout: Layout, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): Promise<SocketPlace> {
   if (platform === 'win32') return { path: `\\\\.\\pipe\\botsync-${fnv1a64(layout.home)}`, dir: undefined };
-  const inState = join(layout.stateDir, 'daemon.sock');
-  if (fits(inState)) return { path: inState, dir: layout.stateDir };
+  if (fits(layout.controlSocket)) return { path: layout.controlSocket, dir: layout.stateDir };
   const dir = await runDir(env, platform);
   const path = join(dir, `${fnv1a64(layout.home)}.sock`);
   if (!fits(path)) {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
@@ -18,10 +17,6 @@ type StoredSettings = { enabled: false } | ({ enabled: true } & NotifyTarget);
 export interface ResolvedTarget {
   target: NotifyTarget | undefined;
   source: 'notify set' | 'environment' | 'off' | 'none';
-}
-
-export function settingsFile(layout: Layout): string {
-  return join(layout.stateDir, 'notify.json');
 }
 
 export async function resolveTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
@@ -69,16 +64,16 @@ export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS
     ...(options.sessionKey === undefined ? {} : { sessionKey: options.sessionKey }),
     ...(options.wakeMode === undefined ? {} : { wakeMode: options.wakeMode }),
   };
-  await writeJsonAtomic(settingsFile(layout), settings);
+  await writeJsonAtomic(layout.notifySettingsFile, settings);
   return { url: options.url, tokenEnv: options.tokenEnv };
 }
 
 export async function turnOff(layout: Layout): Promise<void> {
-  await writeJsonAtomic(settingsFile(layout), { enabled: false } satisfies StoredSettings);
+  await writeJsonAtomic(layout.notifySettingsFile, { enabled: false } satisfies StoredSettings);
 }
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
-  const path = settingsFile(layout);
+  const path = layout.notifySettingsFile;
   const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
   if (raw === undefined) return undefined;
   if (raw.enabled === false) return { enabled: false };

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { askDaemonOr } from '../ipc/client.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';
@@ -18,15 +17,11 @@ export interface NotifyStatus {
   lastError: string | null;
 }
 
-export function outboxDir(layout: Layout): string {
-  return join(layout.stateDir, 'outbox');
-}
-
 /** From the daemon when it runs; from the settings and the outbox on disk when it does not. */
 export function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
   return askDaemonOr(layout, 'notify.status', undefined, async () => {
     const { target, source } = await resolveTarget(layout, env);
-    return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(outboxDir(layout)).size(), lastDeliveredAt: null, lastError: null };
+    return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(layout.outboxDir).size(), lastDeliveredAt: null, lastError: null };
   });
 }
 
