@@ -1,4 +1,4 @@
-import { askDaemon } from '../src/daemon/control-socket.js';
+import { askDaemon } from '../src/ipc/client.js';
 import { isBotsyncError } from '../src/errors.js';
 import { detailsOf } from '../src/mesh/pairing-peers.js';
 import { formatDirectCode } from '../src/pairing/direct-code.js';
@@ -26,7 +26,7 @@ export function relayFor(context: Context, config: BotsyncConfig | undefined): s
 export async function makeOffer(context: Context, config: BotsyncConfig, offline: boolean): Promise<Offer> {
   if (!offline) {
     try {
-      return await askDaemon<Offer>(context.layout, 'invite.create', { relay: relayFor(context, config) });
+      return await askDaemon(context.layout, 'invite.create', { relay: relayFor(context, config) });
     } catch (error) {
       if (!isBotsyncError(error, 'RELAY_UNREACHABLE')) throw error;
       return { directCode: await directCodeOf(context, config), relayProblem: error.message };
@@ -44,10 +44,10 @@ export async function directCodeOf(context: Context, config: BotsyncConfig): Pro
  * `--wait`: prints the offer at once (the other machine needs the code), then waits, up to the code's
  * lifetime, until the daemon has paired the guest, and prints who joined.
  */
-export async function reportGuest(context: Context, offer: Offer, first: unknown, human: () => string): Promise<void> {
+export async function reportGuest(context: Context, nameplate: string, first: unknown, human: () => string): Promise<void> {
   context.out.step(first, human);
   context.out.note(dim('Waiting for the other machine to join...'));
-  const { peer } = await askDaemon<{ peer: { deviceId: string; name: string; role: string } }>(context.layout, 'invite.wait', { nameplate: offer.nameplate }, 11 * 60 * 1000);
+  const { peer } = await askDaemon(context.layout, 'invite.wait', { nameplate }, 11 * 60 * 1000);
   context.out.step({ peer }, () => `Paired with ${bold(peer.name)} (${peer.role}).`);
 }
 

@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildHandle } from '../../src/daemon/supervisor.ts';
+import type { ChildHandle } from '../../src/lib/supervisor.ts';
 import { freePort } from '../../src/net/ports.ts';
 import { findSyncthing, type SyncthingBinary } from '../../src/syncthing/binary.ts';
 import { SyncthingClient } from '../../src/syncthing/client.ts';

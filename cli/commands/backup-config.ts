@@ -1,8 +1,8 @@
 import type { RetentionPolicy } from '../../src/backup/retention.js';
 import { saveBackupSettings, validateSettings } from '../../src/backup/settings.js';
 import { ensureSigningKey } from '../../src/backup/signing.js';
-import { askDaemon } from '../../src/daemon/control-socket.js';
-import { BotsyncError, isBotsyncError } from '../../src/errors.js';
+import { askDaemonOr } from '../../src/ipc/client.js';
+import { BotsyncError } from '../../src/errors.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 
@@ -39,10 +39,8 @@ export async function run(context: Context, flags: ConfigFlags): Promise<void> {
   await saveBackupSettings(context.layout, settings);
   // Passphrase snapshots need no signature: only someone who knows the passphrase can write one.
   const signer = (await ensureSigningKey(context.layout)).publicKey;
-  await askDaemon(context.layout, 'backup.reload').catch((error: unknown) => {
-    // Without a running daemon the schedule starts with `botsync start`.
-    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING')) throw error;
-  });
+  // Without a running daemon the schedule starts with `botsync start`.
+  await askDaemonOr(context.layout, 'backup.reload', undefined, () => undefined);
   context.out.result({ ...settings, signer }, () =>
     [
       `Backups go to ${settings.remote}, encrypted ${settings.encryption.type === 'x25519' ? `to ${settings.encryption.recipient}` : `with the passphrase in ${settings.encryption.passphraseEnv}`}.`,

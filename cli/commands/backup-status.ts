@@ -1,6 +1,6 @@
 import { readBackupState } from '../../src/backup/backup-state.js';
 import { loadBackupSettings } from '../../src/backup/settings.js';
-import { parseInterval } from '../../src/time/duration.js';
+import { parseInterval } from '../../src/lib/time/duration.js';
 import type { Context } from '../context.js';
 
 export async function run(context: Context): Promise<void> {

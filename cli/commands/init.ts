@@ -46,6 +46,6 @@ export async function run(context: Context, flags: InitFlags): Promise<void> {
       '',
       offer === undefined ? dim(`It syncs with ${config.peers.length} peer(s); add another machine with \`botsync invite\`.`) : describeOffer(offer),
     ].join('\n');
-  if (flags.wait === true && offer?.nameplate !== undefined) await reportGuest(context, offer, summary, human);
+  if (flags.wait === true && offer?.nameplate !== undefined) await reportGuest(context, offer.nameplate, summary, human);
   else context.out.result(summary, human);
 }

@@ -12,6 +12,6 @@ export async function run(context: Context, flags: InviteFlags): Promise<void> {
   const config = await loadConfig(context.layout);
   await startDaemonFor(context);
   const offer = await makeOffer(context, config, flags.offline === true);
-  if (flags.wait === true && offer.nameplate !== undefined) await reportGuest(context, offer, offer, () => describeOffer(offer));
+  if (flags.wait === true && offer.nameplate !== undefined) await reportGuest(context, offer.nameplate, offer, () => describeOffer(offer));
   else context.out.result(offer, () => describeOffer(offer));
 }

@@ -8,7 +8,7 @@ import { joinWithCode } from '../../src/pairing/protocol.js';
 import { RelayClient } from '../../src/pairing/relay-client.js';
 import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
-import { parseInterval } from '../../src/time/duration.js';
+import { parseInterval } from '../../src/lib/time/duration.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
 import { networkFrom, type Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Layout } from '../workspace/layout.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 
@@ -8,16 +7,10 @@ export interface BackupState {
   lastFailure: { at: string; stage: string; message: string } | null;
 }
 
-const path = (layout: Layout) => join(layout.stateDir, 'backup-state.json');
-
 export async function readBackupState(layout: Layout): Promise<BackupState> {
-  return ((await readJsonFile(path(layout))) as BackupState | undefined) ?? { lastSuccess: null, lastFailure: null };
+  return ((await readJsonFile(layout.backupStateFile)) as BackupState | undefined) ?? { lastSuccess: null, lastFailure: null };
 }
 
 export async function recordBackup(layout: Layout, change: Partial<BackupState>): Promise<void> {
-  await writeJsonAtomic(path(layout), { ...(await readBackupState(layout)), ...change });
-}
-
-export function lockPath(layout: Layout): string {
-  return join(layout.stateDir, 'backup.lock');
+  await writeJsonAtomic(layout.backupStateFile, { ...(await readBackupState(layout)), ...change });
 }

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { parseRecipient } from './age.js';
 import { validatePolicy, type RetentionPolicy } from './retention.js';
-import { parseInterval } from '../time/duration.js';
+import { parseInterval } from '../lib/time/duration.js';
 
 /** Encryption: an age X25519 recipient (the machine needs no decryption key), or a passphrase kept in a named variable. */
 export type BackupEncryption = { type: 'x25519'; recipient: string } | { type: 'scrypt'; passphraseEnv: string };
@@ -21,23 +20,19 @@ export interface BackupSettings {
   includeState: boolean;
 }
 
-export function settingsPath(layout: Layout): string {
-  return join(layout.stateDir, 'backup.json');
-}
-
 export async function loadBackupSettings(layout: Layout): Promise<BackupSettings> {
-  const raw = (await readJsonFile(settingsPath(layout))) as BackupSettings | undefined;
+  const raw = (await readJsonFile(layout.backupSettingsFile)) as BackupSettings | undefined;
   if (raw === undefined) {
     throw new BotsyncError('BACKUP_NOT_CONFIGURED', 'Backups are not set up for this home.', {
       hint: 'Run `botsync backup config --remote REMOTE:PATH --recipient age1...` (or --passphrase-env VAR).',
     });
   }
-  if (typeof raw.remote !== 'string' || typeof raw.encryption !== 'object' || !Array.isArray(raw.exclude)) throw corruptState(settingsPath(layout), 'it lacks remote, encryption or exclude');
+  if (typeof raw.remote !== 'string' || typeof raw.encryption !== 'object' || !Array.isArray(raw.exclude)) throw corruptState(layout.backupSettingsFile, 'it lacks remote, encryption or exclude');
   return { ...raw, includeState: raw.includeState === true };
 }
 
 export async function saveBackupSettings(layout: Layout, settings: BackupSettings): Promise<void> {
-  await writeJsonAtomic(settingsPath(layout), settings);
+  await writeJsonAtomic(layout.backupSettingsFile, settings);
 }
 
 /** Checks what `backup config` was given; exit 2 with a hint for anything malformed. */

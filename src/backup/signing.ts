@@ -1,7 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { randomBytes } from 'node:crypto';
 import { link, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeFileAtomic } from '../lib/state-file.js';
@@ -31,13 +30,9 @@ export interface SigningKey {
   secretKey: Uint8Array;
 }
 
-export function signingKeyPath(layout: Layout): string {
-  return join(layout.stateDir, 'backup-signing-key.json');
-}
-
 /** This home's key, or undefined when it has none yet. */
 export async function loadSigningKey(layout: Layout): Promise<SigningKey | undefined> {
-  const path = signingKeyPath(layout);
+  const path = layout.backupSigningKeyFile;
   const stored = (await readJsonFile(path)) as { version?: unknown; secretKey?: unknown } | null | undefined;
   if (stored === undefined) return undefined;
   const secretKey = typeof stored?.secretKey === 'string' ? Buffer.from(stored.secretKey, 'base64url') : undefined;
@@ -52,7 +47,7 @@ export async function loadSigningKey(layout: Layout): Promise<SigningKey | undef
 export async function ensureSigningKey(layout: Layout): Promise<SigningKey> {
   const existing = await loadSigningKey(layout);
   if (existing !== undefined) return existing;
-  const path = signingKeyPath(layout);
+  const path = layout.backupSigningKeyFile;
   const temp = `${path}.${randomBytes(6).toString('hex')}.new`;
   const secretKey = ed25519.utils.randomSecretKey();
   await writeFileAtomic(temp, `${JSON.stringify({ version: 1, type: 'ed25519', secretKey: Buffer.from(secretKey).toString('base64url') })}\n`);

@@ -9,7 +9,7 @@ import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
-import { lockPath, recordBackup } from './backup-state.js';
+import { recordBackup } from './backup-state.js';
 import type { SkippedEntry } from './archive-plan.js';
 import { MANIFEST_SUFFIX, manifestName, newSnapshotName, objectName, parseManifest, partialName, snapshotFile, snapshotTime, type Manifest } from './manifest.js';
 import { cat, catText, deleteFile, joinRemote, listFiles, moveto, rcat, type RemoteEntry } from './rclone.js';
@@ -36,7 +36,7 @@ export interface BackupResult {
 
 /** Backups and prunes of a home take turns: a prune must not take a running backup's upload for a leftover. */
 async function lockBackups(layout: Layout): Promise<void> {
-  await acquireLock(lockPath(layout), process.pid, {
+  await acquireLock(layout.backupLockFile, process.pid, {
     busy: (holder) =>
       new BotsyncError('BACKUP_LOCKED', `A backup or prune of this home is already running (pid ${holder}).`, { hint: 'Wait for it to finish; `botsync backup status` shows the last result.' }),
   });
@@ -102,7 +102,7 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
       cause: error,
     });
   } finally {
-    await releaseLock(lockPath(layout));
+    await releaseLock(layout.backupLockFile);
   }
 }
 
@@ -338,7 +338,7 @@ export async function pruneSnapshots(layout: Layout, settings: BackupSettings, e
     if (!dryRun) for (const name of stale) await deleteFile(joinRemote(settings.remote, name), env);
     return { decisions, removed, otherHosts: snapshots.length - decisions.length - unverified.length, unverified, leftovers: stale, unreadable };
   } finally {
-    await releaseLock(lockPath(layout));
+    await releaseLock(layout.backupLockFile);
   }
 }
 

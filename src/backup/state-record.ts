@@ -1,7 +1,5 @@
 import type { Layout } from '../workspace/layout.js';
 import { readJsonFile } from '../lib/state-file.js';
-import { settingsFile as notifySettingsFile } from '../notify/settings.js';
-import { settingsPath as backupSettingsPath } from './settings.js';
 import { loadSigningKey } from './signing.js';
 
 /**
@@ -25,7 +23,7 @@ const NOTIFY_FIELDS = ['enabled', 'agentId', 'sessionKey', 'wakeMode'];
 export async function stateRecord(layout: Layout, now = new Date()): Promise<Buffer> {
   const config = pick(await readJsonFile(layout.configFile), CONFIG_FIELDS);
   if (config !== null && Array.isArray(config.peers)) config.peers = config.peers.map((peer: unknown) => pick(peer, PEER_FIELDS));
-  const backup = pick(await readJsonFile(backupSettingsPath(layout)), BACKUP_FIELDS);
+  const backup = pick(await readJsonFile(layout.backupSettingsFile), BACKUP_FIELDS);
   if (backup !== null) {
     backup.encryption = pick(backup.encryption, ENCRYPTION_FIELDS);
     if (typeof backup.remote === 'string') backup.remote = remoteWithoutOptions(backup.remote);
@@ -39,7 +37,7 @@ export async function stateRecord(layout: Layout, now = new Date()): Promise<Buf
     at: now.toISOString(),
     config,
     backup,
-    notify: notifyWithoutSecrets(await readJsonFile(notifySettingsFile(layout))),
+    notify: notifyWithoutSecrets(await readJsonFile(layout.notifySettingsFile)),
   };
   return Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
 }

@@ -1,6 +1,6 @@
 import { readBackupState } from '../backup/backup-state.js';
 import { loadBackupSettings } from '../backup/settings.js';
-import { parseInterval } from '../time/duration.js';
+import { parseInterval } from '../lib/time/duration.js';
 import { backupNow, pruneSnapshots } from '../backup/snapshot.js';
 import { isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
 import { holderOf, lockHolder, lockState } from '../lib/lock.js';
-import { legacyDaemonCheck } from './legacy-daemon.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
-import { readDaemonState } from './state.js';
+import { readDaemonState } from '../workspace/daemon-state.js';
 
 /** The messages a detached daemon sends its starter over the IPC channel, once. */
 export type DaemonMessage = { type: 'ready'; pid: number } | { type: 'error'; error: { code: string; message: string; hint?: string } };
@@ -27,7 +26,7 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
   if (lock.kind === 'unproven') throw lock.error;
 
   // Output before the daemon's own log exists (a crash in start-up) lands here.
-  const out = openSync(join(layout.logDir, 'daemon.out'), 'a', 0o600);
+  const out = openSync(layout.daemonOut, 'a', 0o600);
   const child = spawn(process.execPath, [entry, 'daemon', '--home', layout.home], {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],

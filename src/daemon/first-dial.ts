@@ -1,6 +1,6 @@
 import { isBotsyncError } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import { loadConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';

@@ -4,10 +4,7 @@ import { formatCode, newSecret } from '../pairing/codes.js';
 import type { MachineDetails } from '../pairing/details.js';
 import { completeInvite, openInvite, type HostSide } from '../pairing/protocol.js';
 import { RelayClient } from '../pairing/relay-client.js';
-
-export interface InviteOutcome {
-  peer: MachineDetails;
-}
+import type { InviteCode, InviteOutcome } from '../ipc/routes.js';
 
 export interface PendingInvite {
   expiresAt: string;
@@ -43,7 +40,7 @@ export class Invites {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  async create(relayUrl: string): Promise<{ code: string; nameplate: Nameplate; expiresAt: string }> {
+  async create(relayUrl: string): Promise<InviteCode> {
     const relay = new RelayClient(relayUrl, this.env);
     const secret = newSecret();
     let opened;

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshDir, meshFolderId, planMembership, publishRecord, RECORD_FILE, REVOCATION_SKEW_MS, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
+import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshFolderId, planMembership, publishRecord, RECORD_FILE, REVOCATION_SKEW_MS, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
 import type { MachineDetails } from '../pairing/details.js';
 import type { BotsyncEvent, PeerAddedEvent, PeerPendingEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
@@ -52,9 +51,9 @@ export class MeshSync {
 
   async prepare(): Promise<void> {
     // The record directories themselves are made by the apply that creates their folders.
-    await mkdir(meshDir(this.layout), { recursive: true, mode: 0o700 });
-    const saved = (await readJsonFile(this.refusalsFile()).catch((error: unknown) => {
-      this.say(`ignoring unreadable ${this.refusalsFile()}: ${(error as Error).message}`);
+    await mkdir(this.layout.meshDir, { recursive: true, mode: 0o700 });
+    const saved = (await readJsonFile(this.layout.meshRefusalsFile).catch((error: unknown) => {
+      this.say(`ignoring unreadable ${this.layout.meshRefusalsFile}: ${(error as Error).message}`);
       return undefined;
     })) as Record<string, string[]> | undefined;
     this.announced = new Map(Object.entries(saved ?? {}).filter(([, ids]) => Array.isArray(ids)).map(([via, ids]) => [via, new Set(ids)]));
@@ -76,7 +75,7 @@ export class MeshSync {
   /** Watches for peers' records arriving; `writer` makes the changes their rules call for. */
   start(writer: ConfigWriter): void {
     this.writer = writer;
-    this.watcher = watchTree(meshDir(this.layout), {
+    this.watcher = watchTree(this.layout.meshDir, {
       onChange: (path) => {
         if (isRecordPath(path)) this.schedule();
       },
@@ -196,11 +195,7 @@ export class MeshSync {
     }
     if (changed) {
       const saved = Object.fromEntries([...this.announced].filter(([, ids]) => ids.size > 0).map(([via, ids]) => [via, [...ids]]));
-      await writeJsonAtomic(this.refusalsFile(), saved).catch((error: unknown) => this.say(`cannot save ${this.refusalsFile()}: ${(error as Error).message}`));
+      await writeJsonAtomic(this.layout.meshRefusalsFile, saved).catch((error: unknown) => this.say(`cannot save ${this.layout.meshRefusalsFile}: ${(error as Error).message}`));
     }
-  }
-
-  private refusalsFile(): string {
-    return join(this.layout.stateDir, 'mesh-refused.json');
   }
 }

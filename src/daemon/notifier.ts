@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { Batcher } from '../notify/batcher.js';
@@ -7,7 +6,7 @@ import { Journal } from '../notify/journal.js';
 import { normalize } from '../notify/normalize.js';
 import { Outbox } from '../notify/outbox.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
-import { outboxDir, sendTest, type NotifyStatus } from '../notify/status.js';
+import { sendTest, type NotifyStatus } from '../notify/status.js';
 import type { SendOutcome } from '../notify/sender.js';
 import { queueSummary } from '../notify/summary.js';
 import type { BotsyncEvent, Notification } from '../notify/types.js';
@@ -40,12 +39,12 @@ export class Notifier {
     // First, before anything else is set up: a malformed proxy variable throws here.
     this.dispatcher = httpDispatcher(env);
     this.journal = new Journal(layout);
-    this.outbox = new Outbox(outboxDir(layout), (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
+    this.outbox = new Outbox(layout.outboxDir, (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
     this.delivery = new DeliveryLoop({ outbox: this.outbox, target: () => this.target.target, dispatcher: this.dispatcher, log: say });
     this.batcher = new Batcher({ onNotification: (notification) => this.enqueue(notification) });
     this.stream = new EventStream({
       client,
-      cursorFile: join(layout.stateDir, 'events.cursor'),
+      cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch: a crash re-reads them.
       heldSince: () => this.batcher.heldSince(),

@@ -1,6 +1,6 @@
 import { asIdentity, identityOf, terminate } from '../lib/process-identity.js';
 import type { Layout } from '../workspace/layout.js';
-import type { DaemonState } from './state.js';
+import type { DaemonState } from '../workspace/daemon-state.js';
 
 /**
  * Stops a Syncthing that a daemon could not stop itself (it was killed with SIGKILL): the one recorded

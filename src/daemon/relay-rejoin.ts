@@ -1,7 +1,7 @@
 import { endpointOf } from '../mesh/address.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { SystemStatus } from '../syncthing/rest-types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';

@@ -1,23 +1,20 @@
-import type { Nameplate } from '../../relay/wire.js';
-import type { AddPeerInput, RemoveInput } from '../mesh/peers.js';
 import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
-import type { MachineDetails } from '../pairing/details.js';
 import type { SystemWatch } from './system-watch.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
 import { introducedEvent, type MeshSync } from './mesh-sync.js';
-import type { ControlRoutes } from './control-socket.js';
+import type { RouteHandlers } from '../ipc/routes.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
-import type { DaemonState } from './state.js';
+import type { DaemonState } from '../workspace/daemon-state.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -31,8 +28,8 @@ export interface DaemonParts {
   mesh: MeshSync;
 }
 
-/** What the CLI can ask a running daemon (see control-socket.ts for the transport). */
-export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): ControlRoutes {
+/** What the CLI can ask a running daemon: the route table of src/ipc/routes.ts, served by src/ipc/server.ts. */
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): RouteHandlers {
   return {
     status: async () => ({
       ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client, system.current()), invites.pending()),
@@ -41,40 +38,33 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     }),
     'backup.reload': async () => backups.reload(),
     apply: async () => writer.apply(),
-    'peers.add': async (input) => writer.change((config) => withPeer(config, input as AddPeerInput)),
-    'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input as RemoveInput)),
+    'peers.add': async (input) => writer.change((config) => withPeer(config, input)),
+    'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input)),
     'peers.approve': async (nameOrId) => {
       let before!: BotsyncConfig;
       const change = await writer.change((config) => {
         before = config;
-        return withApproved(config, String(nameOrId));
+        return withApproved(config, nameOrId);
       });
       const { peer } = change;
       notifier.emit(introducedEvent('peer.added', before, peer));
       return change;
     },
-    // The machines a just-paired host listed: introduced by it (mesh/membership.ts).
-    'peers.introduced': async (body) => {
-      const { via, machines } = body as { via: string; machines: MachineDetails[] };
-      await mesh.introduce(via, machines);
-    },
-    // A machine met through a pairing: dialled first where it answers now, and through its relays.
-    'peers.paired': async (body) => {
-      const { machine, name } = body as { machine: MachineDetails; name?: string };
+    'peers.introduced': async ({ via, machines }) => mesh.introduce(via, machines),
+    'peers.paired': async ({ machine, name }) => {
       const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
       return writer.change((config) => withPeer(config, { ...peerInputFor(config, machine), ...(name === undefined ? {} : { name }), dialFirst }));
     },
     network: async () => buildNetworkReport(await loadConfig(layout), system.current(), await client.connections()),
-    'config.set': async (body) => {
-      const { key, value } = body as { key: string; value: string };
+    'config.set': async ({ key, value }) => {
       const { config, applied } = await writer.update((current) => withSetting(current, key, value));
       return { key, value: settingOf(config, key), applied };
     },
-    'invite.create': async (body) => invites.create((body as { relay: string }).relay),
-    'invite.wait': async (body) => invites.wait((body as { nameplate: Nameplate }).nameplate),
+    'invite.create': async ({ relay }) => invites.create(relay),
+    'invite.wait': async ({ nameplate }) => invites.wait(nameplate),
     'notify.reload': async () => notifier.reload(),
     'notify.status': async () => notifier.status(),
     'notify.test': async () => notifier.sendTest(),
-    'pairing.completed': async (body) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...(body as { deviceId: string; name: string; role: string }) }),
+    'pairing.completed': async (paired) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...paired }),
   };
 }

@@ -1,7 +1,7 @@
 import { isBotsyncError } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { SystemStatus } from '../syncthing/rest-types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /** Often while Syncthing is new (its relay and discovery answers arrive in the first seconds), then rarely. */
 const EARLY_MS = 1_000;

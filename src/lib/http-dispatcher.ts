@@ -12,7 +12,7 @@
  * - credentials in the proxy URL become a Basic Proxy-Authorization header.
  */
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { BotsyncError } from '../errors.js';
 
 /** A relay, receiver or mirror that takes longer than this to accept a connection is not going to. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -45,13 +45,4 @@ function proxyUrl(env: NodeJS.ProcessEnv, lower: string, upper: string): string 
   throw new BotsyncError('BAD_INPUT', `${name} is not an http(s) proxy URL${protocol === undefined ? '' : ` (it is a ${protocol} URL)`}.`, {
     hint: `Set ${name} to http://HOST:PORT (with USER:PASSWORD@ before HOST if the proxy asks for them), or unset it.`,
   });
-}
-
-/** A request that failed before any answer, in words: the message, and the code when the message lacks it. */
-export function describeNetworkError(error: unknown): string {
-  const code = errnoCode(error);
-  // Happy-eyeballs failures arrive as an AggregateError with an empty message but a code.
-  const message = error instanceof Error && error.message ? error.message : undefined;
-  if (message && code && !message.includes(code)) return `${message} (${code})`;
-  return message ?? code ?? String(error);
 }

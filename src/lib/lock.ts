@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import { asIdentity, identityOf, isRunning, sameProcess, type ProcessIdentity } from './process-identity.js';
-import { sleep } from '../time/sleep.js';
+import { pollUntil } from './time/poll.js';
 import { readStateText, writeJsonAtomic } from './state-file.js';
 
 /**
@@ -54,26 +54,27 @@ export async function acquireLock(lockFile: string, pid = process.pid, { busy = 
     if (state.kind === 'held') throw busy(state.holder.pid);
     if (state.kind === 'unproven') throw state.error;
   };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await refuseIfTaken();
-    const flag = `${lockFile}.${pid}.${Math.random().toString(36).slice(2)}${FLAG_SUFFIX}`;
-    await writeJsonAtomic(flag, me);
-    try {
-      if (await aloneAt(lockFile, flag)) {
+  const taken = await pollUntil(
+    async () => {
+      await refuseIfTaken();
+      const flag = `${lockFile}.${pid}.${Math.random().toString(36).slice(2)}${FLAG_SUFFIX}`;
+      await writeJsonAtomic(flag, me);
+      try {
+        if (!(await aloneAt(lockFile, flag))) return undefined;
         await refuseIfTaken();
         await writeJsonAtomic(lockFile, me);
-        return;
+        return true;
+      } finally {
+        await rm(flag, { force: true });
       }
-    } finally {
-      await rm(flag, { force: true });
-    }
-    if (Date.now() > deadline) {
-      throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}: other processes kept taking it at the same time.`, {
-        hint: 'Another botsync may be starting; try again.',
-      });
-    }
-    await sleep(10 + Math.random() * 40);
+    },
+    // A random moment, so that two processes that backed off together do not meet again.
+    { everyMs: () => 10 + Math.random() * 40, timeoutMs },
+  );
+  if (taken === undefined) {
+    throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}: other processes kept taking it at the same time.`, {
+      hint: 'Another botsync may be starting; try again.',
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFile, readlink } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
-import { sleep } from '../time/sleep.js';
+import { pollUntil } from './time/poll.js';
 
 /**
  * A process as botsync records it: the kernel reuses PIDs, so a PID alone may name an unrelated
@@ -118,11 +118,7 @@ export function deliver(pid: number, signal: NodeJS.Signals | 0, kill: (pid: num
 }
 
 async function exitedWithin(recorded: ProcessIdentity, timeoutMs: number): Promise<boolean> {
-  for (let waited = 0; ; waited += 50) {
-    if (await gone(recorded)) return true;
-    if (waited >= timeoutMs) return false;
-    await sleep(50);
-  }
+  return (await pollUntil(async () => ((await gone(recorded)) ? true : undefined), { everyMs: 50, timeoutMs })) === true;
 }
 
 /** Exited, and reaped too: until its parent reaps it, a zombie keeps its PID, and callers expect it free. */

@@ -1,8 +1,8 @@
-import { askDaemon } from '../daemon/control-socket.js';
+import { askDaemon } from '../ipc/client.js';
 import type { HostDetails } from '../pairing/details.js';
 import { askNetworkReport } from '../report/network.js';
 import type { PeerConnection } from '../report/status.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { pollUntil } from '../lib/time/poll.js';
 import type { NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { addPairedPeer } from './pairing-peers.js';
@@ -45,18 +45,21 @@ export async function awaitConnection(
   options: { timeoutMs: number; onWait?: (waitedMs: number, reason: string) => void },
 ): Promise<ConnectionOutcome> {
   const started = Date.now();
-  const signal = new AbortController().signal;
   let lastReport = 0;
-  for (;;) {
-    const waitedMs = Date.now() - started;
-    const peer = (await askNetworkReport(layout)).peers.find((candidate) => candidate.deviceId === deviceId);
-    if (peer?.connected) return { connected: true, connection: peer.connection, waitedMs };
-    const reason = peer?.problem ?? 'the peer is not in this machine\'s configuration';
-    if (waitedMs >= options.timeoutMs) return { connected: false, connection: null, reason, waitedMs };
-    if (waitedMs - lastReport >= 1_000) {
-      lastReport = waitedMs;
-      options.onWait?.(waitedMs, reason);
-    }
-    await sleepUnlessAborted(Math.min(POLL_MS, options.timeoutMs - waitedMs), signal);
-  }
+  let last = { reason: '', waitedMs: 0 };
+  const connected = await pollUntil<ConnectionOutcome>(
+    async () => {
+      const waitedMs = Date.now() - started;
+      const peer = (await askNetworkReport(layout)).peers.find((candidate) => candidate.deviceId === deviceId);
+      if (peer?.connected) return { connected: true, connection: peer.connection, waitedMs };
+      last = { reason: peer?.problem ?? 'the peer is not in this machine\'s configuration', waitedMs };
+      if (waitedMs < options.timeoutMs && waitedMs - lastReport >= 1_000) {
+        lastReport = waitedMs;
+        options.onWait?.(waitedMs, last.reason);
+      }
+      return undefined;
+    },
+    { everyMs: POLL_MS, timeoutMs: options.timeoutMs },
+  );
+  return connected ?? { connected: false, connection: null, ...last };
 }

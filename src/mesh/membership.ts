@@ -84,10 +84,6 @@ export interface MeshRecord extends MachineDetails {
 /** What the rules read of a record: who wrote it, whom it introduces, whom it revokes. */
 export type IntroducerRecord = Pick<MeshRecord, 'deviceId' | 'peers' | 'revoked'>;
 
-export function meshDir(layout: Layout): string {
-  return join(layout.stateDir, 'mesh');
-}
-
 export function meshFolderId(author: string): string {
   return `${MESH_FOLDER_PREFIX}${author}`;
 }
@@ -100,14 +96,14 @@ export function meshFolderAuthor(folderId: string): string | undefined {
 }
 
 export function recordDir(layout: Layout, author: string): string {
-  return join(meshDir(layout), author);
+  return join(layout.meshDir, author);
 }
 
 export function recordPath(layout: Layout, author: string): string {
   return join(recordDir(layout, author), RECORD_FILE);
 }
 
-/** Whether a path below meshDir, '/'-separated, is an author's record. */
+/** Whether a path below the mesh directory, '/'-separated, is an author's record. */
 export function isRecordPath(path: string): boolean {
   const [author, file, ...rest] = path.split('/');
   return rest.length === 0 && file === RECORD_FILE && DEVICE_ID.test(author!);
@@ -131,13 +127,13 @@ const LEGACY_ENTRY = /^(\.stfolder|\.stignore|[A-Z2-7-]{63}\.json(\.tmp)?)$/;
 export async function pruneMeshDir(layout: Layout, authors: ReadonlySet<string>): Promise<string[]> {
   let names: string[];
   try {
-    const entries = await readdir(meshDir(layout), { withFileTypes: true });
+    const entries = await readdir(layout.meshDir, { withFileTypes: true });
     names = entries.filter((entry) => (entry.isDirectory() && DEVICE_ID.test(entry.name) ? !authors.has(entry.name) : LEGACY_ENTRY.test(entry.name))).map((entry) => entry.name);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return [];
     throw error;
   }
-  for (const name of names) await rm(join(meshDir(layout), name), { recursive: true, force: true });
+  for (const name of names) await rm(join(layout.meshDir, name), { recursive: true, force: true });
   return names;
 }
 

@@ -1,5 +1,6 @@
 import { BotsyncError } from '../errors.js';
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { askDaemonOr } from '../ipc/client.js';
+import type { RequestOf } from '../ipc/routes.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
 import { knownDevices, loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
@@ -49,16 +50,18 @@ export function approvePeer(layout: Layout, nameOrId: string): Promise<PeerChang
   return changePeer(layout, 'peers.approve', nameOrId, (config) => withApproved(config, nameOrId));
 }
 
+type PeerRoute = 'peers.add' | 'peers.remove' | 'peers.approve' | 'peers.paired';
+
 /**
  * A change to one peer: with a daemon running, the daemon makes it (`op`), as the one writer of
  * config.json then; otherwise `edit` is applied to the file, and the daemon applies it when it starts.
  */
-export async function changePeer(layout: Layout, op: string, body: unknown, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
-  const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, op, body);
-  if (viaDaemon !== undefined) return viaDaemon;
-  const { config, peer } = edit(await loadConfig(layout));
-  await saveConfig(layout, config);
-  return { peer, applied: false };
+export function changePeer<R extends PeerRoute>(layout: Layout, op: R, body: RequestOf<R>, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+  return askDaemonOr(layout, op, body, async () => {
+    const { config, peer } = edit(await loadConfig(layout));
+    await saveConfig(layout, config);
+    return { peer, applied: false };
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { askDaemonOr } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -52,11 +52,11 @@ export function settingOf(config: BotsyncConfig, key: string): string {
 /** Changes a setting: through the daemon, the one writer of config.json while it runs, or in the file. */
 export async function changeSetting(layout: Layout, key: string, value: string): Promise<SettingChange> {
   settingFor(key);
-  const viaDaemon = await askDaemonIfRunning<SettingChange>(layout, 'config.set', { key, value });
-  if (viaDaemon !== undefined) return viaDaemon;
-  const config = withSetting(await loadConfig(layout), key, value);
-  await saveConfig(layout, config);
-  return { key, value: settingOf(config, key), applied: false };
+  return askDaemonOr(layout, 'config.set', { key, value }, async () => {
+    const config = withSetting(await loadConfig(layout), key, value);
+    await saveConfig(layout, config);
+    return { key, value: settingOf(config, key), applied: false };
+  });
 }
 
 function settingFor(key: string): Setting {

@@ -3,7 +3,8 @@ import { isBotsyncError } from '../errors.js';
 import type { Outbox } from './outbox.js';
 import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { backoffDelay, type Backoff } from '../lib/time/backoff.js';
+import { systemClock, type Clock } from '../lib/time/clock.js';
 
 /**
  * Drains the outbox into the webhook, strictly in order and one at a time: the head is retried
@@ -20,17 +21,6 @@ export interface DeliveryStatus {
   nextAttemptAt: string | null;
 }
 
-export interface DeliveryClock {
-  now(): number;
-  /** Resolves after ms, or early (resolving or rejecting) once signal aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-}
-
 export interface DeliveryLoopOptions {
   outbox: Outbox;
   /** Read before every attempt, so a changed token or URL applies to the next one. */
@@ -38,29 +28,24 @@ export interface DeliveryLoopOptions {
   /** What every send goes through (httpDispatcher()); the loop's owner closes it. */
   dispatcher: Dispatcher;
   send?: typeof sendNotification;
-  clock?: DeliveryClock;
-  backoff?: BackoffOptions;
+  clock?: Clock;
+  backoff?: Backoff;
   /** Per request; the sender's default when unset. */
   timeoutMs?: number;
   onStatus?: (status: DeliveryStatus) => void;
   log?: (message: string) => void;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 5 * 60_000 };
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 5 * 60_000 };
 
 /** A Retry-After beyond this is more likely a misconfigured receiver than a plan; wake() still cuts any wait short. */
 export const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
-export const systemClock: DeliveryClock = {
-  now: () => Date.now(),
-  sleep: sleepUnlessAborted,
-};
-
 export class DeliveryLoop {
   private readonly outbox: Outbox;
   private readonly send: typeof sendNotification;
-  private readonly clock: DeliveryClock;
-  private readonly backoff: BackoffOptions;
+  private readonly clock: Clock;
+  private readonly backoff: Backoff;
   private readonly log: (message: string) => void;
   private current: DeliveryStatus = { lastDeliveredAt: null, lastError: null, state: 'idle', nextAttemptAt: null };
   private running: Promise<void> | undefined;
@@ -199,7 +184,7 @@ export class DeliveryLoop {
 
   private async retryLater(reason: string, retryAfterMs?: number): Promise<void> {
     this.failures += 1;
-    const backoff = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
+    const backoff = backoffDelay(this.backoff, this.failures - 1);
     const wait = Math.max(Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS), backoff);
     this.update({ state: 'retrying', lastError: reason, nextAttemptAt: new Date(this.clock.now() + wait).toISOString() });
     this.log(`${reason}; retrying in ${formatDuration(wait)}`);

@@ -1,10 +1,9 @@
 import { open, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RotatingLog } from '../daemon/rotating-log.js';
+import { RotatingLog } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent } from './types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event
@@ -12,15 +11,11 @@ import { sleepUnlessAborted } from '../time/sleep.js';
  * a follower survives daemon restarts and can start from what it missed.
  */
 
-export function journalFile(layout: Layout): string {
-  return join(layout.stateDir, 'events.ndjson');
-}
-
 export class Journal {
   private readonly log: RotatingLog;
 
   constructor(layout: Layout) {
-    this.log = new RotatingLog(journalFile(layout), { maxBytes: 10 * 1024 * 1024, keep: 2 });
+    this.log = new RotatingLog(layout.journalFile, { maxBytes: 10 * 1024 * 1024, keep: 2 });
   }
 
   append(event: BotsyncEvent): void {
@@ -39,7 +34,7 @@ export class Journal {
 export async function readJournal(layout: Layout): Promise<{ events: BotsyncEvent[]; offset: number }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(journalFile(layout));
+    bytes = await readFile(layout.journalFile);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { events: [], offset: 0 };
     throw error;
@@ -54,7 +49,7 @@ export async function readJournal(layout: Layout): Promise<{ events: BotsyncEven
  * across rotation (it shrinks or is replaced: start again from its beginning).
  */
 export async function followJournal(layout: Layout, from: number, onEvent: (event: BotsyncEvent) => void, signal: AbortSignal, everyMs = 100): Promise<void> {
-  const path = journalFile(layout);
+  const path = layout.journalFile;
   let offset = from;
   let partial = '';
   while (!signal.aborted) {

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { BotsyncError } from '../errors.js';
-import { describeNetworkError } from '../lib/http-dispatcher.js';
+import { transportFailure } from '../lib/transport-error.js';
 import type { Notification, NotifyTarget } from './types.js';
 
 /**
@@ -82,7 +82,7 @@ export async function sendNotification(target: NotifyTarget, notification: Notif
   } catch (error) {
     if (options.signal?.aborted) return { kind: 'retry', reason: 'the request was cancelled' };
     if (timeout.aborted) return { kind: 'retry', reason: scrub(`no answer from ${where} within ${formatSeconds(timeoutMs)}`) };
-    return { kind: 'retry', reason: scrub(`cannot reach ${where}: ${describeNetworkError(error)}`) };
+    return { kind: 'retry', reason: scrub(`cannot reach ${where}: ${transportFailure(error).detail}`) };
   }
 
   const status = response.statusCode;
@@ -149,7 +149,7 @@ async function readExcerpt(body: Dispatcher.ResponseData['body'], timeout: Abort
     }
   } catch (error) {
     // A body cut short still classifies by its status; say what was lost instead of failing the send.
-    return `(the response body could not be read: ${describeNetworkError(error)})`;
+    return `(the response body could not be read: ${transportFailure(error).detail})`;
   }
   const said = receiverWords(Buffer.concat(chunks).toString('utf8'));
   const oneLine = said.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
@@ -21,10 +20,6 @@ export interface ResolvedTarget {
   source: 'notify set' | 'environment' | 'off' | 'none';
   /** Since when there has been no target, when known (`notify off` records it); unset for 'none'. */
   offSince?: string;
-}
-
-export function settingsFile(layout: Layout): string {
-  return join(layout.stateDir, 'notify.json');
 }
 
 export async function resolveTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
@@ -72,14 +67,14 @@ export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS
     ...(options.sessionKey === undefined ? {} : { sessionKey: options.sessionKey }),
     ...(options.wakeMode === undefined ? {} : { wakeMode: options.wakeMode }),
   };
-  await writeJsonAtomic(settingsFile(layout), settings);
+  await writeJsonAtomic(layout.notifySettingsFile, settings);
   return { url: options.url, tokenEnv: options.tokenEnv };
 }
 
 export async function turnOff(layout: Layout, now = new Date()): Promise<void> {
   // A second `notify off` keeps the first one's time: the quiet period began then.
   const offAt = (await storedOffAt(layout)) ?? now.toISOString();
-  await writeJsonAtomic(settingsFile(layout), { enabled: false, offAt } satisfies StoredSettings);
+  await writeJsonAtomic(layout.notifySettingsFile, { enabled: false, offAt } satisfies StoredSettings);
 }
 
 async function storedOffAt(layout: Layout): Promise<string | undefined> {
@@ -94,7 +89,7 @@ async function storedOffAt(layout: Layout): Promise<string | undefined> {
 }
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
-  const path = settingsFile(layout);
+  const path = layout.notifySettingsFile;
   const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
   if (raw === undefined) return undefined;
   // A file from before offAt was recorded, or a hand-edited one: off, since some time unknown.

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
-import { askDaemonIfRunning } from '../daemon/control-socket.js';
+import { askDaemonOr } from '../ipc/client.js';
 import { isBotsyncError } from '../errors.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import type { Layout } from '../workspace/layout.js';
@@ -22,16 +21,12 @@ export interface NotifyStatus {
   lastError: string | null;
 }
 
-export function outboxDir(layout: Layout): string {
-  return join(layout.stateDir, 'outbox');
-}
-
 /** From the daemon when it runs; from the settings and the outbox on disk when it does not. */
-export async function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
-  const live = await askDaemonIfRunning<NotifyStatus>(layout, 'notify.status');
-  if (live !== undefined) return live;
-  const { target, source } = await resolveTarget(layout, env);
-  return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(outboxDir(layout)).size(), lastDeliveredAt: null, lastError: null };
+export function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
+  return askDaemonOr(layout, 'notify.status', undefined, async () => {
+    const { target, source } = await resolveTarget(layout, env);
+    return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(layout.outboxDir).size(), lastDeliveredAt: null, lastError: null };
+  });
 }
 
 export interface SetResult {
@@ -51,16 +46,16 @@ export interface SetResult {
 export async function setNotifications(layout: Layout, options: SetOptions, env: NodeJS.ProcessEnv): Promise<SetResult> {
   const before = await previousTarget(layout, env);
   const saved = await setTarget(layout, options, env);
-  const reloaded = await askDaemonIfRunning<{ summarized: number }>(layout, 'notify.reload');
-  if (reloaded !== undefined) return { ...saved, applied: true, summarized: reloaded.summarized };
-  const summarized = before.target === undefined ? await queueSummary(layout, new Outbox(outboxDir(layout)), before.offSince) : 0;
-  return { ...saved, applied: false, summarized };
+  return askDaemonOr(layout, 'notify.reload', undefined, async () => ({
+    summarized: before.target === undefined ? await queueSummary(layout, new Outbox(layout.outboxDir), before.offSince) : 0,
+    applied: false,
+  })).then((reloaded) => ({ ...saved, applied: true, ...reloaded }));
 }
 
 /** Records that notifications are off and has a running daemon stop queueing them; returns whether one did. */
 export async function turnOffNotifications(layout: Layout): Promise<{ applied: boolean }> {
   await turnOff(layout);
-  return { applied: (await askDaemonIfRunning(layout, 'notify.reload')) !== undefined };
+  return askDaemonOr(layout, 'notify.reload', undefined, () => ({ applied: false })).then((reloaded) => ({ applied: true, ...reloaded }));
 }
 
 async function previousTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
@@ -84,15 +79,21 @@ const TEST_ANSWER_MARGIN_MS = 10_000;
 
 /** Sends one notification now, bypassing the queue: by the daemon when it runs, else from here. */
 export async function sendTestNotification(layout: Layout, env: NodeJS.ProcessEnv): Promise<TestResult> {
-  const fromDaemon = await askDaemonIfRunning<SendOutcome>(layout, 'notify.test', undefined, DEFAULT_TIMEOUT_MS + TEST_ANSWER_MARGIN_MS);
-  if (fromDaemon !== undefined) return { outcome: fromDaemon, sentBy: 'daemon' };
-  const { target } = await resolveTarget(layout, env);
-  const dispatcher = httpDispatcher(env);
-  try {
-    return { outcome: await sendTest(target, dispatcher), sentBy: 'cli' };
-  } finally {
-    await dispatcher.close();
-  }
+  return askDaemonOr(
+    layout,
+    'notify.test',
+    undefined,
+    async (): Promise<TestResult> => {
+      const { target } = await resolveTarget(layout, env);
+      const dispatcher = httpDispatcher(env);
+      try {
+        return { outcome: await sendTest(target, dispatcher), sentBy: 'cli' };
+      } finally {
+        await dispatcher.close();
+      }
+    },
+    DEFAULT_TIMEOUT_MS + TEST_ANSWER_MARGIN_MS,
+  ).then((answer) => ('sentBy' in answer ? answer : { outcome: answer, sentBy: 'daemon' }));
 }
 
 /** The test notification itself, for the daemon and for the CLI without one. */

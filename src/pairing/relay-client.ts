@@ -11,7 +11,8 @@ import {
   type RelayHealth,
 } from '../../relay/wire.js';
 import { BotsyncError } from '../errors.js';
-import { describeNetworkError, httpDispatcher } from '../lib/http-dispatcher.js';
+import { httpDispatcher } from '../lib/http-dispatcher.js';
+import { transportFailure } from '../lib/transport-error.js';
 
 export const DEFAULT_RELAY = 'https://relay.botsync.dev';
 
@@ -87,7 +88,7 @@ export class RelayClient {
     } catch (error) {
       // Not the error's name: undici names a proxy's refusal to tunnel an AbortError too.
       if (options.signal?.aborted) throw error;
-      throw new BotsyncError('RELAY_UNREACHABLE', `The pairing relay ${this.url} cannot be reached (${describeNetworkError(error)}).`, {
+      throw new BotsyncError('RELAY_UNREACHABLE', `The pairing relay ${this.url} cannot be reached (${transportFailure(error).detail}).`, {
         hint: DIRECT_CODE_HINT,
         cause: error,
       });

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
-import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { findSyncthing } from '../syncthing/binary.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { SyncthingClient } from '../syncthing/client.js';

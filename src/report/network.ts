@@ -1,7 +1,7 @@
-import { askDaemon } from '../daemon/control-socket.js';
+import { askDaemon } from '../ipc/client.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { pollUntil } from '../lib/time/poll.js';
 import type { Connections, SystemStatus } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -28,7 +28,7 @@ export interface PeerReachability {
 
 /** The network report of the home's running daemon. */
 export function askNetworkReport(layout: Layout): Promise<NetworkReport> {
-  return askDaemon<NetworkReport>(layout, 'network');
+  return askDaemon(layout, 'network');
 }
 
 /** How long a just-started Syncthing may take to join its relays (about a second on the internet). */
@@ -39,15 +39,20 @@ const RELAY_JOIN_MS = 5_000;
  * RELAY_JOIN_MS passed): for what another machine keeps, like a direct code, where a missing relay
  * address can cost a connection across NATs.
  */
-export async function settledAddresses(layout: Layout, network: BotsyncConfig['network'], signal = new AbortController().signal): Promise<string[]> {
-  const deadline = Date.now() + RELAY_JOIN_MS;
-  for (;;) {
-    const report = await askNetworkReport(layout);
-    const relayListeners = report.listeners.filter((listener) => isRelayListener(listener.address));
-    const settled = relayListeners.length > 0 && relayListeners.every((listener) => listener.error !== null || report.addresses.some((address) => address.startsWith('relay://')));
-    if (network !== 'internet' || settled || Date.now() >= deadline) return report.addresses;
-    await sleepUnlessAborted(200, signal);
-  }
+export async function settledAddresses(layout: Layout, network: BotsyncConfig['network']): Promise<string[]> {
+  let report: NetworkReport | undefined;
+  const settled = await pollUntil(
+    async () => {
+      report = await askNetworkReport(layout);
+      const { addresses, listeners } = report;
+      const relayListeners = listeners.filter((listener) => isRelayListener(listener.address));
+      const joined = relayListeners.length > 0 && relayListeners.every((listener) => listener.error !== null || addresses.some((address) => address.startsWith('relay://')));
+      return network !== 'internet' || joined ? addresses : undefined;
+    },
+    { everyMs: 200, timeoutMs: RELAY_JOIN_MS },
+  );
+  // Not settled in time: the addresses of the last report.
+  return settled ?? report!.addresses;
 }
 
 /** `system` is the daemon's cached copy of Syncthing's system status (undefined before the first read). */

@@ -1,10 +1,10 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
-import { askDaemon } from '../daemon/control-socket.js';
-import { legacyDaemonCheck } from '../daemon/legacy-daemon.js';
+import { askDaemonOr } from '../ipc/client.js';
+import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
-import { readDaemonState, type DaemonState } from '../daemon/state.js';
+import { readDaemonState, type DaemonState } from '../workspace/daemon-state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
@@ -71,19 +71,12 @@ export interface PeerConnection {
  */
 export async function collectStatus(layout: Layout): Promise<StatusReport> {
   const config = await loadConfig(layout);
-  // The socket first: a running daemon answers without the lock's holder being looked up (/proc, or ps).
-  let refused: unknown;
-  try {
-    return await askDaemon<StatusReport>(layout, 'status');
-  } catch (error) {
-    // A daemon still starting has its lock but not yet its socket; an unsafe socket matters only while one runs.
-    if (!isBotsyncError(error, 'DAEMON_NOT_RUNNING') && !isBotsyncError(error, 'CONTROL_SOCKET_UNSAFE')) throw error;
-    refused = error;
-  }
-  const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
-  if (daemonPid !== undefined && isBotsyncError(refused, 'CONTROL_SOCKET_UNSAFE')) throw refused;
-  const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
-  return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined);
+  return askDaemonOr(layout, 'status', undefined, async () => {
+    // A daemon still starting holds its lock but does not answer on its socket yet.
+    const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
+    const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
+    return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined);
+  });
 }
 
 export interface DaemonInfo {

@@ -1,5 +1,6 @@
-import { Pool, errors as undiciErrors } from 'undici';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { Pool } from 'undici';
+import { BotsyncError } from '../errors.js';
+import { transportFailure } from '../lib/transport-error.js';
 import { respelled } from './address-spelling.js';
 import type {
   Completion,
@@ -227,21 +228,21 @@ export class SyncthingClient {
   }
 
   private transportError(error: unknown, method: Method, path: string): unknown {
-    if (error instanceof undiciErrors.RequestAbortedError || (error instanceof Error && error.name === 'AbortError')) return error;
-    const code = errnoCode(error);
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    const { kind, detail } = transportFailure(error);
+    if (kind === 'aborted') return error;
+    if (kind === 'unreachable') {
       return new BotsyncError('SYNCTHING_NOT_RUNNING', `Syncthing is not answering at ${this.address}.`, {
         hint: 'Start it with `botsync start`; `botsync doctor` says what is wrong.',
         cause: error,
       });
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    if (kind === 'timeout') {
       return new BotsyncError('SYNCTHING_TIMEOUT', `Syncthing did not answer ${method} ${path} in time.`, {
         hint: 'It may be busy scanning a large folder; try again, or see the log with `botsync doctor`.',
         cause: error,
       });
     }
-    return new BotsyncError('SYNCTHING_API', `Talking to Syncthing failed: ${(error as Error).message}`, {
+    return new BotsyncError('SYNCTHING_API', `Talking to Syncthing failed: ${detail}`, {
       hint: 'Run `botsync doctor`.',
       cause: error,
     });

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { interceptors, request } from 'undici';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
+import { transportFailure } from '../lib/transport-error.js';
 import { archiveFormat, extractEntry } from './archive.js';
 import type { PinnedRelease, ReleaseArch, ReleasePlatform } from './release.js';
 
@@ -120,7 +121,7 @@ async function fetchToFile(url: string, dest: string, { env, onProgress, signal 
     try {
       response = await request(url, { dispatcher, signal, headersTimeout: 30_000, bodyTimeout: 60_000, headers: { 'user-agent': 'botsync' } });
     } catch (error) {
-      throw downloadFailed(url, messageOf(error), error);
+      throw downloadFailed(url, transportFailure(error).detail, error);
     }
     if (response.statusCode !== 200) {
       await response.body.dump();
@@ -152,7 +153,7 @@ async function fetchToFile(url: string, dest: string, { env, onProgress, signal 
       // A disk error is the cache's problem, not the network's: the caller reports it as such.
       if (fileError !== undefined) throw fileError;
       if (isBotsyncError(error)) throw error;
-      throw downloadFailed(url, messageOf(error), error);
+      throw downloadFailed(url, transportFailure(error).detail, error);
     }
     return hash.digest('hex');
   } finally {

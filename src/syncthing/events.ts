@@ -26,7 +26,8 @@ import { isBotsyncError } from '../errors.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { SyncthingClient } from './client.js';
 import type { SyncthingEvent } from './rest-types.js';
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { backoffDelay, type Backoff } from '../lib/time/backoff.js';
+import { systemClock, type Clock } from '../lib/time/clock.js';
 
 /** What the notifier subscribes to. */
 /** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */
@@ -43,11 +44,6 @@ export interface GapInfo {
   count: number | null;
 }
 
-export interface StreamClock {
-  /** Resolves after ms, or as soon as the signal aborts (never rejects on abort). */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
 export interface EventStreamOptions {
   client: EventClient;
   /** JSON state file: `{ startTime, lastId, types }`. */
@@ -62,7 +58,7 @@ export interface EventStreamOptions {
   onEvents: (events: SyncthingEvent[]) => Promise<void>;
   onGap: (info: GapInfo) => void;
   log?: (message: string) => void;
-  clock?: StreamClock;
+  clock?: Pick<Clock, 'sleep'>;
   /** Long-poll duration in seconds. */
   waitS?: number;
   /**
@@ -78,10 +74,7 @@ interface Cursor {
   lastId: number;
 }
 
-const MIN_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 10_000;
-
-const realClock: StreamClock = { sleep: sleepUnlessAborted };
+const BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
 
 export class EventStream {
   private readonly client: EventClient;
@@ -92,7 +85,7 @@ export class EventStream {
   private readonly onEvents: (events: SyncthingEvent[]) => Promise<void>;
   private readonly onGap: (info: GapInfo) => void;
   private readonly log: (message: string) => void;
-  private readonly clock: StreamClock;
+  private readonly clock: Pick<Clock, 'sleep'>;
   private readonly waitS: number;
   private readonly heldSince: () => number | null;
 
@@ -120,7 +113,7 @@ export class EventStream {
     this.onEvents = options.onEvents;
     this.onGap = options.onGap;
     this.log = options.log ?? (() => undefined);
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
     this.waitS = options.waitS ?? 60;
     this.heldSince = options.heldSince ?? (() => null);
   }
@@ -145,22 +138,21 @@ export class EventStream {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    let backoffMs = MIN_BACKOFF_MS;
+    let failures = 0;
     let outage = false;
     while (!signal.aborted) {
       try {
         await this.cycle(signal);
         if (outage) this.log('Syncthing answers again: reading events.');
         outage = false;
-        backoffMs = MIN_BACKOFF_MS;
+        failures = 0;
       } catch (error) {
         if (signal.aborted) break;
         const transient = isBotsyncError(error, 'SYNCTHING_NOT_RUNNING') || isBotsyncError(error, 'SYNCTHING_TIMEOUT');
         // One line per outage, not one per retry: Syncthing may be down for minutes.
         if (!transient || !outage) this.log(`Reading Syncthing events failed: ${(error as Error).message} Retrying with backoff.`);
         outage = outage || transient;
-        await this.clock.sleep(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+        await this.clock.sleep(backoffDelay(BACKOFF, failures++), signal);
       }
     }
     await this.persist().catch((error: unknown) => this.log(`Saving the event cursor failed: ${(error as Error).message}`));

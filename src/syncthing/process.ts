@@ -1,9 +1,9 @@
 import { execa } from 'execa';
 import { BotsyncError, isBotsyncError } from '../errors.js';
-import type { ChildHandle } from '../daemon/supervisor.js';
+import type { ChildHandle } from '../lib/supervisor.js';
 import type { SyncthingBinary } from './binary.js';
 import type { SyncthingClient } from './client.js';
-import { sleep } from '../time/sleep.js';
+import { pollUntil } from '../lib/time/poll.js';
 import { serveArgs, syncthingEnv } from './command-line.js';
 
 export interface SpawnOptions {
@@ -37,24 +37,26 @@ export function spawnSyncthing(options: SpawnOptions): ChildHandle {
 export async function waitUntilReady(client: SyncthingClient, child: ChildHandle, timeoutMs = 30_000): Promise<void> {
   let exited = false;
   void child.exited.then(() => (exited = true));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited) {
-      throw new BotsyncError('SYNCTHING_FAILED', 'Syncthing exited while starting.', {
-        hint: 'See the Syncthing log in <home>/.botsync/logs/syncthing.log.',
-      });
-    }
-    try {
-      await client.version();
-      return;
-    } catch (error) {
-      if (!isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) throw error;
-    }
-    if (Date.now() > deadline) {
-      throw new BotsyncError('SYNCTHING_TIMEOUT', `Syncthing did not start answering within ${timeoutMs / 1000} s.`, {
-        hint: 'See the Syncthing log in <home>/.botsync/logs/syncthing.log.',
-      });
-    }
-    await sleep(50);
+  const answered = await pollUntil(
+    async () => {
+      if (exited) {
+        throw new BotsyncError('SYNCTHING_FAILED', 'Syncthing exited while starting.', {
+          hint: 'See the Syncthing log in <home>/.botsync/logs/syncthing.log.',
+        });
+      }
+      try {
+        await client.version();
+        return true;
+      } catch (error) {
+        if (!isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) throw error;
+        return undefined;
+      }
+    },
+    { everyMs: 50, timeoutMs },
+  );
+  if (answered === undefined) {
+    throw new BotsyncError('SYNCTHING_TIMEOUT', `Syncthing did not start answering within ${timeoutMs / 1000} s.`, {
+      hint: 'See the Syncthing log in <home>/.botsync/logs/syncthing.log.',
+    });
   }
 }

@@ -1,7 +1,10 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** Where everything of one botsync home lives. Pure: computing a layout touches no file. */
+/**
+ * Where everything of one botsync home lives: every state file's path is here, none is joined
+ * elsewhere. Pure: computing a layout touches no file.
+ */
 export interface Layout {
   home: string;
   stateDir: string;
@@ -9,12 +12,33 @@ export interface Layout {
   syncthingHome: string;
   lockFile: string;
   daemonFile: string;
+  /** The control socket, when its path fits a Unix socket (ipc/socket.ts says where it goes otherwise). */
+  controlSocket: string;
   logDir: string;
   daemonLog: string;
+  /** A detached daemon's stdout and stderr: what it printed before its own log was open. */
+  daemonOut: string;
   syncthingLog: string;
   manifestFile: string;
   /** The owner's password for Syncthing's GUI (0600); config.xml holds only its bcrypt hash. */
   guiPasswordFile: string;
+  /** The events the daemon announced, for `botsync events` (notify/journal.ts). */
+  journalFile: string;
+  /** How far the notifier has read Syncthing's events. */
+  eventCursorFile: string;
+  /** Notifications waiting for delivery, one file each (notify/outbox.ts). */
+  outboxDir: string;
+  notifySettingsFile: string;
+  /** The mesh records of every member, each a folder synced from its author (mesh/membership.ts). */
+  meshDir: string;
+  /** Introductions the daemon refused, so each is announced once. */
+  meshRefusalsFile: string;
+  backupSettingsFile: string;
+  /** The last backup's outcome. */
+  backupStateFile: string;
+  /** One backup at a time. */
+  backupLockFile: string;
+  backupSigningKeyFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,10 +57,22 @@ export function layoutFor(home: string): Layout {
     syncthingHome: join(stateDir, 'syncthing'),
     lockFile: join(stateDir, 'daemon.lock'),
     daemonFile: join(stateDir, 'daemon.json'),
+    controlSocket: join(stateDir, 'daemon.sock'),
     logDir,
     daemonLog: join(logDir, 'daemon.log'),
+    daemonOut: join(logDir, 'daemon.out'),
     syncthingLog: join(logDir, 'syncthing.log'),
     manifestFile: join(home, 'BOTSYNC.md'),
     guiPasswordFile: join(stateDir, 'gui-password'),
+    journalFile: join(stateDir, 'events.ndjson'),
+    eventCursorFile: join(stateDir, 'events.cursor'),
+    outboxDir: join(stateDir, 'outbox'),
+    notifySettingsFile: join(stateDir, 'notify.json'),
+    meshDir: join(stateDir, 'mesh'),
+    meshRefusalsFile: join(stateDir, 'mesh-refused.json'),
+    backupSettingsFile: join(stateDir, 'backup.json'),
+    backupStateFile: join(stateDir, 'backup-state.json'),
+    backupLockFile: join(stateDir, 'backup.lock'),
+    backupSigningKeyFile: join(stateDir, 'backup-signing-key.json'),
   };
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BotsyncError } from '../../src/errors.js';
 import { SyncthingClient } from '../../src/syncthing/client.js';
-import { EventStream, NOTIFY_EVENT_TYPES, type EventClient, type GapInfo, type StreamClock } from '../../src/syncthing/events.js';
+import { EventStream, NOTIFY_EVENT_TYPES, type EventClient, type GapInfo } from '../../src/syncthing/events.js';
+import type { Clock } from '../../src/lib/time/clock.js';
 import type { SyncthingEvent, SystemStatus } from '../../src/syncthing/rest-types.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 
@@ -285,7 +286,7 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
 
   it('backs off exponentially while Syncthing is down, logs the outage once, and carries on', async () => {
     const sleeps: number[] = [];
-    const clock: StreamClock = {
+    const clock: Pick<Clock, 'sleep'> = {
       sleep: async (ms) => {
         sleeps.push(ms);
         if (sleeps.length === 9) fake.up = true;

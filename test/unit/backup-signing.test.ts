@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/backup/manifest.js';
-import { ensureSigningKey, judgeAuthenticity, loadSigningKey, parseSigner, signManifest, signingKeyPath, type SigningKey } from '../../src/backup/signing.js';
+import { ensureSigningKey, judgeAuthenticity, loadSigningKey, parseSigner, signManifest, type SigningKey } from '../../src/backup/signing.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 
 const fields: Manifest = {
@@ -39,9 +39,9 @@ describe('backup signing keys and signatures', () => {
     expect((await loadSigningKey(layout))?.publicKey).toBe(own.publicKey);
     expect((await ensureSigningKey(layout)).publicKey).toBe(own.publicKey);
     expect(own.publicKey).not.toBe(other.publicKey);
-    expect((await stat(signingKeyPath(layout))).mode & 0o777).toBe(0o600);
+    expect((await stat(layout.backupSigningKeyFile)).mode & 0o777).toBe(0o600);
     expect((await stat(layout.stateDir)).mode & 0o777).toBe(0o700);
-    const stored = await readFile(signingKeyPath(layout), 'utf8');
+    const stored = await readFile(layout.backupSigningKeyFile, 'utf8');
     expect(stored).toContain(Buffer.from(own.secretKey).toString('base64url'));
     expect(own.publicKey).toMatch(/^ed25519:[A-Za-z0-9_-]{43}$/);
     expect(own.publicKey).not.toContain(Buffer.from(own.secretKey).toString('base64url'));

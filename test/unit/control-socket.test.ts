@@ -3,8 +3,12 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { askDaemon, controlSocketPlace, fnv1a64, prepareControlSocket, serveControl, type ControlRoutes } from '../../src/daemon/control-socket.js';
+import { askDaemon, askDaemonOr } from '../../src/ipc/client.js';
+import type { RouteHandlers } from '../../src/ipc/routes.js';
+import { prepareControlSocket, serveControl } from '../../src/ipc/server.js';
+import { controlSocketPlace, fnv1a64 } from '../../src/ipc/socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
+import { acquireLock, releaseLock } from '../../src/lib/lock.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 
 /** A listening socket that counts who connects to it: what the CLI must never reach. */
@@ -17,6 +21,11 @@ async function listener(path: string): Promise<{ server: Server; connections: ()
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return { server, connections: () => count };
 }
+
+type ControlRoutes = Partial<RouteHandlers>;
+
+/** A route that answers with what it was sent. */
+const echo: ControlRoutes = { 'config.set': async ({ key, value }) => ({ key, value, applied: true }) };
 
 /** As the daemon does it: the place made ready, then served. */
 async function startServing(at: Layout, routes: ControlRoutes): Promise<Server> {
@@ -54,9 +63,9 @@ describe('the daemon control socket', () => {
   }
 
   it('answers requests by name, privately', async () => {
-    await serve({ echo: async (body) => ({ youSaid: body }), nothing: async () => undefined });
-    expect(await askDaemon(layout, 'echo', { a: [1, 'two'] })).toEqual({ youSaid: { a: [1, 'two'] } });
-    expect(await askDaemon(layout, 'nothing')).toBeNull();
+    await serve({ ...echo, 'backup.reload': async () => undefined });
+    expect(await askDaemon(layout, 'config.set', { key: 'k', value: 'v "two"' })).toEqual({ key: 'k', value: 'v "two"', applied: true });
+    expect(await askDaemon(layout, 'backup.reload')).toBeNull();
     const { path } = await controlSocketPlace(layout);
     expect(path).toBe(join(layout.stateDir, 'daemon.sock'));
     expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -64,15 +73,20 @@ describe('the daemon control socket', () => {
 
   it("carries the daemon's typed errors back to the caller", async () => {
     await serve({
-      fail: async () => {
+      network: async () => {
         throw new BotsyncError('SYNCTHING_TIMEOUT', 'too slow', { hint: 'wait' });
       },
     });
-    const error = await askDaemon(layout, 'fail').catch((e: unknown) => e);
+    const error = await askDaemon(layout, 'network').catch((e: unknown) => e);
     expect(isBotsyncError(error, 'SYNCTHING_TIMEOUT')).toBe(true);
     expect(error).toMatchObject({ message: 'too slow', hint: 'wait' });
-    const unknown = await askDaemon(layout, 'no-such-op').catch((e: unknown) => e);
-    expect((unknown as Error).message).toMatch(/no "no-such-op" request/);
+    // A route this daemon lacks (it is older than the CLI), and a name that is no route at all.
+    const lacking = await askDaemon(layout, 'status').catch((e: unknown) => e);
+    expect((lacking as BotsyncError).message).toMatch(/no "status" request/);
+    expect((lacking as BotsyncError).hint).toMatch(/older than this botsync/);
+    // @ts-expect-error: not a route of the API, which the compiler refuses; an object's own prototype is none either.
+    const inherited = await askDaemon(layout, 'toString').catch((e: unknown) => e);
+    expect((inherited as Error).message).toMatch(/no "toString" request/);
   });
 
   it('says DAEMON_NOT_RUNNING when nobody listens, also over a stale socket file', async () => {
@@ -88,8 +102,8 @@ describe('the daemon control socket', () => {
     const old = await listener((await controlSocketPlace(layout)).path);
     servers.push(old.server);
     // A SIGKILLed daemon leaves its socket file; the next one (which holds the lock) takes over.
-    await serve({ ping: async () => 'pong' });
-    expect(await askDaemon(layout, 'ping')).toBe('pong');
+    await serve(echo);
+    expect(await askDaemon(layout, 'config.set', { key: 'k', value: 'v' })).toMatchObject({ applied: true });
     expect(old.connections()).toBe(0);
   });
 
@@ -137,8 +151,8 @@ describe('the daemon control socket', () => {
     it('makes the run directory 0700 and serves there', async () => {
       process.env.XDG_CACHE_HOME = cache;
       delete process.env.XDG_RUNTIME_DIR;
-      await serve({ ping: async () => 'pong' }, deep);
-      expect(await askDaemon(deep, 'ping')).toBe('pong');
+      await serve(echo, deep);
+      expect(await askDaemon(deep, 'config.set', { key: 'k', value: 'v' })).toMatchObject({ applied: true });
       const { path, dir: runDir } = await controlSocketPlace(deep);
       expect((await stat(runDir!)).mode & 0o777).toBe(0o700);
       expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -192,6 +206,34 @@ describe('the daemon control socket', () => {
     expect(isBotsyncError(asked, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
     expect((asked as BotsyncError).hint).toMatch(/chmod 700/);
     expect(isBotsyncError(await startServing(layout, {}).catch((e: unknown) => e), 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+  });
+
+  it('has a command do the work itself only when no daemon answers', async () => {
+    let here = 0;
+    const locally = () => ++here;
+    expect(await askDaemonOr(layout, 'config.set', { key: 'k', value: 'v' }, locally)).toBe(1);
+    await serve(echo);
+    expect(await askDaemonOr(layout, 'config.set', { key: 'k', value: 'v' }, locally)).toEqual({ key: 'k', value: 'v', applied: true });
+    expect(here).toBe(1);
+    // The daemon's own refusal is the answer: the command does not do the work behind its back.
+    const refused = await askDaemonOr(layout, 'status', undefined, locally).catch((e: unknown) => e);
+    expect((refused as Error).message).toMatch(/no "status" request/);
+    expect(here).toBe(1);
+  });
+
+  it('refuses an unsafe socket while a daemon holds the lock, and works without it while none does', async () => {
+    const planted = await listener((await controlSocketPlace(layout)).path);
+    servers.push(planted.server);
+    await chmod(layout.stateDir, 0o755);
+    expect(await askDaemonOr(layout, 'notify.reload', undefined, () => 'here')).toBe('here');
+    await acquireLock(layout.lockFile);
+    try {
+      const refused = await askDaemonOr(layout, 'notify.reload', undefined, () => 'here').catch((e: unknown) => e);
+      expect(isBotsyncError(refused, 'CONTROL_SOCKET_UNSAFE')).toBe(true);
+    } finally {
+      await releaseLock(layout.lockFile);
+    }
+    expect(planted.connections()).toBe(0);
   });
 
   it('names the run-directory socket of a deep home by a 64-bit hash: homes that collide in 32 bits get their own', async () => {

@@ -2,9 +2,9 @@ import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { followJournal } from '../../src/notify/journal.js';
-import { sleep } from '../../src/time/sleep.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 
 it('follows the journal without piling up abort listeners on its signal, turn after turn', async () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { daemonHome, legacyDaemonCheck } from '../../src/daemon/legacy-daemon.js';
+import { daemonHome, legacyDaemonCheck } from '../../src/workspace/legacy-daemon.js';
 import { isBotsyncError } from '../../src/errors.js';
 import { acquireLock, lockHolder, lockState } from '../../src/lib/lock.js';
 import { identityOf } from '../../src/lib/process-identity.js';

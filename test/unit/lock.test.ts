@@ -80,12 +80,18 @@ describe('the daemon lock', () => {
     expect(await lockHolder(lockFile)).toBe(me.pid);
   });
 
-  it('waits while another live process is taking over, and ignores the flag of one that died doing so', async () => {
+  /** A stale lock that another live process (`other`) is taking over, its flag raised; `me` would take it too. */
+  async function takeoverUnderWay(): Promise<{ other: ProcessIdentity; me: ProcessIdentity; flag: string }> {
     const other = await sleeper();
     const me = await sleeper();
     await writeFile(lockFile, JSON.stringify(await gone()));
     const flag = `${lockFile}.${other.pid}.test.taking`;
     await writeFile(flag, JSON.stringify(other));
+    return { other, me, flag };
+  }
+
+  it('waits while another live process is taking over, and ignores the flag of one that died doing so', async () => {
+    const { other, me } = await takeoverUnderWay();
     const timedOut = await acquireLock(lockFile, me.pid, { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(isBotsyncError(timedOut, 'DAEMON_FAILED')).toBe(true);
     expect(await lockHolder(lockFile)).toBeUndefined();
@@ -94,6 +100,33 @@ describe('the daemon lock', () => {
     await waitFor(async () => (await identityOf(other.pid)) === undefined, 'the other taker to die');
     await acquireLock(lockFile, me.pid);
     expect(await lockHolder(lockFile)).toBe(me.pid);
+    expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+  });
+
+  /** Whether `taking` is still waiting after its retries had a while to run; the answer cannot depend on how long. */
+  async function stillWaiting(taking: Promise<unknown>): Promise<boolean> {
+    return Promise.race([taking.then(() => false, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 300))]);
+  }
+
+  it('keeps retrying while another live taker has its flag raised, and takes the lock once it is lowered', async () => {
+    const { me, flag } = await takeoverUnderWay();
+    const taking = acquireLock(lockFile, me.pid, { timeoutMs: 60_000 });
+    expect(await stillWaiting(taking)).toBe(true);
+    await rm(flag);
+    await taking;
+    expect(await holderOf(lockFile)).toEqual(me);
+    expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
+  });
+
+  it('stops retrying with DAEMON_RUNNING when the other taker wins meanwhile, leaving its lock alone', async () => {
+    const { other, me, flag } = await takeoverUnderWay();
+    const taking = acquireLock(lockFile, me.pid, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    expect(await stillWaiting(taking)).toBe(true);
+    // What the other taker does when it finds itself alone: writes its lock, then lowers its flag.
+    await writeFile(lockFile, JSON.stringify(other));
+    await rm(flag);
+    expect(await taking).toMatchObject({ code: 'DAEMON_RUNNING', message: expect.stringContaining(`pid ${other.pid}`) });
+    expect(await holderOf(lockFile)).toEqual(other);
     expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
   });
 

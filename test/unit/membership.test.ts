@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { meshFoldersFor } from '../../src/mesh/apply.js';
-import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshDir, meshFolderAuthor, meshFolderId, parseRecord, planMembership, pruneMeshDir, recordDir, recordOf, recordPath, REVOCATION_SKEW_MS, type MeshRecord } from '../../src/mesh/membership.js';
+import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshFolderAuthor, meshFolderId, parseRecord, planMembership, pruneMeshDir, recordDir, recordOf, recordPath, REVOCATION_SKEW_MS, type MeshRecord } from '../../src/mesh/membership.js';
 import { hostDetailsFor } from '../../src/mesh/pairing-peers.js';
 import { withApproved, withDeviceAsIn, withoutPeer, withPeer } from '../../src/mesh/peers.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
@@ -362,9 +362,9 @@ describe('mesh folders', () => {
     const folders = meshFoldersFor(layout, config);
     const plan = folders.map((folder) => ({ id: folder.id, type: folder.type, path: folder.path, devices: folder.devices!.map((device) => device.deviceID) }));
     expect(plan).toEqual([
-      { id: `botsync-mesh-${SELF}`, type: 'sendonly', path: join(meshDir(layout), SELF), devices: [SELF, X, Y] },
-      { id: `botsync-mesh-${X}`, type: 'receiveonly', path: join(meshDir(layout), X), devices: [SELF, X] },
-      { id: `botsync-mesh-${Y}`, type: 'receiveonly', path: join(meshDir(layout), Y), devices: [SELF, Y] },
+      { id: `botsync-mesh-${SELF}`, type: 'sendonly', path: join(layout.meshDir, SELF), devices: [SELF, X, Y] },
+      { id: `botsync-mesh-${X}`, type: 'receiveonly', path: join(layout.meshDir, X), devices: [SELF, X] },
+      { id: `botsync-mesh-${Y}`, type: 'receiveonly', path: join(layout.meshDir, Y), devices: [SELF, Y] },
     ]);
     expect(meshFoldersFor(layout, home([]))).toEqual([expect.objectContaining({ id: `botsync-mesh-${SELF}`, type: 'sendonly', devices: [{ deviceID: SELF }] })]);
   });
@@ -374,12 +374,12 @@ describe('mesh folders', () => {
     try {
       const layout = layoutFor(root);
       for (const author of [SELF, X, Y]) await mkdir(recordDir(layout, author), { recursive: true });
-      await mkdir(join(meshDir(layout), '.stfolder'));
-      for (const name of [`${X}.json`, `${Y}.json.tmp`, '.stignore', 'notes.txt']) await writeFile(join(meshDir(layout), name), '{}');
-      await mkdir(join(meshDir(layout), 'kept'));
+      await mkdir(join(layout.meshDir, '.stfolder'));
+      for (const name of [`${X}.json`, `${Y}.json.tmp`, '.stignore', 'notes.txt']) await writeFile(join(layout.meshDir, name), '{}');
+      await mkdir(join(layout.meshDir, 'kept'));
       const removed = await pruneMeshDir(layout, new Set([SELF, X]));
       expect(removed.sort()).toEqual([Y, `${X}.json`, `${Y}.json.tmp`, '.stignore', '.stfolder'].sort());
-      expect((await readdir(meshDir(layout))).sort()).toEqual([SELF, X, 'kept', 'notes.txt'].sort());
+      expect((await readdir(layout.meshDir)).sort()).toEqual([SELF, X, 'kept', 'notes.txt'].sort());
       expect(await pruneMeshDir(layoutFor(join(root, 'none')), new Set())).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { httpDispatcher } from '../../src/lib/http-dispatcher.js';
-import { DeliveryLoop, type DeliveryClock, type DeliveryLoopOptions, type DeliveryStatus } from '../../src/notify/delivery.js';
+import { DeliveryLoop, type DeliveryLoopOptions, type DeliveryStatus } from '../../src/notify/delivery.js';
+import type { Clock } from '../../src/lib/time/clock.js';
 import { Outbox } from '../../src/notify/outbox.js';
 import type { Notification, NotifyTarget } from '../../src/notify/types.js';
 import { freePort } from '../../src/net/ports.js';
@@ -69,7 +70,7 @@ async function startReceiver(answer: (key: string, token: string) => Reply, port
 function fakeClock(onSleep: (ms: number) => void | Promise<void> = () => undefined) {
   let now = Date.parse('2026-03-01T12:00:00.000Z');
   const sleeps: number[] = [];
-  const clock: DeliveryClock = {
+  const clock: Clock = {
     now: () => now,
     sleep: async (ms) => {
       sleeps.push(ms);

@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { journalFile } from '../../src/notify/journal.js';
 import { Outbox } from '../../src/notify/outbox.js';
-import { resolveTarget, setTarget, settingsFile, turnOff } from '../../src/notify/settings.js';
+import { resolveTarget, setTarget, turnOff } from '../../src/notify/settings.js';
 import { queueSummary, SUMMARY_WINDOW_MS, summaryOf } from '../../src/notify/summary.js';
 import type { BotsyncEvent } from '../../src/notify/types.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
@@ -81,10 +80,10 @@ describe('the quiet period on disk', () => {
   });
 
   it('`notify off` over a broken notify.json still works, and an off file without a time is off since some unknown time', async () => {
-    await writeFile(settingsFile(layout), '{ not json');
+    await writeFile(layout.notifySettingsFile, '{ not json');
     await turnOff(layout, new Date(NOW));
     expect((await resolveTarget(layout, {})).offSince).toBe(new Date(NOW).toISOString());
-    await writeFile(settingsFile(layout), JSON.stringify({ enabled: false }));
+    await writeFile(layout.notifySettingsFile, JSON.stringify({ enabled: false }));
     expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off' });
   });
 
@@ -93,7 +92,7 @@ describe('the quiet period on disk', () => {
     expect(await queueSummary(layout, outbox, undefined, NOW)).toBe(0);
     const lines = [file('a.txt', at(HOUR)), file('b.txt', at(HOUR))].map((event) => JSON.stringify(event));
     // A line the daemon was cut off writing is skipped, as `botsync events` skips it.
-    await writeFile(journalFile(layout), `${lines.join('\n')}\n{"type":"file.rec`);
+    await writeFile(layout.journalFile, `${lines.join('\n')}\n{"type":"file.rec`);
     expect(await queueSummary(layout, outbox, undefined, NOW)).toBe(2);
     const queued = await outbox.list();
     expect(queued).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Supervisor, type ChildExit, type ChildHandle, type Clock } from '../../src/daemon/supervisor.js';
+import { Supervisor, type ChildExit, type ChildHandle } from '../../src/lib/supervisor.js';
+import type { Clock } from '../../src/lib/time/clock.js';
 
 /** A process that exits when told to, or when killed with a signal it honours. */
 class FakeChild implements ChildHandle {

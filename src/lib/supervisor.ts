@@ -1,4 +1,5 @@
-import { sleepUnlessAborted } from '../time/sleep.js';
+import { backoffDelay, type Backoff } from './time/backoff.js';
+import { systemClock, type Clock } from './time/clock.js';
 
 /**
  * Keeps one child process running: restarts it with exponential backoff when it dies, and stops it
@@ -17,14 +18,7 @@ export interface ChildHandle {
   kill(signal: NodeJS.Signals): void;
 }
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
+export interface BackoffPolicy extends Backoff {
   /** A child that ran this long is considered healthy: the next restart starts from initialMs again. */
   resetAfterMs: number;
 }
@@ -42,8 +36,6 @@ export interface SupervisorOptions {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
 
-export const realClock: Clock = { now: () => Date.now(), sleep: sleepUnlessAborted };
-
 export class Supervisor {
   private readonly options: SupervisorOptions;
   private readonly backoff: BackoffPolicy;
@@ -56,7 +48,7 @@ export class Supervisor {
   constructor(options: SupervisorOptions) {
     this.options = options;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
   }
 
   get child(): ChildHandle | undefined {
@@ -92,7 +84,8 @@ export class Supervisor {
   }
 
   private async run(): Promise<void> {
-    let delay = this.backoff.initialMs;
+    // Restarts since the child last ran long enough to count as healthy.
+    let failures = 0;
     while (!this.stopping.signal.aborted) {
       const child = this.options.spawn();
       this.current = child;
@@ -100,11 +93,11 @@ export class Supervisor {
       this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
       const exit = await child.exited;
       if (this.stopping.signal.aborted) break;
-      if (this.clock.now() - startedAt >= this.backoff.resetAfterMs) delay = this.backoff.initialMs;
+      if (this.clock.now() - startedAt >= this.backoff.resetAfterMs) failures = 0;
+      const delay = backoffDelay(this.backoff, failures++);
       this.restartCount++;
       this.options.onExit?.(exit, delay);
       await this.clock.sleep(delay, this.stopping.signal);
-      delay = Math.min(delay * 2, this.backoff.maxMs);
     }
     this.current = undefined;
   }

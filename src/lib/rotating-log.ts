@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -50,8 +50,13 @@ export class RotatingLog {
     return new Promise((resolve) => this.stream.end(resolve));
   }
 
+  /**
+   * Opened here, not by the stream: a stream opens its file later, so a rotation in between would move
+   * the file from under it and its lines would land in the new file, after lines written later. Lines
+   * written to a descriptor stay in the file it was opened on, wherever a rotation moves it.
+   */
   private open(): WriteStream {
-    return createWriteStream(this.path, { flags: 'a', mode: 0o600 });
+    return createWriteStream(this.path, { fd: openSync(this.path, 'a', 0o600) });
   }
 
   private rotate(): void {

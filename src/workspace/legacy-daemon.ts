@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import type { LegacyCheck } from '../lib/lock.js';
 import { contextOf, type ProcessContext } from '../lib/process-identity.js';
-import type { Layout } from '../workspace/layout.js';
+import type { Layout } from './layout.js';
 
 /**
  * A daemon lock written by an older botsync holds a bare PID, and that daemon keeps running through an

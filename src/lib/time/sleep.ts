@@ -14,8 +14,3 @@ export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<voi
     }
   });
 }
-
-/** Waits `ms`: for a short poll that nothing needs to cut short. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,8 +1,11 @@
 import type { ProcessIdentity } from '../lib/process-identity.js';
-import type { Layout } from '../workspace/layout.js';
+import type { Layout } from './layout.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 
-/** What the running daemon publishes about itself in daemon.json, for `start`, `status` and `doctor`. */
+/**
+ * What the running daemon publishes about itself in daemon.json, for `start`, `status` and `doctor`: a
+ * state file of the home like config.json, read by commands that must not depend on the daemon's code.
+ */
 export interface DaemonState {
   pid: number;
   phase: 'starting' | 'running' | 'restarting' | 'failed';
