@@ -2,7 +2,7 @@ import { BotsyncError } from '../errors.js';
 import { askDaemonIfRunning } from '../daemon/control-socket.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
-import { knownDevices, loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
+import { knownDevices, updateConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { otherRole, type Role } from '../workspace/roles.js';
 import { parseAddress } from './address.js';
@@ -56,8 +56,12 @@ export function approvePeer(layout: Layout, nameOrId: string): Promise<PeerChang
 export async function changePeer(layout: Layout, op: string, body: unknown, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
   const viaDaemon = await askDaemonIfRunning<PeerChange>(layout, op, body);
   if (viaDaemon !== undefined) return viaDaemon;
-  const { config, peer } = edit(await loadConfig(layout));
-  await saveConfig(layout, config);
+  let peer!: PeerRecord;
+  await updateConfig(layout, (current) => {
+    const edited = edit(current);
+    peer = edited.peer;
+    return edited.config;
+  });
   return { peer, applied: false };
 }
 

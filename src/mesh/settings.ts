@@ -1,6 +1,6 @@
 import { askDaemonIfRunning } from '../daemon/control-socket.js';
 import { BotsyncError } from '../errors.js';
-import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
 
@@ -54,8 +54,7 @@ export async function changeSetting(layout: Layout, key: string, value: string):
   settingFor(key);
   const viaDaemon = await askDaemonIfRunning<SettingChange>(layout, 'config.set', { key, value });
   if (viaDaemon !== undefined) return viaDaemon;
-  const config = withSetting(await loadConfig(layout), key, value);
-  await saveConfig(layout, config);
+  const { config } = await updateConfig(layout, (current) => withSetting(current, key, value));
   return { key, value: settingOf(config, key), applied: false };
 }
 
