@@ -7,6 +7,15 @@ function processesOf(home: TestHome): number[] {
   return processesMatching(home.home);
 }
 
+/** kill -9 of the home's daemon, which leaves its Syncthing running; returns what daemon.json recorded. */
+async function killDaemon(home: TestHome): Promise<NonNullable<Awaited<ReturnType<TestHome['daemonState']>>>> {
+  const state = (await home.daemonState())!;
+  process.kill(state.pid, 'SIGKILL');
+  await waitFor(() => !isAlive(state.pid), 'the daemon to die');
+  expect(isAlive(state.syncthing!.pid!)).toBe(true);
+  return state;
+}
+
 describe('the daemon supervises Syncthing', () => {
   let a: TestHome;
   let b: TestHome;
@@ -50,10 +59,7 @@ describe('the daemon supervises Syncthing', () => {
   });
 
   it('stop after kill -9 of the daemon stops the Syncthing it left behind', async () => {
-    const state = (await b.daemonState())!;
-    process.kill(state.pid, 'SIGKILL');
-    await waitFor(() => !isAlive(state.pid), 'the daemon to die');
-    expect(isAlive(state.syncthing!.pid!)).toBe(true);
+    const state = await killDaemon(b);
     const stopped = await b.json(['stop']);
     expect(stopped).toEqual({ running: false, wasRunning: false, pid: null, orphanSyncthing: state.syncthing!.pid });
     expect(isAlive(state.syncthing!.pid!)).toBe(false);
@@ -65,10 +71,7 @@ describe('the daemon supervises Syncthing', () => {
   });
 
   it('stops an orphaned Syncthing when a daemon killed with -9 is started again', async () => {
-    const state = (await b.daemonState())!;
-    process.kill(state.pid, 'SIGKILL');
-    await waitFor(() => !isAlive(state.pid), 'the daemon to die');
-    expect(isAlive(state.syncthing!.pid!)).toBe(true);
+    const state = await killDaemon(b);
     const restarted = await b.run(['start']);
     expect(restarted.exitCode).toBe(0);
     expect(isAlive(state.syncthing!.pid!)).toBe(false);
