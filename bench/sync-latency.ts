@@ -4,6 +4,14 @@
  * as a middle reference, the same plain pair with a 1 s watcher delay. One variant runs at a time,
  * on an otherwise idle set of processes, so none disturbs another's timings.
  *
+ * botsync's pair (agent A, human B) is measured in each of its three folders, each the way it flows:
+ * shared/ and deliverables/ from A to B, inbox/ from B to A; and in inbox/ for a write of a name
+ * that Syncthing has just written in B's shared/ (x.md arrives in shared/, B at once writes
+ * inbox/x.md), which must not be taken for Syncthing's own write and left to its 10 s watcher.
+ * For reference, the same inbox write right after another name arrived in shared/: what that busy
+ * moment costs any write. The samples are taken in turns, round after round, so load drift falls on
+ * all alike.
+ *
  * Each sample is an isolated write: the pause before it outlasts every timer a previous write can
  * leave running. Syncthing sleeps 250 ms after sending an index update (batching), and its watcher
  * ticks every fsWatcherDelayS while it has events; with a shorter fixed pause the next write lands at
@@ -104,25 +112,47 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
   }
 }
 
-/** `watcherDelayS`: the delay of the Syncthing watcher that carries the change, when that is what syncs it. */
-async function measure(label: string, writeDir: string, readDir: string, count: number, watcherDelayS = 0): Promise<VariantResult> {
+/** One kind of sample: a file of the given name written and awaited, its time returned. */
+interface Variant {
+  label: string;
+  sample(name: string): Promise<{ ms: number; by: DetectedBy }>;
+}
+
+/** A write into `writeDir` until it is in `readDir`. */
+function oneWay(label: string, writeDir: string, readDir: string): Variant {
+  return { label, sample: (name) => oneSample(writeDir, readDir, name) };
+}
+
+/**
+ * Takes `count` samples of each variant, in turns; `watcherDelayS`: the delay of the Syncthing
+ * watcher that carries the change, when that is what syncs it.
+ */
+async function measure(variants: Variant[], count: number, watcherDelayS = 0): Promise<VariantResult[]> {
   const pauseMs = pauseOverride ?? watcherDelayS * 1000 + QUIET_MS;
   const tag = randomBytes(3).toString('hex');
-  await checkpoint();
-  const warmup = await oneSample(writeDir, readDir, `${label}-${tag}-warmup.bin`);
-  log(`${label}: warm-up ${round(warmup.ms)} ms`);
-  const values: number[] = [];
-  let polled = 0;
-  for (let i = 0; i < count; i++) {
-    await sleep(pauseMs);
+  const warmups: number[] = [];
+  for (const variant of variants) {
     await checkpoint();
-    const sample = await oneSample(writeDir, readDir, `${label}-${tag}-${i}.bin`);
-    values.push(sample.ms);
-    if (sample.by === 'poll') polled++;
-    log(`${label}: sample ${i + 1}/${count}: ${round(sample.ms)} ms${sample.by === 'poll' ? ' (seen by the fallback poll)' : ''}`);
+    const warmup = await variant.sample(`${variant.label}-${tag}-warmup.md`);
+    warmups.push(warmup.ms);
+    log(`${variant.label}: warm-up ${round(warmup.ms)} ms`);
   }
-  if (polled > 0) log(`${label}: warning: fs.watch missed ${polled} file(s); those samples may be up to ${FALLBACK_POLL_MS} ms late`);
-  return { ...summarise(values), warmupMs: round(warmup.ms), pauseMs };
+  const values: number[][] = variants.map(() => []);
+  const polled = variants.map(() => 0);
+  for (let i = 0; i < count; i++) {
+    for (const [v, variant] of variants.entries()) {
+      await sleep(pauseMs);
+      await checkpoint();
+      const sample = await variant.sample(`${variant.label}-${tag}-${i}.md`);
+      values[v]!.push(sample.ms);
+      if (sample.by === 'poll') polled[v]!++;
+      log(`${variant.label}: sample ${i + 1}/${count}: ${round(sample.ms)} ms${sample.by === 'poll' ? ' (seen by the fallback poll)' : ''}`);
+    }
+  }
+  return variants.map((variant, v) => {
+    if (polled[v]! > 0) log(`${variant.label}: warning: fs.watch missed ${polled[v]} file(s); those samples may be up to ${FALLBACK_POLL_MS} ms late`);
+    return { ...summarise(values[v]!), warmupMs: round(warmups[v]!), pauseMs };
+  });
 }
 
 await runBench('sync-latency', async () => {
@@ -131,7 +161,26 @@ await runBench('sync-latency', async () => {
   const { a, b } = await settledBeforeCleanup(pairedHomes());
   const setupMs = round(elapsedMs(setupStart), 0);
   log(`botsync: paired and connected in ${setupMs} ms`);
-  const botsync = { ...(await measure('botsync', a.path('shared'), b.path('shared'), samples)), setupMs };
+  // Timed from B's write: the arrival in shared/ just before (of the same name, or of another one as
+  // the reference for a write made at that busy moment) only sets the scene.
+  const inboxAfterArrival = (label: string, sharedName: (name: string) => string): Variant => ({
+    label,
+    sample: async (name) => {
+      await oneSample(a.path('shared'), b.path('shared'), sharedName(name));
+      return oneSample(b.path('inbox'), a.path('inbox'), name);
+    },
+  });
+  const [shared, deliverables, inbox, inboxAfterShared, inboxAfterOtherShared] = await measure(
+    [
+      oneWay('botsync', a.path('shared'), b.path('shared')),
+      oneWay('botsync-deliverables', a.path('deliverables'), b.path('deliverables')),
+      oneWay('botsync-inbox', b.path('inbox'), a.path('inbox')),
+      inboxAfterArrival('botsync-inbox-after-shared', (name) => name),
+      inboxAfterArrival('botsync-inbox-after-other-shared', (name) => `other-${name}`),
+    ],
+    samples,
+  );
+  const botsync = { ...shared!, setupMs };
   // Gone before the raw pair starts, so its daemons and Syncthings do not compete with the reference.
   await Promise.all([a.destroy(), b.destroy()]);
 
@@ -141,7 +190,7 @@ await runBench('sync-latency', async () => {
   const defaults = await raw.folder();
   log(`syncthing: folder defaults fsWatcherEnabled=${defaults.fsWatcherEnabled} fsWatcherDelayS=${defaults.fsWatcherDelayS}`);
   const syncthingDefault = {
-    ...(await measure('syncthing-default', raw.a.folderPath, raw.b.folderPath, defaultSamples, defaults.fsWatcherDelayS)),
+    ...(await measure([oneWay('syncthing-default', raw.a.folderPath, raw.b.folderPath)], defaultSamples, defaults.fsWatcherDelayS))[0]!,
     fsWatcherEnabled: defaults.fsWatcherEnabled,
     fsWatcherDelayS: defaults.fsWatcherDelayS,
     connectMs: raw.connectMs,
@@ -153,7 +202,7 @@ await runBench('sync-latency', async () => {
     const patched = await raw.folder();
     log(`syncthing: folder ${FOLDER_ID} now fsWatcherDelayS=${patched.fsWatcherDelayS}`);
     syncthingWatcher1s = {
-      ...(await measure('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath, samples, patched.fsWatcherDelayS)),
+      ...(await measure([oneWay('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath)], samples, patched.fsWatcherDelayS))[0]!,
       fsWatcherDelayS: patched.fsWatcherDelayS,
     };
   }
@@ -163,11 +212,17 @@ await runBench('sync-latency', async () => {
     fileBytes: FILE_BYTES,
     syncthingVersion: raw.binary.version,
     botsync,
+    botsyncDeliverables: deliverables!,
+    botsyncInbox: inbox!,
+    botsyncInboxAfterShared: inboxAfterShared!,
+    botsyncInboxAfterOtherShared: inboxAfterOtherShared!,
+    inboxAfterSharedVsInbox: round(inboxAfterShared!.medianMs / inbox!.medianMs, 1),
+    inboxAfterSharedVsAfterOther: round(inboxAfterShared!.medianMs / inboxAfterOtherShared!.medianMs, 1),
     syncthingDefault,
     ...(syncthingWatcher1s === undefined ? {} : { syncthingWatcher1s }),
     speedupVsDefault: round(syncthingDefault.medianMs / botsync.medianMs, 1),
     ...(syncthingWatcher1s === undefined ? {} : { speedupVsWatcher1s: round(syncthingWatcher1s.medianMs / botsync.medianMs, 1) }),
     targetMedianMs: TARGET_MEDIAN_MS,
-    meetsTarget: botsync.medianMs <= TARGET_MEDIAN_MS,
+    meetsTarget: [botsync, deliverables!, inbox!, inboxAfterShared!].every((folder) => folder.medianMs <= TARGET_MEDIAN_MS),
   };
 });

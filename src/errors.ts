@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'UNKNOWN_PEER'
   | 'STATE_CORRUPT'
   | 'STATE_IO'
+  | 'CONFIG_BUSY'
   | 'SYNCTHING_MISSING'
   | 'SYNCTHING_TOO_OLD'
   | 'SYNCTHING_FAILED'

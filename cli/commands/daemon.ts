@@ -6,7 +6,8 @@ import packageJson from '../../package.json' with { type: 'json' };
 
 /**
  * `botsync daemon`: the daemon in the foreground. Started by `botsync start` it has an IPC channel to
- * its starter, reports ready or its start-up error on it once, then lets go of it.
+ * its starter, reports ready or its start-up error on it once, then lets go of it. It never depends on
+ * the starter still being there.
  */
 export async function run(context: Context): Promise<void> {
   const controller = new AbortController();
@@ -16,9 +17,15 @@ export async function run(context: Context): Promise<void> {
   const detached = process.send !== undefined;
   let reported = false;
   const report = (message: DaemonMessage) => {
-    if (reported || process.send === undefined) return;
+    // A starter killed while it waited (an interrupted `init`) has closed the channel: there is nobody
+    // to tell, and the daemon runs on all the same.
+    if (reported || process.send === undefined || !process.connected) return;
     reported = true;
-    process.send(message, undefined, {}, () => process.disconnect());
+    // Sent or not (the starter may die during the send, which the callback is then told), the channel
+    // has served its one purpose; it may have closed by now, and disconnecting twice throws.
+    process.send(message, undefined, {}, () => {
+      if (process.connected) process.disconnect();
+    });
   };
   try {
     await runDaemon(context.layout, {

@@ -27,6 +27,7 @@ function render(status: StatusReport): string {
     `${bold('botsync')} ${status.home}  ${dim(`(${status.name}, ${status.role}, ${status.network})`)}`,
     `device   ${status.deviceId}`,
     `daemon   ${daemon}, ${syncthing}`,
+    ...status.warnings.map((warning) => `${red('warning')}  ${warning.message}\n         ${dim(`fix: ${warning.fix}`)}`),
     `address  ${status.addresses.join(', ') || dim('none yet')}`,
     ...(status.notify === undefined || status.notify.url === null
       ? []

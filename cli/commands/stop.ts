@@ -5,7 +5,8 @@ import type { Context } from '../context.js';
 export async function run(context: Context): Promise<void> {
   await loadConfig(context.layout);
   const result = await stopDaemon(context.layout);
-  context.out.result({ running: false, wasRunning: result.wasRunning, pid: result.pid ?? null }, () =>
-    result.wasRunning ? `botsync stopped (pid ${result.pid}).` : 'botsync was not running.',
+  const orphan = result.orphanSyncthing === undefined ? '' : ` Stopped the Syncthing (pid ${result.orphanSyncthing}) that a killed daemon left running.`;
+  context.out.result({ running: false, wasRunning: result.wasRunning, pid: result.pid ?? null, orphanSyncthing: result.orphanSyncthing ?? null }, () =>
+    `${result.wasRunning ? `botsync stopped (pid ${result.pid}).` : 'botsync was not running.'}${orphan}`,
   );
 }

@@ -1,14 +1,16 @@
 import { isBotsyncError } from '../errors.js';
 import { applyConfig, type ApplyReport } from '../mesh/apply.js';
 import type { PeerChange } from '../mesh/peers.js';
-import { loadConfig, saveConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
+import { loadConfig, updateConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 
 /**
  * While the daemon runs it is the one writer of config.json and the one applier of it to Syncthing:
  * a `peers add`, a completed pairing and a Syncthing restart all queue here, one at a time, so no
- * change is lost between a read and a write and no two applies interleave their REST calls.
+ * change is lost between a read and a write and no two applies interleave their REST calls. Its
+ * writes hold config.json's lock too, as every writer's do: a command that found no daemon (one
+ * still starting, say) may be writing the file itself.
  */
 export class ConfigWriter {
   private queue: Promise<unknown> = Promise.resolve();
@@ -44,10 +46,8 @@ export class ConfigWriter {
   /** Changes config.json (an edit that returns undefined changes nothing), then applies it. */
   update(edit: (config: BotsyncConfig) => BotsyncConfig | undefined): Promise<{ config: BotsyncConfig; applied: boolean }> {
     return this.serial(async () => {
-      const current = await loadConfig(this.layout);
-      const config = edit(current);
-      if (config === undefined) return { config: current, applied: true };
-      await saveConfig(this.layout, config);
+      const { before: current, config } = await updateConfig(this.layout, edit);
+      if (config === current) return { config, applied: true };
       try {
         const report = await applyConfig(this.client, this.layout, config);
         for (const deviceId of pairedAgain(current, config, report)) await this.client.redial(deviceId);

@@ -73,6 +73,8 @@ function startFailed(why: string): BotsyncError {
 export interface StopResult {
   wasRunning: boolean;
   pid?: number;
+  /** The Syncthing a daemon killed with -9 left running, stopped now. */
+  orphanSyncthing?: number;
 }
 
 /**
@@ -84,6 +86,6 @@ export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<St
   const syncthing = (await readDaemonState(layout))?.syncthing;
   const wasRunning = daemon !== undefined && (await terminate(daemon, timeoutMs));
   // The daemon stops Syncthing before it exits; a daemon that was killed has not.
-  await stopSyncthingOf(layout, syncthing);
-  return wasRunning ? { wasRunning, pid: daemon.pid } : { wasRunning: false };
+  const orphan = (await stopSyncthingOf(layout, syncthing)) ? { orphanSyncthing: syncthing!.pid! } : {};
+  return wasRunning ? { wasRunning, pid: daemon.pid, ...orphan } : { wasRunning: false, ...orphan };
 }

@@ -9,7 +9,7 @@ import { GUI_USER } from '../syncthing/gui-login.js';
 import { closeOpenGui } from '../setup/close-gui.js';
 import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
-import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
@@ -246,17 +246,17 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
  * applied once Syncthing runs (peers learn the new one from the mesh record, or from discovery).
  */
 async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<BotsyncConfig> {
-  let updated = config;
+  let address: string | undefined;
+  let listenPort: number | undefined;
   if (!(await isPortFree(portOf(config.gui.address)))) {
-    const address = `127.0.0.1:${await freePort()}`;
+    address = `127.0.0.1:${await freePort()}`;
     say(`GUI port ${config.gui.address} is in use; using ${address}`);
-    updated = { ...updated, gui: { ...updated.gui, address } };
   }
   if (!(await isListenPortFree(config.listenPort, config.network))) {
-    const listenPort = await freeListenPort(config.network);
+    listenPort = await freeListenPort(config.network);
     say(`listen port ${config.listenPort} is in use; using ${listenPort}`);
-    updated = { ...updated, listenPort };
   }
-  if (updated !== config) await saveConfig(layout, updated);
+  if (address === undefined && listenPort === undefined) return config;
+  const { config: updated } = await updateConfig(layout, (current) => ({ ...current, gui: { ...current.gui, address: address ?? current.gui.address }, listenPort: listenPort ?? current.listenPort }));
   return updated;
 }

@@ -1,5 +1,5 @@
 import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
-import { buildStatus, queryLive } from '../report/status.js';
+import { buildStatus, queryLive, statusWarnings } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
@@ -31,11 +31,14 @@ export interface DaemonParts {
 /** What the CLI can ask a running daemon: the route table of src/ipc/routes.ts, served by src/ipc/server.ts. */
 export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): RouteHandlers {
   return {
-    status: async () => ({
-      ...buildStatus(layout, await loadConfig(layout), { pid: process.pid, state }, await queryLive(client, system.current()), invites.pending()),
-      notify: await notifier.status(),
-      backup: await readBackupState(layout),
-    }),
+    status: async () => {
+      const config = await loadConfig(layout);
+      return {
+        ...buildStatus(layout, config, { pid: process.pid, state }, await queryLive(client, system.current()), await statusWarnings(layout, config), invites.pending()),
+        notify: await notifier.status(),
+        backup: await readBackupState(layout),
+      };
+    },
     'backup.reload': async () => backups.reload(),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),

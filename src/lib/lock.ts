@@ -47,35 +47,94 @@ export interface LockOptions {
 const FLAG_SUFFIX = '.taking';
 
 export async function acquireLock(lockFile: string, pid = process.pid, { busy = daemonBusy, legacy, timeoutMs = 10_000 }: LockOptions = {}): Promise<void> {
-  const me = await identityOf(pid);
-  if (me === undefined) throw new BotsyncError('INTERNAL', `Process ${pid} cannot take the lock ${lockFile}: it is not running.`);
-  const refuseIfTaken = async () => {
-    const state = await lockState(lockFile, legacy);
-    if (state.kind === 'held') throw busy(state.holder.pid);
-    if (state.kind === 'unproven') throw state.error;
+  const attempt = await attemptLock(lockFile, pid, legacy, Date.now() + timeoutMs);
+  if (attempt.kind === 'held') throw busy(attempt.holder.pid);
+  if (attempt.kind === 'contended') {
+    throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}: other processes kept taking it at the same time.`, {
+      hint: 'Another botsync may be starting; try again.',
+    });
+  }
+}
+
+export interface HoldOptions {
+  /** How long to wait for a live holder to let go. */
+  waitMs: number;
+  /** The error when it has not let go by then (undefined: nobody holds it, other takers kept colliding). */
+  busy: (holder: number | undefined) => BotsyncError;
+}
+
+/** Callers of withLock in this process, one after the other: the lock records the process, so two of them would each see it held by the other. */
+const queues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `work` holding the lock, waiting while another live process holds it: for a lock held a
+ * moment around a read-modify-write (config.json's), where the daemon's lock is held for a lifetime
+ * and refused at once when taken. A holder that died is recognised as the daemon lock's is, and its
+ * lock taken over.
+ */
+export function withLock<T>(lockFile: string, work: () => Promise<T>, options: HoldOptions): Promise<T> {
+  const run = async () => {
+    await takeWaiting(lockFile, options);
+    try {
+      return await work();
+    } finally {
+      await releaseLock(lockFile);
+    }
   };
+  const next = (queues.get(lockFile) ?? Promise.resolve()).then(run, run);
+  const settled = next.catch(() => undefined);
+  queues.set(lockFile, settled);
+  // The last caller out removes the entry, so the map does not grow with every lock file ever used.
+  void settled.then(() => {
+    if (queues.get(lockFile) === settled) queues.delete(lockFile);
+  });
+  return next;
+}
+
+async function takeWaiting(lockFile: string, { waitMs, busy }: HoldOptions): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let last = { kind: 'contended' } as Attempt;
   const taken = await pollUntil(
     async () => {
-      await refuseIfTaken();
+      last = await attemptLock(lockFile, process.pid, undefined, deadline);
+      return last.kind === 'taken' ? true : undefined;
+    },
+    { everyMs: () => 5 + Math.random() * 20, timeoutMs: waitMs },
+  );
+  if (taken === undefined) throw busy(last.kind === 'held' ? last.holder.pid : undefined);
+}
+
+type Attempt = { kind: 'taken' } | { kind: 'held'; holder: ProcessIdentity } | { kind: 'contended' };
+
+/** One try at the lock for `pid`: taken, held by a live process, or still contended by other takers at `deadline`. */
+async function attemptLock(lockFile: string, pid: number, legacy: LegacyCheck | undefined, deadline: number): Promise<Attempt> {
+  const me = await identityOf(pid);
+  if (me === undefined) throw new BotsyncError('INTERNAL', `Process ${pid} cannot take the lock ${lockFile}: it is not running.`);
+  const holder = async (): Promise<ProcessIdentity | undefined> => {
+    const state = await lockState(lockFile, legacy);
+    if (state.kind === 'unproven') throw state.error;
+    return state.kind === 'held' ? state.holder : undefined;
+  };
+  const settled = await pollUntil<Attempt>(
+    async () => {
+      const before = await holder();
+      if (before !== undefined) return { kind: 'held', holder: before };
       const flag = `${lockFile}.${pid}.${Math.random().toString(36).slice(2)}${FLAG_SUFFIX}`;
       await writeJsonAtomic(flag, me);
       try {
         if (!(await aloneAt(lockFile, flag))) return undefined;
-        await refuseIfTaken();
+        const now = await holder();
+        if (now !== undefined) return { kind: 'held', holder: now };
         await writeJsonAtomic(lockFile, me);
-        return true;
+        return { kind: 'taken' };
       } finally {
         await rm(flag, { force: true });
       }
     },
     // A random moment, so that two processes that backed off together do not meet again.
-    { everyMs: () => 10 + Math.random() * 40, timeoutMs },
+    { everyMs: () => 10 + Math.random() * 40, timeoutMs: Math.max(0, deadline - Date.now()) },
   );
-  if (taken === undefined) {
-    throw new BotsyncError('DAEMON_FAILED', `Could not take the lock ${lockFile}: other processes kept taking it at the same time.`, {
-      hint: 'Another botsync may be starting; try again.',
-    });
-  }
+  return settled ?? { kind: 'contended' };
 }
 
 export async function releaseLock(lockFile: string, pid = process.pid): Promise<void> {

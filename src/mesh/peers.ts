@@ -3,7 +3,7 @@ import { askDaemonOr } from '../ipc/client.js';
 import type { RequestOf } from '../ipc/routes.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
-import { knownDevices, loadConfig, saveConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
+import { knownDevices, updateConfig, type BotsyncConfig, type PeerRecord, type Revocation } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { otherRole, type Role } from '../workspace/roles.js';
 import { parseAddress } from './address.js';
@@ -58,8 +58,12 @@ type PeerRoute = 'peers.add' | 'peers.remove' | 'peers.approve' | 'peers.paired'
  */
 export function changePeer<R extends PeerRoute>(layout: Layout, op: R, body: RequestOf<R>, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
   return askDaemonOr(layout, op, body, async () => {
-    const { config, peer } = edit(await loadConfig(layout));
-    await saveConfig(layout, config);
+    let peer!: PeerRecord;
+    await updateConfig(layout, (current) => {
+      const edited = edit(current);
+      peer = edited.peer;
+      return edited.config;
+    });
     return { peer, applied: false };
   });
 }

@@ -1,6 +1,6 @@
 import { askDaemonOr } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
-import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
 
@@ -53,8 +53,7 @@ export function settingOf(config: BotsyncConfig, key: string): string {
 export async function changeSetting(layout: Layout, key: string, value: string): Promise<SettingChange> {
   settingFor(key);
   return askDaemonOr(layout, 'config.set', { key, value }, async () => {
-    const config = withSetting(await loadConfig(layout), key, value);
-    await saveConfig(layout, config);
+    const { config } = await updateConfig(layout, (current) => withSetting(current, key, value));
     return { key, value: settingOf(config, key), applied: false };
   });
 }

@@ -26,12 +26,21 @@ export interface StatusReport {
   peers: PeerStatus[];
   folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
   invites: { expiresAt: string }[];
+  /** What is wrong with this home, each with its fix, as `doctor` names it (e.g. a lost device key). */
+  warnings: StatusWarning[];
   /** Introduced devices waiting for `botsync peers approve` (with `mesh.approve` on). */
   pending: PendingPeer[];
   /** Where notifications go and how delivery is doing; present while the daemon runs. */
   notify?: NotifyStatus;
   /** The last backup's outcome; present while the daemon runs. */
   backup?: BackupState;
+}
+
+export interface StatusWarning {
+  /** The `doctor` check that fails for the same reason. */
+  id: string;
+  message: string;
+  fix: string;
 }
 
 export interface PeerStatus {
@@ -75,8 +84,27 @@ export async function collectStatus(layout: Layout): Promise<StatusReport> {
     // A daemon still starting holds its lock but does not answer on its socket yet.
     const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
     const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
-    return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined);
+    return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined, await statusWarnings(layout, config));
   });
+}
+
+/**
+ * What `status` warns of. A lost or replaced device key (cert.pem, key.pem): a running Syncthing keeps
+ * the key it loaded, so nothing else shows the loss before its next start, which the daemon then
+ * refuses (syncthing/device-key.ts).
+ */
+export async function statusWarnings(layout: Layout, config: BotsyncConfig): Promise<StatusWarning[]> {
+  // Loaded here: a status the daemon answers, the CLI's fast path, does not load node:crypto.
+  const { deviceKeyHint, deviceKeyProblem, deviceKeyState } = await import('../syncthing/device-key.js');
+  const fix = deviceKeyHint(layout.syncthingHome);
+  try {
+    const key = await deviceKeyState(layout.syncthingHome, config.deviceId);
+    return key.state === 'ok' ? [] : [{ id: 'device-key', message: deviceKeyProblem(layout.syncthingHome, config.deviceId, key), fix }];
+  } catch (error) {
+    // A cert.pem that is no certificate is a lost key too; the rest of the status still holds.
+    if (isBotsyncError(error, 'DEVICE_KEY_LOST')) return [{ id: 'device-key', message: error.message, fix }];
+    throw error;
+  }
 }
 
 export interface DaemonInfo {
@@ -89,6 +117,7 @@ export function buildStatus(
   config: BotsyncConfig,
   daemon: DaemonInfo | undefined,
   live: LiveState | undefined,
+  warnings: StatusWarning[],
   invites: { expiresAt: string }[] = [],
 ): StatusReport {
   return {
@@ -131,6 +160,7 @@ export function buildStatus(
       };
     }),
     invites,
+    warnings,
     pending: (config.pending ?? []).map((peer) => ({
       deviceId: peer.deviceId,
       name: peer.name,

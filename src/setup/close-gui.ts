@@ -1,6 +1,6 @@
 import { configXmlPath, hardenGui } from '../syncthing/config-xml.js';
 import { newApiKey, newGuiLogin, ownerLogin, saveGuiPassword } from '../syncthing/gui-login.js';
-import { loadConfig, saveConfig, type BotsyncConfig } from '../workspace/config.js';
+import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
@@ -16,12 +16,10 @@ export async function closeOpenGui(layout: Layout): Promise<BotsyncConfig | unde
   const configXml = configXmlPath(layout.syncthingHome);
   if ((await ownerLogin({ configXml, passwordFile: layout.guiPasswordFile })) !== undefined) return undefined;
   const [login, apiKey] = [await newGuiLogin(), newApiKey()];
-  // Read again just before the write, and only the key changed: a command may have saved config.json
-  // since the daemon loaded it (before it serves its socket, commands write the file themselves).
-  const current = await loadConfig(layout);
-  const updated: BotsyncConfig = { ...current, gui: { ...current.gui, apiKey } };
-  await saveConfig(layout, updated);
-  await hardenGui(configXml, { guiAddress: current.gui.address, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash });
+  // Only the key changed, in config.json as it is now: before the daemon serves its socket, commands
+  // write the file themselves.
+  const { config: updated } = await updateConfig(layout, (current) => ({ ...current, gui: { ...current.gui, apiKey } }));
+  await hardenGui(configXml, { guiAddress: updated.gui.address, apiKey, guiUser: login.user, guiPasswordHash: login.passwordHash });
   await saveGuiPassword(layout.guiPasswordFile, login);
   return updated;
 }

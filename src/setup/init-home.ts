@@ -4,7 +4,7 @@ import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../n
 import type { SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
 import { newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
-import { saveConfig, tryLoadConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
+import { saveConfig, tryLoadConfig, withConfigLock, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import { ensureHomeLayout } from '../workspace/home.js';
 import { pathExists } from '../lib/state-file.js';
 import type { Layout } from '../workspace/layout.js';
@@ -36,8 +36,16 @@ export interface InitResult {
  * Sets up a botsync home: folders, BOTSYNC.md, a hardened Syncthing config and config.json. On a home
  * that is already initialised it changes nothing (peers above all), unless `force` asks it to
  * re-create what is missing.
+ *
+ * Every step can be run again: config.json is written last, so an `init` killed before it leaves a
+ * home without one, which the next `init` sets up from the start (keeping a key pair already made).
+ * Under config.json's lock: what it finds there decides what it writes.
  */
-export async function initHome(layout: Layout, options: InitOptions): Promise<InitResult> {
+export function initHome(layout: Layout, options: InitOptions): Promise<InitResult> {
+  return withConfigLock(layout, () => setUp(layout, options));
+}
+
+async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> {
   const existing = await tryLoadConfig(layout);
   if (existing !== undefined && !options.force) return { config: existing, created: false, repaired: [] };
 

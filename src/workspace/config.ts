@@ -3,6 +3,7 @@ import { shortDeviceId } from '../syncthing/device-id.js';
 import type { Layout } from './layout.js';
 import { ROLES, type Role } from './roles.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
+import { withLock } from '../lib/lock.js';
 
 export type NetworkProfile = 'internet' | 'lan' | 'loopback';
 export const NETWORK_PROFILES: readonly NetworkProfile[] = ['internet', 'lan', 'loopback'];
@@ -91,8 +92,46 @@ export async function tryLoadConfig(layout: Layout): Promise<BotsyncConfig | und
   return raw === undefined ? undefined : parseConfig(raw, layout.configFile);
 }
 
+/**
+ * Writes config.json. Only with its lock held (withConfigLock): every change is a read-modify-write,
+ * and two processes making theirs at once would each write over the other's. Changes go through
+ * updateConfig; init, which creates the file, holds the lock itself.
+ */
 export async function saveConfig(layout: Layout, config: BotsyncConfig): Promise<void> {
   await writeJsonAtomic(layout.configFile, config);
+}
+
+/** Longer than any holder keeps it (a read, an edit and an atomic write; init's set-up, under a second). */
+const CONFIG_LOCK_WAIT_MS = 15_000;
+
+/**
+ * Runs `work` as the one writer of config.json across processes (DESIGN "Daemon"): the daemon and
+ * every command take this lock around their read-modify-write, so twenty concurrent `peers add`
+ * save twenty peers. A holder that died is recognised by its identity and its lock taken over.
+ */
+export function withConfigLock<T>(layout: Layout, work: () => Promise<T>): Promise<T> {
+  return withLock(layout.configLockFile, work, {
+    waitMs: CONFIG_LOCK_WAIT_MS,
+    busy: (holder) =>
+      new BotsyncError('CONFIG_BUSY', `${layout.configFile} is being changed by another botsync process${holder === undefined ? '' : ` (pid ${holder})`} and was not free within ${CONFIG_LOCK_WAIT_MS / 1000} s.`, {
+        hint: holder === undefined ? 'Try again.' : `Try again; if it keeps happening, see what process ${holder} is doing (\`ps -o args= -p ${holder}\`).`,
+      }),
+  });
+}
+
+/**
+ * Changes config.json as it is now: `edit` gets what another process may just have written, not a
+ * copy read before. Returns the config before and after; an edit that returns undefined changes
+ * nothing, and `config` is then `before` itself.
+ */
+export function updateConfig(layout: Layout, edit: (current: BotsyncConfig) => BotsyncConfig | undefined): Promise<{ before: BotsyncConfig; config: BotsyncConfig }> {
+  return withConfigLock(layout, async () => {
+    const before = await loadConfig(layout);
+    const config = edit(before);
+    if (config === undefined) return { before, config: before };
+    await saveConfig(layout, config);
+    return { before, config };
+  });
 }
 
 function parseConfig(raw: unknown, path: string): BotsyncConfig {

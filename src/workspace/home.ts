@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Layout } from './layout.js';
-import { pathExists } from '../lib/state-file.js';
+import { pathExists, writeFileAtomic } from '../lib/state-file.js';
 import { FOLDERS, folderType, type Role } from './roles.js';
 
 /** Creates whatever of the home's directories and manifest is missing; returns what it created. */
@@ -17,7 +17,8 @@ export async function ensureHomeLayout(layout: Layout, role: Role): Promise<stri
     }
   }
   if (!(await pathExists(layout.manifestFile))) {
-    await writeFile(layout.manifestFile, manifestText(role));
+    // Atomic: an `init` killed mid-write would leave a torn manifest that no later `init` replaces.
+    await writeFileAtomic(layout.manifestFile, manifestText(role), 0o644);
     created.push(layout.manifestFile);
   }
   return created;

@@ -9,6 +9,8 @@ export interface Layout {
   home: string;
   stateDir: string;
   configFile: string;
+  /** Held around every read-modify-write of config.json, by whichever process makes it (workspace/config.ts). */
+  configLockFile: string;
   syncthingHome: string;
   lockFile: string;
   daemonFile: string;
@@ -54,6 +56,7 @@ export function layoutFor(home: string): Layout {
     home,
     stateDir,
     configFile: join(stateDir, 'config.json'),
+    configLockFile: join(stateDir, 'config.lock'),
     syncthingHome: join(stateDir, 'syncthing'),
     lockFile: join(stateDir, 'daemon.lock'),
     daemonFile: join(stateDir, 'daemon.json'),

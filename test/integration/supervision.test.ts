@@ -7,6 +7,15 @@ function processesOf(home: TestHome): number[] {
   return processesMatching(home.home);
 }
 
+/** kill -9 of the home's daemon, which leaves its Syncthing running; returns what daemon.json recorded. */
+async function killDaemon(home: TestHome): Promise<NonNullable<Awaited<ReturnType<TestHome['daemonState']>>>> {
+  const state = (await home.daemonState())!;
+  process.kill(state.pid, 'SIGKILL');
+  await waitFor(() => !isAlive(state.pid), 'the daemon to die');
+  expect(isAlive(state.syncthing!.pid!)).toBe(true);
+  return state;
+}
+
 describe('the daemon supervises Syncthing', () => {
   let a: TestHome;
   let b: TestHome;
@@ -49,11 +58,20 @@ describe('the daemon supervises Syncthing', () => {
     expect((await a.status()).peers).toEqual([expect.objectContaining({ name: 'bob', connected: true })]);
   });
 
+  it('stop after kill -9 of the daemon stops the Syncthing it left behind', async () => {
+    const state = await killDaemon(b);
+    const stopped = await b.json(['stop']);
+    expect(stopped).toEqual({ running: false, wasRunning: false, pid: null, orphanSyncthing: state.syncthing!.pid });
+    expect(isAlive(state.syncthing!.pid!)).toBe(false);
+    expect(processesOf(b)).toEqual([]);
+    // Nothing left to stop the second time.
+    expect(await b.json(['stop'])).toMatchObject({ wasRunning: false, orphanSyncthing: null });
+    expect((await b.run(['start'])).exitCode).toBe(0);
+    await waitFor(async () => (await b.status()).peers[0]?.connected, 'B to reconnect to A', 60_000, 200);
+  });
+
   it('stops an orphaned Syncthing when a daemon killed with -9 is started again', async () => {
-    const state = (await b.daemonState())!;
-    process.kill(state.pid, 'SIGKILL');
-    await waitFor(() => !isAlive(state.pid), 'the daemon to die');
-    expect(isAlive(state.syncthing!.pid!)).toBe(true);
+    const state = await killDaemon(b);
     const restarted = await b.run(['start']);
     expect(restarted.exitCode).toBe(0);
     expect(isAlive(state.syncthing!.pid!)).toBe(false);
@@ -61,11 +79,28 @@ describe('the daemon supervises Syncthing', () => {
     expect(processesOf(b).sort()).toEqual([fresh.pid, fresh.syncthing!.pid].sort());
   });
 
+  it('status warns of a device key lost while Syncthing runs, naming the fix', async () => {
+    const st = (...parts: string[]) => a.path('.botsync', 'syncthing', ...parts);
+    const cert = await readFile(st('cert.pem'));
+    await rm(st('cert.pem'));
+    const status = await a.status();
+    expect(status.daemon.running).toBe(true);
+    expect(status.warnings).toEqual([{ id: 'device-key', message: expect.stringMatching(/device's key is gone \(cert\.pem missing/), fix: expect.stringMatching(/Restore cert\.pem and key\.pem from a backup/) }]);
+    const human = await a.run(['status']);
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(/warning {2}This device's key is gone/);
+    expect(human.stdout).toMatch(/fix: Restore cert\.pem and key\.pem/);
+    await writeFile(st('cert.pem'), cert);
+    expect((await a.status()).warnings).toEqual([]);
+  });
+
   it('never starts Syncthing without its device key, nor with another device\'s, and says how to fix it', async () => {
     expect((await a.run(['stop'])).exitCode).toBe(0);
     const st = (...parts: string[]) => a.path('.botsync', 'syncthing', ...parts);
     const [cert, key] = await Promise.all([readFile(st('cert.pem')), readFile(st('key.pem'))]);
     await rm(st('cert.pem'));
+    // With no daemon, status reads the key itself.
+    expect((await a.status()).warnings).toEqual([expect.objectContaining({ id: 'device-key', message: expect.stringMatching(/key\.pem|cert\.pem missing/) })]);
     const lost = await a.run(['start']);
     expect(lost.exitCode).toBe(1);
     expect(lost.stderr).toMatch(/device's key is gone \(cert\.pem missing/);
@@ -82,10 +117,12 @@ describe('the daemon supervises Syncthing', () => {
     const replaced = await a.run(['start']);
     expect(replaced.exitCode).toBe(1);
     expect(replaced.stderr).toMatch(/device's key was replaced/);
+    expect((await a.status()).warnings).toEqual([expect.objectContaining({ id: 'device-key', message: expect.stringMatching(/device's key was replaced/) })]);
 
     await Promise.all([writeFile(st('cert.pem'), cert), writeFile(st('key.pem'), key)]);
     expect((await a.run(['start'])).exitCode).toBe(0);
     expect(JSON.parse((await a.run(['doctor', '--json'])).stdout).checks).toContainEqual(expect.objectContaining({ id: 'device-key', status: 'ok' }));
+    expect((await a.status()).warnings).toEqual([]);
     await waitFor(async () => (await a.status()).peers[0]?.connected, 'A to reconnect to B', 60_000, 200);
   });
 

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, holderOf, lockHolder, releaseLock } from '../../src/lib/lock.js';
-import { isBotsyncError } from '../../src/errors.js';
+import { acquireLock, holderOf, lockHolder, releaseLock, withLock } from '../../src/lib/lock.js';
+import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { identityOf, type ProcessIdentity } from '../../src/lib/process-identity.js';
 import { isAlive, waitFor } from '../helpers/harness.js';
 
@@ -144,5 +144,51 @@ describe('the daemon lock', () => {
       expect((await readdir(dir)).sort()).toEqual(['daemon.lock']);
       await releaseLock(lockFile, winners[0]!.pid);
     }
+  });
+
+  describe('held for a moment (withLock)', () => {
+    const busy = (holder: number | undefined) => new BotsyncError('CONFIG_BUSY', `held by ${holder}`);
+
+    it('waits for a live holder, up to its bound, then names it', async () => {
+      const holder = await sleeper();
+      await acquireLock(lockFile, holder.pid);
+      let ran = false;
+      const refused = await withLock(lockFile, async () => void (ran = true), { waitMs: 300, busy }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'CONFIG_BUSY', message: `held by ${holder.pid}` });
+      expect(ran).toBe(false);
+      // Let go while a caller waits: it goes on, and lets go in turn.
+      const waiting = withLock(lockFile, async () => {
+        ran = true;
+        return (await holderOf(lockFile))?.pid;
+      }, { waitMs: 10_000, busy });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(ran).toBe(false);
+      await releaseLock(lockFile, holder.pid);
+      expect(await waiting).toBe(process.pid);
+      expect(await lockHolder(lockFile)).toBeUndefined();
+      expect((await readdir(dir)).sort()).toEqual([]);
+    });
+
+    it('takes over the lock of a holder that died holding it', async () => {
+      await writeFile(lockFile, JSON.stringify(await gone()));
+      expect(await withLock(lockFile, async () => 'done', { waitMs: 1_000, busy })).toBe('done');
+      expect(await lockHolder(lockFile)).toBeUndefined();
+    });
+
+    it('runs the callers of one process one after the other, and lets go when one fails', async () => {
+      const order: string[] = [];
+      const step = (name: string, fail = false) =>
+        withLock(lockFile, async () => {
+          order.push(`${name} in`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          order.push(`${name} out`);
+          if (fail) throw new Error(`${name} failed`);
+          return name;
+        }, { waitMs: 1_000, busy });
+      const results = await Promise.allSettled([step('a'), step('b', true), step('c')]);
+      expect(results.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as Error).message))).toEqual(['a', 'b failed', 'c']);
+      expect(order).toEqual(['a in', 'a out', 'b in', 'b out', 'c in', 'c out']);
+      expect(await lockHolder(lockFile)).toBeUndefined();
+    });
   });
 });
