@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { isBotsyncError } from '../errors.js';
-import type { Outbox } from './outbox.js';
+import type { DeliveryQueue } from './queue.js';
 import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
 import { sleepUnlessAborted } from '../time/sleep.js';
@@ -32,7 +32,8 @@ export interface BackoffOptions {
 }
 
 export interface DeliveryLoopOptions {
-  outbox: Outbox;
+  /** The outbox, or the notifier's queue in front of it. */
+  outbox: DeliveryQueue;
   /** Read before every attempt, so a changed token or URL applies to the next one. */
   target: () => NotifyTarget | undefined;
   /** What every send goes through (httpDispatcher()); the loop's owner closes it. */
@@ -57,7 +58,7 @@ export const systemClock: DeliveryClock = {
 };
 
 export class DeliveryLoop {
-  private readonly outbox: Outbox;
+  private readonly outbox: DeliveryQueue;
   private readonly send: typeof sendNotification;
   private readonly clock: DeliveryClock;
   private readonly backoff: BackoffOptions;
