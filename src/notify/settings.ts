@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BotsyncError } from '../errors.js';
+import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { NotifyTarget } from './types.js';
@@ -79,9 +79,23 @@ export async function turnOff(layout: Layout): Promise<void> {
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
   const path = settingsFile(layout);
-  const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
+  let raw: Record<string, unknown> | undefined;
+  try {
+    raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
+  } catch (error) {
+    if (isBotsyncError(error, 'STATE_CORRUPT')) throw rewritable(error);
+    throw error;
+  }
   if (raw === undefined) return undefined;
   if (raw.enabled === false) return { enabled: false };
-  if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw corruptState(path, 'it has no url and token');
+  if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw rewritable(corruptState(path, 'it has no url and token'));
   return raw as StoredSettings;
+}
+
+/** notify.json holds nothing `notify set` or `notify off` cannot write again: that is the fix to offer. */
+function rewritable(error: BotsyncError): BotsyncError {
+  return new BotsyncError('STATE_CORRUPT', error.message, {
+    hint: 'Set the target again with `botsync notify set --url URL --token-env VAR` (or `botsync notify off`): either rewrites the file.',
+    cause: error,
+  });
 }

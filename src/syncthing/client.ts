@@ -8,6 +8,7 @@ import type {
   DeviceConfig,
   DeviceStats,
   FolderConfig,
+  FolderErrors,
   FolderStatus,
   OptionsConfig,
   PendingDevices,
@@ -137,6 +138,11 @@ export class SyncthingClient {
 
   folderStatus(folder: string): Promise<FolderStatus> {
     return this.call('GET', '/rest/db/status', { query: { folder } });
+  }
+
+  /** The items the last pull of a folder could not sync, with Syncthing's reasons. */
+  folderErrors(folder: string): Promise<FolderErrors> {
+    return this.call('GET', '/rest/folder/errors', { query: { folder } });
   }
 
   /** Completion of a folder (or all folders) on a device; the local device when none is given. */
