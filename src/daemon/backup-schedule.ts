@@ -103,6 +103,7 @@ export class BackupSchedule {
       });
       // Said only when it removed something, not after every run.
       if (pruned !== undefined && pruned.removed.length + pruned.leftovers.length > 0) this.say(`pruned ${pruned.removed.length} snapshots and ${pruned.leftovers.length} leftovers of interrupted backups`);
+      stage = 'reading the settings';
       await this.plan();
     } catch (error) {
       await this.failed(stage, error, startedAt);
