@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RotatingLog } from '../../src/daemon/rotating-log.js';
+import { RotatingLog, type RotatingLogOptions } from '../../src/daemon/rotating-log.js';
 
 /** Polls until `probe` holds; the retry runs on a real (short) timer. */
 async function until(probe: () => Promise<boolean>, what: string): Promise<void> {
@@ -32,14 +32,19 @@ describe('a rotating log on a full disk', () => {
     unhandled.length = 0;
     process.on('uncaughtException', onUnhandled);
   });
+  /** A log whose disk is full: its path links to /dev/full. */
+  async function onFullDisk(options: RotatingLogOptions = {}): Promise<RotatingLog> {
+    await symlink('/dev/full', path);
+    return new RotatingLog(path, { retryMs: 20, onProblem: (message) => problems.push(message), ...options });
+  }
+
   afterEach(async () => {
     process.off('uncaughtException', onUnhandled);
     await rm(dir, { recursive: true, force: true });
   });
 
   it('survives ENOSPC, says so once, and writes everything held, in order, once the disk has room', async () => {
-    await symlink('/dev/full', path);
-    const log = new RotatingLog(path, { retryMs: 20, onProblem: (message) => problems.push(message) });
+    const log = await onFullDisk();
     for (let i = 0; i < 50; i++) log.write(`line ${i}\n`);
     await until(async () => problems.length > 0, 'the failure to be reported');
     // Still failing: the retries fail as well, and are not reported again.
@@ -57,8 +62,7 @@ describe('a rotating log on a full disk', () => {
   });
 
   it('holds at most holdBytes, dropping the oldest, and says how many were dropped', async () => {
-    await symlink('/dev/full', path);
-    const log = new RotatingLog(path, { retryMs: 20, holdBytes: 100, onProblem: (message) => problems.push(message) });
+    const log = await onFullDisk({ holdBytes: 100 });
     for (let i = 0; i < 40; i++) log.write(`entry ${String(i).padStart(2, '0')}\n`);
     await until(async () => problems.length > 0, 'the failure to be reported');
     await rm(path);
@@ -72,8 +76,7 @@ describe('a rotating log on a full disk', () => {
   });
 
   it('starts what it held on a new line when the failure cut a line short', async () => {
-    await symlink('/dev/full', path);
-    const log = new RotatingLog(path, { retryMs: 20, onProblem: (message) => problems.push(message) });
+    const log = await onFullDisk();
     log.write('{"seq":2}\n');
     await until(async () => problems.length > 0, 'the failure to be reported');
     // What a write cut off by ENOSPC leaves: the start of an entry, no newline.
@@ -91,8 +94,7 @@ describe('a rotating log on a full disk', () => {
   });
 
   it('gives what it still holds one last try when closed', async () => {
-    await symlink('/dev/full', path);
-    const log = new RotatingLog(path, { retryMs: 60_000, onProblem: (message) => problems.push(message) });
+    const log = await onFullDisk({ retryMs: 60_000 });
     log.write('kept\n');
     await until(async () => problems.length > 0, 'the failure to be reported');
     await rm(path);
