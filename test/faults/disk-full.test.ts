@@ -121,12 +121,15 @@ describe("a peer fills this machine's disk", () => {
     expect(stopped.state).toBe('error');
     // Announced while the disk is still full: from memory, the outbox having no room.
     await waitFor(() => receiver.delivered.slice(deliveredBefore).some((hook) => /stopped syncing/.test(hook.body.message)), 'the stop notified during the outage', 30_000, 100);
+    // More news while it lasts, and an outage longer than the 5 s after which the logs try again.
+    await put(b, 'during-outage-2.txt', 'also written while the disk was full');
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
     expect(available(disk)).toBe(0);
 
     // Space is freed: sync resumes by itself.
     await rm(join(disk, 'junk'));
     await put(b, 'after-outage.txt', 'written once there was room again');
-    for (const name of ['during-outage.txt', 'after-outage.txt']) {
+    for (const name of ['during-outage.txt', 'during-outage-2.txt', 'after-outage.txt']) {
       await waitFor(async () => (await readFile(a.path('shared', name), 'utf8').catch(() => '')).length > 0, `${name} on A`, 60_000, 200);
     }
 
@@ -139,7 +142,7 @@ describe("a peer fills this machine's disk", () => {
     // Every event of the outage is in the journal (held while it could not be written) and is delivered.
     const outage = (await journal()).filter((event) => event.time >= outageFrom);
     const received = outage.filter((event) => event.type === 'file.received').map((event) => event.path!);
-    expect(received.sort()).toEqual(['after-outage.txt', 'during-outage.txt']);
+    expect(received.sort()).toEqual(['after-outage.txt', 'during-outage-2.txt', 'during-outage.txt']);
     const folderErrors = outage.filter((event) => event.type === 'folder.error');
     expect(folderErrors.some((event) => /insufficient space on disk for database/.test(event.reason ?? ''))).toBe(true);
     const delivered = () => receiver.delivered.slice(deliveredBefore).map((hook) => hook.body.message);
