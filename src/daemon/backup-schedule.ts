@@ -25,6 +25,8 @@ export class BackupSchedule {
   private interval: number | undefined;
   /** The failure announced last; the same one again is recorded and logged, not announced. */
   private announced: string | undefined;
+  /** The next run retries a failed one: it is due whatever the state file says (recording the failure may have failed too). */
+  private retryDue = false;
 
   constructor(
     private readonly layout: Layout,
@@ -67,6 +69,7 @@ export class BackupSchedule {
       else throw error;
     }
     this.interval = interval;
+    this.retryDue = false;
     if (interval === undefined) return;
     this.wake(nextBackupAt(interval, await readBackupState(this.layout)) - Date.now());
   }
@@ -90,7 +93,7 @@ export class BackupSchedule {
       this.interval = interval;
       if (interval === undefined) return;
       stage = 'reading the last outcome';
-      if (nextBackupAt(interval, await readBackupState(this.layout)) > Date.now() + 1000) return await this.plan();
+      if (!this.retryDue && nextBackupAt(interval, await readBackupState(this.layout)) > Date.now() + 1000) return await this.plan();
       stage = 'backing up';
       const result = await backupNow(this.layout, settings, this.env, this.version);
       this.announced = undefined;
@@ -134,6 +137,7 @@ export class BackupSchedule {
       this.announced = key;
       this.announce({ type: 'backup.failed', time: failure.at, stage: failure.stage, message: failure.message, retryAt: retryAt.toISOString() });
     }
+    this.retryDue = true;
     this.wake(retryAt.getTime() - Date.now());
   }
 }
