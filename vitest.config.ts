@@ -21,6 +21,9 @@ if (!isRoot && !selected('net')) {
 if (!isRoot && !selected('access')) {
   process.stderr.write('Access suite (test/access, another local user) left out: it needs root; run it with `sudo npm run test:access`.\n');
 }
+if (!isRoot && !selected('faults')) {
+  process.stderr.write('Faults suite (test/faults, a tmpfs that fills up) left out: it needs root; run it with `sudo npm run test:faults`.\n');
+}
 
 const net: TestProjectInlineConfiguration = {
   test: {
@@ -46,6 +49,17 @@ const access: TestProjectInlineConfiguration = {
   },
 };
 
+// Faults that need root to inject: a small tmpfs, mounted and unmounted by the test, that a peer fills.
+const faults: TestProjectInlineConfiguration = {
+  test: {
+    name: 'faults',
+    include: ['test/faults/**/*.test.ts'],
+    setupFiles: ['test/faults/require-root.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
+  },
+};
+
 export default defineConfig({
   test: {
     // Integration tests start real Syncthing processes; the machines this runs on have two cores.
@@ -65,6 +79,7 @@ export default defineConfig({
       },
       ...(isRoot || selected('net') ? [net] : []),
       ...(isRoot || selected('access') ? [access] : []),
+      ...(isRoot || selected('faults') ? [faults] : []),
     ],
   },
 });

@@ -44,7 +44,11 @@ function describe(event: BotsyncEvent): string {
     case 'revocation.refused':
       return `${event.time}  refused   ${event.count} revocation(s) by ${JSON.stringify(event.via.name)} dated more than ${event.skewMinutes} minutes ahead`;
     case 'folder.error':
-      return `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`;
+      return event.reason === undefined
+        ? `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`
+        : `${event.time}  error     ${event.folder} stopped syncing: ${JSON.stringify(event.reason)}`;
+    case 'backup.failed':
+      return `${event.time}  backup    failed while ${event.stage}: ${JSON.stringify(event.message)}${event.retryAt === null ? '' : `; next try ${event.retryAt}`}`;
     case 'events.missed':
       return `${event.time}  missed    ${event.count ?? 'some'} event(s): ${event.reason}`;
   }

@@ -47,6 +47,7 @@ function render(status: StatusReport): string {
       [bold('folder'), bold('type'), bold('state'), bold('done'), bold('path')],
       ...status.folders.map((folder) => [folder.id, folder.type, folder.state, folder.completion === null ? '-' : `${folder.completion}%`, folder.path]),
     ]),
+    ...status.folders.flatMap((folder) => (folder.error === null ? [] : [`${red('error')}    ${folder.id}: ${folder.error}`])),
   ];
   return lines.join('\n');
 }

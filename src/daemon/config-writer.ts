@@ -14,6 +14,8 @@ import type { SyncthingClient } from '../syncthing/client.js';
  */
 export class ConfigWriter {
   private queue: Promise<unknown> = Promise.resolve();
+  /** config.json as last applied to Syncthing, to tell whether another process changed it since. */
+  private lastApplied: string | undefined;
 
   constructor(
     private readonly layout: Layout,
@@ -24,12 +26,25 @@ export class ConfigWriter {
 
   /** Applies config.json as it is now to Syncthing. */
   apply(): Promise<ApplyReport> {
+    return this.serial(async () => this.applyNow(await loadConfig(this.layout)));
+  }
+
+  /**
+   * Applies config.json if it changed since it was last applied: a command that found no daemon to
+   * ask (one still starting, before its socket served) wrote the file itself, under its lock.
+   */
+  applyIfChanged(): Promise<ApplyReport | undefined> {
     return this.serial(async () => {
       const config = await loadConfig(this.layout);
-      const report = await applyConfig(this.client, this.layout, config);
-      await this.afterApply(config);
-      return report;
+      return JSON.stringify(config) === this.lastApplied ? undefined : this.applyNow(config);
     });
+  }
+
+  private async applyNow(config: BotsyncConfig): Promise<ApplyReport> {
+    const report = await applyConfig(this.client, this.layout, config);
+    this.lastApplied = JSON.stringify(config);
+    await this.afterApply(config);
+    return report;
   }
 
   /** Changes a peer in config.json, then applies it; `applied` is false while Syncthing is down (its next start applies it). */
@@ -49,9 +64,8 @@ export class ConfigWriter {
       const { before: current, config } = await updateConfig(this.layout, edit);
       if (config === current) return { config, applied: true };
       try {
-        const report = await applyConfig(this.client, this.layout, config);
+        const report = await this.applyNow(config);
         for (const deviceId of pairedAgain(current, config, report)) await this.client.redial(deviceId);
-        await this.afterApply(config);
         return { config, applied: true };
       } catch (error) {
         if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return { config, applied: false };

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
@@ -28,6 +29,7 @@ import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
+import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
 import { readDaemonState, writeDaemonState, type DaemonState } from '../workspace/daemon-state.js';
 import { Supervisor } from '../lib/supervisor.js';
@@ -49,53 +51,80 @@ export interface DaemonOptions {
 }
 
 /**
- * The daemon's body, run with the home's lock held for its whole life: supervises Syncthing, applies config.json to it on
- * every start, and turns file changes into targeted scans. Returns when `signal` aborts, after
- * Syncthing has stopped.
+ * The daemon: holds the home's lock for its whole life, supervises Syncthing, applies config.json to it
+ * on every start, turns file changes into targeted scans, and runs the notifier, mesh sync, pairing
+ * waits and the backup schedule. Each part is a service (services.ts): started in order, stopped in
+ * reverse whatever happens, so a start-up failure leaves no process, timer or socket behind and
+ * rejects. Returns when `signal` aborts, after Syncthing has stopped.
  */
 export async function runDaemon(layout: Layout, options: DaemonOptions): Promise<void> {
   const env = options.env ?? process.env;
-  let config = await loadConfig(layout);
-  await acquireLock(layout.lockFile, process.pid, { legacy: legacyDaemonCheck(layout) });
-  const log = new RotatingLog(layout.daemonLog, { secrets: [config.gui.apiKey] });
+  const config = await loadConfig(layout);
+  const log = new RotatingLog(layout.daemonLog, {
+    secrets: [config.gui.apiKey],
+    // The log's own trouble goes into the log: held while it cannot write, written once it can.
+    onProblem: (message) => say(message),
+  });
   const say = (message: string) => {
     log.line(message);
     options.echo?.(message);
   };
-  try {
-    const previous = await readDaemonState(layout).catch((error: unknown) => {
-      say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
-      return undefined;
-    });
-    if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
-    const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
-    config = await ensureFreePorts(layout, config, say);
-    const closed = await closeOpenGui(layout);
-    if (closed !== undefined) {
-      config = closed;
-      log.redact(config.gui.apiKey);
-      say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
-    }
-    // Refused here, before any service starts, a socket directory that is not ours leaves nothing running.
-    const socket = await prepareControlSocket(layout);
-    // Syncthing started without its key would make a new one and become a device no peer knows.
-    await requireDeviceKey(layout.syncthingHome, config.deviceId);
-    await runSupervised(layout, config, binary, socket, options, say);
-  } finally {
-    await rm(layout.daemonFile, { force: true });
-    await log.close();
-    await releaseLock(layout.lockFile);
-  }
+  await runServices(
+    [
+      service('the lock', () => acquireLock(layout.lockFile, process.pid, { legacy: legacyDaemonCheck(layout) }), () => releaseLock(layout.lockFile)),
+      service('the daemon log', () => undefined, () => log.close()),
+      service('daemon.json', () => undefined, () => rm(layout.daemonFile, { force: true })),
+      lastLineOfDefence(say),
+    ],
+    async () => supervise(layout, await prepare(layout, config, env, log, say), options, say),
+    (error) => say(error.message),
+  );
 }
 
-async function runSupervised(
-  layout: Layout,
-  config: BotsyncConfig,
-  binary: SyncthingBinary,
-  socket: SocketPlace,
-  options: DaemonOptions,
-  say: (message: string) => void,
-): Promise<void> {
+interface Prepared {
+  config: BotsyncConfig;
+  binary: SyncthingBinary;
+  socket: SocketPlace;
+}
+
+/** What must hold before anything starts; each step is refused (thrown) with nothing left to undo. */
+async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.ProcessEnv, log: RotatingLog, say: (message: string) => void): Promise<Prepared> {
+  const previous = await readDaemonState(layout).catch((error: unknown) => {
+    say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
+    return undefined;
+  });
+  if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
+  const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
+  let config = await ensureFreePorts(layout, loaded, say);
+  const closed = await closeOpenGui(layout);
+  if (closed !== undefined) {
+    config = closed;
+    log.redact(config.gui.apiKey);
+    say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
+  }
+  // A socket directory that is not ours is refused here, before any service starts.
+  const socket = await prepareControlSocket(layout);
+  // Syncthing started without its key would make a new one and become a device no peer knows.
+  await requireDeviceKey(layout.syncthingHome, config.deviceId);
+  return { config, binary, socket };
+}
+
+/**
+ * A promise that failed with nobody handling it is a bug, found and fixed at its source; until then
+ * the daemon logs it and goes on, since ending the process would stop Syncthing and every service over
+ * one background task. A synchronous throw out of a callback (uncaughtException) still ends it: the
+ * state it leaves is unknown.
+ */
+function lastLineOfDefence(say: (message: string) => void): Service {
+  const onRejection = (reason: unknown) => say(`unhandled failure (a bug in botsync; the daemon goes on): ${(reason as Error)?.stack ?? String(reason)}`);
+  return service(
+    'the unhandled-rejection log',
+    () => void process.on('unhandledRejection', onRejection),
+    () => void process.off('unhandledRejection', onRejection),
+  );
+}
+
+async function supervise(layout: Layout, { config, binary, socket }: Prepared, options: DaemonOptions, say: (message: string) => void): Promise<void> {
   const state: DaemonState = {
     pid: process.pid,
     phase: 'starting',
@@ -105,19 +134,18 @@ async function runSupervised(
   await writeDaemonState(layout, state);
   say(`starting Syncthing ${binary.version} (${binary.path}) on ${config.gui.address}`);
 
+  // Made first and started below: making them starts nothing, so a refusal here (a malformed proxy setting) leaves nothing to stop.
   const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
-  // Made before anything that would need stopping: it refuses a malformed proxy setting.
   const notifier = new Notifier(layout, client, env, say);
-  const syncthingLog = new RotatingLog(layout.syncthingLog);
+  const syncthingLog = new RotatingLog(layout.syncthingLog, { onProblem: say });
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
-  const watchers = watchFolders(layout, scans, say);
+  let watchers: TreeWatcher[] = [];
   const system = new SystemWatch(client, say);
   const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
   const mesh = new MeshSync(layout, client, addresses, say, (event) => notifier.emit(event));
-  await mesh.prepare();
   let firstDial: FirstDial | undefined;
   const writer = new ConfigWriter(layout, client, async (current) => {
     firstDial?.configApplied(current);
@@ -131,7 +159,6 @@ async function runSupervised(
     mesh.publish(undefined).catch((error: unknown) => say(`publishing the mesh record failed: ${(error as Error).message}`));
     rejoin.listenersChanged(previous, current);
   });
-  mesh.start(writer);
   const invites = new Invites({
     // Made before the guest is accepted: an answer that cannot be made must not leave half a pairing.
     hostDetails: async (guest) => hostDetailsFor(await loadConfig(layout), await addresses(), guest),
@@ -146,12 +173,8 @@ async function runSupervised(
     completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
   }, env);
-  const backups = new BackupSchedule(layout, env, options.version, say);
-  const control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
-  system.start();
-  firstDial.start();
-  await notifier.start();
-  await backups.reload().catch((error: unknown) => say(`backup schedule not started: ${(error as Error).message}`));
+  const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
+  let control: Server | undefined;
 
   // The first start decides whether the daemon starts at all; later failures are retried forever.
   let firstStarted!: () => void;
@@ -191,37 +214,77 @@ async function runSupervised(
       firstFailed(error);
     },
   });
-  supervisor.start();
 
   const stopped = new Promise<void>((resolve) => {
     if (options.signal.aborted) resolve();
     else options.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  let failure: unknown;
+
+  // In start order; each stops before those above it. Syncthing runs before its consumers start (the
+  // notifier recovers the events of its first moments), and stops after them: a membership pass still
+  // running as the daemon stops applies, and announces, what it did.
+  const services: Service[] = [
+    service('the Syncthing log', () => undefined, () => syncthingLog.close()),
+    service("Syncthing's REST client", () => undefined, () => client.close()),
+    // The record directories are made by the apply of Syncthing's first start; the mesh directory first.
+    service('the mesh directory', () => mesh.prepare()),
+    service(
+      'Syncthing',
+      async () => {
+        supervisor.start();
+        try {
+          await Promise.race([firstStart, stopped]);
+        } catch (error) {
+          await supervisor.stop();
+          throw error;
+        }
+      },
+      () => supervisor.stop(),
+    ),
+    service(
+      'the fast-scan watcher',
+      () => void (watchers = watchFolders(layout, scans, say)),
+      () => {
+        for (const watcher of watchers) watcher.close();
+        scans.close();
+      },
+    ),
+    service('the notifier', () => notifier.start(), () => notifier.stop()),
+    service('the backup schedule', () => backups.start(), () => backups.stop()),
+    service('mesh sync', () => mesh.start(writer), () => mesh.close()),
+    service('relay rejoin', () => undefined, () => rejoin.stop()),
+    service('the system watch', () => system.start(), () => system.stop()),
+    service('the first dial', () => firstDial.start(), () => firstDial.stop()),
+    service('pairing waits', () => undefined, () => invites.close()),
+    service(
+      'the control socket',
+      async () => {
+        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
+        // An accept that fails (out of file descriptors) costs that one request, not the daemon.
+        control.on('error', (error) => say(`control socket: ${error.message}`));
+        // Served last, once everything it answers for runs: a command that meanwhile found no daemon wrote
+        // config.json itself, and that change is applied now rather than at Syncthing's next start.
+        const late = await writer.applyIfChanged().catch((error: unknown) => say(`applying config.json changed during start-up failed: ${(error as Error).message}`));
+        if (late !== undefined) say(`applied config.json changed during start-up: ${JSON.stringify(late)}`);
+      },
+      () => new Promise<void>((resolve) => control!.close(() => resolve())),
+    ),
+  ];
   try {
-    await Promise.race([firstStart, stopped]);
-    options.onReady?.(state);
-    await stopped;
+    await runServices(
+      services,
+      async () => {
+        options.onReady?.(state);
+        await stopped;
+        say('stopping');
+      },
+      (error) => say(error.message),
+    );
   } catch (error) {
-    failure = error;
+    say(`stopped: ${(error as Error).message}`);
+    throw error;
   }
-  say('stopping');
-  await invites.close();
-  await firstDial.stop();
-  await system.stop();
-  await rejoin.stop();
-  // Before the notifier: a membership pass still running announces what it did.
-  await mesh.close();
-  await notifier.stop();
-  await backups.stop();
-  await new Promise((resolve) => control.close(resolve));
-  for (const watcher of watchers) watcher.close();
-  scans.close();
-  await supervisor.stop();
-  await client.close();
-  await syncthingLog.close();
   say('stopped');
-  if (failure !== undefined) throw failure;
 }
 
 function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {

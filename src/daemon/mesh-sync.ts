@@ -82,6 +82,9 @@ export class MeshSync {
       onError: (error) => this.say(`watching the mesh folder failed: ${(error as Error).message}`),
       ignore: (name) => name.startsWith('.syncthing.') || name.endsWith('.tmp'),
     });
+    // Syncthing's first apply (configApplied) may have come before this start: records that arrived
+    // while the daemon was down are planned now, with a writer to apply them.
+    this.schedule();
   }
 
   /**

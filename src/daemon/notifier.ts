@@ -2,14 +2,16 @@ import type { Dispatcher } from 'undici';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { Batcher } from '../notify/batcher.js';
 import { DeliveryLoop } from '../notify/delivery.js';
+import { FolderErrorNews } from '../notify/folder-errors.js';
 import { Journal } from '../notify/journal.js';
 import { normalize } from '../notify/normalize.js';
 import { Outbox } from '../notify/outbox.js';
+import { NotificationQueue } from '../notify/queue.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
 import { sendTest, type NotifyStatus } from '../notify/status.js';
 import type { SendOutcome } from '../notify/sender.js';
 import { queueSummary } from '../notify/summary.js';
-import type { BotsyncEvent, Notification } from '../notify/types.js';
+import type { BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { loadConfig } from '../workspace/config.js';
@@ -18,36 +20,49 @@ import type { Layout } from '../workspace/layout.js';
 /**
  * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
  * -> the durable outbox -> delivery to the webhook. Every notification is on disk before delivery is
- * attempted and leaves the disk only once delivered, so none is lost across restarts.
+ * attempted and leaves the disk only once delivered, so none is lost across restarts. A disk that
+ * cannot take it (full) holds it in memory and delivers it from there (notify/queue.ts); the saved
+ * event cursor stays behind it until it is on disk or delivered.
  */
 export class Notifier {
   private readonly journal: Journal;
-  private readonly outbox: Outbox;
+  private readonly queue: NotificationQueue;
   private readonly batcher: Batcher;
   private readonly delivery: DeliveryLoop;
   private readonly stream: EventStream;
   private readonly dispatcher: Dispatcher;
+  private readonly folderErrors = new FolderErrorNews();
   private target: ResolvedTarget = { target: undefined, source: 'none' };
-  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly layout: Layout,
     client: SyncthingClient,
     private readonly env: NodeJS.ProcessEnv,
-    private readonly say: (message: string) => void,
+    say: (message: string) => void,
   ) {
     // First, before anything else is set up: a malformed proxy variable throws here.
     this.dispatcher = httpDispatcher(env);
-    this.journal = new Journal(layout);
-    this.outbox = new Outbox(layout.outboxDir, (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
-    this.delivery = new DeliveryLoop({ outbox: this.outbox, target: () => this.target.target, dispatcher: this.dispatcher, log: say });
-    this.batcher = new Batcher({ onNotification: (notification) => this.enqueue(notification) });
+    this.journal = new Journal(layout, say);
+    const outbox = new Outbox(layout.outboxDir, (path, error) => say(`moved a corrupt outbox entry aside (${path}): ${(error as Error).message}`));
+    // Only an idle loop is woken: one backing off or paused on a refused token keeps its rhythm, so
+    // a broken receiver is not hit once more per new batch (OpenClaw rate-limits failed logins).
+    this.queue = new NotificationQueue(outbox, {
+      log: say,
+      onReady: () => {
+        if (this.delivery.status().state === 'idle') this.delivery.wake();
+      },
+    });
+    this.delivery = new DeliveryLoop({ outbox: this.queue, target: () => this.target.target, dispatcher: this.dispatcher, log: say });
+    this.batcher = new Batcher({
+      onNotification: (notification, since) => this.queue.add(notification, since),
+      onError: (error) => say(`closing a batch of received files failed (kept, retried): ${(error as Error).message}`),
+    });
     this.stream = new EventStream({
       client,
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
-      // The saved cursor stays behind events still held in an open batch: a crash re-reads them.
-      heldSince: () => this.batcher.heldSince(),
+      // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
+      heldSince: () => oldestOf(this.batcher.heldSince(), this.queue.heldSince()),
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
@@ -59,10 +74,11 @@ export class Notifier {
               return info.global.deleted ? null : info.global.size;
             },
           });
-          if (normalized !== undefined) this.emit(normalized, event.id);
+          const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
+          if (news !== undefined) this.emit(news, event.id);
         }
-        // The cursor moves on only once these notifications are safely in the outbox.
-        await this.writes;
+        // Past what memory may hold while the disk refuses writes, the stream waits (Syncthing keeps the events).
+        await this.queue.room();
       },
       onGap: ({ reason, count }) => {
         // The daemon starts Syncthing itself, and the stream recovers what Syncthing saw since it started:
@@ -102,7 +118,7 @@ export class Notifier {
     this.target = next;
     try {
       const comingOn = before.target === undefined && next.target !== undefined;
-      return { summarized: comingOn ? await queueSummary(this.layout, this.outbox, before.offSince) : 0 };
+      return { summarized: comingOn ? await queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince) : 0 };
     } finally {
       // Also when the summary could not be queued: the new target applies all the same.
       this.delivery.wake();
@@ -120,32 +136,26 @@ export class Notifier {
       source: this.target.source,
       url: this.target.target?.url ?? null,
       state: delivery.state,
-      // The outbox itself: the loop looks at it only when it is its turn, so its own count may be stale.
-      pending: await this.outbox.size(),
+      // The queue itself (disk and memory): the loop looks at it only when it is its turn, so its own count may be stale.
+      pending: await this.queue.size(),
       lastDeliveredAt: delivery.lastDeliveredAt,
       lastError: delivery.lastError,
     };
   }
 
   async stop(): Promise<void> {
+    this.queue.stopWaiting();
     await this.stream.stop();
     this.batcher.flush();
-    await this.writes;
     await this.delivery.stop();
+    await this.queue.stop();
     await this.dispatcher.close();
     await this.journal.close();
   }
+}
 
-  private enqueue(notification: Notification): void {
-    this.writes = this.writes
-      .then(() => this.outbox.add(notification))
-      .then(
-        // Only an idle loop is woken: one backing off or paused on a refused token keeps its rhythm, so
-        // a broken receiver is not hit once more per new batch (OpenClaw rate-limits failed logins).
-        () => {
-          if (this.delivery.status().state === 'idle') this.delivery.wake();
-        },
-        (error: unknown) => this.say(`could not queue a notification: ${(error as Error).message}`),
-      );
-  }
+/** The older of two held positions (null: nothing held). */
+function oldestOf(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
 }

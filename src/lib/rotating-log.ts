@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { appendFileSync, closeSync, createWriteStream, mkdirSync, openSync, readSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -7,26 +7,54 @@ export interface RotatingLogOptions {
   keep?: number;
   /** Strings replaced by [redacted] before anything reaches the disk. */
   secrets?: string[];
+  /**
+   * Hears, once per outage, that the file cannot be written (a full disk), and again when it can; it
+   * must not throw (it runs from stream callbacks and timers). It may write to this same log: while the
+   * log is failing that text is held like any other.
+   */
+  onProblem?: (message: string) => void;
+  /** How often a failing file is tried again. */
+  retryMs?: number;
+  /** How much text is held in memory while the file cannot be written; the oldest goes first past it. */
+  holdBytes?: number;
 }
 
-/** An append-only log file that rotates by size (log, log.1, ... log.N) and never writes a secret. */
+const RETRY_MS = 5_000;
+const HOLD_BYTES = 1024 * 1024;
+
+/**
+ * An append-only log file that rotates by size (log, log.1, ... log.N) and never writes a secret. A
+ * write never throws and never leaves an unhandled stream error: while the file cannot be written (a
+ * full disk), what is written is held in memory (up to holdBytes) and written, in order, once a retry
+ * succeeds. The file is opened on the first write, so making a log has no effect to undo.
+ */
 export class RotatingLog {
-  private stream: WriteStream;
-  private size: number;
+  private stream: WriteStream | undefined;
+  private size = 0;
   private readonly maxBytes: number;
   private readonly keep: number;
   private readonly secrets: string[];
+  private readonly retryMs: number;
+  private readonly holdBytes: number;
+  private held: string[] = [];
+  private heldBytes = 0;
+  /** Writes given up while failing (held text past holdBytes). */
+  private dropped = 0;
+  /** Set from the first failed write until a retry has written everything held. */
+  private failing: Error | undefined;
+  private outageReported = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly path: string,
-    options: RotatingLogOptions = {},
+    private readonly options: RotatingLogOptions = {},
   ) {
     this.maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
     this.keep = options.keep ?? 3;
     this.secrets = (options.secrets ?? []).filter((secret) => secret.length > 0);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.size = currentSize(path);
-    this.stream = this.open();
+    this.retryMs = options.retryMs ?? RETRY_MS;
+    this.holdBytes = options.holdBytes ?? HOLD_BYTES;
   }
 
   /** A secret made after the log was opened (a replaced API key) is redacted from then on. */
@@ -35,36 +63,121 @@ export class RotatingLog {
   }
 
   write(text: string): void {
+    if (this.closed) return;
     let clean = text;
     for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');
-    if (this.size + clean.length > this.maxBytes && this.size > 0) this.rotate();
-    this.stream.write(clean);
-    this.size += Buffer.byteLength(clean);
+    if (this.failing !== undefined) this.hold(clean);
+    else this.append(clean);
   }
 
   line(message: string): void {
     this.write(`${new Date().toISOString()} ${message}\n`);
   }
 
+  /** Flushes and closes the file; text still held is given one last synchronous try. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.stream.end(resolve));
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.held.length > 0) this.lastTry();
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream === undefined || stream.destroyed) return Promise.resolve();
+    // The callback runs on finish and on error alike; the error itself goes to the stream's listener.
+    return new Promise((resolve) => stream.end(() => resolve()));
   }
 
-  /**
-   * Opened here, not by the stream: a stream opens its file later, so a rotation in between would move
-   * the file from under it and its lines would land in the new file, after lines written later. Lines
-   * written to a descriptor stay in the file it was opened on, wherever a rotation moves it.
-   */
+  private append(text: string, onWritten?: () => void): void {
+    let stream: WriteStream;
+    try {
+      stream = this.stream ?? this.open();
+      if (this.size > 0 && this.size + Buffer.byteLength(text) > this.maxBytes) stream = this.rotate(stream);
+    } catch (error) {
+      this.hold(text);
+      this.fail(error as Error);
+      return;
+    }
+    this.size += Buffer.byteLength(text);
+    stream.write(text, (error) => {
+      if (error === null || error === undefined) return onWritten?.();
+      // Not written: kept for the retry, in the order the failed writes report back.
+      this.hold(text);
+      if (stream === this.stream) this.fail(error);
+    });
+  }
+
   private open(): WriteStream {
-    return createWriteStream(this.path, { fd: openSync(this.path, 'a', 0o600) });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    this.size = currentSize(this.path);
+    // Opened here, not by the stream: a stream opens its file later, so a rotation in between would move
+    // the file from under it and its lines would land in the new file, after lines written later. Lines
+    // written to a descriptor stay in the file it was opened on, wherever a rotation moves it.
+    const stream = createWriteStream(this.path, { fd: openSync(this.path, 'a', 0o600) });
+    stream.on('error', (error) => {
+      if (stream === this.stream) this.fail(error);
+    });
+    this.stream = stream;
+    return stream;
   }
 
-  private rotate(): void {
-    this.stream.end();
+  private rotate(stream: WriteStream): WriteStream {
+    stream.end();
+    this.stream = undefined;
     for (let index = this.keep - 1; index >= 1; index--) moveIfExists(`${this.path}.${index}`, `${this.path}.${index + 1}`);
     moveIfExists(this.path, `${this.path}.1`);
-    this.size = 0;
-    this.stream = this.open();
+    return this.open();
+  }
+
+  private hold(text: string): void {
+    this.held.push(text);
+    this.heldBytes += Buffer.byteLength(text);
+    while (this.heldBytes > this.holdBytes && this.held.length > 1) {
+      this.heldBytes -= Buffer.byteLength(this.held.shift()!);
+      this.dropped += 1;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failing !== undefined || this.closed) return;
+    this.failing = error;
+    this.stream?.destroy();
+    this.stream = undefined;
+    if (!this.outageReported) {
+      this.outageReported = true;
+      this.options.onProblem?.(`cannot write ${this.path} (${error.message}); keeping what is written in memory and trying again every ${this.retryMs / 1000} s`);
+    }
+    this.retryTimer = setTimeout(() => this.retry(), this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  private retry(): void {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    const text = this.takeHeld();
+    this.failing = undefined;
+    // A write cut short by the failure may have left half a line: what follows starts on a line of its own.
+    const separator = endsMidLine(this.path) ? '\n' : '';
+    this.append(separator + text.text, () => {
+      if (this.failing !== undefined || !this.outageReported) return;
+      this.outageReported = false;
+      this.options.onProblem?.(`${this.path} is writable again${text.dropped > 0 ? `; ${text.dropped} writes were dropped meanwhile` : ''}`);
+    });
+  }
+
+  private lastTry(): void {
+    const text = this.takeHeld();
+    try {
+      appendFileSync(this.path, (endsMidLine(this.path) ? '\n' : '') + text.text, { mode: 0o600 });
+    } catch (error) {
+      this.options.onProblem?.(`closing ${this.path} lost ${text.count + text.dropped} writes it could not make: ${(error as Error).message}`);
+    }
+  }
+
+  private takeHeld(): { text: string; count: number; dropped: number } {
+    const taken = { text: this.held.join(''), count: this.held.length, dropped: this.dropped };
+    this.held = [];
+    this.heldBytes = 0;
+    this.dropped = 0;
+    return taken;
   }
 }
 
@@ -74,6 +187,25 @@ function currentSize(path: string): number {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return 0;
     throw error;
+  }
+}
+
+/** Whether the file's last byte is not a newline (false for a missing or empty file). */
+function endsMidLine(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    const size = statSync(path).size;
+    if (size === 0) return false;
+    fd = openSync(path, 'r');
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    // Unreadable: a spare newline costs an empty line, a missing one could join two entries.
+    return true;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -87,11 +87,20 @@ export class Supervisor {
     // Restarts since the child last ran long enough to count as healthy.
     let failures = 0;
     while (!this.stopping.signal.aborted) {
-      const child = this.options.spawn();
-      this.current = child;
       const startedAt = this.clock.now();
-      this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
-      const exit = await child.exited;
+      let exit: ChildExit;
+      try {
+        const child = this.options.spawn();
+        this.current = child;
+        this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
+        exit = await child.exited;
+      } catch (error) {
+        // A spawn that throws is a start that failed: reported, and tried again after the backoff,
+        // rather than ending the loop (and with it every restart to come).
+        this.current = undefined;
+        this.options.onError?.(error);
+        exit = { code: null, signal: null };
+      }
       if (this.stopping.signal.aborted) break;
       if (this.clock.now() - startedAt >= this.backoff.resetAfterMs) failures = 0;
       const delay = backoffDelay(this.backoff, failures++);

@@ -1,5 +1,6 @@
 import { unspelled } from '../syncthing/address-spelling.js';
 import type { SyncthingClient } from '../syncthing/client.js';
+import { folderReserve, homeReserve, reserveOn } from '../syncthing/disk-reserve.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
@@ -28,7 +29,7 @@ export interface ApplyReport {
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
   const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [] };
-  await applyOptions(client, config, report);
+  await applyOptions(client, layout, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
   // New devices were added paused and are resumed only now that the folders are shared with them: a
@@ -39,9 +40,10 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
   return report;
 }
 
-async function applyOptions(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport): Promise<void> {
+async function applyOptions(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
   const current = await client.options();
-  const wanted = profileOptions(config);
+  const homeFree = await reserveOn(layout.syncthingHome, homeReserve);
+  const wanted = { ...profileOptions(config), ...(homeFree === undefined ? {} : { minHomeDiskFree: homeFree }) };
   const patch: Partial<OptionsConfig> = {};
   for (const [key, value] of Object.entries(wanted) as [keyof OptionsConfig, unknown][]) {
     if (JSON.stringify(current[key]) !== JSON.stringify(value)) {
@@ -102,7 +104,8 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
     }
   }
   await pruneMeshDir(layout, new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]));
-  for (const wanted of [...FOLDERS.map((spec) => folderFor(spec, layout, config)), ...mesh]) {
+  const own = await Promise.all(FOLDERS.map(async (spec) => ({ ...folderFor(spec, layout, config), ...(await minDiskFreeOf(folderPath(layout, spec.dir))) })));
+  for (const wanted of [...own, ...mesh]) {
     const folder = current.get(wanted.id);
     if (folder === undefined) {
       const author = meshFolderAuthor(wanted.id);
@@ -142,6 +145,12 @@ export function meshFoldersFor(layout: Layout, config: BotsyncConfig): (Partial<
   ];
 }
 
+/** A folder's reserve of free space (disk-reserve.ts); botsync's tiny mesh folders keep Syncthing's default. */
+async function minDiskFreeOf(path: string): Promise<Pick<FolderConfig, 'minDiskFree'> | Record<string, never>> {
+  const reserve = await reserveOn(path, folderReserve);
+  return reserve === undefined ? {} : { minDiskFree: reserve };
+}
+
 /**
  * Syncthing's own watcher stays on as the safety net behind botsync's fast-scan watcher, with its
  * default 10 s delay; the periodic full rescan catches anything both miss.
@@ -176,6 +185,10 @@ function folderPatch(current: FolderConfig, wanted: Partial<FolderConfig>): Part
   }
   if (current.paused) {
     patch.paused = false;
+    changed = true;
+  }
+  if (wanted.minDiskFree !== undefined && JSON.stringify(current.minDiskFree) !== JSON.stringify(wanted.minDiskFree)) {
+    patch.minDiskFree = wanted.minDiskFree;
     changed = true;
   }
   return changed ? patch : undefined;

@@ -16,8 +16,11 @@ export interface BatcherClock {
 }
 
 export interface BatcherOptions {
-  /** Takes each notification synchronously (the daemon queues it for the durable outbox). */
-  onNotification: (notification: Notification) => void;
+  /**
+   * Takes each notification synchronously (the daemon queues it for the durable outbox), with the
+   * oldest source id (Syncthing event id) of the events it covers, or null when none came from one.
+   */
+  onNotification: (notification: Notification, sourceSince: number | null) => void;
   /** A batch closes after this long without a new file. */
   quietMs?: number;
   /** ... or this long after its first file. */
@@ -51,7 +54,7 @@ export function notificationId(now: number): string {
 }
 
 export class Batcher {
-  private readonly onNotification: (notification: Notification) => void;
+  private readonly onNotification: (notification: Notification, sourceSince: number | null) => void;
   private readonly quietMs: number;
   private readonly maxMs: number;
   private readonly clock: BatcherClock;
@@ -86,7 +89,7 @@ export class Batcher {
   add(event: BotsyncEvent, sourceId?: number): void {
     if (event.type !== 'file.received') {
       this.flush();
-      this.emit({ message: formatEvent(event), eventCount: 1 });
+      this.emit({ message: formatEvent(event), eventCount: 1 }, sourceId ?? null);
       return;
     }
     this.files.push(event);
@@ -98,15 +101,15 @@ export class Batcher {
   /** Closes the open batch now (at shutdown, or before news that must follow it). */
   flush(): void {
     if (this.files.length === 0) return;
-    this.emit({ message: formatFileBatch(this.files), eventCount: this.files.length });
+    this.emit({ message: formatFileBatch(this.files), eventCount: this.files.length }, this.oldestSourceId);
     this.files = [];
     this.oldestSourceId = null;
     this.clearTimers();
   }
 
-  private emit(content: { message: string; eventCount: number }): void {
+  private emit(content: { message: string; eventCount: number }, sourceSince: number | null): void {
     const now = this.clock.now();
-    this.onNotification({ id: notificationId(now), createdAt: new Date(now).toISOString(), ...content });
+    this.onNotification({ id: notificationId(now), createdAt: new Date(now).toISOString(), ...content }, sourceSince);
   }
 
   private armQuietTimer(): void {

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { isBotsyncError } from '../errors.js';
-import type { Outbox } from './outbox.js';
+import type { DeliveryQueue } from './queue.js';
 import { sendNotification, type SendOptions, type SendOutcome } from './sender.js';
 import type { Notification, NotifyTarget } from './types.js';
 import { backoffDelay, type Backoff } from '../lib/time/backoff.js';
@@ -22,7 +22,8 @@ export interface DeliveryStatus {
 }
 
 export interface DeliveryLoopOptions {
-  outbox: Outbox;
+  /** The outbox, or the notifier's queue in front of it. */
+  outbox: DeliveryQueue;
   /** Read before every attempt, so a changed token or URL applies to the next one. */
   target: () => NotifyTarget | undefined;
   /** What every send goes through (httpDispatcher()); the loop's owner closes it. */
@@ -42,7 +43,7 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 5 * 60_000 };
 export const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
 export class DeliveryLoop {
-  private readonly outbox: Outbox;
+  private readonly outbox: DeliveryQueue;
   private readonly send: typeof sendNotification;
   private readonly clock: Clock;
   private readonly backoff: Backoff;

@@ -14,8 +14,9 @@ import { sleepUnlessAborted } from '../lib/time/sleep.js';
 export class Journal {
   private readonly log: RotatingLog;
 
-  constructor(layout: Layout) {
-    this.log = new RotatingLog(layout.journalFile, { maxBytes: 10 * 1024 * 1024, keep: 2 });
+  /** `onProblem` hears that the journal cannot be written (a full disk) and when it can again; nothing is lost meanwhile up to 1 MiB. */
+  constructor(layout: Layout, onProblem?: (message: string) => void) {
+    this.log = new RotatingLog(layout.journalFile, { maxBytes: 10 * 1024 * 1024, keep: 2, onProblem });
   }
 
   append(event: BotsyncEvent): void {

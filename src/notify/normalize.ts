@@ -5,7 +5,8 @@
  * fetched from a peer: it fires on the receiving machine only, never for a change made on the machine
  * itself (checked against Syncthing 1.19: a local write produces ItemFinished on the peers that pull
  * it, and none locally). So every successful ItemFinished in a user folder is a file received from a
- * peer. Failed items are left to FolderErrors, which reports them with their reasons.
+ * peer. Failed items are left to FolderErrors, which reports them with their reasons; a folder that
+ * stops as a whole (StateChanged to "error") is a folder.error with a reason.
  */
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
@@ -48,9 +49,17 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     case 'FolderErrors': {
       const { folder, errors } = data;
       if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || !Array.isArray(errors)) return undefined;
-      const list = errors.filter(isRecord).map((entry) => ({ path: String(entry.path ?? ''), error: String(entry.error ?? '') }));
+      // Syncthing ends some error texts with a newline.
+      const list = errors.filter(isRecord).map((entry) => ({ path: String(entry.path ?? ''), error: String(entry.error ?? '').trimEnd() }));
       if (list.length === 0) return undefined;
       return { type: 'folder.error', time, folder, errors: list };
+    }
+    case 'StateChanged': {
+      // The folder as a whole stopped: its path is gone, or the disk has no room left for Syncthing's database.
+      const { folder, to, error } = data;
+      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || to !== 'error') return undefined;
+      const reason = typeof error === 'string' && error.trim() !== '' ? error.trimEnd() : 'Syncthing gave no reason';
+      return { type: 'folder.error', time, folder, reason, errors: [] };
     }
     default:
       return undefined;

@@ -90,10 +90,24 @@ async function storedOffAt(layout: Layout): Promise<string | undefined> {
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
   const path = layout.notifySettingsFile;
-  const raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
+  let raw: Record<string, unknown> | undefined;
+  try {
+    raw = (await readJsonFile(path)) as Record<string, unknown> | undefined;
+  } catch (error) {
+    if (isBotsyncError(error, 'STATE_CORRUPT')) throw rewritable(error);
+    throw error;
+  }
   if (raw === undefined) return undefined;
   // A file from before offAt was recorded, or a hand-edited one: off, since some time unknown.
   if (raw.enabled === false) return typeof raw.offAt === 'string' && Number.isFinite(Date.parse(raw.offAt)) ? { enabled: false, offAt: raw.offAt } : { enabled: false };
-  if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw corruptState(path, 'it has no url and token');
+  if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw rewritable(corruptState(path, 'it has no url and token'));
   return raw as StoredSettings;
+}
+
+/** notify.json holds nothing `notify set` or `notify off` cannot write again: that is the fix to offer. */
+function rewritable(error: BotsyncError): BotsyncError {
+  return new BotsyncError('STATE_CORRUPT', error.message, {
+    hint: 'Set the target again with `botsync notify set --url URL --token-env VAR` (or `botsync notify off`): either rewrites the file.',
+    cause: error,
+  });
 }

@@ -47,7 +47,7 @@ export async function setNotifications(layout: Layout, options: SetOptions, env:
   const before = await previousTarget(layout, env);
   const saved = await setTarget(layout, options, env);
   return askDaemonOr(layout, 'notify.reload', undefined, async () => ({
-    summarized: before.target === undefined ? await queueSummary(layout, new Outbox(layout.outboxDir), before.offSince) : 0,
+    summarized: before.target === undefined ? await queueSummary(layout, (summary) => new Outbox(layout.outboxDir).add(summary), before.offSince) : 0,
     applied: false,
   })).then((reloaded) => ({ ...saved, applied: true, ...reloaded }));
 }

@@ -2,7 +2,6 @@ import type { Layout } from '../workspace/layout.js';
 import { notificationId } from './batcher.js';
 import { formatSummary } from './format.js';
 import { readJournal } from './journal.js';
-import type { Outbox } from './outbox.js';
 import type { BotsyncEvent, Notification } from './types.js';
 
 /**
@@ -32,9 +31,9 @@ export function summaryOf(events: readonly BotsyncEvent[], offSince: string | un
 }
 
 /** Queues the summary of the quiet period that ends now, if anything happened; returns how many events it covers. */
-export async function queueSummary(layout: Layout, outbox: Outbox, offSince: string | undefined, now = Date.now()): Promise<number> {
+export async function queueSummary(layout: Layout, queue: (summary: Notification) => unknown, offSince: string | undefined, now = Date.now()): Promise<number> {
   const summary = summaryOf((await readJournal(layout)).events, offSince, now);
   if (summary === undefined) return 0;
-  await outbox.add(summary);
+  await queue(summary);
   return summary.eventCount;
 }

@@ -96,11 +96,24 @@ export interface RevocationRefusedEvent {
   skewMinutes: number;
 }
 
+/** Items of a folder could not be synced, or the whole folder stopped (Syncthing's folder error). */
 export interface FolderErrorEvent {
   type: 'folder.error';
   time: string;
   folder: string;
+  /** Why the whole folder stopped (its path is gone, no room for Syncthing's database); absent when only items failed. */
+  reason?: string;
   errors: { path: string; error: string }[];
+}
+
+/** A scheduled backup failed; the schedule tries again at retryAt. */
+export interface BackupFailedEvent {
+  type: 'backup.failed';
+  time: string;
+  /** What it was doing: "reading the settings", "uploading (rclone rcat)"... */
+  stage: string;
+  message: string;
+  retryAt: string | null;
 }
 
 /** Events were lost (Syncthing restarted, or its event buffer overflowed): a summary instead of silence. */
@@ -123,6 +136,7 @@ export type BotsyncEvent =
   | PeerRefusedEvent
   | RevocationRefusedEvent
   | FolderErrorEvent
+  | BackupFailedEvent
   | EventsMissedEvent;
 
 /** One message to deliver: what a webhook call carries. */

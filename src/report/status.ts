@@ -24,7 +24,7 @@ export interface StatusReport {
   syncthing: { running: boolean; version: string | null; guiAddress: string };
   addresses: string[];
   peers: PeerStatus[];
-  folders: { id: string; path: string; type: FolderType; state: string; completion: number | null }[];
+  folders: FolderReport[];
   invites: { expiresAt: string }[];
   /** What is wrong with this home, each with its fix, as `doctor` names it (e.g. a lost device key). */
   warnings: StatusWarning[];
@@ -34,6 +34,20 @@ export interface StatusReport {
   notify?: NotifyStatus;
   /** The last backup's outcome; present while the daemon runs. */
   backup?: BackupState;
+}
+
+export interface FolderReport {
+  id: string;
+  path: string;
+  type: FolderType;
+  state: string;
+  completion: number | null;
+  /**
+   * Why the folder does not sync: Syncthing's reason when it stopped as a whole, or how many items the
+   * last pull could not sync and why the first one failed ("insufficient space" on a full disk). Null
+   * when it syncs, or while the daemon is down.
+   */
+  error: string | null;
 }
 
 export interface StatusWarning {
@@ -156,7 +170,8 @@ export function buildStatus(
         path: folderPath(layout, folder.dir),
         type: folderType(folder, config.role),
         state: db?.state ?? 'unknown',
-        completion: db === undefined ? null : completion(db),
+        completion: db === undefined ? null : completion(db.status),
+        error: db === undefined ? null : folderError(db),
       };
     }),
     invites,
@@ -177,7 +192,14 @@ export interface LiveState {
   system: SystemStatus | undefined;
   connections: Connections;
   stats: DeviceStats;
-  folders: (FolderStatus | undefined)[];
+  folders: (LiveFolder | undefined)[];
+}
+
+/** A folder as Syncthing reports it, with its failed items when the last pull had any. */
+export interface LiveFolder {
+  state: string;
+  status: FolderStatus;
+  failed: { path: string; error: string }[];
 }
 
 /**
@@ -190,13 +212,27 @@ export async function queryLive(client: SyncthingClient, system: SystemStatus | 
       client.version(),
       client.connections(),
       client.deviceStats(),
-      ...FOLDERS.map((folder) => client.folderStatus(folder.id).catch(unknownFolder)),
+      ...FOLDERS.map((folder) => liveFolder(client, folder.id).catch(unknownFolder)),
     ]);
     return { version: version.version, system, connections, stats, folders };
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;
   }
+}
+
+async function liveFolder(client: SyncthingClient, id: string): Promise<LiveFolder> {
+  const status = await client.folderStatus(id);
+  const failed = (status.pullErrors ?? 0) > 0 ? ((await client.folderErrors(id)).errors ?? []) : [];
+  return { state: status.state, status, failed };
+}
+
+function folderError(folder: LiveFolder): string | null {
+  if (folder.status.error !== undefined && folder.status.error !== '') return folder.status.error.trimEnd();
+  const [first] = folder.failed;
+  if (first === undefined) return null;
+  const count = folder.failed.length;
+  return `${count} ${count === 1 ? 'item' : 'items'} could not be synced: ${JSON.stringify(first.path)}: ${first.error.trimEnd()}`;
 }
 
 /** A folder Syncthing does not have (yet) reports as unknown rather than failing the whole status. */

@@ -9,6 +9,7 @@ import type {
   DeviceConfig,
   DeviceStats,
   FolderConfig,
+  FolderErrors,
   FolderStatus,
   OptionsConfig,
   PendingDevices,
@@ -138,6 +139,11 @@ export class SyncthingClient {
 
   folderStatus(folder: string): Promise<FolderStatus> {
     return this.call('GET', '/rest/db/status', { query: { folder } });
+  }
+
+  /** The items the last pull of a folder could not sync, with Syncthing's reasons. */
+  folderErrors(folder: string): Promise<FolderErrors> {
+    return this.call('GET', '/rest/folder/errors', { query: { folder } });
   }
 
   /** Completion of a folder (or all folders) on a device; the local device when none is given. */

@@ -29,11 +29,11 @@ import type { SyncthingEvent } from './rest-types.js';
 import { backoffDelay, type Backoff } from '../lib/time/backoff.js';
 import { systemClock, type Clock } from '../lib/time/clock.js';
 
-/** What the notifier subscribes to. */
 /** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */
 export const RESTARTED = 'Syncthing restarted';
 
-export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors'];
+/** What the notifier subscribes to; StateChanged for a folder that stops as a whole (its state "error"). */
+export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged'];
 
 /** The part of the REST client the stream uses (tests wrap it). */
 export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'>;
@@ -102,6 +102,7 @@ export class EventStream {
   /** The Syncthing start whose restart was reported but not yet recovered (a delivery failed). */
   private restartReportedFor: string | undefined;
   private cursorReportedUnreadable = false;
+  private saveFailing = false;
 
   constructor(options: EventStreamOptions) {
     if (options.types.length === 0) throw new Error('EventStream needs at least one event type: an empty filter means every event.');
@@ -155,7 +156,7 @@ export class EventStream {
         await this.clock.sleep(backoffDelay(BACKOFF, failures++), signal);
       }
     }
-    await this.persist().catch((error: unknown) => this.log(`Saving the event cursor failed: ${(error as Error).message}`));
+    await this.save();
   }
 
   /** One round: make sure the cursor belongs to this Syncthing, poll once, deliver, save. */
@@ -173,12 +174,12 @@ export class EventStream {
     if (cursor === undefined) return;
 
     const events = await this.client.events(cursor.lastId, { types: this.types, waitS: this.waitS, signal });
-    if (events.length === 0) return this.persist();
+    if (events.length === 0) return this.save();
     this.reportJumps(cursor.lastId, events);
     const fresh = events.filter((event) => event.id > cursor.lastId && !(event.globalID !== undefined && event.globalID <= this.skipThroughGlobalId));
     if (fresh.length > 0) await this.onEvents(fresh);
     cursor.lastId = events[events.length - 1]!.id;
-    await this.persist();
+    await this.save();
   }
 
   /** First round of this process: resume from the cursor file when it belongs to this Syncthing. */
@@ -200,7 +201,7 @@ export class EventStream {
     // crash re-delivers instead of skipping.
     const latest = await this.client.events(0, { types: this.types, limit: 1, waitS: 0, signal });
     this.cursor = { startTime, lastId: latest[0]?.id ?? 0 };
-    await this.persist();
+    await this.save();
   }
 
   private async readCursorFile(): Promise<{ cursor?: Cursor; text?: string }> {
@@ -267,7 +268,7 @@ export class EventStream {
     this.justRecovered = true;
     this.cursor = { startTime, lastId: 0 };
     this.log(`Syncthing restarted (started ${startTime}); ${recovered.length} earlier events recovered, reading a new subscription.`);
-    await this.persist();
+    await this.save();
   }
 
   /** Reports ids that jumped: the buffer overflowed while the stream was behind, or an event was dropped. */
@@ -295,6 +296,22 @@ export class EventStream {
       // A gap report that cannot be made must not stop the events that still flow.
       this.log(`Reporting missed events failed: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * A cursor that cannot be saved (a full disk) stays in memory: reading goes on, the next save tries
+   * again, and a crash meanwhile reads the events since the last saved one again. Said once per outage.
+   */
+  private async save(): Promise<void> {
+    try {
+      await this.persist();
+    } catch (error) {
+      if (!this.saveFailing) this.log(`Saving the event cursor failed: ${(error as Error).message} It is kept in memory and saved again with the next events.`);
+      this.saveFailing = true;
+      return;
+    }
+    if (this.saveFailing) this.log('The event cursor is saved again.');
+    this.saveFailing = false;
   }
 
   private async persist(): Promise<void> {

@@ -41,6 +41,12 @@ export interface FolderDevice {
   encryptionPassword?: string;
 }
 
+/** A size in Syncthing's config: `{value: 1, unit: "%"}`, `{value: 5.2, unit: "MB"}` (decimal units). */
+export interface Size {
+  value: number;
+  unit: string;
+}
+
 export interface FolderConfig {
   id: string;
   label: string;
@@ -51,6 +57,7 @@ export interface FolderConfig {
   fsWatcherEnabled: boolean;
   fsWatcherDelayS: number;
   paused: boolean;
+  minDiskFree: Size;
 }
 
 export interface DeviceConfig {
@@ -73,6 +80,7 @@ export interface OptionsConfig {
   autoUpgradeIntervalH: number;
   crashReportingEnabled: boolean;
   startBrowser: boolean;
+  minHomeDiskFree: Size;
 }
 
 export interface FolderStatus {
@@ -83,7 +91,17 @@ export interface FolderStatus {
   needBytes: number;
   needFiles: number;
   errors: number;
+  /** Items the last pull could not sync (their reasons: /rest/folder/errors). */
+  pullErrors?: number;
+  /** Why the folder as a whole stopped; present only while its state is "error". */
+  error?: string;
   stateChanged?: string;
+}
+
+/** /rest/folder/errors: the items the last pull of a folder could not sync. */
+export interface FolderErrors {
+  folder: string;
+  errors: { path: string; error: string }[] | null;
 }
 
 export interface Completion {

@@ -7,7 +7,7 @@ import { withPeer } from '../../src/mesh/peers.js';
 import { respelled } from '../../src/syncthing/address-spelling.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { DeviceConfig, FolderConfig } from '../../src/syncthing/rest-types.js';
-import { saveConfig } from '../../src/workspace/config.js';
+import { saveConfig, updateConfig } from '../../src/workspace/config.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 
 const SELF = 'A3DAJMZ-SWODLNP-THIGVOM-6J777UX-5JRN5HU-W43HJKE-QYA44N2-5OHDSAX';
@@ -74,5 +74,15 @@ describe('the config writer', () => {
     expect(spelled).not.toEqual(PEER_INPUT.addresses);
     expect((await writer.apply()).devicesUpdated).toEqual([]);
     expect(syncthing.devices.get(PEER)!.addresses).toEqual(spelled);
+  });
+  it('applies, once its socket serves, what another process wrote to config.json while it started', async () => {
+    await writer.apply();
+    expect(await writer.applyIfChanged()).toBeUndefined();
+    // A `peers add` that found no daemon to ask wrote the file itself, under its lock.
+    await updateConfig(layout, (config) => withPeer(config, PEER_INPUT).config);
+    expect(syncthing.devices.has(PEER)).toBe(false);
+    expect((await writer.applyIfChanged())?.devicesAdded).toEqual([PEER]);
+    expect(syncthing.devices.has(PEER)).toBe(true);
+    expect(await writer.applyIfChanged()).toBeUndefined();
   });
 });

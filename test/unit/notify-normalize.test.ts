@@ -121,6 +121,25 @@ describe('normalize', () => {
     expect(await normalize({ ...event, data: { folder: 'shared', errors: [] } }, lookup())).toBeUndefined();
   });
 
+  it('turns a user folder that stops as a whole (StateChanged to error) into folder.error with its reason', async () => {
+    const stopped: SyncthingEvent = {
+      id: 40,
+      type: 'StateChanged',
+      time: '2026-12-01T14:24:45.101Z',
+      data: { folder: 'shared', from: 'idle', to: 'error', error: 'insufficient space on disk for database (/h/.botsync/syncthing/index-v0.14.0.db): current 0.00 % < required 1 %\n' },
+    };
+    expect(await normalize(stopped, lookup())).toEqual({
+      type: 'folder.error',
+      time: '2026-12-01T14:24:45.101Z',
+      folder: 'shared',
+      reason: 'insufficient space on disk for database (/h/.botsync/syncthing/index-v0.14.0.db): current 0.00 % < required 1 %',
+      errors: [],
+    });
+    expect(await normalize({ ...stopped, data: { folder: 'shared', from: 'idle', to: 'scanning' } }, lookup())).toBeUndefined();
+    expect(await normalize({ ...stopped, data: { ...stopped.data, folder: 'botsync-mesh-X' } }, lookup())).toBeUndefined();
+    expect(await normalize({ ...stopped, data: { folder: 'inbox', to: 'error' } }, lookup())).toMatchObject({ reason: 'Syncthing gave no reason' });
+  });
+
   it('ignores every other event type', async () => {
     for (const type of ['StateChanged', 'LocalIndexUpdated', 'FolderSummary', 'ItemStarted', 'Starting', 'PendingDevicesChanged']) {
       expect(await normalize({ id: 1, type, time: '2026-01-01T00:00:00Z', data: { folder: 'shared', item: 'x', id: PEER } }, lookup())).toBeUndefined();

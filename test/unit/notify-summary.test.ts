@@ -89,11 +89,11 @@ describe('the quiet period on disk', () => {
 
   it('queues one summary from the journal into the outbox, or nothing', async () => {
     const outbox = new Outbox(join(layout.stateDir, 'outbox'));
-    expect(await queueSummary(layout, outbox, undefined, NOW)).toBe(0);
+    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, NOW)).toBe(0);
     const lines = [file('a.txt', at(HOUR)), file('b.txt', at(HOUR))].map((event) => JSON.stringify(event));
     // A line the daemon was cut off writing is skipped, as `botsync events` skips it.
     await writeFile(layout.journalFile, `${lines.join('\n')}\n{"type":"file.rec`);
-    expect(await queueSummary(layout, outbox, undefined, NOW)).toBe(2);
+    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, NOW)).toBe(2);
     const queued = await outbox.list();
     expect(queued).toHaveLength(1);
     expect(queued[0]!.message).toContain('2 files arrived in shared/');

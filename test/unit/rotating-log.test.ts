@@ -1,6 +1,6 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RotatingLog } from '../../src/lib/rotating-log.js';
 
@@ -63,8 +63,8 @@ describe('RotatingLog', () => {
   });
 
   it('counts what an earlier run left in the file towards maxBytes', async () => {
-    logAt({});
-    await closeAll();
+    // A log opens its file on the first write only; the directory is made here for the earlier run's file.
+    await mkdir(dirname(path), { recursive: true });
     const before = `${'before '.repeat(4)}\n`;
     await writeFile(path, before);
     const log = logAt({ maxBytes: 40, keep: 3 });

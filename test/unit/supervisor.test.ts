@@ -113,6 +113,33 @@ describe('Supervisor', () => {
     expect(children[0]!.signals).toEqual(['SIGTERM', 'SIGKILL']);
   });
 
+  it('reports a spawn that throws and tries again after the backoff, instead of giving up for good', async () => {
+    const clock = new FakeClock();
+    const errors: unknown[] = [];
+    const children: FakeChild[] = [];
+    let attempts = 0;
+    const supervisor = new Supervisor({
+      spawn: () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('spawn EAGAIN');
+        const child = new FakeChild(200);
+        children.push(child);
+        return child;
+      },
+      onError: (error) => errors.push(error),
+      backoff: { initialMs: 500, maxMs: 4_000, resetAfterMs: 60_000 },
+      clock,
+    });
+    supervisor.start();
+    await flush();
+    expect(errors.map((error) => (error as Error).message)).toEqual(['spawn EAGAIN']);
+    expect(children).toHaveLength(0);
+    await clock.advance(500);
+    expect(children).toHaveLength(1);
+    expect(supervisor.child).toBe(children[0]);
+    await supervisor.stop();
+  });
+
   it('does not restart while waiting out a backoff when asked to stop', async () => {
     const { children, supervisor } = setup();
     supervisor.start();

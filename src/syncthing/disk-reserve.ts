@@ -1,0 +1,44 @@
+import { statfs } from 'node:fs/promises';
+import { errnoCode } from '../errors.js';
+import type { Size } from './rest-types.js';
+
+/** A size as Syncthing's config writes it, in decimal megabytes. */
+export type DiskSize = Size & { unit: 'MB' };
+
+const FLOOR_BYTES = 32 * 1024 * 1024;
+
+/**
+ * How much free space Syncthing keeps on a folder's disk: past it, it stops pulling and reports the
+ * items as "insufficient space" (minDiskFree), checked per file against its size. Syncthing's default,
+ * 1% of the disk, is 200 KB of a 20 MB one: a peer's files fill it to the last block, and then
+ * Syncthing's database and config and botsync's state and logs cannot be written (Syncthing 1.19
+ * panics when its database cannot). So 1%, but at least 32 MiB, and at most a quarter of a disk too
+ * small for that, leaving room for what the machine writes while a peer tries to fill it.
+ */
+export function folderReserve(totalBytes: number): DiskSize {
+  return megabytes(Math.max(totalBytes / 100, Math.min(FLOOR_BYTES, totalBytes / 4)));
+}
+
+/**
+ * What Syncthing keeps free on its database's disk (minHomeDiskFree); below it, every folder stops,
+ * deletions included. Half the folders' reserve: botsync's own writes may use the other half before
+ * that happens, and a peer's deletions can still free space.
+ */
+export function homeReserve(totalBytes: number): DiskSize {
+  return megabytes(folderReserve(totalBytes).value * 1e6 / 2);
+}
+
+/** The reserve for the disk holding `path`; undefined (Syncthing's default stays) while the path does not exist. */
+export async function reserveOn(path: string, reserve: (totalBytes: number) => DiskSize): Promise<DiskSize | undefined> {
+  try {
+    const disk = await statfs(path);
+    return reserve(disk.blocks * disk.bsize);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function megabytes(bytes: number): DiskSize {
+  return { value: Math.floor(bytes / 1e5) / 10, unit: 'MB' };
+}
