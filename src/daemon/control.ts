@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { BotsyncError } from '../errors.js';
+import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
 import { holderOf, lockHolder, lockState } from '../lib/lock.js';
@@ -33,6 +34,7 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
     env,
   });
   closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   try {
     const message = await new Promise<DaemonMessage>((resolve, reject) => {
@@ -51,6 +53,9 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
       });
     });
     if (message.type === 'error') {
+      // A failed start is final: the daemon stops what it started, then exits. Answered once it has, so
+      // that when `start` says it failed no process of the home is left.
+      await exitedWithin(exited, FAILED_EXIT_MS);
       // Another `start` won the race for the lock: its daemon is this home's daemon.
       const winner = message.error.code === 'DAEMON_RUNNING' ? await lockHolder(layout.lockFile, legacyDaemonCheck(layout)) : undefined;
       if (winner !== undefined) return { pid: winner, alreadyRunning: true };
@@ -62,6 +67,15 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
     if (child.connected) child.disconnect();
     child.unref();
   }
+}
+
+/** How long a daemon that reported its start-up failure may take to exit. */
+const FAILED_EXIT_MS = 15_000;
+
+async function exitedWithin(exited: Promise<void>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([exited, sleepUnlessAborted(ms, timer.signal)]);
+  timer.abort();
 }
 
 function startFailed(why: string): BotsyncError {

@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import type { Server } from 'node:net';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
@@ -16,7 +15,7 @@ import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { ConfigWriter } from './config-writer.js';
-import { prepareControlSocket, serveControl } from '../ipc/server.js';
+import { prepareControlSocket, serveControl, type ControlServer } from '../ipc/server.js';
 import type { SocketPlace } from '../ipc/socket.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
@@ -174,7 +173,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     log: say,
   }, env);
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
-  let control: Server | undefined;
+  let control: ControlServer | undefined;
 
   // The first start decides whether the daemon starts at all; later failures are retried forever.
   let firstStarted!: () => void;
@@ -185,6 +184,14 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
   });
   // A failure after a stop request has nobody waiting for it; it is in the log already.
   firstStart.catch(() => undefined);
+  let started = false;
+  // daemon.json is what `stop` finds a Syncthing by: without it on the first start the daemon does not
+  // start; after that (a restart on a full disk) the restart goes on, said, and is recorded next time.
+  const recordState = () =>
+    writeDaemonState(layout, state).catch((error: unknown) => {
+      if (!started) throw error;
+      say(`cannot write daemon state: ${(error as Error).message}`);
+    });
 
   const supervisor = new Supervisor({
     spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
@@ -192,14 +199,15 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
       // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.
       const identity = child.pid === undefined ? undefined : await identityOf(child.pid);
       state.syncthing = { ...state.syncthing!, pid: child.pid, identity };
-      await writeDaemonState(layout, state);
+      await recordState();
       system.restarted();
       await waitUntilReady(client, child);
       // config.json is re-read: peers added while Syncthing was down are applied now.
       const report = await writer.apply();
       say(`Syncthing ready (pid ${child.pid}); applied ${JSON.stringify(report)}`);
       state.phase = 'running';
-      await writeDaemonState(layout, state);
+      await recordState();
+      started = true;
       firstStarted();
     },
     onExit: (exit, restartInMs) => {
@@ -207,7 +215,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
       say(`Syncthing exited (${how}); restarting in ${restartInMs} ms`);
       state.phase = 'restarting';
       state.syncthing = { ...state.syncthing!, pid: undefined, identity: undefined, restarts: state.syncthing!.restarts + 1, lastExit: how };
-      writeDaemonState(layout, state).catch((error: unknown) => say(`cannot write daemon state: ${(error as Error).message}`));
+      void recordState();
     },
     onError: (error) => {
       say(`Syncthing start-up failed: ${(error as Error).message}`);
@@ -259,15 +267,13 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     service(
       'the control socket',
       async () => {
-        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }));
-        // An accept that fails (out of file descriptors) costs that one request, not the daemon.
-        control.on('error', (error) => say(`control socket: ${error.message}`));
+        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }), (error) => say(`control socket: ${error.message}`));
         // Served last, once everything it answers for runs: a command that meanwhile found no daemon wrote
         // config.json itself, and that change is applied now rather than at Syncthing's next start.
         const late = await writer.applyIfChanged().catch((error: unknown) => say(`applying config.json changed during start-up failed: ${(error as Error).message}`));
         if (late !== undefined) say(`applied config.json changed during start-up: ${JSON.stringify(late)}`);
       },
-      () => new Promise<void>((resolve) => control!.close(() => resolve())),
+      () => control!.close(),
     ),
   ];
   try {

@@ -118,7 +118,7 @@ export class Notifier {
     this.target = next;
     try {
       const comingOn = before.target === undefined && next.target !== undefined;
-      return { summarized: comingOn ? await queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince) : 0 };
+      return { summarized: comingOn ? await this.journal.flushed().then(() => queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince)) : 0 };
     } finally {
       // Also when the summary could not be queued: the new target applies all the same.
       this.delivery.wake();

@@ -91,3 +91,20 @@ export async function askDaemonOr<R extends RouteName, T>(layout: Layout, op: R,
     throw error;
   }
 }
+
+/**
+ * askDaemonOr for a change of config.json, made here when no daemon answers. A daemon that began to
+ * serve between the two (it was starting) may have read the file before this write: it is asked to
+ * apply it, so the change reaches Syncthing now rather than at its next start.
+ */
+export async function askDaemonOrChange<R extends RouteName, T extends { applied: boolean }>(layout: Layout, op: R, body: RequestOf<R>, locally: () => Promise<T>): Promise<ResponseOf<R> | T> {
+  let local: T | undefined;
+  const answer = await askDaemonOr(layout, op, body, async () => (local = await locally()));
+  if (local === undefined) return answer;
+  const applied = await askDaemonOr(layout, 'apply', undefined, () => undefined).catch((error: unknown) => {
+    // Saved all the same; the daemon applies it once its Syncthing runs.
+    if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
+    throw error;
+  });
+  return applied === undefined ? local : { ...local, applied: true };
+}

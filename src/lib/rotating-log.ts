@@ -70,6 +70,14 @@ export class RotatingLog {
     else this.append(clean);
   }
 
+  /** Resolves once what was written so far reached the file (or is held, while the file cannot be written). */
+  flushed(): Promise<void> {
+    const stream = this.stream;
+    if (stream === undefined || stream.destroyed) return Promise.resolve();
+    // Writes complete in order: the callback of an empty one runs after every write before it.
+    return new Promise((resolve) => stream.write('', () => resolve()));
+  }
+
   line(message: string): void {
     this.write(`${new Date().toISOString()} ${message}\n`);
   }

@@ -43,6 +43,8 @@ export class Supervisor {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private current: ChildHandle | undefined;
+  /** The running onStart: stop() waits for it, so that none of its steps runs after the stop. */
+  private starting: Promise<void> | undefined;
   private restartCount = 0;
 
   constructor(options: SupervisorOptions) {
@@ -81,6 +83,7 @@ export class Supervisor {
       }
     }
     await this.loop;
+    await this.starting;
   }
 
   private async run(): Promise<void> {
@@ -92,7 +95,7 @@ export class Supervisor {
       try {
         const child = this.options.spawn();
         this.current = child;
-        this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
+        this.starting = this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
         exit = await child.exited;
       } catch (error) {
         // A spawn that throws is a start that failed: reported, and tried again after the backoff,

@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { askDaemonOr } from '../ipc/client.js';
+import { askDaemonOrChange } from '../ipc/client.js';
 import type { RequestOf } from '../ipc/routes.js';
 import { parseDeviceId, shortDeviceId } from '../syncthing/device-id.js';
 import { defaultPeerAddresses } from '../syncthing/profiles.js';
@@ -57,7 +57,7 @@ type PeerRoute = 'peers.add' | 'peers.remove' | 'peers.approve' | 'peers.paired'
  * config.json then; otherwise `edit` is applied to the file, and the daemon applies it when it starts.
  */
 export function changePeer<R extends PeerRoute>(layout: Layout, op: R, body: RequestOf<R>, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
-  return askDaemonOr(layout, op, body, async () => {
+  return askDaemonOrChange(layout, op, body, async () => {
     let peer!: PeerRecord;
     await updateConfig(layout, (current) => {
       const edited = edit(current);

@@ -1,4 +1,4 @@
-import { askDaemonOr } from '../ipc/client.js';
+import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
 import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
@@ -52,7 +52,7 @@ export function settingOf(config: BotsyncConfig, key: string): string {
 /** Changes a setting: through the daemon, the one writer of config.json while it runs, or in the file. */
 export async function changeSetting(layout: Layout, key: string, value: string): Promise<SettingChange> {
   settingFor(key);
-  return askDaemonOr(layout, 'config.set', { key, value }, async () => {
+  return askDaemonOrChange(layout, 'config.set', { key, value }, async () => {
     const { config } = await updateConfig(layout, (current) => withSetting(current, key, value));
     return { key, value: settingOf(config, key), applied: false };
   });

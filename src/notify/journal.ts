@@ -23,6 +23,11 @@ export class Journal {
     this.log.write(`${JSON.stringify(event)}\n`);
   }
 
+  /** Resolves once every event appended so far is in the file, for a reader of it (the summary). */
+  flushed(): Promise<void> {
+    return this.log.flushed();
+  }
+
   close(): Promise<void> {
     return this.log.close();
   }

@@ -1,4 +1,5 @@
 import { isBotsyncError } from '../errors.js';
+import { backoffDelay, type Backoff } from '../lib/time/backoff.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Outbox } from './outbox.js';
 import type { Notification } from './types.js';
@@ -12,7 +13,7 @@ export interface NotificationQueueOptions {
   onReady: () => void;
   /** Held past this many bytes of messages, add() waits: the event stream stops reading until there is room. */
   maxHeldBytes?: number;
-  retry?: { initialMs: number; maxMs: number };
+  retry?: Backoff;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -24,7 +25,7 @@ interface Entry {
 }
 
 const MAX_HELD_BYTES = 16 * 1024 * 1024;
-const RETRY = { initialMs: 1_000, maxMs: 10_000 };
+const RETRY: Backoff = { initialMs: 1_000, maxMs: 10_000 };
 
 /**
  * The notifier's queue in front of the durable outbox. A notification is accepted at once and written
@@ -38,7 +39,7 @@ export class NotificationQueue implements DeliveryQueue {
   private readonly log: (message: string) => void;
   private readonly onReady: () => void;
   private readonly maxHeldBytes: number;
-  private readonly retry: { initialMs: number; maxMs: number };
+  private readonly retry: Backoff;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Accepted and not yet on disk, oldest first; the head may be being written. */
   private pending: Entry[] = [];
@@ -130,7 +131,7 @@ export class NotificationQueue implements DeliveryQueue {
   }
 
   private async write(): Promise<void> {
-    let delayMs = this.retry.initialMs;
+    let failures = 0;
     while (this.pending.length > 0 && !this.stopping.signal.aborted) {
       const head = this.pending[0]!;
       try {
@@ -147,13 +148,12 @@ export class NotificationQueue implements DeliveryQueue {
           this.log(`${(error as Error).message} Holding notifications in memory, delivering them from there, and retrying.`);
           this.onReady();
         }
-        await this.sleep(delayMs, this.stopping.signal);
-        delayMs = Math.min(delayMs * 2, this.retry.maxMs);
+        await this.sleep(backoffDelay(this.retry, failures++), this.stopping.signal);
         continue;
       }
       // Delivered from memory while it was being written: the copy on disk must not be sent again.
       if (!this.drop(head.notification.id)) await this.outbox.remove(head.notification.id).catch((error: unknown) => this.log(`removing the delivered notification ${head.notification.id} failed: ${(error as Error).message}`));
-      delayMs = this.retry.initialMs;
+      failures = 0;
       if (this.failing !== undefined) {
         this.failing = undefined;
         this.log(`the notification outbox takes writes again; ${this.pending.length} more to queue`);

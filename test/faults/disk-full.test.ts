@@ -75,17 +75,28 @@ describe("a peer fills this machine's disk", () => {
   });
 
   afterAll(async () => {
-    await receiver?.close();
-    await b?.destroy();
-    if (a !== undefined) {
-      const state = await a.daemonState();
-      await a.run(['stop']);
-      for (const pid of [state?.pid, state?.syncthing?.pid]) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
-      await waitFor(() => [state?.pid, state?.syncthing?.pid].every((pid) => pid === undefined || !isAlive(pid)), 'A to stop', 15_000, 100);
+    // Each step in its own finally: one that fails must not leave A's processes, the mount or a home behind.
+    try {
+      await receiver?.close();
+    } finally {
+      try {
+        await b?.destroy();
+      } finally {
+        try {
+          if (a !== undefined) {
+            const state = await a.daemonState();
+            await a.run(['stop']);
+            for (const pid of [state?.pid, state?.syncthing?.pid]) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+            await waitFor(() => [state?.pid, state?.syncthing?.pid].every((pid) => pid === undefined || !isAlive(pid)), 'A to stop', 15_000, 100);
+          }
+        } finally {
+          // Unmounted before the temporary directory goes: removing it would otherwise empty the mount, then fail on it.
+          // A mount still busy is detached lazily, so that it goes once its last user does.
+          if (mounted) execFileSync('umount', ['--lazy', disk]);
+          await a?.destroy();
+        }
+      }
     }
-    // Unmounted before the temporary directory goes: removing it would otherwise empty the mount, then fail on it.
-    if (mounted) execFileSync('umount', [disk]);
-    await a?.destroy();
   });
 
   it('keeps the daemon and Syncthing up, reports the folder error, and after space is freed syncs again and delivers every event of the outage', async () => {

@@ -115,7 +115,8 @@ describe('setting notifications up on a running machine', () => {
     expect((await notifySet(b, receiver, 'a-refused-token')).summarized).toBe(0);
     for (let i = 0; i < 3; i++) {
       await writeFile(a.path('deliverables', `pending-${i}.txt`), `batch ${i}`);
-      await sleep(2600); // one batch each: past the quiet window
+      // One batch each: the next file is written once this one's batch closed and was queued.
+      await waitFor(async () => (await outboxFiles(b)) > i || undefined, `the notification of file ${i}`, 30_000, 100);
     }
     // Refused: delivery waits for a new token, so what is queued stays queued.
     await waitFor(async () => ((await outboxFiles(b)) >= 3 && (await b.json(['notify', 'status'])).state === 'rejected') || undefined, 'three refused notifications', 60_000, 200);

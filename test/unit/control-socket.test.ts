@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { askDaemon, askDaemonOr } from '../../src/ipc/client.js';
+import { askDaemon, askDaemonOr, askDaemonOrChange } from '../../src/ipc/client.js';
 import type { RouteHandlers } from '../../src/ipc/routes.js';
-import { prepareControlSocket, serveControl } from '../../src/ipc/server.js';
+import { prepareControlSocket, serveControl, type ControlServer } from '../../src/ipc/server.js';
 import { controlSocketPlace, fnv1a64 } from '../../src/ipc/socket.js';
 import { BotsyncError, isBotsyncError } from '../../src/errors.js';
 import { acquireLock, releaseLock } from '../../src/lib/lock.js';
@@ -28,18 +28,23 @@ type ControlRoutes = Partial<RouteHandlers>;
 const echo: ControlRoutes = { 'config.set': async ({ key, value }) => ({ key, value, applied: true }) };
 
 /** As the daemon does it: the place made ready, then served. */
-async function startServing(at: Layout, routes: ControlRoutes): Promise<Server> {
-  return serveControl(await prepareControlSocket(at), routes);
+async function startServing(at: Layout, routes: ControlRoutes): Promise<Closable> {
+  return serveControl(await prepareControlSocket(at), routes, (error) => serverErrors.push(error));
 }
 
-function close(server: Server): Promise<unknown> {
-  return new Promise((resolve) => server.close(resolve));
+type Closable = Server | ControlServer;
+
+/** What the servers reported (onError); none is expected in these tests. */
+const serverErrors: Error[] = [];
+
+function close(server: Closable): Promise<unknown> {
+  return 'address' in server ? new Promise((resolve) => server.close(resolve)) : server.close();
 }
 
 describe('the daemon control socket', () => {
   let dir: string;
   let layout: Layout;
-  const servers: Server[] = [];
+  const servers: Closable[] = [];
   const savedEnv = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR };
 
   beforeEach(async () => {
@@ -49,6 +54,7 @@ describe('the daemon control socket', () => {
   });
   afterEach(async () => {
     await Promise.all(servers.splice(0).map(close));
+    expect(serverErrors.splice(0)).toEqual([]);
     for (const [name, value] of Object.entries(savedEnv)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -56,7 +62,7 @@ describe('the daemon control socket', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(routes: ControlRoutes, at = layout): Promise<Server> {
+  async function serve(routes: ControlRoutes, at = layout): Promise<Closable> {
     const server = await startServing(at, routes);
     servers.push(server);
     return server;
@@ -69,6 +75,30 @@ describe('the daemon control socket', () => {
     const { path } = await controlSocketPlace(layout);
     expect(path).toBe(join(layout.stateDir, 'daemon.sock'));
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('ends a request still waiting when it closes, so a stop is not held up by it', async () => {
+    let reached!: () => void;
+    const received = new Promise<void>((resolve) => (reached = resolve));
+    // An invite that nobody claims: its wait answers only when the invite expires.
+    const server = await startServing(layout, { 'invite.wait': () => (reached(), new Promise(() => undefined)) });
+    const waiting = askDaemon(layout, 'invite.wait', { nameplate: '12' } as never).catch((e: unknown) => e);
+    await received;
+    await close(server);
+    expect(await waiting).toBeInstanceOf(Error);
+  });
+
+  it('has a daemon that began to serve during a change made here apply it', async () => {
+    const applies: string[] = [];
+    const plain = await askDaemonOrChange(layout, 'config.set', { key: 'k', value: 'v' }, async () => ({ key: 'k', value: 'v', applied: false }));
+    expect(plain).toEqual({ key: 'k', value: 'v', applied: false });
+    // No daemon when asked; one starts serving while the change is written here.
+    const changed = await askDaemonOrChange(layout, 'config.set', { key: 'k', value: 'v' }, async () => {
+      await serve({ apply: async () => (applies.push('apply'), { devicesAdded: [], devicesRemoved: [], foldersAdded: [], foldersUpdated: [], optionsChanged: false }) as never });
+      return { key: 'k', value: 'v', applied: false };
+    });
+    expect(changed).toEqual({ key: 'k', value: 'v', applied: true });
+    expect(applies).toEqual(['apply']);
   });
 
   it("carries the daemon's typed errors back to the caller", async () => {

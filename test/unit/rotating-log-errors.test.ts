@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -79,9 +79,10 @@ describe('a rotating log on a full disk', () => {
     const log = await onFullDisk();
     log.write('{"seq":2}\n');
     await until(async () => problems.length > 0, 'the failure to be reported');
-    // What a write cut off by ENOSPC leaves: the start of an entry, no newline.
-    await rm(path);
-    await writeFile(path, '{"seq":1}\n{"se');
+    // What a write cut off by ENOSPC leaves: the start of an entry, no newline. Put in place of the full
+    // disk in one rename: a retry between a removal and a write would find no file, and no cut line.
+    await writeFile(`${path}.cut`, '{"seq":1}\n{"se');
+    await rename(`${path}.cut`, path);
     await until(async () => problems.length === 2, 'the recovery');
     await log.close();
     expect(await text(path)).toBe('{"seq":1}\n{"se\n{"seq":2}\n');

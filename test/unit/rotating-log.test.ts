@@ -101,6 +101,17 @@ describe('RotatingLog', () => {
     expect(await readFile(path, 'utf8')).toBe(lines.join(''));
   });
 
+  it('has everything written so far on disk once flushed() resolves, and goes on writing', async () => {
+    const log = logAt({ maxBytes: 1024 * 1024 });
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(100)}\n`);
+    for (const line of lines) log.write(line);
+    await log.flushed();
+    expect(await readFile(path, 'utf8')).toBe(lines.join(''));
+    log.write('after\n');
+    await closeAll();
+    expect(await readFile(path, 'utf8')).toBe(`${lines.join('')}after\n`);
+  });
+
   it('makes its directory 0700 and every file, rotated ones too, 0600', async () => {
     const log = logAt({ maxBytes: 10, keep: 3 });
     log.write('first line\n');
