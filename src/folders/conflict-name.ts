@@ -1,0 +1,30 @@
+/**
+ * Syncthing's conflict copies: when two machines changed a file while apart, the losing version is kept
+ * beside it as `NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT` (EXT being the original's last extension,
+ * DEVICE the first 7 characters of the device ID of the machine whose version lost; the time is that
+ * machine's local time when it made the copy). One parser for every command and event that needs them.
+ */
+export interface ConflictCopy {
+  /** The path of the file it is a copy of, in the same directory. */
+  original: string;
+  /** The short device ID (7 characters) of the machine whose version this is. */
+  from: string;
+  /** When the copy was made, as Syncthing wrote it: `YYYYMMDD-HHMMSS`, in that machine's local time. */
+  stamp: string;
+}
+
+const CONFLICT = /^(.*)\.sync-conflict-(\d{8}-\d{6})-([A-Z2-7]{7})(\.[^./]*)?$/;
+
+/** The conflict copy `path` is (a folder-relative or absolute path, '/'-separated), or undefined for any other file. */
+export function parseConflictName(path: string): ConflictCopy | undefined {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const match = CONFLICT.exec(path.slice(slash + 1));
+  // A dotfile's whole name is its extension (`.env` -> `.sync-conflict-...-DEVICE.env`); no name and no extension is no copy.
+  if (match === null || (match[1] === '' && match[4] === undefined)) return undefined;
+  return { original: `${dir}${match[1]}${match[4] ?? ''}`, from: match[3]!, stamp: match[2]! };
+}
+
+export function isConflictCopy(path: string): boolean {
+  return parseConflictName(path) !== undefined;
+}
