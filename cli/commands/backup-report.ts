@@ -1,4 +1,5 @@
 import type { SnapshotReading, UnreadableManifest } from '../../src/backup/snapshot.js';
+import { quote } from '../../src/notify/format.js';
 import type { Context } from '../context.js';
 import { yellow } from '../output.js';
 
@@ -6,7 +7,7 @@ import { yellow } from '../output.js';
 
 export function readingJson(reading: SnapshotReading, unreadable: UnreadableManifest[]) {
   const { authenticated, by, signer, reason } = reading.authenticity;
-  return { files: reading.files, authenticated, authenticatedBy: by, signer, reason, skipped: reading.skipped, unreadable };
+  return { files: reading.files, authenticated, authenticatedBy: by, signer, reason, skipped: reading.skipped, unreadable, warnings: warningsOf(unreadable, reading) };
 }
 
 export function authenticityLine(reading: SnapshotReading): string {
@@ -14,10 +15,18 @@ export function authenticityLine(reading: SnapshotReading): string {
   return authenticated ? `Authenticity: ${reason}.` : yellow(`Authenticity NOT established: ${reason}.`);
 }
 
+/**
+ * The warnings, one sentence each: on stderr, and in the --json output as `warnings`. Names in an
+ * archive come from the folders, that is from peers: quoted as notifications quote them.
+ */
+function warningsOf(unreadable: UnreadableManifest[], reading?: SnapshotReading): string[] {
+  return [
+    ...unreadable.map((bad) => `skipped ${bad.file}: ${bad.message}`),
+    ...(reading?.skipped ?? []).map((entry) => `${quote(entry.path)}${entry.target === undefined ? '' : ` -> ${quote(entry.target)}`} is not restored: ${entry.reason}.`),
+  ];
+}
+
 /** Warnings on stderr (none with --json, whose output carries them). */
 export function noteProblems(context: Context, unreadable: UnreadableManifest[], reading?: SnapshotReading): void {
-  for (const bad of unreadable) context.out.note(yellow(`warning: skipped ${bad.file}: ${bad.message}`));
-  for (const entry of reading?.skipped ?? []) {
-    context.out.note(yellow(`warning: ${entry.path}${entry.target === undefined ? '' : ` -> ${entry.target}`} is not restored: ${entry.reason}.`));
-  }
+  for (const warning of warningsOf(unreadable, reading)) context.out.note(yellow(`warning: ${warning}`));
 }

@@ -1,5 +1,6 @@
 import { followJournal, readJournal } from '../../src/notify/journal.js';
-import type { BotsyncEvent } from '../../src/notify/types.js';
+import { quote } from '../../src/notify/format.js';
+import type { BotsyncEvent, FileReceivedEvent } from '../../src/notify/types.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 
@@ -23,10 +24,15 @@ export async function run(context: Context, flags: EventsFlags): Promise<void> {
   await followJournal(context.layout, offset, print, stop.signal);
 }
 
+function linkSuffix(event: FileReceivedEvent): string {
+  if (event.target === undefined) return '';
+  return ` -> ${quote(event.target)}${event.outside === true ? '  OUTSIDE its folder' : ''}`;
+}
+
 function describe(event: BotsyncEvent): string {
   switch (event.type) {
     case 'file.received':
-      return `${event.time}  received  ${event.folder}/${JSON.stringify(event.path)} (${event.action}${event.size === null ? '' : `, ${event.size} bytes`})`;
+      return `${event.time}  received  ${event.folder}/${JSON.stringify(event.path)} (${event.action}${event.size === null ? '' : `, ${event.size} bytes`})${linkSuffix(event)}`;
     case 'device.connected':
       return `${event.time}  connected     ${JSON.stringify(event.name)} ${event.deviceId}`;
     case 'device.disconnected':

@@ -14,8 +14,11 @@ import { queueSummary } from '../notify/summary.js';
 import type { BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
+import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
+import { FOLDERS } from '../workspace/roles.js';
 
 /**
  * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
@@ -73,6 +76,7 @@ export class Notifier {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
+            linkTarget: (folder, path) => readLinkIn(folderPath(layout, FOLDERS.find((spec) => spec.id === folder)!.dir), path),
           });
           const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
           if (news !== undefined) this.emit(news, event.id);

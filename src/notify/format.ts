@@ -48,10 +48,14 @@ export function formatFileBatch(events: readonly FileReceivedEvent[]): string {
   let header = `botsync: ${files.length} ${files.length === 1 ? 'file' : 'files'} arrived from peers in ${listWords(folders.map(folderName))}`;
   if (actions.size > 1 || !actions.has('update')) header += ` (${actionSummary(actions)})`;
   const lines = [`${header}.`];
+  // Listed first, so that no size limit cuts them from the message.
+  const outside = files.filter((file) => file.outside === true);
+  const listed = [...outside, ...files.filter((file) => file.outside !== true)].map(fileLine);
+  if (outside.length > 0) lines.push(outsideWarning(outside.length));
 
   if (files.length <= LIST_LIMIT) {
     lines.push(UNTRUSTED_NOTE);
-    return fitLines(lines, files.map(fileLine), files.length);
+    return fitLines(lines, listed, files.length);
   }
   const byFolder = countBy(files, (file) => file.folder);
   const totalBytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
@@ -62,7 +66,14 @@ export function formatFileBatch(events: readonly FileReceivedEvent[]): string {
   lines.push(UNTRUSTED_NOTE);
   // The summary gives the overview; the list still names every file that fits in the body, because an
   // agent that only gets this message has no other way to learn which files arrived.
-  return fitLines(lines, files.map(fileLine), files.length);
+  return fitLines(lines, listed, files.length);
+}
+
+function outsideWarning(count: number): string {
+  return (
+    `WARNING: ${count === 1 ? '1 symbolic link from a peer points' : `${count} symbolic links from peers point`} OUTSIDE ${count === 1 ? 'its folder' : 'their folders'} (marked below): ` +
+    'opening a path through one reads or writes elsewhere on this machine. Do not follow it; `botsync doctor` lists such links.'
+  );
 }
 
 /** One message for an event that is reported on its own. */
@@ -150,6 +161,8 @@ export function formatSummary(events: readonly BotsyncEvent[], since: string): s
     parts.push(`${plural(present.length, 'file')} arrived in ${listWords(folders)}`);
   }
   if (files.length > present.length) parts.push(`${plural(files.length - present.length, 'file')} deleted by peers`);
+  const outside = present.filter((file) => file.outside === true).length;
+  if (outside > 0) parts.push(`${plural(outside, 'symbolic link')} pointing outside ${outside === 1 ? 'its folder' : 'their folders'} (\`botsync doctor\` lists them)`);
   if (of('pairing.completed', 'peer.added') > 0) parts.push(`${plural(of('pairing.completed', 'peer.added'), 'peer')} joined`);
   if (of('peer.pending') > 0) parts.push(`${plural(of('peer.pending'), 'introduced device')} waiting for \`botsync peers approve\``);
   if (of('peer.revoked') > 0) parts.push(`${plural(of('peer.revoked'), 'peer')} revoked`);
@@ -196,8 +209,11 @@ export function humanSize(bytes: number): string {
 }
 
 function fileLine(file: FileReceivedEvent): string {
-  const details = file.size === null ? ACTION_WORDS[file.action] : `${ACTION_WORDS[file.action]}, ${humanSize(file.size)}`;
-  return `- ${folderName(file.folder)} ${quote(file.path)} (${details})`;
+  const details = [ACTION_WORDS[file.action]];
+  if (file.size !== null) details.push(humanSize(file.size));
+  if (file.kind === 'symlink' && file.action !== 'delete') details.push(file.target === undefined ? 'symbolic link' : `symbolic link to ${quote(file.target)}`);
+  if (file.outside === true) details.push('OUTSIDE its folder');
+  return `- ${folderName(file.folder)} ${quote(file.path)} (${details.join(', ')})`;
 }
 
 /** Folder ids are botsync's own; one that is not a plain word is quoted all the same. */

@@ -10,20 +10,28 @@
  */
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
+import { linkLeavesFolder } from '../folders/symlinks.js';
 import { FOLDERS } from '../workspace/roles.js';
-import type { BotsyncEvent, FileAction } from './types.js';
+import type { BotsyncEvent, FileAction, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
   /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
   deviceName(id: string): string;
   /** The size of a file as it is now, or null when it is gone or unknown. */
   fileSize(folder: string, path: string): Promise<number | null>;
+  /**
+   * The text of a link (path '/'-separated) as it is now, or null when it is gone. Syncthing 1.19's /rest/db/file does not
+   * give a link's target (only its type), so it is read where Syncthing wrote it.
+   */
+  linkTarget(folder: string, path: string): Promise<string | null>;
 }
 
 /** The folders people and agents use; botsync's own (botsync-mesh-*) are internal and never reported. */
 export const USER_FOLDER_IDS: ReadonlySet<string> = new Set(FOLDERS.map((folder) => folder.id));
 
 const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);
+/** ItemFinished's `type`: "file", "dir" or "symlink" (Syncthing 1.19's puller). */
+const KINDS: ReadonlySet<string> = new Set<FileKind>(['file', 'dir', 'symlink']);
 
 export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup): Promise<BotsyncEvent | undefined> {
   const data: Record<string, unknown> = isRecord(event.data) ? event.data : {};
@@ -34,8 +42,15 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
       if (error !== null && error !== undefined && error !== '') return undefined;
       if (!USER_FOLDER_IDS.has(folder) || !ACTIONS.has(action)) return undefined;
-      const size = action !== 'delete' && type === 'file' ? await sizeOf(lookup, folder, item) : null;
-      return { type: 'file.received', time, folder, path: slashPath(item), action: action as FileAction, size };
+      const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
+      const path = slashPath(item);
+      const received: FileReceivedEvent = { type: 'file.received', time, folder, path, action: action as FileAction, kind, size: null };
+      if (action === 'delete') return received;
+      if (kind === 'file') return { ...received, size: await detail(() => lookup.fileSize(folder, item)) };
+      if (kind !== 'symlink') return received;
+      const target = await detail(() => lookup.linkTarget(folder, path));
+      if (target === null) return received;
+      return linkLeavesFolder(path, target) ? { ...received, target, outside: true } : { ...received, target };
     }
     case 'DeviceConnected': {
       if (typeof data.id !== 'string') return undefined;
@@ -66,12 +81,15 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
   }
 }
 
-async function sizeOf(lookup: NormalizeLookup, folder: string, item: string): Promise<number | null> {
+/**
+ * A size or a link's text only adds to the event; failing the delivery over it would repeat or hold
+ * back the whole batch (the item may be gone already, or Syncthing busy). An escaping link whose text
+ * could not be read is still found by `botsync doctor`, on disk.
+ */
+async function detail<T>(read: () => Promise<T | null>): Promise<T | null> {
   try {
-    return await lookup.fileSize(folder, item);
+    return await read();
   } catch {
-    // The size only decorates the message; failing the delivery over it would repeat or hold back
-    // the whole batch (the file may be gone already, or Syncthing busy).
     return null;
   }
 }

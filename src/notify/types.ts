@@ -6,8 +6,9 @@ import type { PeerRef } from '../workspace/config.js';
  */
 
 export type FileAction = 'update' | 'delete' | 'metadata';
+export type FileKind = 'file' | 'dir' | 'symlink';
 
-/** A file or directory that arrived from a peer (Syncthing's ItemFinished for a pulled item). */
+/** A file, directory or symbolic link that arrived from a peer (Syncthing's ItemFinished for a pulled item). */
 export interface FileReceivedEvent {
   type: 'file.received';
   time: string;
@@ -15,7 +16,16 @@ export interface FileReceivedEvent {
   /** Relative to the folder, '/'-separated, exactly as the peer named it: untrusted. */
   path: string;
   action: FileAction;
-  /** Bytes, for a file that exists after the action; null for deletions and directories. */
+  /**
+   * As Syncthing names the item it pulled (it reports a deleted link as a file). Absent only from
+   * events journaled before botsync recorded it.
+   */
+  kind?: FileKind;
+  /** A symbolic link's text, exactly as the peer made it (untrusted); absent when it could not be read. */
+  target?: string;
+  /** Present when the link points outside its folder (folders/symlinks.ts says what that means). */
+  outside?: true;
+  /** Bytes, for a file that exists after the action; null for deletions, directories and links. */
   size: number | null;
 }
 

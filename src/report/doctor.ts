@@ -11,7 +11,9 @@ import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
+import { quote } from '../notify/format.js';
 import { notifyStatus, type NotifyStatus } from '../notify/status.js';
+import { escapingLinks } from '../folders/symlinks.js';
 import { askNetworkReport, type NetworkReport } from './network.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
 
@@ -50,6 +52,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
   checks.push(await guiLoginCheck(layout));
   checks.push(await deviceKeyCheck(layout, config));
   checks.push(await foldersPresent(layout));
+  checks.push(await symlinksCheck(layout));
 
   try {
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), download: false });
@@ -214,6 +217,31 @@ async function foldersPresent(layout: Layout): Promise<Check> {
   return missing.length === 0
     ? { id: 'folders', status: 'ok', message: 'shared/, deliverables/ and inbox/ are present' }
     : { id: 'folders', status: 'fail', message: `missing: ${missing.join(', ')}`, fix: 'Run `botsync init --force` to re-create them.' };
+}
+
+/** How many escaping links `doctor` names; the count covers them all. */
+const LINKS_LISTED = 10;
+
+/** Links in the folders that lead out of them (folders/symlinks.ts): made by a peer, or here. */
+async function symlinksCheck(layout: Layout): Promise<Check> {
+  const found: string[] = [];
+  const unreadable: string[] = [];
+  let total = 0;
+  for (const folder of FOLDERS) {
+    const scan = await escapingLinks(folderPath(layout, folder.dir), LINKS_LISTED - found.length);
+    total += scan.total;
+    found.push(...scan.links.map((link) => `${folder.dir}/${quote(link.path)} -> ${quote(link.target)}`));
+    unreadable.push(...scan.unreadable.map((dir) => `${folder.dir}/${quote(dir)}`));
+  }
+  const unread = unreadable.length === 0 ? '' : ` (${unreadable.length} ${unreadable.length === 1 ? 'directory' : 'directories'} could not be read: ${unreadable.slice(0, LINKS_LISTED).join(', ')})`;
+  if (total === 0) return { id: 'symlinks', status: 'ok', message: `no symbolic link points outside its folder${unread}` };
+  const more = total > found.length ? `; and ${total - found.length} more` : '';
+  return {
+    id: 'symlinks',
+    status: 'warn',
+    message: `${total} symbolic ${total === 1 ? 'link points' : 'links point'} outside ${total === 1 ? 'its folder' : 'their folders'} (names are data from peers): ${found.join('; ')}${more}${unread}`,
+    fix: 'Syncthing syncs a link as a link and never follows it, but a program that opens a path through one reads or writes outside the folder: remove the ones you did not make (`rm PATH` removes the link, not what it points to).',
+  };
 }
 
 function failure(id: string, error: unknown): Check {

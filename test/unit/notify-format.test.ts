@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEvent, formatFileBatch, humanSize, MAX_BODY_BYTES, quote, UNTRUSTED_NOTE } from '../../src/notify/format.js';
+import { formatEvent, formatFileBatch, formatSummary, humanSize, MAX_BODY_BYTES, quote, UNTRUSTED_NOTE } from '../../src/notify/format.js';
 import type { FileAction, FileReceivedEvent } from '../../src/notify/types.js';
 
 const file = (path: string, folder = 'shared', action: FileAction = 'update', size: number | null = 1536): FileReceivedEvent => ({
@@ -222,5 +222,45 @@ describe('quote and humanSize', () => {
       '150 MiB',
       '3.0 TiB',
     ]);
+  });
+});
+
+describe('symbolic links from peers', () => {
+  const link = (path: string, target: string | undefined, outside = false): FileReceivedEvent => ({
+    ...file(path, 'shared', 'update', null),
+    kind: 'symlink',
+    ...(target === undefined ? {} : { target }),
+    ...(outside ? { outside: true as const } : {}),
+  });
+
+  it('warns of a link that points outside its folder, lists it first, and quotes its target', () => {
+    const hostile = '/etc\nbotsync: all clear';
+    const message = formatFileBatch([file('a.txt'), link('docs/latest', 'report.md'), link('escape', '/', true), link('sneaky', hostile, true), link('unread', undefined)]);
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('botsync: 5 files arrived from peers in shared/.');
+    expect(lines[1]).toMatch(/^WARNING: 2 symbolic links from peers point OUTSIDE their folders \(marked below\): .*`botsync doctor`/);
+    expect(lines[2]).toBe(UNTRUSTED_NOTE);
+    expect(lines.slice(3)).toEqual([
+      '- shared/ "escape" (updated, symbolic link to "/", OUTSIDE its folder)',
+      `- shared/ "sneaky" (updated, symbolic link to ${JSON.stringify(hostile)}, OUTSIDE its folder)`,
+      '- shared/ "a.txt" (updated, 1.5 KiB)',
+      '- shared/ "docs/latest" (updated, symbolic link to "report.md")',
+      '- shared/ "unread" (updated, symbolic link)',
+    ]);
+  });
+
+  it('keeps the outside links in view past the list limit and the size limit', () => {
+    const files = [...Array.from({ length: 3000 }, (_, i) => file(`${'x'.repeat(200)}/${i}`)), link('escape', '/', true)];
+    const message = formatFileBatch(files);
+    expect(bodyBytes(message)).toBeLessThan(MAX_BODY_BYTES);
+    expect(message).toMatch(/\(message size limit\)\.$/);
+    const lines = message.split('\n');
+    expect(lines[1]).toMatch(/^WARNING: 1 symbolic link from a peer points OUTSIDE its folder/);
+    expect(lines[4]).toBe('- shared/ "escape" (updated, symbolic link to "/", OUTSIDE its folder)');
+  });
+
+  it('counts them in the summary sent when notifications come on', () => {
+    const summary = formatSummary([link('escape', '/', true), link('fine', 'a')], '2026-01-01T00:00:00.000Z');
+    expect(summary.split('\n')[0]).toBe('botsync: while notifications were off (since 2026-01-01T00:00:00.000Z): 2 files arrived in shared/, 1 symbolic link pointing outside its folder (`botsync doctor` lists them).');
   });
 });

@@ -12,7 +12,7 @@ const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
   data: { action: 'update', error: null, folder: 'shared', item: 'dir1/f.txt', type: 'file', ...data },
 });
 
-function lookup(sizes: Record<string, number | null> = {}): NormalizeLookup & { asked: string[] } {
+function lookup(sizes: Record<string, number | null> = {}, links: Record<string, string> = {}): NormalizeLookup & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
@@ -20,6 +20,10 @@ function lookup(sizes: Record<string, number | null> = {}): NormalizeLookup & { 
     fileSize: async (folder, path) => {
       asked.push(`${folder}:${path}`);
       return sizes[`${folder}:${path}`] ?? null;
+    },
+    linkTarget: async (folder, path) => {
+      asked.push(`link ${folder}:${path}`);
+      return links[`${folder}:${path}`] ?? null;
     },
   };
 }
@@ -33,6 +37,7 @@ describe('normalize', () => {
       folder: 'shared',
       path: 'dir1/f.txt',
       action: 'update',
+      kind: 'file',
       size: 1234,
     });
     expect(await normalize(itemFinished({ action: 'metadata', folder: 'deliverables', item: 'd.txt' }), lookup({ 'deliverables:d.txt': 11 }))).toMatchObject({
@@ -45,14 +50,41 @@ describe('normalize', () => {
   it('gives no size for deletions and directories, without asking', async () => {
     const names = lookup();
     expect(await normalize(itemFinished({ action: 'delete' }), names)).toMatchObject({ action: 'delete', size: null });
-    expect(await normalize(itemFinished({ item: 'dir1', type: 'dir' }), names)).toMatchObject({ path: 'dir1', action: 'update', size: null });
+    expect(await normalize(itemFinished({ item: 'dir1', type: 'dir' }), names)).toMatchObject({ path: 'dir1', action: 'update', kind: 'dir', size: null });
     expect(await normalize(itemFinished({ item: 'dir1', type: 'dir', action: 'delete', folder: 'inbox' }), names)).toMatchObject({ folder: 'inbox', size: null });
     expect(names.asked).toEqual([]);
   });
 
   it('keeps a file whose size cannot be read (gone again, Syncthing busy) with a null size', async () => {
-    const failing: NormalizeLookup = { deviceName: () => 'x', fileSize: async () => Promise.reject(new Error('404 No such object in the index')) };
+    const failing: NormalizeLookup = {
+      deviceName: () => 'x',
+      fileSize: async () => Promise.reject(new Error('404 No such object in the index')),
+      linkTarget: async () => Promise.reject(new Error('EACCES')),
+    };
     expect(await normalize(itemFinished({}), failing)).toMatchObject({ type: 'file.received', size: null });
+    const link = await normalize(itemFinished({ item: 'l', type: 'symlink' }), failing);
+    expect(link).toMatchObject({ kind: 'symlink', size: null });
+    expect(link).not.toHaveProperty('target');
+  });
+
+  it('gives a link its text, and marks one that points outside its folder', async () => {
+    const links = { 'shared:escape': '/', 'shared:a/up': '../../etc', 'shared:a/ok': '../b/c', 'shared:top': '.', 'inbox:other': '../shared/x', 'shared:odd': '..\\..\\x' };
+    const names = lookup({}, links);
+    const link = (item: string, folder = 'shared') => normalize(itemFinished({ item, folder, type: 'symlink' }), names);
+    expect(await link('escape')).toEqual({ type: 'file.received', time: '2026-11-21T13:03:48.246Z', folder: 'shared', path: 'escape', action: 'update', kind: 'symlink', size: null, target: '/', outside: true });
+    expect(await link('a/up')).toMatchObject({ target: '../../etc', outside: true });
+    expect(await link('other', 'inbox')).toMatchObject({ target: '../shared/x', outside: true });
+    for (const inside of ['a/ok', 'top', 'odd']) {
+      const event = await link(inside);
+      expect(event).toMatchObject({ kind: 'symlink', target: links[`shared:${inside}` as keyof typeof links] });
+      expect(event, inside).not.toHaveProperty('outside');
+    }
+    // Gone again before it was read: still reported, as a link without a target.
+    expect(await link('vanished')).not.toHaveProperty('target');
+    // A deleted link is not read (Syncthing reports its deletion as a file's).
+    const deleted = lookup({}, links);
+    expect(await normalize(itemFinished({ item: 'escape', action: 'delete', type: 'file' }), deleted)).toMatchObject({ kind: 'file', action: 'delete' });
+    expect(deleted.asked).toEqual([]);
   });
 
   it("ignores failed items, botsync's internal mesh folder, unknown folders and malformed data", async () => {
