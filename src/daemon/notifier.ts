@@ -15,6 +15,7 @@ import type { BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { loadConfig } from '../workspace/config.js';
+import { deviceNameOf } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 
 /**
@@ -69,6 +70,7 @@ export class Notifier {
         for (const event of events) {
           const normalized = await normalize(event, {
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
+            shortDeviceName: (short) => deviceNameOf(config, short),
             fileSize: async (folder, path) => {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;
