@@ -2,19 +2,12 @@ import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook.js';
+import type { Conflict } from '../../src/folders/conflicts.js';
 
 const TOKEN = 'conflict-hooks-token-3c2b1a';
 const A_EDIT = '# plan\nbase\nA: ship on Friday\n';
 const B_EDIT = '# plan\nbase\nB: ship on Monday\n';
 
-interface Listed {
-  folder: string;
-  path: string;
-  conflictPath: string;
-  from: string;
-  mtime: string;
-  size: number;
-}
 
 async function contentOf(home: TestHome, path: string): Promise<string | undefined> {
   try {
@@ -33,7 +26,7 @@ async function sharedNames(home: TestHome): Promise<string[]> {
  * A and B edit shared/plan.md while B is stopped. B's edit is the newer one (its mtime is set a minute
  * later), so Syncthing keeps it and A's version ends in a conflict copy that A makes and B receives.
  */
-async function conflictWhileApart(a: TestHome, b: TestHome, round: number): Promise<Listed> {
+async function conflictWhileApart(a: TestHome, b: TestHome, round: number): Promise<Conflict> {
   const base = `# plan\nbase\nround ${round}\n`;
   await writeFile(a.path('shared', 'plan.md'), base);
   await waitFor(async () => (await contentOf(b, 'plan.md')) === base || undefined, `round ${round}: the base on B`, 30_000, 50);
@@ -45,7 +38,7 @@ async function conflictWhileApart(a: TestHome, b: TestHome, round: number): Prom
   await utimes(b.path('shared', 'plan.md'), now, now);
   expect((await b.run(['start'])).exitCode).toBe(0);
   const [onA] = await waitFor(async () => {
-    const [listA, listB] = await Promise.all([a.json<Listed[]>(['conflicts']), b.json<Listed[]>(['conflicts'])]);
+    const [listA, listB] = await Promise.all([a.json<Conflict[]>(['conflicts']), b.json<Conflict[]>(['conflicts'])]);
     return listA.length === 1 && listB.length === 1 ? listA : undefined;
   }, `round ${round}: the conflict copy on A and B`, 60_000, 200);
   return onA!;
@@ -133,7 +126,7 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
   });
 
   it('--keep remote: the copy (A\'s edit) replaces plan.md on both machines', async () => {
-    const conflict = (await a.json<Listed[]>(['conflicts']))[0]!;
+    const conflict = (await a.json<Conflict[]>(['conflicts']))[0]!;
     const resolved = await a.json(['conflicts', 'resolve', 'shared/plan.md', '--keep', 'remote']);
     expect(resolved).toEqual({ resolved: [{ folder: 'shared', path: 'plan.md', keep: 'remote', removed: [], replacedBy: conflict.conflictPath, kept: [] }], conflicts: 0 });
     await bothHold(a, b, { 'plan.md': A_EDIT }, "A's edit in plan.md on both, no copy");
