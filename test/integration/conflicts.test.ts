@@ -162,5 +162,6 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
       expect(rest).toEqual([]);
     }
     expect(await contentOf(a, 'plan.md')).toBe(B_EDIT);
+    expect(await a.json(['conflicts', 'resolve', '--all', '--keep', 'newest'])).toEqual({ resolved: [], conflicts: 0 });
   });
 });
