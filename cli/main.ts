@@ -102,6 +102,16 @@ function buildProgram(): Command {
     .option('--follow', 'keep printing events as they happen')
     .action(action(() => import('./commands/events.js')));
 
+  const conflicts = program.command('conflicts').description("files changed on two machines while apart: Syncthing's conflict copies, and keeping a version");
+  conflicts
+    .command('resolve')
+    .description('keep one version of a file in conflict (or both); peers get the same result')
+    .argument('[path]', 'the file (or one of its conflict copies), e.g. shared/plan.md')
+    .option('--keep <version>', 'local (the file as it is), remote (the conflict copy), both (the copy kept beside it as NAME (from PEER, DATE).EXT) or newest')
+    .option('--all', 'every conflict in the folders')
+    .action(action(() => import('./commands/conflicts-resolve.js')));
+  defaultSubcommand(conflicts, () => import('./commands/conflicts.js'));
+
   const backup = program.command('backup').description('encrypted snapshots of the folders on any rclone remote');
   backup
     .command('config')

@@ -33,6 +33,8 @@ function describe(event: BotsyncEvent): string {
   switch (event.type) {
     case 'file.received':
       return `${event.time}  received  ${event.folder}/${JSON.stringify(event.path)} (${event.action}${event.size === null ? '' : `, ${event.size} bytes`})${linkSuffix(event)}`;
+    case 'file.conflict':
+      return `${event.time}  conflict  ${event.folder}/${JSON.stringify(event.path)}: copy ${JSON.stringify(event.conflictPath)} (named after ${JSON.stringify(event.from)})`;
     case 'device.connected':
       return `${event.time}  connected     ${JSON.stringify(event.name)} ${event.deviceId}`;
     case 'device.disconnected':

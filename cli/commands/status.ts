@@ -33,6 +33,7 @@ function render(status: StatusReport): string {
       ? []
       : [`notify   ${status.notify.url}: ${status.notify.state === 'rejected' ? red('rejected') : status.notify.state}${status.notify.pending > 0 ? `, ${status.notify.pending} pending` : ''}`]),
     ...backupLine(status.backup),
+    ...(status.conflicts === 0 ? [] : [`conflict ${yellow(`${status.conflicts} conflict ${status.conflicts === 1 ? 'copy' : 'copies'}`)} - see \`botsync conflicts\``]),
     ...status.invites.map((invite) => `invite   waiting for a machine to join, until ${invite.expiresAt}`),
     '',
     status.peers.length === 0

@@ -17,6 +17,7 @@ import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.
 import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
+import { deviceNameOf } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 
@@ -72,6 +73,7 @@ export class Notifier {
         for (const event of events) {
           const normalized = await normalize(event, {
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
+            shortDeviceName: (short) => deviceNameOf(config, short),
             fileSize: async (folder, path) => {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;

@@ -1,6 +1,7 @@
 import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive, statusWarnings } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
+import { listConflicts } from '../folders/conflicts.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
 import type { SystemWatch } from './system-watch.js';
@@ -34,7 +35,15 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     status: async () => {
       const config = await loadConfig(layout);
       return {
-        ...buildStatus(layout, config, { pid: process.pid, state }, await queryLive(client, system.current()), await statusWarnings(layout, config), invites.pending()),
+        ...buildStatus(
+          layout,
+          config,
+          { pid: process.pid, state },
+          await queryLive(client, system.current()),
+          await statusWarnings(layout, config),
+          await listConflicts(layout, config),
+          invites.pending(),
+        ),
         notify: await notifier.status(),
         backup: await readBackupState(layout),
       };

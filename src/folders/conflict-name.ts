@@ -1,13 +1,14 @@
 /**
  * Syncthing's conflict copies: when two machines changed a file while apart, the losing version is kept
- * beside it as `NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT` (EXT being the original's last extension,
- * DEVICE the first 7 characters of the device ID of the machine whose version lost; the time is that
- * machine's local time when it made the copy). One parser for every command and event that needs them.
+ * beside it as `NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.EXT` (EXT being the original's last extension;
+ * the copy is made by the machine whose version lost, at its local time; DEVICE is the first 7 characters
+ * of the device ID that made the change it lost to, as Syncthing 1.19 does it: a real pair's copy of
+ * A's losing edit is named after B). One parser for every command and event that needs them.
  */
 export interface ConflictCopy {
   /** The path of the file it is a copy of, in the same directory. */
   original: string;
-  /** The short device ID (7 characters) of the machine whose version this is. */
+  /** The short device ID (7 characters) Syncthing named the copy after: the device whose change this version lost to. */
   from: string;
   /** When the copy was made, as Syncthing wrote it: `YYYYMMDD-HHMMSS`, in that machine's local time. */
   stamp: string;

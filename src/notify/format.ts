@@ -79,6 +79,14 @@ function outsideWarning(count: number): string {
 /** One message for an event that is reported on its own. */
 export function formatEvent(event: OtherEvent): string {
   switch (event.type) {
+    case 'file.conflict':
+      return fitLines([
+        `botsync: a file in ${folderName(event.folder)} was changed on two machines while they were apart; the other version is kept in a conflict copy beside it.`,
+        UNTRUSTED_NOTE,
+        `- file: ${quote(event.path)}`,
+        `- copy: ${quote(event.conflictPath)}`,
+        'Settle it with `botsync conflicts resolve PATH --keep local|remote|both` (`botsync conflicts` lists them).',
+      ]);
     case 'device.connected':
       return fitLines([`botsync: peer ${quote(event.name)} (device ${token(event.deviceId)}) connected.`]);
     case 'device.disconnected': {
@@ -167,6 +175,7 @@ export function formatSummary(events: readonly BotsyncEvent[], since: string): s
   if (of('peer.pending') > 0) parts.push(`${plural(of('peer.pending'), 'introduced device')} waiting for \`botsync peers approve\``);
   if (of('peer.revoked') > 0) parts.push(`${plural(of('peer.revoked'), 'peer')} revoked`);
   if (of('peer.refused', 'revocation.refused') > 0) parts.push(`${plural(of('peer.refused', 'revocation.refused'), 'introduction or revocation', 'introductions or revocations')} refused`);
+  if (of('file.conflict') > 0) parts.push(`${plural(of('file.conflict'), 'conflict copy', 'conflict copies')} (\`botsync conflicts\`)`);
   if (of('folder.error') > 0) parts.push(`${plural(of('folder.error'), 'folder error')}`);
   if (of('events.missed') > 0) parts.push(`${plural(of('events.missed'), 'gap')} in Syncthing's events`);
   if (of('device.connected', 'device.disconnected') > 0) parts.push(`${plural(of('device.connected', 'device.disconnected'), 'connection change')}`);

@@ -7,16 +7,24 @@
  * it, and none locally). So every successful ItemFinished in a user folder is a file received from a
  * peer. Failed items are left to FolderErrors, which reports them with their reasons; a folder that
  * stops as a whole (StateChanged to "error") is a folder.error with a reason.
+ *
+ * Conflict copies: the machine whose version lost makes the copy itself (its puller renames the file
+ * and scans it: LocalChangeDetected there, no ItemFinished), and every other machine receives it
+ * (ItemFinished). Either is a file.conflict instead of a file.received; a copy deleted (settled) is an
+ * ordinary change.
  */
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { linkLeavesFolder } from '../folders/symlinks.js';
 import { FOLDERS } from '../workspace/roles.js';
-import type { BotsyncEvent, FileAction, FileKind, FileReceivedEvent } from './types.js';
+import { parseConflictName } from '../folders/conflict-name.js';
+import type { BotsyncEvent, FileAction, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
   /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
   deviceName(id: string): string;
+  /** The same, for the short device ID a conflict copy is named after. */
+  shortDeviceName(short: string): string;
   /** The size of a file as it is now, or null when it is gone or unknown. */
   fileSize(folder: string, path: string): Promise<number | null>;
   /**
@@ -42,6 +50,10 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
       if (error !== null && error !== undefined && error !== '') return undefined;
       if (!USER_FOLDER_IDS.has(folder) || !ACTIONS.has(action)) return undefined;
+      if (action === 'update' && type === 'file') {
+        const conflict = conflictEvent(time, folder, item, lookup);
+        if (conflict !== undefined) return conflict;
+      }
       const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
       const path = slashPath(item);
       const received: FileReceivedEvent = { type: 'file.received', time, folder, path, action: action as FileAction, kind, size: null };
@@ -51,6 +63,13 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       const target = await detail(() => lookup.linkTarget(folder, path));
       if (target === null) return received;
       return linkLeavesFolder(path, target) ? { ...received, target, outside: true } : { ...received, target };
+    }
+    case 'LocalChangeDetected': {
+      // Every local change comes here; only a conflict copy this machine's Syncthing made is news.
+      const { folder, path, type, action } = data;
+      if (typeof folder !== 'string' || typeof path !== 'string' || !USER_FOLDER_IDS.has(folder)) return undefined;
+      if (type !== 'file' || action === 'deleted') return undefined;
+      return conflictEvent(time, folder, path, lookup);
     }
     case 'DeviceConnected': {
       if (typeof data.id !== 'string') return undefined;
@@ -79,6 +98,13 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     default:
       return undefined;
   }
+}
+
+function conflictEvent(time: string, folder: string, item: string, lookup: NormalizeLookup): FileConflictEvent | undefined {
+  const conflictPath = slashPath(item);
+  const copy = parseConflictName(conflictPath);
+  if (copy === undefined) return undefined;
+  return { type: 'file.conflict', time, folder, path: copy.original, conflictPath, from: lookup.shortDeviceName(copy.from) };
 }
 
 /**

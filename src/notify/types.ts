@@ -29,6 +29,22 @@ export interface FileReceivedEvent {
   size: number | null;
 }
 
+/**
+ * A conflict copy appeared in a folder (Syncthing's `NAME.sync-conflict-...`): made here when this
+ * machine's version lost, or received from the peer that made it. `botsync conflicts` settles it.
+ */
+export interface FileConflictEvent {
+  type: 'file.conflict';
+  time: string;
+  folder: string;
+  /** The file in conflict, relative to the folder, '/'-separated: untrusted. */
+  path: string;
+  /** The copy beside it, relative to the folder: untrusted. */
+  conflictPath: string;
+  /** The device Syncthing named the copy after, by the name botsync knows it by (folders/conflicts.ts). */
+  from: string;
+}
+
 export interface DeviceConnectedEvent {
   type: 'device.connected';
   time: string;
@@ -137,6 +153,7 @@ export interface EventsMissedEvent {
 
 export type BotsyncEvent =
   | FileReceivedEvent
+  | FileConflictEvent
   | DeviceConnectedEvent
   | DeviceDisconnectedEvent
   | PairingCompletedEvent

@@ -9,6 +9,7 @@ import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
 import { deviceKeyHint, deviceKeyProblem, deviceKeyState } from '../syncthing/device-key.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
+import { listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
 import { quote } from '../notify/format.js';
@@ -53,6 +54,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
   checks.push(await deviceKeyCheck(layout, config));
   checks.push(await foldersPresent(layout));
   checks.push(await symlinksCheck(layout));
+  checks.push(conflictsCheck(await listConflicts(layout, config)));
 
   try {
     const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), download: false });
@@ -144,6 +146,19 @@ function networkChecks(config: BotsyncConfig, report: NetworkReport): Check[] {
     );
   }
   return checks;
+}
+
+/** Conflict copies wait for someone to choose a version: until then each holds an edit nobody sees in the file. */
+function conflictsCheck(conflicts: readonly Conflict[]): Check {
+  if (conflicts.length === 0) return { id: 'conflicts', status: 'ok', message: 'no conflict copies in the folders' };
+  const [first] = conflicts as [Conflict];
+  const more = conflicts.length === 1 ? '' : ` and ${conflicts.length - 1} more`;
+  return {
+    id: 'conflicts',
+    status: 'warn',
+    message: `${conflicts.length} conflict ${conflicts.length === 1 ? 'copy' : 'copies'} in the folders: ${first.folder}/${JSON.stringify(first.conflictPath)}${more}`,
+    fix: 'See them with `botsync conflicts`, then keep a version with `botsync conflicts resolve PATH --keep local|remote|both`.',
+  };
 }
 
 function notifyCheck(status: NotifyStatus): Check {

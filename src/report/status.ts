@@ -10,6 +10,7 @@ import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStat
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
+import { countByFolder, listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
 
@@ -30,6 +31,8 @@ export interface StatusReport {
   warnings: StatusWarning[];
   /** Introduced devices waiting for `botsync peers approve` (with `mesh.approve` on). */
   pending: PendingPeer[];
+  /** Conflict copies in the folders, waiting for `botsync conflicts resolve`. */
+  conflicts: number;
   /** Where notifications go and how delivery is doing; present while the daemon runs. */
   notify?: NotifyStatus;
   /** The last backup's outcome; present while the daemon runs. */
@@ -48,6 +51,8 @@ export interface FolderReport {
    * when it syncs, or while the daemon is down.
    */
   error: string | null;
+  /** Conflict copies in it. */
+  conflicts: number;
 }
 
 export interface StatusWarning {
@@ -98,7 +103,14 @@ export async function collectStatus(layout: Layout): Promise<StatusReport> {
     // A daemon still starting holds its lock but does not answer on its socket yet.
     const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
     const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
-    return buildStatus(layout, config, daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState }, undefined, await statusWarnings(layout, config));
+    return buildStatus(
+      layout,
+      config,
+      daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState },
+      undefined,
+      await statusWarnings(layout, config),
+      await listConflicts(layout, config),
+    );
   });
 }
 
@@ -132,8 +144,10 @@ export function buildStatus(
   daemon: DaemonInfo | undefined,
   live: LiveState | undefined,
   warnings: StatusWarning[],
+  conflicts: readonly Conflict[],
   invites: { expiresAt: string }[] = [],
 ): StatusReport {
+  const conflictCounts = countByFolder(conflicts);
   return {
     deviceId: config.deviceId,
     name: config.name,
@@ -172,6 +186,7 @@ export function buildStatus(
         state: db?.state ?? 'unknown',
         completion: db === undefined ? null : completion(db.status),
         error: db === undefined ? null : folderError(db),
+        conflicts: conflictCounts.get(folder.id) ?? 0,
       };
     }),
     invites,
@@ -183,6 +198,7 @@ export function buildStatus(
       via: peer.via === undefined ? null : peerRef(config, peer.via),
       addedAt: peer.addedAt,
     })),
+    conflicts: conflicts.length,
   };
 }
 

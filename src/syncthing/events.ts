@@ -32,8 +32,11 @@ import { systemClock, type Clock } from '../lib/time/clock.js';
 /** The gap reason of a Syncthing restart whose events since its start were all recovered: nothing was lost. */
 export const RESTARTED = 'Syncthing restarted';
 
-/** What the notifier subscribes to; StateChanged for a folder that stops as a whole (its state "error"). */
-export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged'];
+/**
+ * What the notifier subscribes to; StateChanged for a folder that stops as a whole (its state "error");
+ * LocalChangeDetected for the conflict copies this machine's Syncthing makes (only a peer's copy comes as ItemFinished).
+ */
+export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged', 'LocalChangeDetected'];
 
 /** The part of the REST client the stream uses (tests wrap it). */
 export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'>;

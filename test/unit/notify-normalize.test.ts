@@ -17,6 +17,7 @@ function lookup(sizes: Record<string, number | null> = {}, links: Record<string,
   return {
     asked,
     deviceName: (id) => (id === PEER ? 'alice' : id.slice(0, 7)),
+    shortDeviceName: (short) => (short === PEER.slice(0, 7) ? 'alice' : short),
     fileSize: async (folder, path) => {
       asked.push(`${folder}:${path}`);
       return sizes[`${folder}:${path}`] ?? null;
@@ -47,6 +48,45 @@ describe('normalize', () => {
     });
   });
 
+  it('turns a conflict copy received from a peer into file.conflict, named after the device in the copy name', async () => {
+    const names = lookup();
+    const copy = 'notes/plan.sync-conflict-20261201-152050-QPIKGBM.md';
+    expect(await normalize(itemFinished({ item: copy }), names)).toEqual({
+      type: 'file.conflict',
+      time: '2026-11-21T13:03:48.246Z',
+      folder: 'shared',
+      path: 'notes/plan.md',
+      conflictPath: copy,
+      from: 'alice',
+    });
+    expect(names.asked).toEqual([]);
+    // A copy deleted (settled on a peer) is an ordinary change; so is a directory that only looks like one.
+    expect(await normalize(itemFinished({ item: copy, action: 'delete' }), names)).toMatchObject({ type: 'file.received', action: 'delete' });
+    expect(await normalize(itemFinished({ item: 'd.sync-conflict-20261201-152050-QPIKGBM', type: 'dir' }), names)).toMatchObject({ type: 'file.received' });
+  });
+
+  it("turns a conflict copy this machine's Syncthing made (LocalChangeDetected) into file.conflict, and no other local change", async () => {
+    // As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
+    const local = (data: Record<string, unknown>): SyncthingEvent => ({
+      id: 7,
+      globalID: 118,
+      time: '2026-12-01T15:20:50.688509298Z',
+      type: 'LocalChangeDetected',
+      data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', type: 'file', ...data },
+    });
+    expect(await normalize(local({}), lookup())).toEqual({
+      type: 'file.conflict',
+      time: '2026-12-01T15:20:50.688Z',
+      folder: 'shared',
+      path: 'plan.md',
+      conflictPath: 'plan.sync-conflict-20261201-152050-FU2I67Y.md',
+      from: 'FU2I67Y',
+    });
+    for (const data of [{ path: 'plan.md' }, { action: 'deleted' }, { type: 'dir' }, { folder: 'botsync-mesh-X', folderID: 'botsync-mesh-X' }]) {
+      expect(await normalize(local(data), lookup())).toBeUndefined();
+    }
+  });
+
   it('gives no size for deletions and directories, without asking', async () => {
     const names = lookup();
     expect(await normalize(itemFinished({ action: 'delete' }), names)).toMatchObject({ action: 'delete', size: null });
@@ -58,6 +98,7 @@ describe('normalize', () => {
   it('keeps a file whose size cannot be read (gone again, Syncthing busy) with a null size', async () => {
     const failing: NormalizeLookup = {
       deviceName: () => 'x',
+      shortDeviceName: () => 'x',
       fileSize: async () => Promise.reject(new Error('404 No such object in the index')),
       linkTarget: async () => Promise.reject(new Error('EACCES')),
     };

@@ -1,0 +1,256 @@
+/**
+ * Syncthing's conflict copies in the home's folders: listing them, and settling each by keeping one
+ * version (or both, under a readable name). Settling is plain file operations in the folder (unlink,
+ * rename, link), which Syncthing scans as this machine's own changes and sends to every peer, so the
+ * outcome is the same everywhere, and each peer's versioning keeps what they replace or delete.
+ */
+import { link, lstat, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { BotsyncError, errnoCode } from '../errors.js';
+import { shortDeviceId } from '../syncthing/device-id.js';
+import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS, type FolderSpec } from '../workspace/roles.js';
+import { isConflictCopy, parseConflictName } from './conflict-name.js';
+
+/** One conflict copy, as `botsync conflicts --json` lists it. */
+export interface Conflict {
+  /** The folder ID. */
+  folder: string;
+  /** The file it conflicts with, relative to the folder, '/'-separated. */
+  path: string;
+  /** The conflict copy, relative to the folder, '/'-separated. */
+  conflictPath: string;
+  /**
+   * The device Syncthing named the copy after, by the name botsync knows it by (its short ID when botsync
+   * knows no such device). Syncthing 1.19 names it after the device whose change the copy's version lost
+   * to, not after the device whose version the copy holds (checked against a real pair).
+   */
+  from: string;
+  /** The copy's modification time, ISO-8601 UTC. */
+  mtime: string;
+  /** The copy's size in bytes. */
+  size: number;
+}
+
+export type Keep = 'local' | 'remote' | 'both' | 'newest';
+export const KEEPS: readonly Keep[] = ['local', 'remote', 'both', 'newest'];
+
+/** What settling one file's conflicts did, relative to its folder. */
+export interface Resolution {
+  folder: string;
+  path: string;
+  keep: Keep;
+  /** Conflict copies removed (their content is in the peers' versions). */
+  removed: string[];
+  /** The copy whose content now is `path`, if one replaced it. */
+  replacedBy: string | null;
+  /** Copies kept beside `path` under a readable name: the new names. */
+  kept: string[];
+}
+
+/** Directories Syncthing keeps for itself in a folder; a copy in them is none of the folder's files. */
+const SYNCTHING_DIRS: ReadonlySet<string> = new Set(['.stversions', '.stfolder']);
+
+/** The name botsync knows the device by whose short ID `short` is: a peer's, this machine's, or the ID itself. */
+export function deviceNameOf(config: BotsyncConfig, short: string): string {
+  if (shortDeviceId(config.deviceId) === short) return config.name;
+  return knownDevices(config).find((peer) => shortDeviceId(peer.deviceId) === short)?.name ?? short;
+}
+
+/** Every conflict copy in the home's folders, by folder then path. */
+export async function listConflicts(layout: Layout, config: BotsyncConfig): Promise<Conflict[]> {
+  const found: Conflict[] = [];
+  for (const folder of FOLDERS) {
+    const root = folderPath(layout, folder.dir);
+    for (const relativePath of await walkCopies(root, '')) {
+      const conflict = await conflictAt(config, folder, root, relativePath);
+      if (conflict !== undefined) found.push(conflict);
+    }
+  }
+  return found.sort((a, b) => a.folder.localeCompare(b.folder) || a.conflictPath.localeCompare(b.conflictPath));
+}
+
+/** How many conflict copies each folder holds (folder ID -> count). */
+export function countByFolder(conflicts: readonly Conflict[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const conflict of conflicts) counts.set(conflict.folder, (counts.get(conflict.folder) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Settles the conflicts of the file at `target` (the file itself or one of its copies; a path from
+ * `cwd`, or from the home as `shared/plan.md`): `local` keeps the file and removes the copies,
+ * `remote` puts the copy's content in its place, `both` keeps each copy beside it as
+ * `NAME (from PEER, DATE).EXT`, `newest` keeps whichever was modified last.
+ */
+export async function resolveConflict(layout: Layout, config: BotsyncConfig, target: string, keep: Keep, cwd: string): Promise<Resolution> {
+  const { folder, path } = locate(layout, target, cwd);
+  const root = folderPath(layout, folder.dir);
+  const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+  const all = (await conflictsIn(config, folder, root, dir)).filter((conflict) => conflict.path === path || conflict.conflictPath === path);
+  const chosen = all.filter((conflict) => conflict.conflictPath === path);
+  const copies = chosen.length > 0 ? chosen : all;
+  if (copies.length === 0) {
+    throw new BotsyncError('BAD_INPUT', `No conflict at ${target}.`, { hint: '`botsync conflicts` lists the files in conflict and their copies.' });
+  }
+  if (keep === 'remote' && copies.length > 1) {
+    throw new BotsyncError('BAD_INPUT', `${target} has ${copies.length} conflict copies; --keep remote needs the one to keep.`, {
+      hint: `Name the copy: botsync conflicts resolve ${join(folder.dir, copies[0]!.conflictPath)} --keep remote (\`botsync conflicts\` lists them).`,
+    });
+  }
+  return settle(root, copies, keep);
+}
+
+/** Settles every conflict in the home's folders the same way; `remote` refuses, before any change, files with several copies. */
+export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Keep): Promise<Resolution[]> {
+  const groups = new Map<string, Conflict[]>();
+  for (const conflict of await listConflicts(layout, config)) {
+    const key = `${conflict.folder}\u0000${conflict.path}`;
+    groups.set(key, [...(groups.get(key) ?? []), conflict]);
+  }
+  const several = [...groups.values()].find((copies) => copies.length > 1);
+  if (keep === 'remote' && several !== undefined) {
+    throw new BotsyncError('BAD_INPUT', `${several[0]!.folder}/${several[0]!.path} has ${several.length} conflict copies; --all --keep remote cannot choose between them.`, {
+      hint: 'Use --keep newest, or resolve that file with `botsync conflicts resolve COPY --keep remote`.',
+    });
+  }
+  const done: Resolution[] = [];
+  for (const copies of groups.values()) {
+    const folder = FOLDERS.find((spec) => spec.id === copies[0]!.folder)!;
+    done.push(await settle(folderPath(layout, folder.dir), copies, keep));
+  }
+  return done;
+}
+
+async function settle(root: string, copies: Conflict[], keep: Keep): Promise<Resolution> {
+  const [first] = copies as [Conflict, ...Conflict[]];
+  const resolution: Resolution = { folder: first.folder, path: first.path, keep, removed: [], replacedBy: null, kept: [] };
+  const original = join(root, first.path);
+  const winner = keep === 'remote' ? first : keep === 'newest' ? await newestCopy(original, copies) : undefined;
+  for (const copy of copies) {
+    const copyPath = join(root, copy.conflictPath);
+    if (copy === winner) {
+      // One rename: peers see the file's new content and the copy gone, never a moment without the file.
+      await rename(copyPath, original);
+      resolution.replacedBy = copy.conflictPath;
+    } else if (keep === 'both') {
+      resolution.kept.push(await keepBeside(root, copy));
+    } else {
+      await unlink(copyPath);
+      resolution.removed.push(copy.conflictPath);
+    }
+  }
+  return resolution;
+}
+
+/** The copy modified after the file and every other copy, or undefined when the file itself is the newest. */
+async function newestCopy(original: string, copies: Conflict[]): Promise<Conflict | undefined> {
+  const current = await statOrUndefined(original);
+  let newest: Conflict | undefined;
+  let newestMs = current?.mtimeMs ?? -Infinity;
+  for (const copy of copies) {
+    const ms = Date.parse(copy.mtime);
+    if (ms > newestMs) [newest, newestMs] = [copy, ms];
+  }
+  return newest;
+}
+
+/**
+ * Renames a copy to `NAME (from PEER, DATE).EXT` beside its file. Through link + unlink, which never
+ * replaces a file of that name; a taken name gets a number.
+ */
+async function keepBeside(root: string, copy: Conflict): Promise<string> {
+  const parsed = parseConflictName(copy.conflictPath)!;
+  const ext = extname(basename(copy.path));
+  const stem = copy.path.slice(0, copy.path.length - ext.length);
+  const date = `${parsed.stamp.slice(0, 4)}-${parsed.stamp.slice(4, 6)}-${parsed.stamp.slice(6, 8)} ${parsed.stamp.slice(9, 11)}.${parsed.stamp.slice(11, 13)}.${parsed.stamp.slice(13, 15)}`;
+  // Path separators in a peer's name would put the file elsewhere.
+  const peer = copy.from.replace(/[/\\]/g, '_');
+  for (let n = 1; ; n += 1) {
+    const name = `${stem} (from ${peer}, ${date}${n === 1 ? '' : ` ${n}`})${ext}`;
+    try {
+      await link(join(root, copy.conflictPath), join(root, name));
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST') continue;
+      throw error;
+    }
+    await unlink(join(root, copy.conflictPath));
+    return name;
+  }
+}
+
+/** Which of the home's folders `target` is in, and its path inside it ('/'-separated). */
+function locate(layout: Layout, target: string, cwd: string): { folder: FolderSpec; path: string } {
+  const candidates = isAbsolute(target) ? [target] : [resolve(cwd, target), resolve(layout.home, target)];
+  for (const candidate of candidates) {
+    for (const folder of FOLDERS) {
+      const inside = relative(folderPath(layout, folder.dir), candidate);
+      if (inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) return { folder, path: inside.split(sep).join('/') };
+    }
+  }
+  throw new BotsyncError('BAD_INPUT', `${target} is not in a folder of ${layout.home}.`, {
+    hint: 'Give the file as `botsync conflicts` lists it, e.g. shared/plan.md, or its full path.',
+  });
+}
+
+/** The conflict copies in one directory of a folder (`dir` relative to the folder, '' for its top). */
+async function conflictsIn(config: BotsyncConfig, folder: FolderSpec, root: string, dir: string): Promise<Conflict[]> {
+  const found: Conflict[] = [];
+  for (const entry of await readDirOrEmpty(join(root, dir))) {
+    if (!entry.isFile()) continue;
+    const conflict = await conflictAt(config, folder, root, dir === '' ? entry.name : `${dir}/${entry.name}`);
+    if (conflict !== undefined) found.push(conflict);
+  }
+  return found;
+}
+
+async function conflictAt(config: BotsyncConfig, folder: FolderSpec, root: string, relativePath: string): Promise<Conflict | undefined> {
+  const parsed = parseConflictName(relativePath);
+  if (parsed === undefined) return undefined;
+  // Gone since the directory was read (settled by another process, or synced away): no conflict any more.
+  const stats = await statOrUndefined(join(root, relativePath));
+  if (stats === undefined || !stats.isFile()) return undefined;
+  return {
+    folder: folder.id,
+    path: parsed.original,
+    conflictPath: relativePath,
+    from: deviceNameOf(config, parsed.from),
+    mtime: stats.mtime.toISOString(),
+    size: stats.size,
+  };
+}
+
+/** The conflict copies under `dir` of `root`, '/'-separated relative paths; Syncthing's own directories and links are not followed. */
+async function walkCopies(root: string, dir: string): Promise<string[]> {
+  const copies: string[] = [];
+  for (const entry of await readDirOrEmpty(join(root, dir))) {
+    const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (!(dir === '' && SYNCTHING_DIRS.has(entry.name))) copies.push(...(await walkCopies(root, path)));
+    } else if (entry.isFile() && isConflictCopy(entry.name)) {
+      copies.push(path);
+    }
+  }
+  return copies;
+}
+
+/** A missing directory (a folder not created yet, one removed meanwhile) holds no conflicts. */
+async function readDirOrEmpty(path: string) {
+  try {
+    return await readdir(path, { withFileTypes: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
+    throw error;
+  }
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
