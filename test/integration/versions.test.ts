@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VersioningConfig } from '../../src/syncthing/rest-types.js';
-import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type CliResult, type TestHome } from '../helpers/harness.js';
+import { waitFor, type CliResult, type TestHome } from '../helpers/harness.js';
 import { withClient } from '../helpers/mesh.js';
+import { pairedSuite } from '../helpers/suite.js';
 
 /**
  * Versions and recover (DESIGN "Nothing lost") on a real pair: agent A and human B, each with its
@@ -38,16 +39,10 @@ function expectRefusal(result: CliResult, message: RegExp): void {
 }
 
 describe('versions and recover (agent A, human B)', () => {
-  let a: TestHome;
-  let b: TestHome;
-
-  beforeAll(async () => {
-    requirePrerequisites();
-    ({ a, b } = await pairedHomes());
-  });
-  afterAll(destroyAll);
+  const pair = pairedSuite();
 
   it('keeps staggered versions for 30 days where a machine receives, none where it only sends; versions.keep changes them; a hand change is put back at the next start', async () => {
+    const { a, b } = pair;
     // Agent A: shared/ two-way and inbox/ received; deliverables/ sent only.
     for (const id of ['shared', 'inbox']) expect(await versioningOf(a, id)).toMatchObject({ type: 'staggered', params: { maxAge: String(30 * DAY_S) }, fsPath: '' });
     expect((await versioningOf(a, 'deliverables')).type).toBe('');
@@ -72,6 +67,7 @@ describe('versions and recover (agent A, human B)', () => {
   });
 
   it("B deletes all 50 files of shared/: A lists them as deleted and recovers each byte for byte, the one B overwrote first at its earlier content with --at", async () => {
+    const { a, b } = pair;
     const original = new Map(names.map((name) => [name, randomBytes(1000 + names.indexOf(name))]));
     for (const [name, content] of original) await writeFile(a.path('shared', name), content);
     await waitFor(async () => (await Promise.all(names.map(async (name) => (await bytesOf(b.path('shared', name)))?.equals(original.get(name)!)))).every(Boolean), 'the 50 files on B', 60_000, 100);
@@ -100,7 +96,7 @@ describe('versions and recover (agent A, human B)', () => {
     }
     // Syncthing never sends its versions directory: none of A's version files is on B (B keeps
     // versions of its own, of files A replaced while B was receiving them).
-    const versionFiles = (home: TestHome) => readdir(home.path('shared', '.stversions')).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : Promise.reject(error)));
+    const versionFiles = (home: TestHome): Promise<string[]> => readdir(home.path('shared', '.stversions')).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : Promise.reject(error)));
     const onA = await versionFiles(a);
     expect(onA.length).toBeGreaterThanOrEqual(names.length + 1);
     expect((await versionFiles(b)).filter((name) => onA.includes(name))).toEqual([]);
@@ -121,6 +117,8 @@ describe('versions and recover (agent A, human B)', () => {
     const atEarlier = await a.json(['recover', `shared/${OVERWRITTEN}`, '--at', between]);
     expect(atEarlier.restoredFrom).toBe(earlier.restoredFrom);
     expect(await readFile(a.path('shared', OVERWRITTEN))).toEqual(original.get(OVERWRITTEN));
+    const text = await a.run(['versions', `shared/${OVERWRITTEN}`]);
+    expect(text.stdout).toMatch(new RegExp(`^shared/${OVERWRITTEN.replace('.', '\\.')} +\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z +${overwrite.length} B$`, 'm'));
     const kept = await a.json(['versions', `shared/${OVERWRITTEN}`]);
     expect(kept).toEqual([{ path: `shared/${OVERWRITTEN}`, versions: [expect.objectContaining({ size: overwrite.length })] }]);
 
@@ -130,6 +128,7 @@ describe('versions and recover (agent A, human B)', () => {
    }, 240_000);
 
   it('refuses what it cannot recover with one line, a hint and exit 2', async () => {
+    const { a } = pair;
     expectRefusal(await a.run(['recover', 'shared/never-existed.md']), /^botsync: There is no version of shared\/never-existed\.md\.$/);
     expectRefusal(await a.run(['recover', `shared/${OVERWRITTEN}`, '--at', '2000-01-01T00:00:00Z']), /has no version from 2000-01-01T00:00:00\.000Z or before/);
     expectRefusal(await a.run(['recover', `shared/${OVERWRITTEN}`, '--at', 'soon']), /"soon" is not a time/);
