@@ -177,17 +177,30 @@ function buildProgram(): Command {
     .description('adopt a device another peer introduced, waiting for approval (mesh.approve)')
     .argument('<name-or-id>', "the device's name or device ID, as `botsync peers list` shows it")
     .action(action(() => import('./commands/peers-approve.js')));
+  program
+    .command('versions')
+    .description('list the versions kept of files a peer replaced or deleted (Syncthing must be running)')
+    .argument('[path]', 'a file or directory, e.g. shared/plan.md (default: every path that has versions)')
+    .option('--deleted', 'only files that were deleted (they have versions and no current file)')
+    .action(action(() => import('./commands/versions.js')));
+  program
+    .command('recover')
+    .description('bring a version back to its place (the file there is kept as a version) or to --to')
+    .argument('<path>', 'the file, e.g. shared/plan.md')
+    .option('--at <time>', 'the newest version at or before this time: ISO (2026-12-01T10:00:00Z) or a duration back (2h ago)')
+    .option('--to <dest>', 'copy the version to this new file or into this directory instead')
+    .action(action(() => import('./commands/recover.js')));
   const config = program.command('config').description("this machine's settings");
   config
     .command('get')
     .description('show a setting, or all of them')
-    .argument('[key]', 'network.discovery, network.relays or mesh.approve')
+    .argument('[key]', 'network.discovery, network.relays, mesh.approve or versions.keep')
     .action(action(() => import('./commands/config-get.js')));
   config
     .command('set')
     .description('change a setting; the daemon applies it at once')
-    .argument('<key>', 'network.discovery, network.relays or mesh.approve')
-    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve)')
+    .argument('<key>', 'network.discovery, network.relays, mesh.approve or versions.keep')
+    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep)')
     .action(action(() => import('./commands/config-set.js')));
   return program;
 }

@@ -1,6 +1,7 @@
 import { unspelled } from '../syncthing/address-spelling.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { folderReserve, homeReserve, reserveOn } from '../syncthing/disk-reserve.js';
+import { keepOf, sameVersioning, versioningFor } from '../folders/versions.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
@@ -153,16 +154,19 @@ async function minDiskFreeOf(path: string): Promise<Pick<FolderConfig, 'minDiskF
 
 /**
  * Syncthing's own watcher stays on as the safety net behind botsync's fast-scan watcher, with its
- * default 10 s delay; the periodic full rescan catches anything both miss.
+ * default 10 s delay; the periodic full rescan catches anything both miss. Where this machine
+ * receives changes, versions keep what a peer replaces or deletes (folders/versions.ts).
  */
 function folderFor(spec: FolderSpec, layout: Layout, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
   const peers = config.peers.filter((peer) => sharedBetween(spec, config.role, peer.role));
+  const type = folderType(spec, config.role);
   return {
     id: spec.id,
     label: spec.label,
     path: folderPath(layout, spec.dir),
-    type: folderType(spec, config.role),
+    type,
     devices: [config.deviceId, ...peers.map((peer) => peer.deviceId)].map((deviceID) => ({ deviceID })),
+    versioning: versioningFor(type, keepOf(config)),
     fsWatcherEnabled: true,
     fsWatcherDelayS: 10,
     rescanIntervalS: 3600,
@@ -189,6 +193,11 @@ function folderPatch(current: FolderConfig, wanted: Partial<FolderConfig>): Part
   }
   if (wanted.minDiskFree !== undefined && JSON.stringify(current.minDiskFree) !== JSON.stringify(wanted.minDiskFree)) {
     patch.minDiskFree = wanted.minDiskFree;
+    changed = true;
+  }
+  // Put back when changed by hand (the GUI, another tool): versions are what makes a peer's deletion recoverable.
+  if (wanted.versioning !== undefined && !sameVersioning(current.versioning, wanted.versioning)) {
+    patch.versioning = wanted.versioning;
     changed = true;
   }
   return changed ? patch : undefined;

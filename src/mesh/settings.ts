@@ -1,5 +1,6 @@
 import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
+import { keepOf, withKeep } from '../folders/versions.js';
 import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
@@ -28,6 +29,10 @@ const SETTINGS: Record<string, Setting> = {
       return parseSwitch('mesh.approve', value) ? { ...rest, mesh: { approve: true } } : rest;
     },
     get: (config) => String(config.mesh?.approve === true),
+  },
+  'versions.keep': {
+    set: withKeep,
+    get: keepOf,
   },
 };
 

@@ -11,6 +11,7 @@ import type {
   FolderConfig,
   FolderErrors,
   FolderStatus,
+  FolderVersions,
   OptionsConfig,
   PendingDevices,
   SyncthingEvent,
@@ -144,6 +145,19 @@ export class SyncthingClient {
   /** The items the last pull of a folder could not sync, with Syncthing's reasons. */
   folderErrors(folder: string): Promise<FolderErrors> {
     return this.call('GET', '/rest/folder/errors', { query: { folder } });
+  }
+
+  /** The versions Syncthing keeps of a folder's replaced and deleted files; refused for a folder without versioning. */
+  folderVersions(folder: string): Promise<FolderVersions> {
+    return this.call('GET', '/rest/folder/versions', { query: { folder } });
+  }
+
+  /**
+   * Puts versions back in place (path -> its `versionTime`): Syncthing moves each version file to its
+   * path, first archiving whatever file is there as a new version. Answers path -> error for those it could not.
+   */
+  restoreVersions(folder: string, versions: Record<string, string>): Promise<Record<string, string>> {
+    return this.call('POST', '/rest/folder/versions', { query: { folder }, body: versions });
   }
 
   /** Completion of a folder (or all folders) on a device; the local device when none is given. */

@@ -58,6 +58,29 @@ export interface FolderConfig {
   fsWatcherDelayS: number;
   paused: boolean;
   minDiskFree: Size;
+  versioning: VersioningConfig;
+}
+
+/** A folder's versioning: type "" keeps no versions; params are strings (staggered: `maxAge` in seconds). */
+export interface VersioningConfig {
+  type: '' | 'trashcan' | 'simple' | 'staggered' | 'external';
+  params: Record<string, string>;
+  cleanupIntervalS: number;
+  /** Where the versions go; "" is `.stversions` inside the folder. */
+  fsPath: string;
+  fsType: string;
+}
+
+/**
+ * /rest/folder/versions: relative path -> its versions. `versionTime` (when it was replaced or
+ * deleted) is also the key a restore names it by, and is given in Syncthing's local time.
+ */
+export type FolderVersions = Record<string, FileVersion[]>;
+
+export interface FileVersion {
+  versionTime: string;
+  modTime: string;
+  size: number;
 }
 
 export interface DeviceConfig {

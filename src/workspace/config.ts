@@ -67,6 +67,8 @@ export interface BotsyncConfig {
   revoked?: Revocation[];
   /** `mesh.approve`: introduced devices wait for approval instead of being adopted. */
   mesh?: { approve: boolean };
+  /** `versions.keep`: how long replaced and deleted files are kept (folders/versions.ts); absent: 30 days. */
+  versions?: { keep: string };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -158,6 +160,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
     throw fail('"revoked" must be a list of device IDs with times');
   }
   if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
+  if (raw.versions !== undefined && !(isObject(raw.versions) && typeof raw.versions.keep === 'string')) throw fail('"versions.keep" must be a duration like 30d, or off');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);
