@@ -136,6 +136,8 @@ export interface DbFileVersion {
   name: string;
   modifiedBy: string;
   deleted: boolean;
+  /** FILE_INFO_TYPE_FILE, FILE_INFO_TYPE_DIRECTORY...; a number in some versions. */
+  type?: string | number;
   size: number;
   version: string[];
 }
