@@ -11,7 +11,7 @@ export const red = paint(31);
 
 export interface Printer {
   json: boolean;
-  /** Prints the command's result: `value` as JSON with --json, else the human text. */
+  /** Prints the command's result: `value` as one JSON line with --json (DESIGN: every --json document is one line), else the human text. */
   result(value: unknown, human: () => string): void;
   /**
    * Prints one part of a result that arrives in steps (a code, then the pairing it led to): with --json
@@ -31,7 +31,7 @@ export function printer(json: boolean): Printer {
   return {
     json,
     result(value, human) {
-      process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+      process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
     },
     step(value, human) {
       process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
