@@ -9,6 +9,7 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
+import { localChanges } from '../folders/settle.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
@@ -48,6 +49,12 @@ export interface FolderReport {
    * when it syncs, or while the daemon is down.
    */
   error: string | null;
+  /**
+   * Items changed on this machine that its peers do not have: in a receive-only folder, edits that are
+   * never sent (`botsync pull FOLDER` drops them into versions). 0 in other folders; null while the
+   * daemon is down.
+   */
+  localChanges: number | null;
 }
 
 export interface StatusWarning {
@@ -172,6 +179,7 @@ export function buildStatus(
         state: db?.state ?? 'unknown',
         completion: db === undefined ? null : completion(db.status),
         error: db === undefined ? null : folderError(db),
+        localChanges: db === undefined ? null : localChanges(db.status),
       };
     }),
     invites,

@@ -90,6 +90,10 @@ export interface FolderStatus {
   localBytes: number;
   needBytes: number;
   needFiles: number;
+  /** Files, directories, symlinks and deletions this machine still needs from its peers. */
+  needTotalItems?: number;
+  /** In a receive-only folder: items changed here that its peers do not have (never sent). */
+  receiveOnlyTotalItems?: number;
   errors: number;
   /** Items the last pull could not sync (their reasons: /rest/folder/errors). */
   pullErrors?: number;
