@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FolderConfig } from '../../src/syncthing/rest-types.js';
@@ -72,6 +74,27 @@ describe('receive-only local changes, pull and push (real Syncthing pair: agent 
       ['shared', 'wait', true],
       ['deliverables', 'revert', true],
     ]);
+  });
+
+  it("push on shared/: a peer's newer version is set back to this machine's, and the peer keeps its own in versions", { timeout: 120_000 }, async () => {
+    await withClient(b, (client) => client.patchFolder('shared', { versioning: { type: 'simple', params: { keep: '5' } } } as unknown as Partial<FolderConfig>));
+    await writeFile(a.path('shared', 'decision.md'), "A's decision\n");
+    await waitFor(async () => (await read(b.path('shared', 'decision.md'))) === "A's decision\n" || undefined, 'decision.md on B', 60_000, 100);
+    // A cannot take B's edit (an immutable file stops even root's Syncthing): A stays behind its peer, as a machine whose pull fails does.
+    const chattr = (flag: string) => promisify(execFile)('chattr', [flag, a.path('shared', 'decision.md')]);
+    await chattr('+i');
+    try {
+      await writeFile(b.path('shared', 'decision.md'), "B's decision\n");
+      await waitFor(() => withClient(a, async (client) => ((await client.folderStatus('shared')).needTotalItems ?? 0) > 0 || undefined), "A to need B's edit", 60_000, 200);
+      const pushed = await a.run(['push', 'shared', '--json']);
+      expect(pushed.exitCode).toBe(0);
+      expect(JSON.parse(pushed.stdout)).toEqual({ direction: 'push', folders: [{ folder: 'shared', type: 'sendreceive', method: 'override', changed: 1, inSync: true, left: 0 }] });
+      await waitFor(async () => (await read(b.path('shared', 'decision.md'))) === "A's decision\n" || undefined, "A's version back on B", 30_000, 100);
+      expect([...(await filesUnder(b.path('shared', '.stversions'))).values()]).toContain("B's decision\n");
+      expect(await withClient(a, async (client) => (await client.folders()).find((folder) => folder.id === 'shared')?.type)).toBe('sendreceive');
+    } finally {
+      await chattr('-i');
+    }
   });
 
   it('refuses a folder that does not exist or cannot go that way: one line, a hint, exit 2', async () => {
