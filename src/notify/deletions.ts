@@ -122,14 +122,16 @@ export class DeletionWatch {
     const groups = new Map<string | null, string[]>();
     let failure: unknown;
     for (const path of paths) {
-      let by: string | null | undefined;
-      try {
-        by = await this.options.lookup.deletedBy(folder, path);
-        if (by === null) continue;
-      } catch (error) {
-        // Reported once per burst below; the file still counts, from a peer not known.
-        failure ??= error;
-        by = null;
+      let by: string | null = null;
+      // After one failure the rest count from a peer not known: a Syncthing that does not answer would
+      // otherwise hold the judgement (and a daemon's stop) for a timeout per file.
+      if (failure === undefined) {
+        try {
+          by = await this.options.lookup.deletedBy(folder, path);
+          if (by === null) continue;
+        } catch (error) {
+          failure = error;
+        }
       }
       const group = groups.get(by);
       if (group === undefined) groups.set(by, [path]);
