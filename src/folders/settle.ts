@@ -138,7 +138,9 @@ async function peersNeed(client: SyncthingClient, folder: string): Promise<numbe
 /**
  * The override of a send-receive folder: send-only for the moment. Syncthing restarts the folder on
  * the type change and an override sent before it runs as send-only does nothing, so it is repeated
- * until the folder needs nothing; the type is set back whatever happened.
+ * until the folder needs nothing; the type is set back whatever happened. (An apply of config.json in
+ * that moment sets the type back early: the override then does not take, and the push reports the
+ * folder not in sync rather than claim it.)
  */
 async function overrideSendReceive(client: SyncthingClient, folder: string, waitMs: number): Promise<void> {
   await client.patchFolder(folder, { type: 'sendonly' });

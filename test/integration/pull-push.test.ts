@@ -74,6 +74,9 @@ describe('receive-only local changes, pull and push (real Syncthing pair: agent 
       ['shared', 'wait', true],
       ['deliverables', 'revert', true],
     ]);
+    const text = await b.run(['pull', 'shared']);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toBe('shared/  0 items taken from the peers, nothing overridden; in sync.');
   });
 
   it("push on shared/: a peer's newer version is set back to this machine's, and the peer keeps its own in versions", { timeout: 120_000 }, async () => {
