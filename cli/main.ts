@@ -97,6 +97,17 @@ function buildProgram(): Command {
   notify.command('off').description('stop sending notifications').action(action(() => import('./commands/notify-off.js')));
 
   program
+    .command('pull')
+    .description("make this machine match its peers: local changes of receive-only folders go to versions (on shared/: wait until in sync)")
+    .argument('[folder]', 'shared, deliverables or inbox (default: every folder this machine receives)')
+    .action(action(() => import('./commands/pull.js')));
+  program
+    .command('push')
+    .description("make the peers match this machine: what they changed is set back to this machine's versions (theirs go to versions)")
+    .argument('[folder]', 'shared, deliverables or inbox (default: every folder this machine sends)')
+    .action(action(() => import('./commands/push.js')));
+
+  program
     .command('events')
     .description('the event feed (files received, devices, pairing, errors); NDJSON with --json')
     .option('--follow', 'keep printing events as they happen')

@@ -11,7 +11,7 @@ export const red = paint(31);
 
 export interface Printer {
   json: boolean;
-  /** Prints the command's result: `value` as one line of JSON with --json, else the human text. */
+  /** Prints the command's result: `value` as one JSON line with --json (DESIGN: every --json document is one line), else the human text. */
   result(value: unknown, human: () => string): void;
   /**
    * Prints one part of a result that arrives in steps (a code, then the pairing it led to): with --json

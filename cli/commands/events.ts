@@ -51,6 +51,8 @@ function describe(event: BotsyncEvent): string {
       return `${event.time}  refused   ${event.count} introduction(s) by ${JSON.stringify(event.via.name)} over the limit of ${event.limit}`;
     case 'revocation.refused':
       return `${event.time}  refused   ${event.count} revocation(s) by ${JSON.stringify(event.via.name)} dated more than ${event.skewMinutes} minutes ahead`;
+    case 'files.deleted':
+      return `${event.time}  deleted   ${event.count} file(s) in ${event.folder}/ by ${event.from === null ? 'a peer' : JSON.stringify(event.from)}: \`botsync recover\` brings them back`;
     case 'folder.error':
       return event.reason === undefined
         ? `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`

@@ -49,6 +49,11 @@ function render(status: StatusReport): string {
       ...status.folders.map((folder) => [folder.id, folder.type, folder.state, folder.completion === null ? '-' : `${folder.completion}%`, folder.path]),
     ]),
     ...status.folders.flatMap((folder) => (folder.error === null ? [] : [`${red('error')}    ${folder.id}: ${folder.error}`])),
+    ...status.folders.flatMap((folder) =>
+      (folder.localChanges ?? 0) === 0
+        ? []
+        : [`${yellow('changed')}  ${folder.id}: ${folder.localChanges} local ${folder.localChanges === 1 ? 'change' : 'changes'} its peers never get (receive-only here): \`botsync pull ${folder.id}\` takes their versions back`],
+    ),
   ];
   return lines.join('\n');
 }

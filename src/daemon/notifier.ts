@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { Batcher } from '../notify/batcher.js';
+import { DeletionWatch } from '../notify/deletions.js';
 import { DeliveryLoop } from '../notify/delivery.js';
 import { FolderErrorNews } from '../notify/folder-errors.js';
 import { Journal } from '../notify/journal.js';
@@ -32,6 +33,7 @@ export class Notifier {
   private readonly journal: Journal;
   private readonly queue: NotificationQueue;
   private readonly batcher: Batcher;
+  private readonly deletions: DeletionWatch;
   private readonly delivery: DeliveryLoop;
   private readonly stream: EventStream;
   private readonly dispatcher: Dispatcher;
@@ -61,12 +63,25 @@ export class Notifier {
       onNotification: (notification, since) => this.queue.add(notification, since),
       onError: (error) => say(`closing a batch of received files failed (kept, retried): ${(error as Error).message}`),
     });
+    this.deletions = new DeletionWatch({
+      lookup: {
+        deletedBy: async (folder, path) => {
+          const { global } = await client.fileInfo(folder, path);
+          return global.deleted && !isDirectory(global.type) ? global.modifiedBy : null;
+        },
+        folderFiles: async (folder) => (await client.folderStatus(folder)).globalFiles,
+        // Syncthing's short id of a device is the first 7 characters of its id.
+        peerName: async (shortId) => (await loadConfig(layout)).peers.find((peer) => peer.deviceId.startsWith(shortId))?.name ?? null,
+      },
+      onEvent: (event, since) => this.emit(event, since ?? undefined),
+      onError: (error) => say(`judging a burst of deletions failed: ${(error as Error).message}`),
+    });
     this.stream = new EventStream({
       client,
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
-      heldSince: () => oldestOf(this.batcher.heldSince(), this.queue.heldSince()),
+      heldSince: () => oldestOf(oldestOf(this.batcher.heldSince(), this.deletions.heldSince()), this.queue.heldSince()),
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
@@ -106,6 +121,7 @@ export class Notifier {
   /** Reports an event; `sourceId` is the Syncthing event it came from (none for botsync's own, e.g. a pairing). */
   emit(event: BotsyncEvent, sourceId?: number): void {
     this.journal.append(event);
+    this.deletions.add(event, sourceId);
     // Without a target nothing is queued (the first `notify set` sums the journal up instead).
     if (this.target.target !== undefined) this.batcher.add(event, sourceId);
   }
@@ -152,6 +168,7 @@ export class Notifier {
   async stop(): Promise<void> {
     this.queue.stopWaiting();
     await this.stream.stop();
+    await this.deletions.flush();
     this.batcher.flush();
     await this.delivery.stop();
     await this.queue.stop();
@@ -164,4 +181,9 @@ export class Notifier {
 function oldestOf(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   return b === null ? a : Math.min(a, b);
+}
+
+/** Syncthing 1.19 names the type of an item in its database by enum name; some builds by number (1: directory). */
+function isDirectory(type: string | number | undefined): boolean {
+  return type === 1 || (typeof type === 'string' && type.includes('DIRECTORY'));
 }

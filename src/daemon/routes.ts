@@ -15,6 +15,7 @@ import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
+import { settleFolders } from '../folders/settle.js';
 import type { DaemonState } from '../workspace/daemon-state.js';
 
 export interface DaemonParts {
@@ -49,6 +50,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       };
     },
     'backup.reload': async () => backups.reload(),
+    'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),
     'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input)),

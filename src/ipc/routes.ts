@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import type { ApplyReport } from '../mesh/apply.js';
 import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
+import type { SettleReport, SettleRequest } from '../folders/settle.js';
 import type { SendOutcome } from '../notify/sender.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { PairingCompletedEvent } from '../notify/types.js';
@@ -41,6 +42,8 @@ export interface DaemonApi {
   /** The test notification, sent by the daemon through its own target and dispatcher. */
   'notify.test': Route<void, SendOutcome>;
   'backup.reload': Route<void, void>;
+  /** `botsync pull` / `push`: folders made to match their peers, or the peers made to match them. */
+  'folders.settle': Route<SettleRequest, SettleReport>;
 }
 
 interface Route<Request, Response> {

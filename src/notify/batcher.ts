@@ -1,19 +1,15 @@
 /**
  * Groups botsync events into notifications. Files received from peers come in bursts (a copied
- * folder is hundreds of ItemFinished events within a second), so they are batched: a batch closes
- * after a quiet window with no new file, or a fixed time after its first file, whichever comes
- * first; a steady trickle still yields a message every maxMs. Everything else is news on its own and
- * goes out at once, after the pending batch, so messages keep the order of events.
+ * folder is hundreds of ItemFinished events within a second), so they are batched in a BatchWindow
+ * (window.ts). Everything else is news on its own and goes out at once, after the pending batch, so
+ * messages keep the order of events.
  */
 import { randomBytes } from 'node:crypto';
 import { formatEvent, formatFileBatch } from './format.js';
 import type { BotsyncEvent, FileReceivedEvent, Notification } from './types.js';
+import { BatchWindow, realClock, type BatcherClock } from './window.js';
 
-export interface BatcherClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export { MAX_BATCH_MS, QUIET_MS, type BatcherClock } from './window.js';
 
 export interface BatcherOptions {
   /**
@@ -30,16 +26,6 @@ export interface BatcherOptions {
   onError?: (error: unknown) => void;
 }
 
-export const QUIET_MS = 2_000;
-export const MAX_BATCH_MS = 10_000;
-
-// Looked up at call time, so that fake timers installed after construction still apply.
-const realClock: BatcherClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /** Unique, and sorts by creation time: UTC timestamp to the millisecond plus 64 random bits. */
 /**
  * Time-ordered ids: the outbox sends in id order within a millisecond, so a sequence number keeps a
@@ -55,20 +41,16 @@ export function notificationId(now: number): string {
 
 export class Batcher {
   private readonly onNotification: (notification: Notification, sourceSince: number | null) => void;
-  private readonly quietMs: number;
-  private readonly maxMs: number;
   private readonly clock: BatcherClock;
+  private readonly window: BatchWindow;
   private readonly onError: ((error: unknown) => void) | undefined;
   private files: FileReceivedEvent[] = [];
   private oldestSourceId: number | null = null;
-  private quietTimer: unknown;
-  private maxTimer: unknown;
 
   constructor(options: BatcherOptions) {
     this.onNotification = options.onNotification;
-    this.quietMs = options.quietMs ?? QUIET_MS;
-    this.maxMs = options.maxMs ?? MAX_BATCH_MS;
     this.clock = options.clock ?? realClock;
+    this.window = new BatchWindow(() => this.closeFromTimer(), options.quietMs, options.maxMs, this.clock);
     this.onError = options.onError;
   }
 
@@ -94,8 +76,7 @@ export class Batcher {
     }
     this.files.push(event);
     if (sourceId !== undefined) this.oldestSourceId = Math.min(this.oldestSourceId ?? sourceId, sourceId);
-    if (this.maxTimer === undefined) this.maxTimer = this.clock.setTimeout(() => this.closeFromTimer(), this.maxMs);
-    this.armQuietTimer();
+    this.window.extend();
   }
 
   /** Closes the open batch now (at shutdown, or before news that must follow it). */
@@ -104,7 +85,7 @@ export class Batcher {
     this.emit({ message: formatFileBatch(this.files), eventCount: this.files.length }, this.oldestSourceId);
     this.files = [];
     this.oldestSourceId = null;
-    this.clearTimers();
+    this.window.clear();
   }
 
   private emit(content: { message: string; eventCount: number }, sourceSince: number | null): void {
@@ -112,27 +93,15 @@ export class Batcher {
     this.onNotification({ id: notificationId(now), createdAt: new Date(now).toISOString(), ...content }, sourceSince);
   }
 
-  private armQuietTimer(): void {
-    if (this.quietTimer !== undefined) this.clock.clearTimeout(this.quietTimer);
-    this.quietTimer = this.clock.setTimeout(() => this.closeFromTimer(), this.quietMs);
-  }
-
   private closeFromTimer(): void {
     try {
       this.flush();
     } catch (error) {
       // The files stay in the batch; try again after another quiet window rather than drop them.
-      this.clearTimers();
-      this.armQuietTimer();
+      this.window.clear();
+      this.window.extend();
       if (this.onError === undefined) throw error;
       this.onError(error);
     }
-  }
-
-  private clearTimers(): void {
-    if (this.quietTimer !== undefined) this.clock.clearTimeout(this.quietTimer);
-    if (this.maxTimer !== undefined) this.clock.clearTimeout(this.maxTimer);
-    this.quietTimer = undefined;
-    this.maxTimer = undefined;
   }
 }

@@ -119,6 +119,15 @@ export function formatEvent(event: OtherEvent): string {
         `botsync: ${quote(event.via.name)} published ${event.count} ${event.count === 1 ? 'revocation' : 'revocations'} dated more than ${event.skewMinutes} minutes ahead of this machine's clock; ${event.count === 1 ? 'it was' : 'they were'} not honoured.`,
         `Check the clocks; if that is unexpected, ${quote(event.via.name)} may be compromised: botsync peers remove ${token(event.via.deviceId)}`,
       ]);
+    case 'files.deleted': {
+      const who = event.from === null ? 'A peer' : `Peer ${quote(event.from)}`;
+      const lines = [
+        `botsync: ${who} deleted ${plural(event.count, 'file')} in ${folderName(event.folder)} at once.`,
+        `If that was a mistake, \`botsync recover PATH\` brings each back from this machine's versions (\`botsync versions --deleted\` lists them).`,
+        UNTRUSTED_NOTE,
+      ];
+      return fitLines(lines, event.paths.map((path) => `- ${folderName(event.folder)} ${quote(path)}`), event.count);
+    }
     case 'folder.error': {
       const count = event.errors.length;
       const lines = [
@@ -176,6 +185,7 @@ export function formatSummary(events: readonly BotsyncEvent[], since: string): s
   if (of('peer.revoked') > 0) parts.push(`${plural(of('peer.revoked'), 'peer')} revoked`);
   if (of('peer.refused', 'revocation.refused') > 0) parts.push(`${plural(of('peer.refused', 'revocation.refused'), 'introduction or revocation', 'introductions or revocations')} refused`);
   if (of('file.conflict') > 0) parts.push(`${plural(of('file.conflict'), 'conflict copy', 'conflict copies')} (\`botsync conflicts\`)`);
+  if (of('files.deleted') > 0) parts.push(`${plural(of('files.deleted'), 'mass deletion')} by peers (\`botsync versions --deleted\`)`);
   if (of('folder.error') > 0) parts.push(`${plural(of('folder.error'), 'folder error')}`);
   if (of('events.missed') > 0) parts.push(`${plural(of('events.missed'), 'gap')} in Syncthing's events`);
   if (of('device.connected', 'device.disconnected') > 0) parts.push(`${plural(of('device.connected', 'device.disconnected'), 'connection change')}`);

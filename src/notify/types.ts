@@ -122,6 +122,21 @@ export interface RevocationRefusedEvent {
   skewMinutes: number;
 }
 
+/**
+ * A peer deleted many files of a folder in one burst (at least 20, or a quarter of the folder): told
+ * at once, apart from the batch that lists them, since it may be a mistake to undo with `botsync recover`.
+ */
+export interface FilesDeletedEvent {
+  type: 'files.deleted';
+  time: string;
+  folder: string;
+  count: number;
+  /** The peer's name (Syncthing's record of who deleted them); null when Syncthing could not tell. */
+  from: string | null;
+  /** The first few of them, as the peer named them: untrusted. */
+  paths: string[];
+}
+
 /** Items of a folder could not be synced, or the whole folder stopped (Syncthing's folder error). */
 export interface FolderErrorEvent {
   type: 'folder.error';
@@ -162,6 +177,7 @@ export type BotsyncEvent =
   | PeerRevokedEvent
   | PeerRefusedEvent
   | RevocationRefusedEvent
+  | FilesDeletedEvent
   | FolderErrorEvent
   | BackupFailedEvent
   | EventsMissedEvent;

@@ -9,6 +9,7 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
+import { localChanges } from '../folders/settle.js';
 import { folderPath } from '../workspace/home.js';
 import { countByFolder, listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
@@ -53,6 +54,12 @@ export interface FolderReport {
   error: string | null;
   /** Conflict copies in it. */
   conflicts: number;
+  /**
+   * Items changed on this machine that its peers do not have: in a receive-only folder, edits that are
+   * never sent (`botsync pull FOLDER` drops them into versions). 0 in other folders; null while the
+   * daemon is down.
+   */
+  localChanges: number | null;
 }
 
 export interface StatusWarning {
@@ -187,6 +194,7 @@ export function buildStatus(
         completion: db === undefined ? null : completion(db.status),
         error: db === undefined ? null : folderError(db),
         conflicts: conflictCounts.get(folder.id) ?? 0,
+        localChanges: db === undefined ? null : localChanges(db.status),
       };
     }),
     invites,

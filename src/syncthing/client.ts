@@ -170,6 +170,16 @@ export class SyncthingClient {
     return this.call('POST', '/rest/db/scan', { query: { folder, sub: subs }, timeoutMs: 60_000 });
   }
 
+  /** A receive-only folder drops its local changes and takes its peers' versions (the replaced files go to versions). */
+  revert(folder: string): Promise<void> {
+    return this.call('POST', '/rest/db/revert', { query: { folder } });
+  }
+
+  /** A send-only folder makes its own versions the newest again: its peers take them (theirs go to their versions). */
+  override(folder: string): Promise<void> {
+    return this.call('POST', '/rest/db/override', { query: { folder } });
+  }
+
   /** One file's local and global record, including which device last changed it. */
   fileInfo(folder: string, file: string): Promise<DbFile> {
     return this.call('GET', '/rest/db/file', { query: { folder, file } });

@@ -113,6 +113,10 @@ export interface FolderStatus {
   localBytes: number;
   needBytes: number;
   needFiles: number;
+  /** Files, directories, symlinks and deletions this machine still needs from its peers. */
+  needTotalItems?: number;
+  /** In a receive-only folder: items changed here that its peers do not have (never sent). */
+  receiveOnlyTotalItems?: number;
   errors: number;
   /** Items the last pull could not sync (their reasons: /rest/folder/errors). */
   pullErrors?: number;
@@ -159,6 +163,8 @@ export interface DbFileVersion {
   name: string;
   modifiedBy: string;
   deleted: boolean;
+  /** FILE_INFO_TYPE_FILE, FILE_INFO_TYPE_DIRECTORY...; a number in some versions. */
+  type?: string | number;
   size: number;
   version: string[];
 }

@@ -134,4 +134,15 @@ describe('Batcher', () => {
     // Within one millisecond, ids still sort in the order they were made: the outbox sends in that order.
     expect([...ids].sort()).toEqual(ids);
   });
+
+  it('sends a mass deletion at once, after the batch that listed the files, naming the peer and `botsync recover`', () => {
+    batcher.add({ ...file('gone.txt'), action: 'delete', size: null }, 3);
+    batcher.add({ type: 'files.deleted', time: '2026-03-01T12:00:00.000Z', folder: 'shared', count: 50, from: 'bob', paths: ['gone.txt'] }, 3);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]!.message).toMatch(/^botsync: 1 file arrived from peers in shared\/ \(1 deleted\)/);
+    expect(sent[1]!.message.split('\n')[0]).toBe('botsync: Peer "bob" deleted 50 files in shared/ at once.');
+    expect(sent[1]!.message).toContain('botsync recover PATH');
+    expect(sent[1]!.message).toContain('- shared/ "gone.txt"\n... and 49 more.');
+    expect(batcher.heldSince()).toBeNull();
+  });
 });
