@@ -1,5 +1,6 @@
 import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
+import { appendPatterns, parseAppendPatterns } from '../folders/append-merge.js';
 import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
@@ -28,6 +29,14 @@ const SETTINGS: Record<string, Setting> = {
       return parseSwitch('mesh.approve', value) ? { ...rest, mesh: { approve: true } } : rest;
     },
     get: (config) => String(config.mesh?.approve === true),
+  },
+  'merge.append': {
+    set: (config, value) => {
+      const { merge: _previous, ...rest } = config;
+      const append = parseAppendPatterns(value);
+      return append === undefined ? rest : { ...rest, merge: { append } };
+    },
+    get: (config) => appendPatterns(config).join(',') || 'off',
   },
 };
 

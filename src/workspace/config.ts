@@ -67,6 +67,8 @@ export interface BotsyncConfig {
   revoked?: Revocation[];
   /** `mesh.approve`: introduced devices wait for approval instead of being adopted. */
   mesh?: { approve: boolean };
+  /** `merge.append`: the glob patterns of append-only files (folders/append-merge.ts); absent: the defaults. */
+  merge?: { append: string[] };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -158,6 +160,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
     throw fail('"revoked" must be a list of device IDs with times');
   }
   if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
+  if (raw.merge !== undefined && !(isObject(raw.merge) && Array.isArray(raw.merge.append) && raw.merge.append.every((glob) => typeof glob === 'string'))) throw fail('"merge.append" must be a list of patterns');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);
