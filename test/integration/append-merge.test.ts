@@ -29,14 +29,20 @@ async function logSays(home: TestHome, text: string): Promise<boolean> {
   return ((await contentOf(home.path('.botsync', 'logs', 'daemon.log'))) ?? '').includes(text);
 }
 
-/** Stops B, lets `apart` change both sides, starts B again; returns when B's daemon is back. */
-async function apart(b: TestHome, changes: () => Promise<void>): Promise<number> {
+/** When A last saw a peer connect, by its event journal. */
+async function lastConnected(home: TestHome): Promise<number> {
+  const events = (await contentOf(home.path('.botsync', 'events.ndjson')))!.trim().split('\n').map((line) => JSON.parse(line) as { type: string; time: string });
+  return Date.parse(events.filter((event) => event.type === 'device.connected').at(-1)!.time);
+}
+
+/** Stops B, lets `changes` change both sides, starts B again; returns when `start` was run and when B's daemon was back. */
+async function apart(b: TestHome, changes: () => Promise<void>): Promise<{ starting: number; started: number }> {
   expect((await b.run(['stop'])).exitCode).toBe(0);
   await changes();
-  const started = Date.now();
+  const starting = Date.now();
   const start = await b.run(['start']);
   expect(start.exitCode, start.stderr).toBe(0);
-  return started;
+  return { starting, started: Date.now() };
 }
 
 describe('append-only merge between a pair (A and B apart, then together)', () => {
@@ -93,7 +99,9 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
         20,
       );
     }
-    figures.mergedOnBothMs = Date.now() - started;
+    figures.mergedOnBothAfterStartMs = Date.now() - started.starting;
+    figures.mergedOnBothAfterDaemonUpMs = Date.now() - started.started;
+    figures.mergedOnBothAfterReconnectMs = Date.now() - (await lastConnected(a));
     // One machine merged each file: the one whose Syncthing made the copy (here A, whose version lost).
     expect(await logSays(a, 'merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-')).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
