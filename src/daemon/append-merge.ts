@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBotsyncError } from '../errors.js';
-import { appendMatcher, appendPatterns, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
+import { appendMatcher, appendPatterns, BASE_LIMIT, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { EventStream } from '../syncthing/events.js';
@@ -99,12 +99,17 @@ export class AppendMerge {
     const paths = this.pending.get(folder.id);
     if (paths === undefined || paths.size === 0) return;
     const shared = (await this.client.folders()).find((entry) => entry.id === folder.id);
-    const others = (shared?.devices ?? []).map((device) => device.deviceID).filter((id) => id !== config.deviceId);
+    // Only a folder that sends and receives gets conflict copies; a one-way folder's bases would never be used.
+    if (shared?.type !== 'sendreceive') {
+      paths.clear();
+      return;
+    }
+    const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
     const dir = folderPath(this.layout, folder.dir);
     for (const path of [...paths]) {
       await this.guard(`keeping the base of ${folder.dir}/${path}`, async () => {
         const info = await this.client.fileInfo(folder.id, path);
-        if (info.global.deleted) {
+        if (info.global.deleted || info.global.size > BASE_LIMIT) {
           await removeBase(this.layout, folder.id, path);
           paths.delete(path);
           return;

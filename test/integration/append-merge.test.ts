@@ -2,6 +2,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConflictName } from '../../src/folders/conflict-name.js';
+import { shortDeviceId } from '../../src/syncthing/device-id.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 
 async function contentOf(path: string): Promise<string | undefined> {
@@ -103,7 +104,10 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     figures.mergedOnBothAfterDaemonUpMs = Date.now() - started.started;
     figures.mergedOnBothAfterReconnectMs = Date.now() - (await lastConnected(a));
     // One machine merged each file: the one whose Syncthing made the copy (here A, whose version lost).
-    expect(await logSays(a, 'merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-')).toBe(true);
+    // Its name carries the winner's short ID (Syncthing tags the copy with the incoming version's author), not A's.
+    const bob = shortDeviceId((await b.status()).deviceId);
+    expect(await logSays(a, `merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
+    expect(await logSays(a, `-${bob}.md into memory/2026-12-01.md`)).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
     // The merged version becomes the next base once both have it.
     for (const home of [a, b]) {
