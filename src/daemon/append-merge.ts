@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBotsyncError } from '../errors.js';
-import { appendMatcher, appendPatterns, BASE_LIMIT, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
+import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { EventStream } from '../syncthing/events.js';
@@ -27,6 +27,9 @@ export class AppendMerge {
   private readonly stream: EventStream;
   /** Per folder: append-only files whose current version may become their base once the peers have it. */
   private readonly pending = new Map<string, Set<string>>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private seeding: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     private readonly layout: Layout,
@@ -46,13 +49,42 @@ export class AppendMerge {
 
   start(): void {
     this.stream.start();
+    this.seeding = this.serial(() => this.seed()).catch((error: unknown) => this.say(`append merge: looking for files without a base failed: ${(error as Error).message}`));
   }
 
-  stop(): Promise<void> {
-    return this.stream.stop();
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.seeding;
+    await this.stream.stop();
   }
 
-  private async handle(events: SyncthingEvent[]): Promise<void> {
+  /** One step at a time: a base is never written while a merge of its file runs. */
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step, step);
+    // The caller of `next` gets its error; the queue only needs to know it finished.
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Files changed while no daemon ran (or before this version kept bases) would wait for their next
+   * change to get one, and a conflict meanwhile would stay a conflict: they are looked at once at start.
+   */
+  private async seed(): Promise<void> {
+    const config = await loadConfig(this.layout);
+    const matches = appendMatcher(appendPatterns(config));
+    for (const folder of FOLDERS) {
+      if (this.stopping) return;
+      for (const path of await filesWithoutBase(this.layout, folder.id, folderPath(this.layout, folder.dir), matches)) this.pendingOf(folder.id).add(path);
+      await this.settle(config, folder);
+    }
+  }
+
+  private handle(events: SyncthingEvent[]): Promise<void> {
+    return this.serial(() => this.handleNow(events));
+  }
+
+  private async handleNow(events: SyncthingEvent[]): Promise<void> {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
     const copies: { folder: FolderSpec; path: string }[] = [];

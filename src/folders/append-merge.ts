@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix, sep } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { globToRegExp } from '../lib/glob.js';
 import { writeFileAtomic } from '../lib/state-file.js';
@@ -121,6 +121,31 @@ export async function hasConflictCopy(folderDir: string, path: string): Promise<
   }
   const prefix = dir === '.' ? '' : `${dir}/`;
   return names.some((name) => parseConflictName(`${prefix}${name}`)?.original === path);
+}
+
+/**
+ * The append-only files of a folder (by `matches`, folder-relative) whose kept base is missing or of
+ * another size: changed while no daemon ran, or from before bases were kept. Syncthing's own
+ * directories and temporary files are skipped.
+ */
+export async function filesWithoutBase(layout: Layout, folderId: string, folderDir: string, matches: (path: string) => boolean): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(folderDir, { recursive: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+  const found: string[] = [];
+  for (const entry of entries) {
+    const path = entry.split(sep).join('/');
+    if (path.split('/').some((segment) => segment === '.stversions' || segment === '.stfolder' || segment.startsWith('.syncthing.')) || !matches(path)) continue;
+    const file = await lstat(join(folderDir, entry)).catch(vanished);
+    if (file === undefined || !file.isFile()) continue;
+    const base = await lstat(basePath(layout, folderId, path)).catch(vanished);
+    if (base?.size !== file.size) found.push(path);
+  }
+  return found;
 }
 
 /** What became of a conflict copy: merged into its file (and gone), or left as the conflict it is, and why. */

@@ -1,4 +1,4 @@
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConflictName } from '../../src/folders/conflict-name.js';
@@ -79,6 +79,12 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     expect((await stat(a.path('.botsync', 'merge-base'))).mode & 0o777).toBe(0o700);
     await waitFor(async () => (await contentOf(b.path('shared', 'plain.txt'))) === 'not append-only\n' || undefined, 'plain.txt on B');
     expect(await contentOf(a.path('.botsync', 'merge-base', 'shared', 'plain.txt'))).toBeUndefined();
+  }, 60_000);
+
+  it('keeps a base, at start, for a file that has none (a home from before bases were kept)', async () => {
+    await rm(b.path('.botsync', 'merge-base', 'shared', memory));
+    await apart(b, async () => undefined);
+    await baseIs(b, memory, memoryBase);
   }, 60_000);
 
   it('merges what both appended while apart into one file on every machine, with no conflict copy', async () => {

@@ -6,6 +6,7 @@ import {
   appendMatcher,
   BASE_LIMIT,
   DEFAULT_APPEND_PATTERNS,
+  filesWithoutBase,
   hasConflictCopy,
   mergeAppends,
   mergeConflictCopy,
@@ -158,6 +159,23 @@ describe('bases and the merge of a conflict copy on disk', () => {
     expect(await mergeConflictCopy(layout, folder, copyName)).toBe('edited');
     expect(await readFile(join(folder.dir, 'logs/run.log'), 'utf8')).toBe('base\nwinner\n');
     expect(await readFile(join(folder.dir, copyName), 'utf8')).toBe('BASE\nloser\n');
+  });
+
+  it('finds the append-only files whose base is missing or of another size, skipping Syncthing\'s own', async () => {
+    const matches = appendMatcher(DEFAULT_APPEND_PATTERNS);
+    await mkdir(join(folder.dir, '.stversions'), { recursive: true });
+    await mkdir(join(folder.dir, 'memory'), { recursive: true });
+    await write('logs/run.log', 'base\n', 1000);
+    await write('logs/kept.log', 'kept\n', 1000);
+    await write('memory/day.md', 'day\n', 1000);
+    await write('notes.md', 'not append-only\n', 1000);
+    await write('.stversions/old~20261201-120000.log', 'a version\n', 1000);
+    await write('logs/.syncthing.incoming.log.tmp', 'half\n', 1000);
+    await write(copyName, 'a copy\n', 1000);
+    await saveBase(layout, 'shared', 'logs/kept.log', Buffer.from('kept\n'));
+    await saveBase(layout, 'shared', 'memory/day.md', Buffer.from('older\n'));
+    expect((await filesWithoutBase(layout, 'shared', folder.dir, matches)).sort()).toEqual(['logs/run.log', 'memory/day.md']);
+    expect(await filesWithoutBase(layout, 'shared', join(root, 'no-such-folder'), matches)).toEqual([]);
   });
 
   it('leaves alone a copy whose file is gone', async () => {
