@@ -122,6 +122,16 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     }
   }, 180_000);
 
+  it('takes its patterns from `config set merge.append`, through the running daemon, and refuses bad ones with exit 2', async () => {
+    expect(await a.json(['config', 'set', 'merge.append', '*.log,notes/*.md'])).toEqual({ key: 'merge.append', value: '*.log,notes/*.md', applied: true });
+    expect((await a.run(['config', 'get', 'merge.append'])).stdout.trim()).toContain('*.log,notes/*.md');
+    const bad = await a.run(['config', 'set', 'merge.append', '../*.log']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('is not a list of patterns for merge.append');
+    expect(JSON.parse(await readFile(a.path('.botsync', 'config.json'), 'utf8')).merge).toEqual({ append: ['*.log', 'notes/*.md'] });
+    expect((await a.json(['config', 'set', 'merge.append', 'default'])).value).toBe('*.log,*.jsonl,*.ndjson,memory/*.md');
+  }, 60_000);
+
   it('leaves an edit in the middle of the shared part as a conflict, on every machine', async () => {
     const before = (await contentOf(a.path('shared', log)))!;
     const edited = before.replace('12:00:01 step 1', '12:00:01 step one (edited)');

@@ -17,7 +17,7 @@ import {
 } from '../../src/folders/append-merge.js';
 import { globToRegExp } from '../../src/lib/glob.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
-import type { BotsyncConfig } from '../../src/workspace/config.js';
+import { tryLoadConfig, type BotsyncConfig } from '../../src/workspace/config.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 import { rejection } from '../helpers/rejection.js';
 
@@ -123,6 +123,14 @@ describe('bases and the merge of a conflict copy on disk', () => {
     await writeFile(join(folder.dir, path), content, { mode: 0o640 });
     await utimes(join(folder.dir, path), mtimeS, mtimeS);
   }
+
+  it('refuses a config.json whose merge.append is not a list of patterns', async () => {
+    await mkdir(layout.stateDir, { recursive: true });
+    await writeFile(layout.configFile, JSON.stringify({ ...config, merge: { append: '*.log' } }));
+    expect((await rejection(tryLoadConfig(layout))).code).toBe('STATE_CORRUPT');
+    await writeFile(layout.configFile, JSON.stringify({ ...config, merge: { append: ['*.log'] } }));
+    expect((await tryLoadConfig(layout))?.merge).toEqual({ append: ['*.log'] });
+  });
 
   it('keeps bases as 0600 files in 0700 directories, none past 1 MiB, and removes them', async () => {
     await saveBase(layout, 'shared', 'logs/run.log', Buffer.from('base\n'));
