@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBotsyncError } from '../errors.js';
+import { serialQueue } from '../lib/serial.js';
 import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
@@ -27,7 +28,8 @@ export class AppendMerge {
   private readonly stream: EventStream;
   /** Per folder: append-only files whose current version may become their base once the peers have it. */
   private readonly pending = new Map<string, Set<string>>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One step at a time: a base is never written while a merge of its file runs. */
+  private readonly serial = serialQueue();
   private seeding: Promise<unknown> = Promise.resolve();
   private stopping = false;
 
@@ -58,13 +60,6 @@ export class AppendMerge {
     await this.stream.stop();
   }
 
-  /** One step at a time: a base is never written while a merge of its file runs. */
-  private serial<T>(step: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(step, step);
-    // The caller of `next` gets its error; the queue only needs to know it finished.
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 
   /**
    * Files changed while no daemon ran (or before this version kept bases) would wait for their next
