@@ -153,8 +153,9 @@ export type MergeOutcome = 'merged' | 'no-base' | 'edited' | 'gone';
 
 /**
  * Merges the conflict copy `copyPath` (folder-relative) of an append-only file into that file, then
- * removes the copy. The merged file is written beside it and renamed into place, with the file's mode. A copy or file that vanished, or a
- * file that changed while it was read, is left alone ('gone': whatever changed it syncs and is seen again).
+ * removes the copy. The merged file is written beside it and renamed into place, with the file's mode.
+ * A copy or file that vanished, or a file that changed while it was read, is left alone ('gone':
+ * whatever changed it syncs and is seen again).
  */
 export async function mergeConflictCopy(layout: Layout, folder: { id: string; dir: string }, copyPath: string): Promise<MergeOutcome> {
   const copy = parseConflictName(copyPath);
@@ -170,7 +171,8 @@ export async function mergeConflictCopy(layout: Layout, folder: { id: string; di
   if (merged === undefined) return 'edited';
   const now = await lstat(filePath).catch(vanished);
   if (now === undefined || now.mtimeMs !== ours.mtimeMs || now.size !== ours.content.length) return 'gone';
-  // A name Syncthing's scanner skips as its own temporary file, unlike any it makes (it would reuse one).
+  // Syncthing's scanner skips this name as a temporary file (never synced half written); the suffix makes
+  // it one Syncthing itself never writes, so its puller does not take it for a partial download to reuse.
   const temp = join(dirname(filePath), `.syncthing.${basename(filePath)}.botsync-merge-${process.pid}.tmp`);
   await writeFileAtomic(filePath, merged, now.mode & 0o7777, temp);
   await rm(copyFile, { force: true });
