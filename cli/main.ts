@@ -205,13 +205,13 @@ function buildProgram(): Command {
   config
     .command('get')
     .description('show a setting, or all of them')
-    .argument('[key]', 'network.discovery, network.relays, mesh.approve or versions.keep')
+    .argument('[key]', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
     .action(action(() => import('./commands/config-get.js')));
   config
     .command('set')
     .description('change a setting; the daemon applies it at once')
-    .argument('<key>', 'network.discovery, network.relays, mesh.approve or versions.keep')
-    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep)')
+    .argument('<key>', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
+    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
     .action(action(() => import('./commands/config-set.js')));
   return program;
 }

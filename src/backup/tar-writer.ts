@@ -3,6 +3,7 @@ import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path';
 import { Header, Pax } from 'tar';
 import { BotsyncError, errnoCode } from '../errors.js';
+import { globToRegExp } from '../lib/glob.js';
 
 /**
  * The snapshot's plaintext: a POSIX (pax) tar of the home's folders, produced by reading it like a
@@ -66,7 +67,7 @@ export class TarWriter {
 
   constructor(source: TarSource) {
     this.#cwd = source.cwd;
-    this.#excluded = source.exclude.map(globToRegExp);
+    this.#excluded = source.exclude.map((glob) => globToRegExp(glob, { within: true }));
     const extra = (source.extra ?? []).map(({ path, content }): Queued => ({ path, topLevel: true, content }));
     this.#queue = [...source.paths.map((path): Queued => ({ path, topLevel: true })), ...extra].reverse();
   }
@@ -211,20 +212,4 @@ async function vanishable<T>(work: Promise<T>, topLevel: boolean): Promise<T | u
     if (!topLevel && (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ELOOP')) return undefined;
     throw error;
   }
-}
-
-function globToRegExp(glob: string): RegExp {
-  let pattern = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*' && glob[i + 1] === '*') {
-      pattern += '.*';
-      i++;
-      if (glob[i + 1] === '/') i++;
-    } else if (ch === '*') pattern += '[^/]*';
-    else if (ch === '?') pattern += '[^/]';
-    else pattern += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  // A pattern without a slash matches a name at any depth, as in .gitignore.
-  return new RegExp(glob.includes('/') ? `^${pattern}(/|$)` : `(^|/)${pattern}(/|$)`);
 }

@@ -1,4 +1,5 @@
 import { isBotsyncError } from '../errors.js';
+import { serialQueue } from '../lib/serial.js';
 import { applyConfig, type ApplyReport } from '../mesh/apply.js';
 import type { PeerChange } from '../mesh/peers.js';
 import { loadConfig, updateConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
@@ -13,7 +14,7 @@ import type { SyncthingClient } from '../syncthing/client.js';
  * still starting, say) may be writing the file itself.
  */
 export class ConfigWriter {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = serialQueue();
   /** config.json as last applied to Syncthing, to tell whether another process changed it since. */
   private lastApplied: string | undefined;
 
@@ -77,13 +78,6 @@ export class ConfigWriter {
   /** Redials a peer (client.redial) in turn with the applies, so that no apply rewrites its addresses halfway. */
   redial(deviceId: string): Promise<void> {
     return this.serial(() => this.client.redial(deviceId));
-  }
-
-  private serial<T>(step: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(step, step);
-    // The caller of `next` gets its error; the queue only needs to know it finished.
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 }
 

@@ -36,6 +36,7 @@ import { FirstDial } from './first-dial.js';
 import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
+import { AppendMerge } from './append-merge.js';
 
 export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
@@ -172,6 +173,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
   }, env);
+  const merges = new AppendMerge(layout, client, say);
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
   let control: ControlServer | undefined;
 
@@ -258,6 +260,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
       },
     ),
     service('the notifier', () => notifier.start(), () => notifier.stop()),
+    service('the append merge', () => merges.start(), () => merges.stop()),
     service('the backup schedule', () => backups.start(), () => backups.stop()),
     service('mesh sync', () => mesh.start(writer), () => mesh.close()),
     service('relay rejoin', () => undefined, () => rejoin.stop()),

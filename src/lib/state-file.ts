@@ -10,9 +10,8 @@ import { BotsyncError, errnoCode } from '../errors.js';
 /** Unique within this process; the PID makes it unique between processes, 'wx' guards the rest. */
 let tempCounter = 0;
 
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, temp = `${path}.${process.pid}.${++tempCounter}.tmp`): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${++tempCounter}.tmp`;
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);

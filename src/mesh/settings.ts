@@ -1,6 +1,7 @@
 import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
 import { keepOf, withKeep } from '../folders/versions.js';
+import { appendPatterns, parseAppendPatterns } from '../folders/append-merge.js';
 import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
@@ -33,6 +34,14 @@ const SETTINGS: Record<string, Setting> = {
   'versions.keep': {
     set: withKeep,
     get: keepOf,
+  },
+  'merge.append': {
+    set: (config, value) => {
+      const { merge: _previous, ...rest } = config;
+      const append = parseAppendPatterns(value);
+      return append === undefined ? rest : { ...rest, merge: { append } };
+    },
+    get: (config) => appendPatterns(config).join(',') || 'off',
   },
 };
 

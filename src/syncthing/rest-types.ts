@@ -157,6 +157,8 @@ export type PendingDevices = Record<string, { time: string; name: string; addres
 export interface DbFile {
   global: DbFileVersion;
   local: DbFileVersion;
+  /** The other devices that have the global version (null: none). */
+  availability: { id: string; fromTemporary: boolean }[] | null;
 }
 
 export interface DbFileVersion {

@@ -69,6 +69,8 @@ export interface BotsyncConfig {
   mesh?: { approve: boolean };
   /** `versions.keep`: how long replaced and deleted files are kept (folders/versions.ts); absent: 30 days. */
   versions?: { keep: string };
+  /** `merge.append`: the glob patterns of append-only files (folders/append-merge.ts); absent: the defaults. */
+  merge?: { append: string[] };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -161,6 +163,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   }
   if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
   if (raw.versions !== undefined && !(isObject(raw.versions) && typeof raw.versions.keep === 'string')) throw fail('"versions.keep" must be a duration like 30d, or off');
+  if (raw.merge !== undefined && !(isObject(raw.merge) && Array.isArray(raw.merge.append) && raw.merge.append.every((glob) => typeof glob === 'string'))) throw fail('"merge.append" must be a list of patterns');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);

@@ -41,6 +41,10 @@ export interface Layout {
   /** One backup at a time. */
   backupLockFile: string;
   backupSigningKeyFile: string;
+  /** The last synced content of each append-only file, as `<folder>/<path>` (folders/append-merge.ts). */
+  mergeBaseDir: string;
+  /** How far the append merge has read Syncthing's events. */
+  mergeEventCursorFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -77,5 +81,7 @@ export function layoutFor(home: string): Layout {
     backupStateFile: join(stateDir, 'backup-state.json'),
     backupLockFile: join(stateDir, 'backup.lock'),
     backupSigningKeyFile: join(stateDir, 'backup-signing-key.json'),
+    mergeBaseDir: join(stateDir, 'merge-base'),
+    mergeEventCursorFile: join(stateDir, 'merge-events.cursor'),
   };
 }

@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isBotsyncError } from '../errors.js';
+import { serialQueue } from '../lib/serial.js';
+import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
+import { parseConflictName } from '../folders/conflict-name.js';
+import { shortDeviceId } from '../syncthing/device-id.js';
+import { EventStream } from '../syncthing/events.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+import type { DbFile, SyncthingEvent } from '../syncthing/rest-types.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import { folderPath } from '../workspace/home.js';
+import type { Layout } from '../workspace/layout.js';
+import { FOLDERS, type FolderSpec } from '../workspace/roles.js';
+
+/**
+ * The daemon's append-only merge (folders/append-merge.ts), driven by Syncthing's events:
+ * - The base of an append-only file is its content once every device the folder is shared with has
+ *   this machine's version of it: a change this machine made counts only when its peers have it
+ *   (RemoteIndexUpdated), or a base would hold lines the other side never saw; a file received
+ *   (ItemFinished) counts when the others have it too. Never while a conflict copy of it is there.
+ * - A conflict copy is merged by the one machine whose Syncthing made it (the one whose version lost,
+ *   which moved its own file aside): the copy's index entry names that machine as its author
+ *   (`modifiedBy`). Every other machine receives the copy as a peer's file and leaves it; the merged
+ *   file and the copy's deletion then reach them as ordinary changes.
+ */
+export class AppendMerge {
+  private readonly stream: EventStream;
+  /** Per folder: append-only files whose current version may become their base once the peers have it. */
+  private readonly pending = new Map<string, Set<string>>();
+  /** One step at a time: a base is never written while a merge of its file runs. */
+  private readonly serial = serialQueue();
+  private seeding: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly client: SyncthingClient,
+    private readonly say: (message: string) => void,
+  ) {
+    this.stream = new EventStream({
+      client,
+      cursorFile: layout.mergeEventCursorFile,
+      types: ['ItemFinished', 'LocalIndexUpdated', 'RemoteIndexUpdated'],
+      onEvents: (events) => this.handle(events),
+      // A lost event delays a base until the file's next change, or leaves a conflict for the user: said, nothing more.
+      onGap: ({ reason }) => say(`append merge: ${reason}; a conflict copy made meanwhile may stay a conflict`),
+      log: say,
+    });
+  }
+
+  start(): void {
+    this.stream.start();
+    this.seeding = this.serial(() => this.seed()).catch((error: unknown) => this.say(`append merge: looking for files without a base failed: ${(error as Error).message}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.seeding;
+    await this.stream.stop();
+  }
+
+
+  /**
+   * Files changed while no daemon ran (or before this version kept bases) would wait for their next
+   * change to get one, and a conflict meanwhile would stay a conflict: they are looked at once at start.
+   */
+  private async seed(): Promise<void> {
+    const config = await loadConfig(this.layout);
+    const matches = appendMatcher(appendPatterns(config));
+    for (const folder of FOLDERS) {
+      if (this.stopping) return;
+      for (const path of await filesWithoutBase(this.layout, folder.id, folderPath(this.layout, folder.dir), matches)) this.pendingOf(folder.id).add(path);
+      await this.settle(config, folder);
+    }
+  }
+
+  private handle(events: SyncthingEvent[]): Promise<void> {
+    return this.serial(() => this.handleNow(events));
+  }
+
+  private async handleNow(events: SyncthingEvent[]): Promise<void> {
+    const config = await loadConfig(this.layout);
+    const matches = appendMatcher(appendPatterns(config));
+    const copies: { folder: FolderSpec; path: string }[] = [];
+    const settle = new Set<FolderSpec>();
+    for (const event of events) {
+      const folder = FOLDERS.find((spec) => spec.id === event.data.folder);
+      if (folder === undefined) continue;
+      const names = event.type === 'ItemFinished' && event.data.error == null ? [event.data.item] : event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
+      for (const name of Array.isArray(names) ? names : []) {
+        if (typeof name !== 'string') continue;
+        const copy = parseConflictName(name);
+        if (copy !== undefined && event.type === 'LocalIndexUpdated' && matches(copy.original)) copies.push({ folder, path: name });
+        else if (matches(name)) this.pendingOf(folder.id).add(name);
+      }
+      settle.add(folder);
+    }
+    for (const { folder, path } of copies) await this.guard(`merging ${folder.dir}/${path}`, () => this.merge(config, folder, path));
+    for (const folder of settle) await this.settle(config, folder);
+  }
+
+  private pendingOf(folderId: string): Set<string> {
+    let paths = this.pending.get(folderId);
+    if (paths === undefined) this.pending.set(folderId, (paths = new Set()));
+    return paths;
+  }
+
+  private async merge(config: BotsyncConfig, folder: FolderSpec, copyPath: string): Promise<void> {
+    const info = await this.client.fileInfo(folder.id, copyPath);
+    if (info.local.deleted || info.local.modifiedBy !== shortDeviceId(config.deviceId)) return;
+    const outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folderPath(this.layout, folder.dir) }, copyPath);
+    const original = parseConflictName(copyPath)!.original;
+    if (outcome === 'merged') {
+      // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
+      await this.client.scan(folder.id, [original, copyPath]);
+      this.pendingOf(folder.id).add(original);
+      this.say(`merged the appends of conflict copy ${folder.dir}/${copyPath} into ${original}`);
+    } else if (outcome !== 'gone') {
+      this.say(`left conflict copy ${folder.dir}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+    }
+  }
+
+  /** Turns each pending file that every device of its folder now has into its base. */
+  private async settle(config: BotsyncConfig, folder: FolderSpec): Promise<void> {
+    const paths = this.pending.get(folder.id);
+    if (paths === undefined || paths.size === 0) return;
+    const shared = (await this.client.folders()).find((entry) => entry.id === folder.id);
+    // Only a folder that sends and receives gets conflict copies; a one-way folder's bases would never be used.
+    if (shared?.type !== 'sendreceive') {
+      paths.clear();
+      return;
+    }
+    const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
+    const dir = folderPath(this.layout, folder.dir);
+    for (const path of [...paths]) {
+      await this.guard(`keeping the base of ${folder.dir}/${path}`, async () => {
+        const info = await this.client.fileInfo(folder.id, path);
+        if (info.global.deleted || info.global.size > BASE_LIMIT) {
+          await removeBase(this.layout, folder.id, path);
+          paths.delete(path);
+          return;
+        }
+        if (!everyoneHas(info, others) || (await hasConflictCopy(dir, path))) return;
+        const content = await readFile(join(dir, ...path.split('/')));
+        // Changed again since Syncthing indexed it: the newer content waits for its own turn.
+        if (content.length !== info.local.size) return;
+        await saveBase(this.layout, folder.id, path, content);
+        paths.delete(path);
+      });
+    }
+  }
+
+  /** One file's trouble is said and leaves the others going; Syncthing gone away ends the round, retried. */
+  private async guard(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING') || isBotsyncError(error, 'SYNCTHING_TIMEOUT')) throw error;
+      this.say(`append merge: ${what} failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Whether this machine's version of a file is the global one and every other device of the folder has it. */
+function everyoneHas(info: DbFile, others: string[]): boolean {
+  if (info.local.deleted || JSON.stringify(info.local.version) !== JSON.stringify(info.global.version)) return false;
+  const holders = new Set((info.availability ?? []).map((device) => device.id));
+  return others.every((id) => holders.has(id));
+}
