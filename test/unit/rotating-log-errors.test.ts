@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -80,9 +80,10 @@ describe('a rotating log on a full disk', () => {
     log.write('{"seq":2}\n');
     await until(async () => problems.length > 0, 'the failure to be reported');
     // What a write cut off by ENOSPC leaves: the start of an entry, no newline. Put in place of the full
-    // disk in one rename: a retry between a removal and a write would find no file, and no cut line.
-    await writeFile(`${path}.cut`, '{"seq":1}\n{"se');
-    await rename(`${path}.cut`, path);
+    // disk in one rename, made on this thread: a retry reads the file's end and opens it in one
+    // synchronous step, which a rename on the thread pool (fs/promises) could fall between.
+    writeFileSync(`${path}.cut`, '{"seq":1}\n{"se');
+    renameSync(`${path}.cut`, path);
     await until(async () => problems.length === 2, 'the recovery');
     await log.close();
     expect(await text(path)).toBe('{"seq":1}\n{"se\n{"seq":2}\n');
