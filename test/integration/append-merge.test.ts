@@ -150,6 +150,8 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       // Untouched: one side's version in the file, the other's in the copy.
       const versions = [await contentOf(home.path('shared', log)), await contentOf(home.path('shared', copy!))].sort();
       expect(versions).toEqual([appended, edited].sort());
+      // Listed as any conflict is, for `botsync conflicts resolve`.
+      expect(await home.json(['conflicts'])).toEqual([expect.objectContaining({ folder: expect.any(String), path: 'run.log', conflictPath: copy })]);
     }
   }, 180_000);
 });
