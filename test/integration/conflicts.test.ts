@@ -19,7 +19,8 @@ async function contentOf(home: TestHome, path: string): Promise<string | undefin
 
 /** The names in A's or B's shared/, without Syncthing's marker. */
 async function sharedNames(home: TestHome): Promise<string[]> {
-  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder').sort();
+  // Syncthing's own directories: its marker, and the versions of what a resolve replaced or removed.
+  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder' && name !== '.stversions').sort();
 }
 
 /**
@@ -130,6 +131,10 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
     const resolved = await a.json(['conflicts', 'resolve', 'shared/plan.md', '--keep', 'remote']);
     expect(resolved).toEqual({ resolved: [{ folder: 'shared', path: 'plan.md', keep: 'remote', removed: [], replacedBy: conflict.conflictPath, kept: [] }], conflicts: 0 });
     await bothHold(a, b, { 'plan.md': A_EDIT }, "A's edit in plan.md on both, no copy");
+    // What the resolve replaced on B, B's own edit, is kept in B's versions (staggered, by default).
+    const versions = await readdir(b.path('shared', '.stversions'));
+    const kept = await Promise.all(versions.filter((name) => name.startsWith('plan~')).map((name) => readFile(b.path('shared', '.stversions', name), 'utf8')));
+    expect(kept).toContain(B_EDIT);
   });
 
   it('--keep local: plan.md stays as it is and the copy goes, on both machines', async () => {
