@@ -4,8 +4,8 @@
  * rename, link), which Syncthing scans as this machine's own changes and sends to every peer, so the
  * outcome is the same everywhere, and each peer's versioning keeps what they replace or delete.
  */
-import { link, lstat, readdir, rename, unlink } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
@@ -13,6 +13,8 @@ import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, type FolderSpec } from '../workspace/roles.js';
 import { isConflictCopy, parseConflictName } from './conflict-name.js';
+import { versionFileName } from './recover.js';
+import { keepOf } from './versions.js';
 
 /** One conflict copy, as `botsync conflicts --json` lists it. */
 export interface Conflict {
@@ -100,7 +102,7 @@ export async function resolveConflict(layout: Layout, config: BotsyncConfig, tar
       hint: `Name the copy: botsync conflicts resolve ${join(folder.dir, copies[0]!.conflictPath)} --keep remote (\`botsync conflicts\` lists them).`,
     });
   }
-  return settle(root, copies, keep);
+  return settle(root, copies, keep, keepOf(config) !== 'off');
 }
 
 /** Settles every conflict in the home's folders the same way; `remote` refuses, before any change, files with several copies. */
@@ -119,12 +121,13 @@ export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Ke
   const done: Resolution[] = [];
   for (const copies of groups.values()) {
     const folder = FOLDERS.find((spec) => spec.id === copies[0]!.folder)!;
-    done.push(await settle(folderPath(layout, folder.dir), copies, keep));
+    done.push(await settle(folderPath(layout, folder.dir), copies, keep, keepOf(config) !== 'off'));
   }
   return done;
 }
 
-async function settle(root: string, copies: Conflict[], keep: Keep): Promise<Resolution> {
+/** `versioned`: what the resolve removes or replaces is kept in this machine's versions first (keepAsVersion). */
+async function settle(root: string, copies: Conflict[], keep: Keep, versioned: boolean): Promise<Resolution> {
   const [first] = copies as [Conflict, ...Conflict[]];
   const resolution: Resolution = { folder: first.folder, path: first.path, keep, removed: [], replacedBy: null, kept: [] };
   const original = join(root, first.path);
@@ -132,17 +135,47 @@ async function settle(root: string, copies: Conflict[], keep: Keep): Promise<Res
   for (const copy of copies) {
     const copyPath = join(root, copy.conflictPath);
     if (copy === winner) {
+      if (versioned && (await statOrUndefined(original)) !== undefined) await keepAsVersion(root, first.path, first.path);
       // One rename: peers see the file's new content and the copy gone, never a moment without the file.
       await rename(copyPath, original);
       resolution.replacedBy = copy.conflictPath;
     } else if (keep === 'both') {
       resolution.kept.push(await keepBeside(root, copy));
     } else {
+      if (versioned) await keepAsVersion(root, copy.conflictPath, copy.path);
       await unlink(copyPath);
       resolution.removed.push(copy.conflictPath);
     }
   }
   return resolution;
+}
+
+/**
+ * Keeps the file at `source` as a version of `asPath` (both folder-relative) in the folder's
+ * `.stversions`, under Syncthing's own version name, so that `botsync versions` lists it and `recover`
+ * brings it back. Syncthing versions what a peer's change replaces, never this machine's own changes:
+ * without this, what a resolve removes here would be kept only on the peers. A hard link: no copy of
+ * the data, and the removal that follows leaves it there.
+ */
+async function keepAsVersion(root: string, source: string, asPath: string, now = Date.now()): Promise<void> {
+  // Two versions of one name within a second (several copies removed at once) take the next seconds.
+  for (let second = 0; ; second += 1) {
+    const version = join(root, '.stversions', versionFileName(asPath, localTime(now + second * 1000)));
+    await mkdir(dirname(version), { recursive: true });
+    try {
+      await link(join(root, source), version);
+      return;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST' || second >= 60) throw error;
+    }
+  }
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in this machine's zone: the time Syncthing's version names carry. */
+function localTime(ms: number): string {
+  const date = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
 }
 
 /** The copy modified after the file and every other copy, or undefined when the file itself is the newest. */

@@ -135,6 +135,12 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
     const versions = await readdir(b.path('shared', '.stversions'));
     const kept = await Promise.all(versions.filter((name) => name.startsWith('plan~')).map((name) => readFile(b.path('shared', '.stversions', name), 'utf8')));
     expect(kept).toContain(B_EDIT);
+    // And on A, which made the change: Syncthing lists the version the resolve kept, and recover brings it back.
+    const [listed] = await a.json<{ path: string; versions: unknown[] }[]>(['versions', 'shared/plan.md']);
+    expect(listed).toMatchObject({ path: 'shared/plan.md', versions: [expect.anything()] });
+    const out = a.path('recovered-plan.md');
+    expect((await a.run(['recover', 'shared/plan.md', '--to', out])).exitCode).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(B_EDIT);
   });
 
   it('--keep local: plan.md stays as it is and the copy goes, on both machines', async () => {

@@ -37,7 +37,12 @@ describe('conflict copies in a home', () => {
     await utimes(full, at, at);
   }
   const read = (path: string) => readFile(join(layout.home, path), 'utf8');
-  const names = async (dir: string) => (await readdir(join(layout.home, dir))).sort();
+  const names = async (dir: string) => (await readdir(join(layout.home, dir))).filter((name) => name !== '.stversions').sort();
+  /** What the folder's versions hold: Syncthing's version names, `NAME~YYYYMMDD-HHMMSS.EXT`, with their content. */
+  const versionsOf = async (dir: string) => {
+    const names = await readdir(join(layout.home, dir, '.stversions')).catch(() => [] as string[]);
+    return Promise.all(names.sort().map(async (name) => [name.replace(/~\d{8}-\d{6}/, '~TIME'), await read(join(dir, '.stversions', name))]));
+  };
 
   it("lists every copy with its file, the device's name, and the copy's time and size; Syncthing's own directories are skipped", async () => {
     await put('shared/plan.md', 'mine');
@@ -69,6 +74,8 @@ describe('conflict copies in a home', () => {
     await resolveConflict(layout, config, 'a.md', 'remote', join(layout.home, 'shared'));
     expect(await names('shared')).toEqual(['a.md']);
     expect(await read('shared/a.md')).toBe('theirs');
+    // Neither removal loses anything here: the removed copy and the replaced file are this machine's versions of a.md.
+    expect((await versionsOf('shared')).map(([name, content]) => `${name}: ${content}`).sort()).toEqual(['a~TIME.md: mine', 'a~TIME.md: theirs']);
 
     await put(`shared/dir/${copyOf('b.tar', '.gz')}`, 'copy');
     await put('shared/dir/b.tar (from bob, 2026-12-01 15.20.50).gz', 'a file that happens to have the name');
