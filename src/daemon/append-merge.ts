@@ -11,7 +11,7 @@ import type { DbFile, SyncthingEvent } from '../syncthing/rest-types.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, type FolderSpec } from '../workspace/roles.js';
+import { FOLDERS, folderById, type FolderSpec } from '../workspace/roles.js';
 
 /**
  * The daemon's append-only merge (folders/append-merge.ts), driven by Syncthing's events:
@@ -85,7 +85,7 @@ export class AppendMerge {
     const copies: { folder: FolderSpec; path: string }[] = [];
     const settle = new Set<FolderSpec>();
     for (const event of events) {
-      const folder = FOLDERS.find((spec) => spec.id === event.data.folder);
+      const folder = folderById(String(event.data.folder));
       if (folder === undefined) continue;
       const names = event.type === 'ItemFinished' && event.data.error == null ? [event.data.item] : event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
       for (const name of Array.isArray(names) ? names : []) {

@@ -20,7 +20,7 @@ import { loadConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import { deviceNameOf } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS } from '../workspace/roles.js';
+import { folderById } from '../workspace/roles.js';
 
 /**
  * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
@@ -70,8 +70,7 @@ export class Notifier {
           return global.deleted && !isDirectory(global.type) ? global.modifiedBy : null;
         },
         folderFiles: async (folder) => (await client.folderStatus(folder)).globalFiles,
-        // Syncthing's short id of a device is the first 7 characters of its id.
-        peerName: async (shortId) => (await loadConfig(layout)).peers.find((peer) => peer.deviceId.startsWith(shortId))?.name ?? null,
+        peerName: async (shortId) => deviceNameOf(await loadConfig(layout), shortId),
       },
       onEvent: (event, since) => this.emit(event, since ?? undefined),
       onError: (error) => say(`judging a burst of deletions failed: ${(error as Error).message}`),
@@ -93,7 +92,7 @@ export class Notifier {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
-            linkTarget: (folder, path) => readLinkIn(folderPath(layout, FOLDERS.find((spec) => spec.id === folder)!.dir), path),
+            linkTarget: (folder, path) => readLinkIn(folderPath(layout, folderById(folder)!.dir), path),
           });
           const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
           if (news !== undefined) this.emit(news, event.id);

@@ -11,7 +11,7 @@ import { shortDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, type FolderSpec } from '../workspace/roles.js';
+import { FOLDERS, folderById, type FolderSpec } from '../workspace/roles.js';
 import { isConflictCopy, parseConflictName } from './conflict-name.js';
 import { versionFileName } from './recover.js';
 import { keepOf } from './versions.js';
@@ -120,7 +120,7 @@ export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Ke
   }
   const done: Resolution[] = [];
   for (const copies of groups.values()) {
-    const folder = FOLDERS.find((spec) => spec.id === copies[0]!.folder)!;
+    const folder = folderById(copies[0]!.folder)!;
     done.push(await settle(folderPath(layout, folder.dir), copies, keep, keepOf(config) !== 'off'));
   }
   return done;

@@ -30,7 +30,7 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import type { FolderStatus } from '../syncthing/rest-types.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
+import { FOLDERS, folderById, folderType, type FolderType, type Role } from '../workspace/roles.js';
 
 export type SettleDirection = 'pull' | 'push';
 
@@ -69,7 +69,7 @@ export function settleTargets(role: Role, direction: SettleDirection, folder?: s
   const fits = (type: FolderType) => type === 'sendreceive' || type === (direction === 'pull' ? 'receiveonly' : 'sendonly');
   if (folder === undefined) return FOLDERS.filter((spec) => fits(folderType(spec, role))).map((spec) => spec.id);
   const id = folder.replace(/\/+$/, '');
-  const spec = FOLDERS.find((candidate) => candidate.id === id);
+  const spec = folderById(id);
   if (spec === undefined) {
     throw new BotsyncError('BAD_INPUT', `There is no folder ${JSON.stringify(folder)}.`, { hint: `The folders are ${FOLDERS.map((f) => `${f.id}/`).join(', ')}.` });
   }
@@ -99,7 +99,7 @@ export async function settleFolders(client: SyncthingClient, role: Role, request
   for (const id of request.folders) {
     // Checked again: the request may come from a CLI of another version.
     const [checked] = settleTargets(role, request.direction, id);
-    const spec = FOLDERS.find((candidate) => candidate.id === checked)!;
+    const spec = folderById(checked!)!;
     folders.push(await settleOne(client, spec.id, folderType(spec, role), request.direction, waitMs));
   }
   return { direction: request.direction, folders };

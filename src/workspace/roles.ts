@@ -28,6 +28,11 @@ export const FOLDERS: readonly FolderSpec[] = [
   { id: 'inbox', dir: 'inbox', label: 'botsync inbox', purpose: 'requests and material from the people for the agents', sender: 'human' },
 ];
 
+/** The folder of that ID (as Syncthing and botsync's events name it), or undefined for any other. */
+export function folderById(id: string): FolderSpec | undefined {
+  return FOLDERS.find((spec) => spec.id === id);
+}
+
 export function folderType(folder: FolderSpec, role: Role): FolderType {
   if (folder.sender === undefined) return 'sendreceive';
   return folder.sender === role ? 'sendonly' : 'receiveonly';
