@@ -173,7 +173,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     completed: (guest) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), deviceId: guest.deviceId, name: guest.name, role: guest.role }),
     log: say,
   }, env);
-  const merges = new AppendMerge(layout, client, say);
+  const merges = new AppendMerge(layout, client, say, (event) => notifier.emit(event));
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
   let control: ControlServer | undefined;
 

@@ -1,7 +1,7 @@
 import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive, statusWarnings } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
-import { listConflicts } from '../folders/conflicts.js';
+import { indexedAuthors, listConflicts, resolveConflicts } from '../folders/conflicts.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
 import type { SystemWatch } from './system-watch.js';
@@ -50,6 +50,8 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       };
     },
     'backup.reload': async () => backups.reload(),
+    'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),
+    'conflicts.resolve': async (request) => resolveConflicts(layout, await loadConfig(layout), request, indexedAuthors(client)),
     'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import type { ApplyReport } from '../mesh/apply.js';
 import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
+import type { Conflict, Resolution, ResolveRequest } from '../folders/conflicts.js';
 import type { SettleReport, SettleRequest } from '../folders/settle.js';
 import type { SendOutcome } from '../notify/sender.js';
 import type { NotifyStatus } from '../notify/status.js';
@@ -42,6 +43,10 @@ export interface DaemonApi {
   /** The test notification, sent by the daemon through its own target and dispatcher. */
   'notify.test': Route<void, SendOutcome>;
   'backup.reload': Route<void, void>;
+  /** `botsync conflicts`: the copies, each with its author from Syncthing's index (folders/conflicts.ts conflictAuthor). */
+  'conflicts.list': Route<void, Conflict[]>;
+  /** `botsync conflicts resolve`: settled where the copies' authors are known, for `--keep both`'s names. */
+  'conflicts.resolve': Route<ResolveRequest, Resolution[]>;
   /** `botsync pull` / `push`: folders made to match their peers, or the peers made to match them. */
   'folders.settle': Route<SettleRequest, SettleReport>;
 }

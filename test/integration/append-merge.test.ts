@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConflictName } from '../../src/folders/conflict-name.js';
 import { shortDeviceId } from '../../src/syncthing/device-id.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
+import { WebhookReceiver } from '../helpers/webhook.js';
 
 async function contentOf(path: string): Promise<string | undefined> {
   try {
@@ -36,6 +37,12 @@ async function lastConnected(home: TestHome): Promise<number> {
   return Date.parse(events.filter((event) => event.type === 'device.connected').at(-1)!.time);
 }
 
+/** The events of a type in a home's history (`botsync events --json`). */
+async function eventsOf(home: TestHome, type: string): Promise<Record<string, unknown>[]> {
+  const { stdout } = await home.run(['events', '--json']);
+  return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).filter((event) => event.type === type);
+}
+
 /** Stops B, lets `changes` change both sides, starts B again; returns when `start` was run and when B's daemon was back. */
 async function apart(b: TestHome, changes: () => Promise<void>): Promise<{ starting: number; started: number }> {
   expect((await b.run(['stop'])).exitCode).toBe(0);
@@ -54,14 +61,22 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
   const memoryBase = '# 2026-12-01\n- alice: standup notes\n';
   const logBase = '12:00:00 start\n12:00:01 step 1\n12:00:02 step 2\n';
   const figures: Record<string, number> = {};
+  const receivers: WebhookReceiver[] = [];
 
   beforeAll(async () => {
     requirePrerequisites();
     ({ a, b } = await pairedHomes());
+    for (const home of [a, b]) {
+      const receiver = await WebhookReceiver.create();
+      await receiver.listen();
+      receivers.push(receiver);
+      expect((await home.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: 'merge-test-token' })).exitCode).toBe(0);
+    }
   }, 120_000);
   afterAll(async () => {
     console.log(JSON.stringify({ appendMerge: figures }));
     await destroyAll();
+    await Promise.all(receivers.map((receiver) => receiver.close()));
   });
 
   it('keeps the last synced content of each append-only file in the state of both machines, 0600', async () => {
@@ -115,6 +130,8 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     expect(await logSays(a, `merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
     expect(await logSays(a, `-${bob}.md into memory/2026-12-01.md`)).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
+    // A conflict that settled itself is no news where it was merged (the other machine's silence is checked below).
+    expect(await eventsOf(a, 'file.conflict')).toEqual([]);
     // The merged version becomes the next base once both have it.
     for (const home of [a, b]) {
       await baseIs(home, memory, mergedMemory);
@@ -152,6 +169,25 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       expect(versions).toEqual([appended, edited].sort());
       // Listed as any conflict is, for `botsync conflicts resolve`.
       expect(await home.json(['conflicts'])).toEqual([expect.objectContaining({ folder: expect.any(String), path: 'run.log', conflictPath: copy })]);
+    }
+    // Announced once on each machine: at once by the one that declined to merge it (whose version the
+    // copy is), by the other once the merge window passed; the copies merged earlier never were.
+    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    for (const [index, home] of [a, b].entries()) {
+      const [copy] = await copiesOf(home, log);
+      const announced = await waitFor(async () => {
+        const events = await eventsOf(home, 'file.conflict');
+        return events.length > 0 ? events : undefined;
+      }, `the conflict announced on ${home.home}`, 30_000, 100);
+      expect(announced).toEqual([{ type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'run.log', conflictPath: copy, from: merger }]);
+      const messages = await waitFor(() => {
+        const found = receivers[index]!.delivered.map((hook) => String(hook.body.message)).filter((text) => text.includes('conflict copy'));
+        return found.length > 0 ? found : undefined;
+      }, `the conflict notification from ${home.home}`);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain(JSON.stringify(copy));
+      // Neither the merged copies nor their removal were reported as files either.
+      expect((await eventsOf(home, 'file.received')).filter((event) => String(event.path).includes('.sync-conflict-'))).toEqual([]);
     }
   }, 180_000);
 });
