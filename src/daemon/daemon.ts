@@ -299,10 +299,20 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
 function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
   return FOLDERS.map((folder) => {
     // One per folder: Syncthing writing `notes.md` into shared/ says nothing about inbox/notes.md.
-    const incoming = new IncomingWrites();
-    return watchTree(folderPath(layout, folder.dir), {
+    const root = folderPath(layout, folder.dir);
+    const incoming = new IncomingWrites(root);
+    return watchTree(root, {
       onChange: (path) => {
-        if (!incoming.isSyncthingWrite(path)) scans.notify(folder.id, path);
+        incoming.isSyncthingWrite(path).then(
+          (syncthings) => {
+            if (!syncthings) scans.notify(folder.id, path);
+          },
+          (error: unknown) => {
+            // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
+            say(`telling whether Syncthing wrote ${folder.dir}/${path} failed: ${(error as Error).message}`);
+            scans.notify(folder.id, path);
+          },
+        );
       },
       onError: (error) => say(`watching ${folder.dir} failed: ${(error as Error).message}`),
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
