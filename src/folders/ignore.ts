@@ -103,7 +103,7 @@ export interface IgnoreChange {
  * ignore also holds inside a preset's synced directories); creates `.botsyncignore` from the defaults
  * if the folder has none. Adding a rule it has changes nothing.
  */
-export function addIgnore(layout: Layout, folderId: string, input: string): Promise<IgnoreChange> {
+export async function addIgnore(layout: Layout, folderId: string, input: string): Promise<IgnoreChange> {
   const pattern = checkedPattern(input);
   return editShared(layout, folderId, pattern, (lines) => {
     if (patternsOf(lines).includes(pattern)) return undefined;
@@ -113,7 +113,7 @@ export function addIgnore(layout: Layout, folderId: string, input: string): Prom
 }
 
 /** Removes a pattern from a folder's shared rules (a default too); BAD_INPUT (exit 2) when it has no such rule. */
-export function removeIgnore(layout: Layout, folderId: string, input: string): Promise<IgnoreChange> {
+export async function removeIgnore(layout: Layout, folderId: string, input: string): Promise<IgnoreChange> {
   const pattern = checkedPattern(input);
   return editShared(layout, folderId, pattern, (lines) => {
     if (!patternsOf(lines).includes(pattern)) {
