@@ -6,9 +6,9 @@ import { pathExists, writeFileAtomic } from '../lib/state-file.js';
 import { folderPath } from '../workspace/home.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById } from '../workspace/roles.js';
+import { FOLDERS, folderById, folderType } from '../workspace/roles.js';
 import { checkedPattern, compilePatterns, DEFAULT_IGNORES, LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from './ignore-rules.js';
-import { presetByName, presetRules } from './presets.js';
+import { presetByName, presetRules, PRESETS, type Preset } from './presets.js';
 
 /**
  * The one writer of a folder's ignore files (DESIGN "Folders, selection and delivery"), for any folder
@@ -48,7 +48,9 @@ const LOCAL_HEADER = [
 const OWN_LINES = [`!/${SHARED_IGNORE_FILE}`, '.stversions'];
 const KEPT_MARK = "// Kept from this machine's own .stignore (they apply here only):";
 const INCLUDE_MARK = '// The shared rules:';
-const DEFAULTS_MARK = `// The shared rules: the defaults, until a machine writes ${SHARED_IGNORE_FILE}:`;
+/** Until the folder has shared rules, .stignore holds the ones they start as: the defaults, or a preset's. */
+const fallbackMark = (preset: Preset | undefined) => `// The shared rules: ${preset === undefined ? 'the defaults' : `preset ${preset.name}`}, until a machine writes ${SHARED_IGNORE_FILE}:`;
+const FALLBACK_PREFIX = '// The shared rules: ';
 const INCLUDE_LINE = `#include ${SHARED_IGNORE_FILE}`;
 
 /** The lines of a folder's `.botsyncignore`, or undefined while it has none (the defaults apply). */
@@ -59,35 +61,44 @@ export async function readSharedIgnores(dir: string): Promise<string[] | undefin
 
 /**
  * Puts the folder's `.stignore` in botsync's form for what is there now: including `.botsyncignore`
- * if it exists, the defaults if not. Returns whether it changed the file (Syncthing then needs a scan
- * of the whole folder to apply it to files it skipped or sent before).
+ * if it exists; if not, the rules it starts as (the defaults, or `preset`'s, for a folder accepted
+ * with one: they hold from the first scan until the rules of the machine that offered it arrive).
+ * Returns whether it changed the file (Syncthing then needs a scan of the whole folder to apply it to
+ * files it skipped or sent before).
  */
-export async function ensureIgnoreFiles(dir: string): Promise<boolean> {
+export async function ensureIgnoreFiles(dir: string, options: { preset?: string } = {}): Promise<boolean> {
+  const preset = options.preset === undefined ? undefined : presetByName(options.preset);
   // A folder whose directory is gone is Syncthing's error to report (its marker is gone too), not one to hide by making it.
   if (!(await pathExists(dir))) return false;
   const path = join(dir, LOCAL_IGNORE_FILE);
   const current = await readText(path);
   const shared = await readSharedIgnores(dir);
-  const wanted = localIgnoreText(current === undefined ? [] : handMadeLines(current), shared !== undefined);
+  const wanted = localIgnoreText(current === undefined ? [] : handMadeLines(current), shared !== undefined, preset);
   if (current === wanted) return false;
   await writeIn(dir, LOCAL_IGNORE_FILE, wanted);
   return true;
 }
 
 /**
- * Writes a folder's shared rules for `folders add|accept` (with `preset`, that preset's whitelist;
- * without, the defaults), then its `.stignore`. Rules of an existing `.botsyncignore` that the new set
- * lacks are kept, before it (a later rule's place: it decides first). Two machines that write the same
- * preset get identical files.
+ * Writes a folder's shared rules on the machine that offers it (`folders add`: with `preset`, that
+ * preset's whitelist; without, the defaults), then its `.stignore`. Rules of an existing
+ * `.botsyncignore` that the new set lacks are kept, before it (a later rule's place: it decides
+ * first). The machines that accept the folder do not write the file (a rule changed here since would
+ * meet theirs as a conflict): they call ensureIgnoreFiles with the preset, and receive this one.
  */
 export async function writeSharedIgnores(dir: string, options: { preset?: string } = {}): Promise<void> {
   const preset = options.preset === undefined ? undefined : presetByName(options.preset);
-  const rules = preset === undefined ? [...DEFAULT_IGNORES] : presetRules(preset, DEFAULT_IGNORES);
+  const rules = startingRules(preset);
   const existing = patternsOf((await readSharedIgnores(dir)) ?? []);
   const kept = existing.filter((line) => !rules.includes(line) && !DEFAULT_IGNORES.includes(line));
   const header = preset === undefined ? SHARED_HEADER : [...SHARED_HEADER, `${PRESET_MARK}${preset.name}`];
   await writeIn(dir, SHARED_IGNORE_FILE, textOf([...header, ...kept, ...rules]));
   await ensureIgnoreFiles(dir);
+}
+
+/** The rules a folder starts with: the defaults, or the preset's whitelist around them. */
+function startingRules(preset: Preset | undefined): string[] {
+  return preset === undefined ? [...DEFAULT_IGNORES] : presetRules(preset, DEFAULT_IGNORES);
 }
 
 /** What `botsync ignore add|remove` did: whether the rules changed, and the rules now. */
@@ -148,6 +159,13 @@ export async function ignoreFolderDir(layout: Layout, folderId: string): Promise
 
 async function editShared(layout: Layout, folderId: string, pattern: string, edit: (lines: string[]) => string[] | undefined): Promise<IgnoreChange> {
   const dir = await ignoreFolderDir(layout, folderId);
+  const { role } = await loadConfig(layout);
+  // A receiving machine's edit would stay a local change of its own, never sent: the rules would differ.
+  if (folderType(folderById(folderId)!, role) === 'receiveonly') {
+    throw new BotsyncError('BAD_INPUT', `${folderId} only receives on this machine (${role}), so its ignore rules come from the machines that send it.`, {
+      hint: `Change them on a machine that sends ${folderId} (\`botsync ignore add|remove --folder ${folderId} PATTERN\` there).`,
+    });
+  }
   // One edit of a folder's rules at a time on this machine: two concurrent adds both land.
   const changed = await withLock(layout.ignoreLockFile, async () => {
     const lines = (await readSharedIgnores(dir)) ?? [...SHARED_HEADER, ...DEFAULT_IGNORES];
@@ -169,17 +187,25 @@ async function rulesOf(folder: string, dir: string): Promise<IgnoreRule[]> {
   const local = await readText(join(dir, LOCAL_IGNORE_FILE));
   const own: IgnoreRule[] = patternsOf(local === undefined ? [] : handMadeLines(local)).map((pattern) => ({ folder, pattern, source: 'local' }));
   const shared = await readSharedIgnores(dir);
-  if (shared === undefined) return [...own, ...DEFAULT_IGNORES.map((pattern): IgnoreRule => ({ folder, pattern, source: 'default' }))];
+  const sourceOf = (preset: Preset | undefined) => {
+    const fromPreset = new Set(preset === undefined ? [] : presetRules(preset, []));
+    return (pattern: string): IgnoreSource => (DEFAULT_IGNORES.includes(pattern) ? 'default' : fromPreset.has(pattern) ? 'preset' : 'shared');
+  };
+  if (shared === undefined) {
+    // The rules it starts with, as .stignore holds them meanwhile.
+    const preset = PRESETS.find((candidate) => local?.split('\n').includes(fallbackMark(candidate)));
+    const source = sourceOf(preset);
+    return [...own, ...startingRules(preset).map((pattern) => ({ folder, pattern, source: source(pattern) }))];
+  }
   const presetName = shared.find((line) => line.startsWith(PRESET_MARK))?.slice(PRESET_MARK.length).trim();
-  const fromPreset = new Set(presetName === undefined ? [] : presetRules(presetByName(presetName), []));
-  const sourceOf = (pattern: string): IgnoreSource => (DEFAULT_IGNORES.includes(pattern) ? 'default' : fromPreset.has(pattern) ? 'preset' : 'shared');
-  return [...own, ...patternsOf(shared).map((pattern) => ({ folder, pattern, source: sourceOf(pattern) }))];
+  const source = sourceOf(presetName === undefined ? undefined : presetByName(presetName));
+  return [...own, ...patternsOf(shared).map((pattern) => ({ folder, pattern, source: source(pattern) }))];
 }
 
 /** This machine's `.stignore`: botsync's lines, the hand-made ones kept, then the shared rules (included, or the defaults). */
-function localIgnoreText(handMade: string[], includeShared: boolean): string {
+function localIgnoreText(handMade: string[], includeShared: boolean, preset: Preset | undefined): string {
   const kept = handMade.length === 0 ? [] : [KEPT_MARK, ...handMade];
-  const shared = includeShared ? [INCLUDE_MARK, INCLUDE_LINE] : [DEFAULTS_MARK, ...DEFAULT_IGNORES];
+  const shared = includeShared ? [INCLUDE_MARK, INCLUDE_LINE] : [fallbackMark(preset), ...startingRules(preset)];
   return textOf([...LOCAL_HEADER, ...OWN_LINES, ...kept, ...shared]);
 }
 
@@ -191,13 +217,18 @@ function localIgnoreText(handMade: string[], includeShared: boolean): string {
 function handMadeLines(text: string): string[] {
   const lines = linesOf(text).filter((line) => line.trim() !== '');
   const ours = lines[0] === LOCAL_HEADER[0];
-  const generated = new Set<string>(ours ? [...LOCAL_HEADER, ...OWN_LINES, KEPT_MARK, INCLUDE_MARK, DEFAULTS_MARK, INCLUDE_LINE] : [...OWN_LINES, INCLUDE_LINE]);
-  let inDefaults = false;
+  const generated = new Set<string>(ours ? [...LOCAL_HEADER, ...OWN_LINES, KEPT_MARK, INCLUDE_MARK, INCLUDE_LINE] : [...OWN_LINES, INCLUDE_LINE]);
+  // Any rule botsync may have written there as the starting rules, whichever preset it was for.
+  const starting = new Set([undefined, ...PRESETS].flatMap((preset) => startingRules(preset)));
+  let inStarting = false;
   return lines.filter((line) => {
     const trimmed = line.trim();
-    if (ours && line === DEFAULTS_MARK) inDefaults = true;
-    else if (ours && (line === KEPT_MARK || line === INCLUDE_MARK)) inDefaults = false;
-    return !generated.has(trimmed) && !(inDefaults && DEFAULT_IGNORES.includes(trimmed));
+    if (ours && line.startsWith(FALLBACK_PREFIX)) {
+      inStarting = true;
+      return false;
+    }
+    if (ours && line === KEPT_MARK) inStarting = false;
+    return !generated.has(trimmed) && !(inStarting && starting.has(trimmed));
   });
 }
 

@@ -140,6 +140,12 @@ describe('the ignore files of a folder', () => {
     expect(await readFile(join(dir, '.botsyncignore'), 'utf8')).toBe(before);
   });
 
+  it("refuses to change the rules of a folder this machine only receives: they come from its senders", async () => {
+    await expect(addIgnore(layout, 'inbox', '*.bak')).rejects.toMatchObject({ code: 'BAD_INPUT', exitCode: 2, hint: expect.stringContaining('sends inbox') });
+    await expect(readSharedIgnores(join(layout.home, 'inbox'))).resolves.toBeUndefined();
+    expect((await addIgnore(layout, 'deliverables', '*.bak')).changed).toBe(true);
+  });
+
   it('refuses to write into a home that is not set up', async () => {
     await rm(layout.configFile);
     await expect(addIgnore(layout, 'shared', '*.bak')).rejects.toMatchObject({ code: 'NOT_INITIALISED' });
@@ -164,6 +170,26 @@ describe('the ignore files of a folder', () => {
     expect(lines.indexOf('memory/private')).toBeLessThan(lines.indexOf('!/memory'));
     expect(isIgnored(await effectiveRules(dir), 'memory/private/x.md')).toBe(true);
     await expect(writeSharedIgnores(dir, { preset: 'nope' })).rejects.toMatchObject({ code: 'BAD_INPUT', hint: expect.stringContaining('openclaw') });
+  });
+
+  it("holds a preset's rules in .stignore on a machine that accepted the folder, until the offering machine's arrive", async () => {
+    await writeFile(join(dir, '.stignore'), 'mine\n');
+    expect(await ensureIgnoreFiles(dir, { preset: 'openclaw' })).toBe(true);
+    expect(await ensureIgnoreFiles(dir, { preset: 'openclaw' })).toBe(false);
+    expect(await readSharedIgnores(dir)).toBeUndefined();
+    const rules = compilePatterns((await readFile(join(dir, '.stignore'), 'utf8')).split('\n'));
+    expect(isIgnored(rules, 'memory/x.md')).toBe(false);
+    expect(isIgnored(rules, 'IDENTITY.md')).toBe(true);
+    expect(isIgnored(rules, '.botsyncignore')).toBe(false);
+    const listed = await listIgnores(layout, 'shared');
+    expect(listed[0]).toEqual({ folder: 'shared', pattern: 'mine', source: 'local' });
+    expect(listed).toContainEqual({ folder: 'shared', pattern: '!/memory', source: 'preset' });
+    // The offering machine's rules arrive: included from then on, the preset's lines gone, the hand-made one kept.
+    await writeFile(join(dir, '.botsyncignore'), '*.bak\n');
+    expect(await ensureIgnoreFiles(dir, { preset: 'openclaw' })).toBe(true);
+    const local = await readFile(join(dir, '.stignore'), 'utf8');
+    expect(local).not.toContain('IDENTITY.md');
+    expect(local).toContain('mine\n// The shared rules:\n#include .botsyncignore\n');
   });
 
   it('leaves a folder whose directory is gone alone', async () => {
