@@ -6,7 +6,7 @@ import { pathExists, writeFileAtomic } from '../lib/state-file.js';
 import { folderPath } from '../workspace/home.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, folderType } from '../workspace/roles.js';
+import { FOLDERS, folderById, folderType, type FolderType, type Role } from '../workspace/roles.js';
 import { checkedPattern, compilePatterns, DEFAULT_IGNORES, LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from './ignore-rules.js';
 import { presetByName, presetRules, PRESETS, type Preset } from './presets.js';
 
@@ -34,6 +34,8 @@ export interface IgnoreRule {
   source: IgnoreSource;
 }
 
+/** Makes each temporary name unique within the process (the daemon may write one file twice at once). */
+let writes = 0;
 /** Ignore files are for everyone who syncs the folder to read, like the folder's other files. */
 const FILE_MODE = 0o644;
 const SHARED_HEADER = [
@@ -50,7 +52,6 @@ const KEPT_MARK = "// Kept from this machine's own .stignore (they apply here on
 const INCLUDE_MARK = '// The shared rules:';
 /** Until the folder has shared rules, .stignore holds the ones they start as: the defaults, or a preset's. */
 const fallbackMark = (preset: Preset | undefined) => `// The shared rules: ${preset === undefined ? 'the defaults' : `preset ${preset.name}`}, until a machine writes ${SHARED_IGNORE_FILE}:`;
-const FALLBACK_PREFIX = '// The shared rules: ';
 const INCLUDE_LINE = `#include ${SHARED_IGNORE_FILE}`;
 
 /** The lines of a folder's `.botsyncignore`, or undefined while it has none (the defaults apply). */
@@ -136,32 +137,31 @@ export async function removeIgnore(layout: Layout, folderId: string, input: stri
   });
 }
 
-/** Every rule that applies to a folder on this machine, in the order Syncthing applies them. */
+/** Every rule that applies to a folder on this machine (every folder without one), in the order Syncthing applies them. */
 export async function listIgnores(layout: Layout, folderId?: string): Promise<IgnoreRule[]> {
   const ids = folderId === undefined ? FOLDERS.map((folder) => folder.id) : [folderId];
   const lists = [];
-  for (const id of ids) lists.push(await rulesOf(id, await ignoreFolderDir(layout, id)));
+  for (const id of ids) lists.push(await rulesOf(id, (await folderOf(layout, id)).dir));
   return lists.flat();
 }
 
 /**
- * The directory of a folder of this home; NOT_INITIALISED without one, BAD_INPUT (exit 2) naming the
- * folders for an ID that is none of them.
+ * A folder of this home: its directory, and its type on this machine. NOT_INITIALISED without a home,
+ * BAD_INPUT (exit 2) naming the folders for an ID that is none of them.
  */
-export async function ignoreFolderDir(layout: Layout, folderId: string): Promise<string> {
-  await loadConfig(layout);
+async function folderOf(layout: Layout, folderId: string): Promise<{ dir: string; type: FolderType; role: Role }> {
+  const { role } = await loadConfig(layout);
   const spec = folderById(folderId);
   if (spec === undefined) {
     throw new BotsyncError('BAD_INPUT', `There is no folder "${folderId}".`, { hint: `The folders are ${FOLDERS.map((folder) => folder.id).join(', ')}; pass one with --folder.` });
   }
-  return folderPath(layout, spec.dir);
+  return { dir: folderPath(layout, spec.dir), type: folderType(spec, role), role };
 }
 
 async function editShared(layout: Layout, folderId: string, pattern: string, edit: (lines: string[]) => string[] | undefined): Promise<IgnoreChange> {
-  const dir = await ignoreFolderDir(layout, folderId);
-  const { role } = await loadConfig(layout);
+  const { dir, type, role } = await folderOf(layout, folderId);
   // A receiving machine's edit would stay a local change of its own, never sent: the rules would differ.
-  if (folderType(folderById(folderId)!, role) === 'receiveonly') {
+  if (type === 'receiveonly') {
     throw new BotsyncError('BAD_INPUT', `${folderId} only receives on this machine (${role}), so its ignore rules come from the machines that send it.`, {
       hint: `Change them on a machine that sends ${folderId} (\`botsync ignore add|remove --folder ${folderId} PATTERN\` there).`,
     });
@@ -218,17 +218,21 @@ function handMadeLines(text: string): string[] {
   const lines = linesOf(text).filter((line) => line.trim() !== '');
   const ours = lines[0] === LOCAL_HEADER[0];
   const generated = new Set<string>(ours ? [...LOCAL_HEADER, ...OWN_LINES, KEPT_MARK, INCLUDE_MARK, INCLUDE_LINE] : [...OWN_LINES, INCLUDE_LINE]);
-  // Any rule botsync may have written there as the starting rules, whichever preset it was for.
-  const starting = new Set([undefined, ...PRESETS].flatMap((preset) => startingRules(preset)));
-  let inStarting = false;
+  // After the mark of the starting rules, the rules botsync wrote there, in their order; a line that departs from them is a user's.
+  let starting: string[] = [];
   return lines.filter((line) => {
     const trimmed = line.trim();
-    if (ours && line.startsWith(FALLBACK_PREFIX)) {
-      inStarting = true;
+    const kinds = [undefined, ...PRESETS];
+    const mark = ours ? kinds.findIndex((preset) => line === fallbackMark(preset)) : -1;
+    if (mark !== -1) {
+      starting = startingRules(kinds[mark]);
       return false;
     }
-    if (ours && line === KEPT_MARK) inStarting = false;
-    return !generated.has(trimmed) && !(inStarting && starting.has(trimmed));
+    if (starting[0] === trimmed) {
+      starting = starting.slice(1);
+      return false;
+    }
+    return !generated.has(trimmed);
   });
 }
 
@@ -263,6 +267,3 @@ async function readText(path: string): Promise<string | undefined> {
 async function writeIn(dir: string, name: string, text: string): Promise<void> {
   await writeFileAtomic(join(dir, name), text, FILE_MODE, join(dir, `.syncthing.${name}.botsync-${process.pid}-${++writes}.tmp`));
 }
-
-/** Makes each temporary name unique within the process (the daemon may write one file twice at once). */
-let writes = 0;

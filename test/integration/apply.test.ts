@@ -114,6 +114,14 @@ describe('applying config.json to Syncthing', () => {
     expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
   });
 
+  it("puts a folder's .stignore back in botsync's form, and rescans that folder", async () => {
+    const stignore = join(folderPath(layout, 'shared'), '.stignore');
+    await writeFile(stignore, 'mine\n');
+    expect(await applyConfig(client, layout, withBoth)).toEqual({ ...NOTHING, ignoresChanged: ['shared'] });
+    expect(await readFile(stignore, 'utf8')).toContain("!/.botsyncignore\n.stversions\n// Kept from this machine's own .stignore (they apply here only):\nmine\n// The shared rules: the defaults");
+    expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
+  });
+
   it("drops a removed peer's device, its record folder and directory, and it from every folder; nothing else", async () => {
     // What bob's folder would hold had he published a record, and a file of the user's in the mesh directory.
     await writeFile(join(recordDir(layout, bob), 'record.json'), '{}');

@@ -103,17 +103,17 @@ describe('the ignore files of a folder', () => {
     const once = await readFile(join(dir, '.stignore'), 'utf8');
     expect(once).toContain("// Kept from this machine's own .stignore (they apply here only):\n// mine\nbigcache\n!keep.tmp\n");
     expect(once.match(/#include/g) ?? []).toEqual([]);
-    // A line added by hand after botsync's is kept too, and adopting the file again adds nothing.
-    await writeFile(join(dir, '.stignore'), `${once}scratch/\n`);
+    // A line added by hand after botsync's is kept too (one that is also a preset's rule as well), and adopting the file again adds nothing.
+    await writeFile(join(dir, '.stignore'), `${once}scratch/\n*.key\n`);
     await addIgnore(layout, 'shared', '*.bak');
     const after = await readFile(join(dir, '.stignore'), 'utf8');
-    expect(after).toContain('!keep.tmp\nscratch/\n// The shared rules:\n#include .botsyncignore\n');
+    expect(after).toContain('!keep.tmp\nscratch/\n*.key\n// The shared rules:\n#include .botsyncignore\n');
     expect(await ensureIgnoreFiles(dir)).toBe(false);
     const rules = await effectiveRules(dir);
     expect(isIgnored(rules, 'keep.tmp')).toBe(false);
     expect(isIgnored(rules, 'bigcache/x')).toBe(true);
     expect(isIgnored(rules, 'a.bak')).toBe(true);
-    expect((await listIgnores(layout, 'shared')).filter((rule) => rule.source === 'local').map((rule) => rule.pattern)).toEqual(['bigcache', '!keep.tmp', 'scratch/']);
+    expect((await listIgnores(layout, 'shared')).filter((rule) => rule.source === 'local').map((rule) => rule.pattern)).toEqual(['bigcache', '!keep.tmp', 'scratch/', '*.key']);
   });
 
   it('adds a rule first, over the defaults, and removes it and a default; the file stays synced whatever it says', async () => {
