@@ -109,7 +109,10 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
   // Syncthing started without its key would make a new one and become a device no peer knows.
   await requireDeviceKey(layout.syncthingHome, config.deviceId);
   // Before Syncthing starts, so that its first scan of each folder already leaves out what they ignore.
-  for (const folder of FOLDERS) await ensureIgnoreFiles(folderPath(layout, folder.dir));
+  // A folder botsync cannot write to still syncs, by the rules it has: said, and no reason not to start.
+  for (const folder of FOLDERS) {
+    await ensureIgnoreFiles(folderPath(layout, folder.dir)).catch((error: unknown) => say(`cannot put the ignore files of ${folder.id} in place: ${(error as Error).message}`));
+  }
   return { config, binary, socket };
 }
 
@@ -319,11 +322,11 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
 }
 
 /**
- * The shared rules changed (written here, or by Syncthing when a peer changed them; a change that
- * arrived is just as much this machine's business), or .stignore did: .stignore is put back in
- * botsync's form for them, and the whole folder scanned. Syncthing reloads its ignores at every scan,
- * but a scan of the rule file alone never finds the files a removed rule let in (measured on 1.19:
- * still unsent 20 s later). A .stignore rewritten to what it was is botsync's own write: no scan.
+ * The shared rules changed (written here, or by Syncthing: a peer changed them), or .stignore did:
+ * .stignore is put back in botsync's form for them, and the whole folder scanned. Syncthing reloads
+ * its ignores at every scan, but a scan of the rule file alone does not find the files a removed rule
+ * let in (measured on 1.19: Syncthing found them by itself after ~25 s, not within 20 s in another
+ * run; with this scan, in 1-3 s). A .stignore rewritten to what it was is botsync's own write: no scan.
  */
 function ignoresChanged(dir: string, folderId: string, path: string, scans: ScanScheduler, say: (message: string) => void): void {
   ensureIgnoreFiles(dir).then(

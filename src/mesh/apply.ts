@@ -20,6 +20,8 @@ export interface ApplyReport {
   optionsChanged: string[];
   /** Folders whose .stignore was put back in botsync's form (folders/ignore.ts), and rescanned. */
   ignoresChanged: string[];
+  /** `FOLDER: why` for each folder whose ignore files could not be written; Syncthing goes on with what is there. */
+  ignoresFailed: string[];
 }
 
 /**
@@ -32,7 +34,7 @@ export interface ApplyReport {
  * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
-  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [] };
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
   await applyOptions(client, layout, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
@@ -111,8 +113,13 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
   const own = await Promise.all(FOLDERS.map(async (spec) => ({ ...folderFor(spec, layout, config), ...(await minDiskFreeOf(folderPath(layout, spec.dir))) })));
   // Before Syncthing first scans a new folder; the daemon wrote them before Syncthing started, so a
   // change here is one made while it ran (a .stignore deleted by hand, say).
+  // A folder botsync cannot write to still syncs (by the rules it has): no reason to stop the others.
   for (const spec of FOLDERS) {
-    if (await ensureIgnoreFiles(folderPath(layout, spec.dir))) report.ignoresChanged.push(spec.id);
+    try {
+      if (await ensureIgnoreFiles(folderPath(layout, spec.dir))) report.ignoresChanged.push(spec.id);
+    } catch (error) {
+      report.ignoresFailed.push(`${spec.id}: ${(error as Error).message}`);
+    }
   }
   for (const wanted of [...own, ...mesh]) {
     const folder = current.get(wanted.id);

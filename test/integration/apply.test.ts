@@ -24,7 +24,7 @@ import { config as configOf } from '../helpers/mesh.js';
 const stranger = () => deviceIdFromDer(randomBytes(32));
 /** Nothing listens on port 9 of loopback: the peers are never reached, and need not be. */
 const NOWHERE = ['tcp://127.0.0.1:9'];
-const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [] };
+const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
 
 describe('applying config.json to Syncthing', () => {
   let home: TestHome;
