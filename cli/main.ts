@@ -201,6 +201,25 @@ function buildProgram(): Command {
     .option('--at <time>', 'the newest version at or before this time: ISO (2026-12-01T10:00:00Z) or a duration back (2h ago)')
     .option('--to <dest>', 'copy the version to this new file or into this directory instead')
     .action(action(() => import('./commands/recover.js')));
+  const ignore = program.command('ignore').description("what is never synced: each folder's shared rules (.botsyncignore), the same on every machine");
+  ignore
+    .command('list')
+    .description('the rules that apply here, in the order Syncthing applies them, and where each comes from')
+    .option('--folder <id>', 'only this folder (default: every folder)')
+    .action(action(() => import('./commands/ignore-list.js')));
+  ignore
+    .command('add')
+    .description('never sync what matches PATTERN, on every machine (a rule added last decides first)')
+    .argument('<pattern>', "a Syncthing pattern, e.g. '*.bak', /build, logs/ or '!keep.bak'")
+    .option('--folder <id>', 'the folder', 'shared')
+    .action(action(() => import('./commands/ignore-add.js')));
+  ignore
+    .command('remove')
+    .description('drop a rule (a default too), on every machine')
+    .argument('<pattern>', 'the pattern exactly as `botsync ignore list` shows it')
+    .option('--folder <id>', 'the folder', 'shared')
+    .action(action(() => import('./commands/ignore-remove.js')));
+  defaultSubcommand(ignore, () => import('./commands/ignore-list.js'));
   const config = program.command('config').description("this machine's settings");
   config
     .command('get')

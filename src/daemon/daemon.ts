@@ -37,6 +37,8 @@ import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 import { AppendMerge } from './append-merge.js';
+import { ensureIgnoreFiles } from '../folders/ignore.js';
+import { LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from '../folders/ignore-rules.js';
 
 export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
@@ -106,6 +108,11 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
   const socket = await prepareControlSocket(layout);
   // Syncthing started without its key would make a new one and become a device no peer knows.
   await requireDeviceKey(layout.syncthingHome, config.deviceId);
+  // Before Syncthing starts, so that its first scan of each folder already leaves out what they ignore.
+  // A folder botsync cannot write to still syncs, by the rules it has: said, and no reason not to start.
+  for (const folder of FOLDERS) {
+    await ensureIgnoreFiles(folderPath(layout, folder.dir)).catch((error: unknown) => say(`cannot put the ignore files of ${folder.id} in place: ${(error as Error).message}`));
+  }
   return { config, binary, socket };
 }
 
@@ -303,6 +310,7 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
     const incoming = new IncomingWrites(root);
     return watchTree(root, {
       onChange: (path) => {
+        if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(root, folder.id, path, scans, say);
         incoming.isSyncthingWrite(path).then(
           (syncthings) => {
             if (!syncthings) scans.notify(folder.id, path);
@@ -320,6 +328,22 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
       ignore: (name) => name === '.stfolder' || name === '.stversions',
     });
   });
+}
+
+/**
+ * The shared rules changed (written here, or by Syncthing: a peer changed them), or .stignore did:
+ * .stignore is put back in botsync's form for them, and the whole folder scanned. Syncthing reloads
+ * its ignores at every scan, but a scan of the rule file alone does not find the files a removed rule
+ * let in (measured on 1.19: Syncthing found them by itself after ~25 s, not within 20 s in another
+ * run; with this scan, in 1-3 s). A .stignore rewritten to what it was is botsync's own write: no scan.
+ */
+function ignoresChanged(dir: string, folderId: string, path: string, scans: ScanScheduler, say: (message: string) => void): void {
+  ensureIgnoreFiles(dir).then(
+    (changed) => {
+      if (changed || path === SHARED_IGNORE_FILE) scans.notify(folderId, '');
+    },
+    (error: unknown) => say(`putting the ignore files of ${folderId} in place failed: ${(error as Error).message}`),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { unspelled } from '../syncthing/address-spelling.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { folderReserve, homeReserve, reserveOn } from '../syncthing/disk-reserve.js';
+import { ensureIgnoreFiles } from '../folders/ignore.js';
 import { keepOf, sameVersioning, versioningFor } from '../folders/versions.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
@@ -17,6 +18,10 @@ export interface ApplyReport {
   foldersChanged: string[];
   foldersRemoved: string[];
   optionsChanged: string[];
+  /** Folders whose .stignore was put back in botsync's form (folders/ignore.ts), and rescanned. */
+  ignoresChanged: string[];
+  /** `FOLDER: why` for each folder whose ignore files could not be written; Syncthing goes on with what is there. */
+  ignoresFailed: string[];
 }
 
 /**
@@ -29,7 +34,7 @@ export interface ApplyReport {
  * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
-  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [] };
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
   await applyOptions(client, layout, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
@@ -106,6 +111,16 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
   }
   await pruneMeshDir(layout, new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]));
   const own = await Promise.all(FOLDERS.map(async (spec) => ({ ...folderFor(spec, layout, config), ...(await minDiskFreeOf(folderPath(layout, spec.dir))) })));
+  // Before Syncthing first scans a new folder; the daemon wrote them before Syncthing started, so a
+  // change here is one made while it ran (a .stignore deleted by hand, say).
+  // A folder botsync cannot write to still syncs (by the rules it has): no reason to stop the others.
+  for (const spec of FOLDERS) {
+    try {
+      if (await ensureIgnoreFiles(folderPath(layout, spec.dir))) report.ignoresChanged.push(spec.id);
+    } catch (error) {
+      report.ignoresFailed.push(`${spec.id}: ${(error as Error).message}`);
+    }
+  }
   for (const wanted of [...own, ...mesh]) {
     const folder = current.get(wanted.id);
     if (folder === undefined) {
@@ -121,6 +136,8 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
       report.foldersChanged.push(wanted.id);
     }
   }
+  // A whole scan: files the old rules skipped are found, those the new ones ignore are marked so.
+  for (const id of report.ignoresChanged) if (current.has(id)) await client.scan(id);
 }
 
 /**

@@ -45,6 +45,8 @@ export interface Layout {
   mergeBaseDir: string;
   /** How far the append merge has read Syncthing's events. */
   mergeEventCursorFile: string;
+  /** Held around each change of a folder's shared ignore rules (folders/ignore.ts). */
+  ignoreLockFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -83,5 +85,6 @@ export function layoutFor(home: string): Layout {
     backupSigningKeyFile: join(stateDir, 'backup-signing-key.json'),
     mergeBaseDir: join(stateDir, 'merge-base'),
     mergeEventCursorFile: join(stateDir, 'merge-events.cursor'),
+    ignoreLockFile: join(stateDir, 'ignore.lock'),
   };
 }

@@ -21,8 +21,8 @@ async function contentOf(home: TestHome, path: string): Promise<string | undefin
 
 /** The names in A's or B's shared/, without Syncthing's marker. */
 async function sharedNames(home: TestHome): Promise<string[]> {
-  // Syncthing's own directories: its marker, and the versions of what a resolve replaced or removed.
-  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder' && name !== '.stversions').sort();
+  // Syncthing's own: its marker, the versions of what a resolve replaced or removed, and this machine's ignore file.
+  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder' && name !== '.stversions' && name !== '.stignore').sort();
 }
 
 /**
