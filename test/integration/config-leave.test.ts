@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyAll, isAlive, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
-import { config, connectedTo, events, meshOfThree, text, withClient } from '../helpers/mesh.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive, TestHome, waitFor } from '../helpers/harness.js';
+import { config, connectedTo, events, meshOfThreeSuite, text, withClient } from '../helpers/mesh.js';
 
 /**
  * `config set name|role` announced to the peers through the mesh records, and `leave`, across three
@@ -23,18 +23,10 @@ const folders = (home: TestHome) =>
 const devices = (home: TestHome) => withClient(home, async (client) => await client.devices());
 
 describe('config set name and role, and leave, in a mesh of three', () => {
-  let a: TestHome;
-  let b: TestHome;
-  let c: TestHome;
-  let ids: { a: string; b: string; c: string };
-
-  beforeAll(async () => {
-    requirePrerequisites();
-    ({ a, b, c, ids } = await meshOfThree());
-  }, 180_000);
-  afterAll(destroyAll);
+  const mesh = meshOfThreeSuite();
 
   it('a new name on B is what A and C list, and what Syncthing calls B everywhere', async () => {
+    const { a, b, c, ids } = mesh();
     const set = await b.json(['config', 'set', 'name', 'laptop2']);
     expect(set).toEqual({ key: 'name', value: 'laptop2', applied: true });
     expect(await b.json(['config', 'get', 'name'])).toEqual({ key: 'name', value: 'laptop2' });
@@ -46,6 +38,7 @@ describe('config set name and role, and leave, in a mesh of three', () => {
   });
 
   it('a bad value is refused in one line, exit 2, and changes nothing', async () => {
+    const { b } = mesh();
     const before = await readFile(b.path('.botsync', 'config.json'), 'utf8');
     for (const [key, value] of [['role', 'boss'], ['network', 'wan'], ['name', ''], ['relay', 'ftp://x'], ['network.relays', 'tcp://127.0.0.1:1']]) {
       const result = await b.run(['config', 'set', key!, value!]);
@@ -58,6 +51,7 @@ describe('config set name and role, and leave, in a mesh of three', () => {
   });
 
   it('a role change flips the folder types by role on the machine, and what its peers share with it', async () => {
+    const { a, b, c, ids } = mesh();
     expect(await folders(b)).toMatchObject({ deliverables: { type: 'receiveonly' }, inbox: { type: 'sendonly' } });
     expect((await b.json(['config', 'set', 'role', 'agent'])).value).toBe('agent');
     // B, now an agent, sends deliverables and receives the inbox.
@@ -84,6 +78,7 @@ describe('config set name and role, and leave, in a mesh of three', () => {
   });
 
   it('leave on B: A and C drop it for good and their Syncthing no longer has it; B is stopped and keeps its files', async () => {
+    const { a, b, c, ids } = mesh();
     const daemon = await b.daemonState();
     expect(daemon?.pid).toBeDefined();
     const left = await b.json(['leave']);
