@@ -215,7 +215,7 @@ function buildProgram(): Command {
     .action(action(() => import('./commands/config-set.js')));
   program
     .command('leave')
-    .description('leave the network: every peer drops this machine for good (until a new pairing); stops botsync and keeps the files and this home, without peers')
+    .description("leave the network: every peer drops and revokes this machine (until a new pairing), then botsync stops. The files stay in the folders; the home keeps its device key and settings, with no peers, so `join` or `invite` can pair it again (remove .botsync/ to forget it)")
     .action(action(() => import('./commands/leave.js')));
   return program;
 }
