@@ -21,9 +21,10 @@ export const LEAVE_WAIT_MS = 30_000;
  * closes the connection), then forgets the peers, which removes them from Syncthing.
  */
 export async function leaveHere(writer: ConfigWriter, client: SyncthingClient, waitMs = LEAVE_WAIT_MS): Promise<LeaveReport> {
-  const { config } = await writer.update((current) => withLeft(current));
   const connectedNow = async () => new Set(Object.entries((await client.connections()).connections).filter(([, info]) => info.connected).map(([deviceId]) => deviceId));
+  // Looked at first: a peer quick to act would otherwise be gone before it was counted.
   const before = await connectedNow();
+  const { config } = await writer.update((current) => withLeft(current));
   const waiting = config.peers.filter((peer) => before.has(peer.deviceId));
   const stillConnected = (await pollUntil(
     async () => {
