@@ -164,7 +164,7 @@ export class MeshSync {
       this.say(by === peer.deviceId ? `removed ${peer.name} (${peer.deviceId}): it left the network` : `removed ${peer.name} (${peer.deviceId}): revoked by ${by}`);
       this.announce({ type: 'peer.revoked', time, deviceId: peer.deviceId, name: peer.name, by: peerRef(before, by) });
     }
-    for (const { before: was, peer } of plan.renamed) {
+    for (const { before: was, peer } of plan.described) {
       this.say(`${was.name} (${peer.deviceId}) now calls itself ${peer.name}, role ${peer.role}${peer.role === was.role ? '' : ` (was ${was.role})`}`);
     }
     let changed = false;

@@ -26,7 +26,8 @@ import { peerInputFor, uniqueName } from './pairing-peers.js';
  *   gives it, and remembered as introduced `via` that record's author. A record lists only its
  *   author's direct pairings, so the role always comes from the pairing that established it: an
  *   author cannot pass on (or make up) a role for a device someone else paired. A record never
- *   changes a device this machine knows already, whatever it says about it. Every adoption is charged
+ *   changes a device this machine knows already, whatever it says about it (but for its author's word
+ *   about itself, below). Every adoption is charged
  *   to the direct peer at the root of its `via` chain (a device introduced via X, X introduced via B:
  *   B's; kept as the device's `root`), and each direct peer's allowance is MAX_INTRODUCTIONS devices
  *   in all, counting every device here charged to it (so no record can rotate through a larger list,
@@ -261,7 +262,7 @@ export interface MembershipPlan {
   /** Per author whose record was read: its revocations dated too far ahead to count (REVOCATION_SKEW_MS). */
   postdated: { via: string; revocations: PublishedRevocation[] }[];
   /** Peers whose own record gave them a new name or role: as they were, and as they are now. */
-  renamed: { before: PeerRecord; peer: PeerRecord }[];
+  described: { before: PeerRecord; peer: PeerRecord }[];
 }
 
 /**
@@ -297,15 +298,15 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   let working: BotsyncConfig = { ...config, peers: config.peers.filter(keep), pending: (config.pending ?? []).filter(keep) };
   const leavers = dropped.filter(({ peer, by }) => peer.deviceId === by).map(({ peer, by }) => ({ deviceId: peer.deviceId, at: revocations.find((entry) => entry.deviceId === peer.deviceId && entry.by === by)!.at }));
   if (leavers.length > 0) working = { ...working, revoked: [...(working.revoked ?? []).filter((entry) => !leavers.some((leaver) => leaver.deviceId === entry.deviceId)), ...leavers] };
-  const renamed: MembershipPlan['renamed'] = [];
-  let described = false;
+  const described: MembershipPlan['described'] = [];
+  let noted = false;
   for (const before of working.peers) {
     const own = read.find((record) => record.deviceId === before.deviceId && record.name !== undefined && record.role !== undefined);
     const peer = own === undefined ? before : selfDescribed(working, before, own.name!, own.role!);
     if (peer === before) continue;
     working = { ...working, peers: working.peers.map((entry) => (entry === before ? peer : entry)) };
-    described = true;
-    if (peer.name !== before.name || peer.role !== before.role) renamed.push({ before, peer });
+    noted = true;
+    if (peer.name !== before.name || peer.role !== before.role) described.push({ before, peer });
   }
 
   const blocked = new Set([
@@ -348,9 +349,9 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   // A device one author may not introduce but another did is not refused.
   const adopted = new Set([...added, ...pending].map((peer) => peer.deviceId));
   const refusedList = [...refused].map(([via, ids]) => ({ via, deviceIds: [...new Set(ids)].filter((id) => !adopted.has(id)) }));
-  const changed = dropped.length > 0 || added.length > 0 || pending.length > 0 || described;
+  const changed = dropped.length > 0 || added.length > 0 || pending.length > 0 || noted;
   if (config.pending === undefined && working.pending!.length === 0) delete working.pending;
-  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList, postdated, renamed };
+  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList, postdated, described };
 }
 
 /**

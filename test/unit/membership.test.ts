@@ -438,7 +438,7 @@ describe("a peer's own word about itself", () => {
     const plan = planMembership(config, [record(X, [], [], { name: 'laptop2', role: 'agent' }), record(Y, [machine(X, 'evil', 'human')], [], { name: 'y', role: 'human' })], NOW);
     expect(plan.changed).toBe(true);
     expect(plan.config.peers.find((peer) => peer.deviceId === X)).toMatchObject({ name: 'laptop2', role: 'agent', announced: 'laptop2' });
-    expect(plan.renamed.map(({ before, peer }) => [before.name, peer.name, peer.role])).toEqual([['laptop', 'laptop2', 'agent']]);
+    expect(plan.described.map(({ before, peer }) => [before.name, peer.name, peer.role])).toEqual([['laptop', 'laptop2', 'agent']]);
     // Planning again from the result changes nothing; its record now lists X as the agent X says it is.
     expect(planMembership(plan.config, [record(X, [], [], { name: 'laptop2', role: 'agent' })], NOW).changed).toBe(false);
     expect(recordOf(plan.config, []).peers.find((peer) => peer.deviceId === X)).toMatchObject({ name: 'laptop2', role: 'agent' });
@@ -450,7 +450,7 @@ describe("a peer's own word about itself", () => {
     // Added with `peers add --name bob`: what it calls itself is noted, not taken.
     const named = planMembership(home([direct(X, 'bob'), { ...direct(Y, 'laptop'), announced: 'laptop' }]), [record(X, [], [], { name: 'box-17', role: 'human' })], NOW);
     expect(named.config.peers[0]).toMatchObject({ name: 'bob', announced: 'box-17' });
-    expect(named.renamed).toEqual([]);
+    expect(named.described).toEqual([]);
     // Its new name is taken by Y here: it gets a suffix.
     const renamed = planMembership(named.config, [record(X, [], [], { name: 'laptop', role: 'human' })], NOW);
     expect(renamed.config.peers[0]).toMatchObject({ name: 'laptop-2', announced: 'laptop' });
