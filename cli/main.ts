@@ -224,14 +224,18 @@ function buildProgram(): Command {
   config
     .command('get')
     .description('show a setting, or all of them')
-    .argument('[key]', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
+    .argument('[key]', 'name, role, network, relay, network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
     .action(action(() => import('./commands/config-get.js')));
   config
     .command('set')
-    .description('change a setting; the daemon applies it at once')
-    .argument('<key>', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
-    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
+    .description('change a setting; the daemon applies it at once, and the peers learn a new name or role')
+    .argument('<key>', 'name, role, network, relay, network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
+    .argument('<value>', 'a name (name); agent or human (role); internet, lan or loopback (network); a URL or default (relay); a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
     .action(action(() => import('./commands/config-set.js')));
+  program
+    .command('leave')
+    .description("leave the network: every peer drops and revokes this machine (until a new pairing), then botsync stops. The files stay in the folders; the home keeps its device key and settings, with no peers, so `join` or `invite` can pair it again (remove .botsync/ to forget it)")
+    .action(action(() => import('./commands/leave.js')));
   return program;
 }
 

@@ -10,6 +10,7 @@ import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
 import { introducedEvent, type MeshSync } from './mesh-sync.js';
+import { leaveHere } from './leave.js';
 import type { RouteHandlers } from '../ipc/routes.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
@@ -81,6 +82,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'notify.reload': async () => notifier.reload(),
     'notify.status': async () => notifier.status(),
     'notify.test': async () => notifier.sendTest(),
+    leave: async () => leaveHere(writer, client),
     'pairing.completed': async (paired) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...paired }),
   };
 }

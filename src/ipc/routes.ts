@@ -1,6 +1,7 @@
 import type { Nameplate } from '../../relay/wire.js';
 import type { ErrorCode } from '../errors.js';
 import type { ApplyReport } from '../mesh/apply.js';
+import type { LeaveReport } from '../mesh/leave.js';
 import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
 import type { Conflict, Resolution, ResolveRequest } from '../folders/conflicts.js';
@@ -34,6 +35,8 @@ export interface DaemonApi {
   /** The machines a just-paired host listed: introduced by it (mesh/membership.ts). */
   'peers.introduced': Route<{ via: string; machines: MachineDetails[] }, void>;
   'pairing.completed': Route<Omit<PairingCompletedEvent, 'type' | 'time'>, void>;
+  /** `botsync leave`: this machine revokes itself through its record and forgets its peers (mesh/leave.ts). */
+  leave: Route<void, LeaveReport>;
   'invite.create': Route<{ relay: string }, InviteCode>;
   /** Answers once a guest has paired with the code, or with why it did not (wrong code, expired, ...). */
   'invite.wait': Route<{ nameplate: Nameplate }, InviteOutcome>;

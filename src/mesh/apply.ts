@@ -62,6 +62,12 @@ async function applyOptions(client: SyncthingClient, layout: Layout, config: Bot
 
 async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport, now = Date.now()): Promise<void> {
   const current = new Map((await client.devices()).map((device) => [device.deviceID, device]));
+  // This machine's own device carries its name too (`config set name`), as Syncthing's GUI shows it.
+  const own = current.get(config.deviceId);
+  if (own !== undefined && own.name !== config.name) {
+    await client.patchDevice(config.deviceId, { name: config.name });
+    report.devicesUpdated.push(config.deviceId);
+  }
   for (const peer of config.peers) {
     const device = current.get(peer.deviceId);
     const wanted = deviceFor(peer, now);
