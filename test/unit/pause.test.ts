@@ -7,19 +7,13 @@ const BOB = 'F76B2BR-YP34LWQ-6RUGEVW-Y3B7NEP-KVA2CFB-DB447XX-DRCJXLI-MNN6QAT';
 const SHARED = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
 const PENDING = 'P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MFZWI3D-BONSGYC-YLTMRWG-C43ENR5';
 const peer = (deviceId: string, name: string) => ({ deviceId, name, role: 'human' as const, addresses: ['dynamic'], addedAt: '2026-01-01T00:00:00Z' });
-const config = {
-  version: 1,
-  deviceId: 'A3DAJMZ-SWODLNP-THIGVOM-6J777UX-5JRN5HU-W43HJKE-QYA44N2-5OHDSAX',
-  name: 'self',
-  role: 'agent',
-  network: 'loopback',
-  gui: { address: '127.0.0.1:1', apiKey: 'k' },
-  listenPort: 22000,
-  // A peer named like a folder, and a device waiting for approval.
+// A peer named like a folder, and a device waiting for approval.
+const config: BotsyncConfig = {
+  ...{ version: 1, deviceId: 'A3DAJMZ-SWODLNP-THIGVOM-6J777UX-5JRN5HU-W43HJKE-QYA44N2-5OHDSAX', name: 'self', role: 'agent', network: 'loopback', createdAt: '2026-01-01T00:00:00Z' },
+  ...{ gui: { address: '127.0.0.1:1', apiKey: 'k' }, listenPort: 22000 },
   peers: [peer(BOB, 'bob'), peer(SHARED, 'shared')],
   pending: [peer(PENDING, 'pat')],
-  createdAt: '2026-01-01T00:00:00Z',
-} as BotsyncConfig;
+};
 
 const refusal = (work: () => unknown): { code: string; message: string; hint?: string } => {
   try {
