@@ -282,8 +282,8 @@ function filesOf(page: FilePage): DbListedFile[] {
   return page.files ?? [];
 }
 
-/** Up to `limit` items of a paged list, a page at a time. */
-async function listPages(folder: string, limit: number, fetch: (page: number, perpage: number) => Promise<DbListedFile[]>): Promise<DiffEntry[]> {
+/** Up to `limit` items of a paged list, a page at a time (Syncthing's pages count from 1). */
+export async function listPages(folder: string, limit: number, fetch: (page: number, perpage: number) => Promise<DbListedFile[]>): Promise<DiffEntry[]> {
   const perpage = Math.min(limit, PAGE);
   const entries: DiffEntry[] = [];
   for (let page = 1; entries.length < limit; page++) {

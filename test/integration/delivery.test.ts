@@ -73,6 +73,12 @@ describe('delivery: status per peer, diff, sync --wait, pause and resume (real S
       localChanges: [],
       more: { theyNeed: 0, weNeed: 0, localChanges: 0 },
     });
+    await writeFile(a.path('deliverables', 'second.md'), 'two\n');
+    await waitFor(async () => documents(await a.run(['diff', '--json']))[0].theyNeed.length === 2, 'diff to list the second file', 30_000, 200);
+    const cut = documents(await a.run(['diff', 'bob', '--limit', '1', '--json']));
+    expect(cut).toHaveLength(1);
+    expect(cut[0].theyNeed).toHaveLength(1);
+    expect(cut[0].more).toEqual({ theyNeed: 1, weNeed: 0, localChanges: 0 });
     // The pause is in config.json: it outlives the daemon and its Syncthing.
     expect(JSON.parse(await readFile(a.path('.botsync', 'config.json'), 'utf8')).paused).toEqual({ peers: [entry.deviceId], folders: [] });
 
@@ -80,6 +86,7 @@ describe('delivery: status per peer, diff, sync --wait, pause and resume (real S
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(documents(resumed)).toEqual([{ peers: [], folders: [], applied: true }]);
     await waitFor(async () => (await contentOf(b.path('deliverables', 'while-paused.md')))?.toString() === 'written while bob was paused\n', 'the file on B after resume', 60_000, 100);
+    await waitFor(async () => (await contentOf(b.path('deliverables', 'second.md')))?.toString() === 'two\n', 'the second file on B', 60_000, 100);
     const after = await waitFor(async () => {
       const [current] = documents(await a.run(['diff', 'bob', '--json']));
       return current.connected && current.theyNeed.length === 0 ? current : undefined;

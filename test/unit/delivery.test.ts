@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capped, DEFAULT_SYNC_TIMEOUT_MS, parseSyncTimeout, pendingDelivery, type PeerProgress } from '../../src/folders/delivery.js';
+import { capped, DEFAULT_SYNC_TIMEOUT_MS, listPages, parseSyncTimeout, pendingDelivery, type PeerProgress } from '../../src/folders/delivery.js';
 
 const progress = (name: string, connected: boolean, folders: [string, number | null, number, number][]): PeerProgress => ({
   deviceId: `ID-${name}`,
@@ -54,6 +54,33 @@ describe("diff's lists", () => {
     // A count read a moment before the list never makes "more" negative.
     expect(capped([{ entries: [entry('shared', 'a')], total: 0 }], 10)).toEqual({ entries: [entry('shared', 'a')], more: 0 });
     expect(capped([], 10)).toEqual({ entries: [], more: 0 });
+  });
+});
+
+describe("diff's paging through Syncthing's lists", () => {
+  /** A list of `length` items served in pages as Syncthing serves them; records the pages asked for. */
+  const served = (length: number) => {
+    const asked: [number, number][] = [];
+    const fetch = async (page: number, perpage: number) => {
+      asked.push([page, perpage]);
+      const from = (page - 1) * perpage;
+      return Array.from({ length: Math.max(0, Math.min(perpage, length - from)) }, (_, index) => ({ name: `f${from + index}`, size: from + index, deleted: false }));
+    };
+    return { asked, fetch };
+  };
+
+  it('asks page after page until the limit, and stops at a short page', async () => {
+    const long = served(5000);
+    const entries = await listPages('shared', 1500, long.fetch);
+    expect(entries).toHaveLength(1500);
+    expect(entries.at(-1)).toEqual({ folder: 'shared', path: 'f1499', size: 1499, deleted: false });
+    expect(long.asked).toEqual([[1, 1000], [2, 1000]]);
+    const short = served(2300);
+    expect(await listPages('shared', 5000, short.fetch)).toHaveLength(2300);
+    expect(short.asked).toEqual([[1, 1000], [2, 1000], [3, 1000]]);
+    const small = served(3);
+    expect((await listPages('inbox', 100, small.fetch)).map((entry) => entry.path)).toEqual(['f0', 'f1', 'f2']);
+    expect(small.asked).toEqual([[1, 100]]);
   });
 });
 
