@@ -55,7 +55,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
     'delivery.diff': async (request) => collectDiff(client, await loadConfig(layout), request),
     'delivery.scan': async () => scanFolders(client),
-    'delivery.progress': async () => deliveryProgress(client, await loadConfig(layout)),
+    'delivery.progress': async (request) => deliveryProgress(client, await loadConfig(layout), request),
     'pause.set': async (request) => {
       const { config, applied } = await writer.update((current) => withPause(current, request));
       return { ...pausedIn(config), applied };

@@ -69,9 +69,26 @@ export interface DeliveryProgress {
   pausedFolders: string[];
 }
 
-export async function deliveryProgress(client: SyncthingClient, config: BotsyncConfig): Promise<DeliveryProgress> {
+/**
+ * With `confirm`, a folder the counters call done is checked against Syncthing's list of what the
+ * device needs, which Syncthing walks item by item: `sync` asks so once, before it says "complete",
+ * so that no count kept apart from the index (completion's) is the only witness. It costs a walk of
+ * the folder's index, which is why it is not asked at every look.
+ */
+export async function deliveryProgress(client: SyncthingClient, config: BotsyncConfig, { confirm }: { confirm: boolean }): Promise<DeliveryProgress> {
   const [folders, { connections }] = await Promise.all([deliveryFolders(client), client.connections()]);
   const byDevice = await progressByDevice(client, folders, config.peers.map((peer) => peer.deviceId));
+  if (confirm) {
+    await Promise.all(
+      [...byDevice].flatMap(([deviceId, progress]) =>
+        progress
+          .filter((folder) => folder.completion !== null && folder.items === 0)
+          .map(async (folder) => {
+            folder.items = filesOf(await client.remoteNeed(folder.folder, deviceId, 1, 1)).length;
+          }),
+      ),
+    );
+  }
   return {
     peers: config.peers.map((peer) => ({ deviceId: peer.deviceId, name: peer.name, connected: connections[peer.deviceId]?.connected === true, folders: byDevice.get(peer.deviceId) ?? [] })),
     pausedFolders: folders.filter((folder) => folder.paused).map((folder) => folder.id),
@@ -149,11 +166,15 @@ export async function syncFolders(layout: Layout, options: SyncOptions): Promise
   let seen: ReadonlySet<string> = new Set();
   let last!: Pending;
   let pausedFolders: string[] = [];
-  const look = async (): Promise<true | undefined> => {
-    const progress = await askDaemon(layout, 'delivery.progress');
+  const ask = async (confirm: boolean) => {
+    const progress = await askDaemon(layout, 'delivery.progress', { confirm });
     pausedFolders = progress.pausedFolders;
     last = pendingDelivery(progress.peers, options.all, seen);
     seen = last.seen;
+  };
+  const look = async (): Promise<true | undefined> => {
+    await ask(false);
+    if (last.missing.length === 0) await ask(true);
     if (options.wait) options.onProgress?.(last, seconds());
     return last.missing.length === 0 ? true : undefined;
   };

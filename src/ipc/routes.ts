@@ -51,7 +51,7 @@ export interface DaemonApi {
   /** `botsync sync`: every folder scanned now; answers once the scans are in Syncthing's index. */
   'delivery.scan': Route<void, { folders: string[] }>;
   /** `botsync sync --wait` asks this at each look: how every peer stands in each folder. */
-  'delivery.progress': Route<void, DeliveryProgress>;
+  'delivery.progress': Route<{ confirm: boolean }, DeliveryProgress>;
   /** `botsync pause` / `resume`: kept in config.json and applied to Syncthing. */
   'pause.set': Route<PauseRequest, PauseChange>;
 }
