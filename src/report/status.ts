@@ -249,7 +249,10 @@ export interface LiveFolder {
 export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, peers: readonly string[]): Promise<LiveState | undefined> {
   try {
     // The completions need the folders' devices first: they are asked alongside the rest, not after it.
-    const completion = deliveryFolders(client).then((folders) => progressByDevice(client, folders, peers));
+    // A folder paused or removed between the two calls costs its completions, not the status.
+    const completion = deliveryFolders(client)
+      .then((folders) => progressByDevice(client, folders, peers))
+      .catch((error: unknown) => unknownFolder(error) ?? new Map<string, FolderProgress[]>());
     const [version, connections, stats, byPeer, ...folders] = await Promise.all([
       client.version(),
       client.connections(),
