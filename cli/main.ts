@@ -108,6 +108,34 @@ function buildProgram(): Command {
     .action(action(() => import('./commands/push.js')));
 
   program
+    .command('diff')
+    .description('what a peer still needs from this machine, what this machine needs, and unsent local changes; NDJSON per peer with --json')
+    .argument('[peer]', "a peer's name or device ID (default: every peer)")
+    .option('--limit <n>', 'show at most n items per list (default: 100)')
+    .action(action(() => import('./commands/diff.js')));
+  program
+    .command('sync')
+    .description('scan every folder now; with --wait, wait until the peers have everything (exit 1 at the timeout)')
+    .option('--wait', 'wait until every connected peer (every peer while none is) has everything')
+    .option('--timeout <duration>', 'how long --wait waits, e.g. 30s, 10m or 2h (default: 10m)')
+    .option('--all', 'wait for every peer, connected or not')
+    .action(action(() => import('./commands/sync.js')));
+  program
+    .command('pause')
+    .description('stop syncing with a peer, or a folder, until `botsync resume` (kept across restarts)')
+    .argument('[name]', 'a peer or a folder (default: every peer)')
+    .option('--peer <name>', 'the peer of that name, when a folder has the same name')
+    .option('--folder <id>', 'the folder of that ID, when a peer has the same name')
+    .action(action(() => import('./commands/pause.js')));
+  program
+    .command('resume')
+    .description('sync again with a paused peer or folder')
+    .argument('[name]', 'a peer or a folder (default: everything paused)')
+    .option('--peer <name>', 'the peer of that name, when a folder has the same name')
+    .option('--folder <id>', 'the folder of that ID, when a peer has the same name')
+    .action(action(() => import('./commands/resume.js')));
+
+  program
     .command('events')
     .description('the event feed (files received, devices, pairing, errors); NDJSON with --json')
     .option('--follow', 'keep printing events as they happen')

@@ -17,6 +17,8 @@ import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
 import { settleFolders } from '../folders/settle.js';
+import { collectDiff, deliveryProgress, scanFolders } from '../folders/delivery.js';
+import { pausedIn, withPause } from '../mesh/pause.js';
 import type { DaemonState } from '../workspace/daemon-state.js';
 
 export interface DaemonParts {
@@ -41,7 +43,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
           layout,
           config,
           { pid: process.pid, state },
-          await queryLive(client, system.current()),
+          await queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId)),
           await statusWarnings(layout, config),
           await listConflicts(layout, config),
           invites.pending(),
@@ -54,6 +56,13 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),
     'conflicts.resolve': async (request) => resolveConflicts(layout, await loadConfig(layout), request, indexedAuthors(client)),
     'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
+    'delivery.diff': async (request) => collectDiff(client, await loadConfig(layout), request),
+    'delivery.scan': async () => scanFolders(client),
+    'delivery.progress': async (request) => deliveryProgress(client, await loadConfig(layout), request),
+    'pause.set': async (request) => {
+      const { config, applied } = await writer.update((current) => withPause(current, request));
+      return { ...pausedIn(config), applied };
+    },
     apply: async () => writer.apply(),
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),
     'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input)),

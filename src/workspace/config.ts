@@ -73,6 +73,8 @@ export interface BotsyncConfig {
   versions?: { keep: string };
   /** `merge.append`: the glob patterns of append-only files (folders/append-merge.ts); absent: the defaults. */
   merge?: { append: string[] };
+  /** `botsync pause`: peers (by device ID) and folders (by ID) that do not sync until `botsync resume` (mesh/pause.ts). */
+  paused?: { peers: string[]; folders: string[] };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -169,6 +171,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
   if (raw.versions !== undefined && !(isObject(raw.versions) && typeof raw.versions.keep === 'string')) throw fail('"versions.keep" must be a duration like 30d, or off');
   if (raw.merge !== undefined && !(isObject(raw.merge) && Array.isArray(raw.merge.append) && raw.merge.append.every((glob) => typeof glob === 'string'))) throw fail('"merge.append" must be a list of patterns');
+  if (raw.paused !== undefined && !(isObject(raw.paused) && isStringList(raw.paused.peers) && isStringList(raw.paused.folders))) throw fail('"paused" must list peers and folders');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);
@@ -183,6 +186,10 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function requireString(obj: Record<string, unknown>, key: string, fail: (why: string) => Error): void {
