@@ -10,6 +10,14 @@ import { ROOT } from '../helpers/harness.js';
 
 const SKILL = join(ROOT, 'skills', 'botsync', 'SKILL.md');
 
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'botsync-skill-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
 /**
  * The frontmatter OpenClaw reads: `key: value` lines between two `---`, where `metadata` is one line
  * of JSON (OpenClaw's embedded parser takes single-line keys only; JSON is also YAML).
@@ -53,14 +61,6 @@ describe('skills/botsync/SKILL.md', () => {
 });
 
 describe('skill install', () => {
-  let root: string;
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-skill-'));
-  });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   it('writes DIR/botsync/SKILL.md, then finds it up to date', async () => {
     const first = await installSkill(SKILL, root, {});
     expect(first).toEqual({ path: join(root, 'botsync', 'SKILL.md'), changed: true });
@@ -81,14 +81,6 @@ describe('skill install', () => {
 });
 
 describe('BOTSYNC.md', () => {
-  let root: string;
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-manifest-'));
-  });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   it('says in brief what the skill says, for the role of this machine', async () => {
     const layout = layoutFor(root);
     expect(await ensureHomeLayout(layout, 'agent')).toContain(layout.manifestFile);
