@@ -15,7 +15,7 @@ export async function run(context: Context, options: { system?: boolean }): Prom
   context.out.result(result, () =>
     result.command !== undefined
       ? `Wrote ${result.path}, but ${result.manager} cannot be reached here (${result.reason}); to enable it, run: ${result.command}`
-      : `Installed ${result.name} (${result.path}): ${result.pid === undefined ? `enabled; ${result.reason}` : `the daemon runs (pid ${result.pid}) and starts at ${result.scope === 'user' ? 'login' : 'boot'}`}.`,
+      : `Installed ${result.name} (${result.path}): ${result.pid === undefined ? `enabled; ${result.reason}` : `the daemon runs (pid ${result.pid}) and starts at ${result.scope === 'user' ? 'login' : 'boot'}`}.${result.note === undefined ? '' : `\nNote: ${result.note}.`}`,
   );
   return result.command === undefined ? 0 : 1;
 }

@@ -48,6 +48,8 @@ export interface InstallResult extends ServiceStatus {
   pid?: number;
   /** What to run to enable the service, when botsync could not. */
   command?: string;
+  /** For a user unit without lingering: it starts at login only, and how to start it at boot. */
+  note?: string;
 }
 
 export function servicePlace(layout: Layout, options: ServiceOptions): ServicePlace {
@@ -101,7 +103,8 @@ export async function installService(layout: Layout, options: ServiceOptions, be
   }
   const pid = await pollUntil(() => lockHolder(layout.lockFile, legacyDaemonCheck(layout)), { everyMs: 200, timeoutMs: 30_000 });
   const status = await serviceStatus(layout, options);
-  return { ...status, ...(pid === undefined ? { reason: `the daemon did not start within 30 s: see \`botsync logs\`${place.manager === 'systemd' ? ` and \`journalctl ${scopeFlag(place)}-u ${place.name}\`` : ''}` } : { pid }) };
+  const note = place.manager === 'systemd' && place.scope === 'user' ? await lingerNote() : undefined;
+  return { ...status, ...(note === undefined ? {} : { note }), ...(pid === undefined ? { reason: `the daemon did not start within 30 s: see \`botsync logs\`${place.manager === 'systemd' ? ` and \`journalctl ${scopeFlag(place)}-u ${place.name}\`` : ''}` } : { pid }) };
 }
 
 export interface UninstallResult extends ServicePlace {
@@ -192,6 +195,17 @@ async function run([file, ...args]: string[]): Promise<Ran> {
   const result = await execa(file!, args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   const why = String(result.stderr).trim().split('\n')[0] || (result.failed ? (result.shortMessage ?? '') : '');
   return { failed: result.failed, stdout: String(result.stdout).trim(), why };
+}
+
+/**
+ * A user's systemd instance, and with it a user unit, runs from their first login to their last
+ * logout, unless lingering is on for them.
+ */
+async function lingerNote(): Promise<string | undefined> {
+  const user = (await run(['id', '-nu'])).stdout;
+  const linger = await run(['loginctl', 'show-user', user, '--property=Linger', '--value']);
+  if (linger.stdout !== 'no') return undefined;
+  return `it starts when ${user} logs in; to start it at boot, without a login: loginctl enable-linger ${user}`;
 }
 
 /** The version systemctl reports (`systemd 252 (252.38-1~deb12u1)`), or undefined without one. */

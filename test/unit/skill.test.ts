@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installSkill, packagedSkill } from '../../src/setup/skill.js';
 import { ensureHomeLayout, refreshManifest } from '../../src/workspace/home.js';
 import { layoutFor } from '../../src/workspace/layout.js';
-import { ROOT } from '../helpers/harness.js';
+import { ROOT, runCli } from '../helpers/harness.js';
 
 const SKILL = join(ROOT, 'skills', 'botsync', 'SKILL.md');
 
@@ -68,6 +68,18 @@ describe('skill install', () => {
     expect(await installSkill(SKILL, root, {})).toEqual({ path: first.path, changed: false });
     await writeFile(first.path, 'an older skill');
     expect((await installSkill(SKILL, root, {})).changed).toBe(true);
+  });
+
+  it('is what `botsync skill install DIR` does, with exit 2 for a DIR that does not exist', async () => {
+    const installed = await runCli(['skill', 'install', root, '--json']);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    expect(JSON.parse(installed.stdout)).toEqual({ path: join(root, 'botsync', 'SKILL.md'), changed: true });
+    expect(await readFile(join(root, 'botsync', 'SKILL.md'), 'utf8')).toBe(await readFile(SKILL, 'utf8'));
+    const again = await runCli(['skill', 'install', root]);
+    expect(again.stdout).toContain('is up to date');
+    const typo = await runCli(['skill', 'install', join(root, 'typo')]);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toMatch(/typo does not exist\.\nhint: /);
   });
 
   it('defaults to ~/.openclaw/skills, and refuses a DIR that is not a directory without making it', async () => {
