@@ -138,7 +138,7 @@ async function rotatedIndex(path: string, ino: number): Promise<number | undefin
 
 const MAX_ROTATED = 100;
 /** How long a rotated file must stay unchanged to count as complete. */
-const ROTATED_QUIET_MS = 50;
+const ROTATED_QUIET_MS = 250;
 
 async function readWhole(path: string): Promise<{ text: string; end: LogEnd } | undefined> {
   const handle = await openIfExists(path);
