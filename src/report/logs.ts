@@ -1,3 +1,4 @@
+import { isBotsyncError } from '../errors.js';
 import { followLog, lastLines } from '../lib/log-reader.js';
 import { redactSecrets } from '../lib/redact.js';
 import { resolveTarget } from '../notify/settings.js';
@@ -17,9 +18,14 @@ export interface LogLine {
 }
 
 /** The secrets a log line of this home could hold: Syncthing's API key and the webhook token. */
-export async function knownSecrets(layout: Layout, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const [config, target] = await Promise.all([loadConfig(layout), resolveTarget(layout, env)]);
-  return [config.gui.apiKey, target.target?.token ?? ''].filter((secret) => secret !== '');
+async function knownSecrets(layout: Layout, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const config = await loadConfig(layout);
+  // A broken notify.json holds no token botsync could have used; the log is where to look for why.
+  const target = await resolveTarget(layout, env).catch((error: unknown) => {
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
+    throw error;
+  });
+  return [config.gui.apiKey, target?.target?.token ?? ''].filter((secret) => secret !== '');
 }
 
 export interface DaemonLog {
