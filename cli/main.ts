@@ -82,6 +82,36 @@ function buildProgram(): Command {
     .description('run the daemon in the foreground (for service managers)')
     .action(action(() => import('./commands/daemon.js')));
 
+  program.command('restart').description('stop the daemon, then start it again').action(action(() => import('./commands/restart.js')));
+  program
+    .command('logs')
+    .description("the daemon's log (secrets redacted), oldest first")
+    .option('-n, --lines <n>', 'how many of the last lines to show (default: 50)')
+    .option('--follow', 'keep printing lines as the daemon writes them (across rotations)')
+    .action(action(() => import('./commands/logs.js')));
+  const serviceGroup = program.command('service').description('run the daemon from systemd (Linux) or launchd (macOS), so it comes back after a reboot');
+  serviceGroup
+    .command('install')
+    .description('write and enable a service that runs `botsync daemon` for this home')
+    .option('--system', 'a system unit (root only) that runs as the owner of the home, started at boot')
+    .action(action(() => import('./commands/service-install.js')));
+  serviceGroup
+    .command('uninstall')
+    .description('stop and disable the service, and remove its file')
+    .option('--system', 'the system unit')
+    .action(action(() => import('./commands/service-uninstall.js')));
+  serviceGroup
+    .command('status')
+    .description('whether the service is installed, enabled and active')
+    .option('--system', 'the system unit')
+    .action(action(() => import('./commands/service-status.js')));
+  const skill = program.command('skill').description('the botsync skill for OpenClaw agents');
+  skill
+    .command('install')
+    .description('write the skill to ~/.openclaw/skills/botsync/SKILL.md, or DIR/botsync/SKILL.md')
+    .argument('[dir]', 'a skills directory, e.g. an OpenClaw workspace\'s skills/ (default: ~/.openclaw/skills)')
+    .action(action(() => import('./commands/skill-install.js')));
+
   const notify = program.command('notify').description('where the daemon sends notifications about arriving files (OpenClaw hooks or any webhook)');
   notify
     .command('set')

@@ -46,6 +46,8 @@ export class Notifier {
     client: SyncthingClient,
     private readonly env: NodeJS.ProcessEnv,
     say: (message: string) => void,
+    /** Hears each webhook token this notifier uses, so the log never shows it (a receiver may echo it in an error). */
+    private readonly redact: (secret: string) => void,
   ) {
     // First, before anything else is set up: a malformed proxy variable throws here.
     this.dispatcher = httpDispatcher(env);
@@ -118,6 +120,7 @@ export class Notifier {
   async start(): Promise<void> {
     // Not reload(): a target found at start is no change of the user's, so it brings no summary.
     this.target = await resolveTarget(this.layout, this.env);
+    this.redact(this.target.target?.token ?? '');
     this.delivery.start();
     this.stream.start();
   }
@@ -137,6 +140,7 @@ export class Notifier {
    */
   async reload(): Promise<{ summarized: number }> {
     const next = await resolveTarget(this.layout, this.env);
+    this.redact(next.target?.token ?? '');
     // Read after the await: of two reloads at once, only the first sees the change.
     const before = this.target;
     // Files batched while there was a target are queued before it goes, as news from that time.

@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, createWriteStream, mkdirSync, openSync, readSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
+import { redactSecrets } from './redact.js';
 
 export interface RotatingLogOptions {
   maxBytes?: number;
@@ -57,15 +58,19 @@ export class RotatingLog {
     this.holdBytes = options.holdBytes ?? HOLD_BYTES;
   }
 
-  /** A secret made after the log was opened (a replaced API key) is redacted from then on. */
+  /** A secret made after the log was opened (a replaced API key, a new webhook token) is redacted from then on. */
   redact(secret: string): void {
-    if (secret.length > 0) this.secrets.push(secret);
+    if (secret.length > 0 && !this.secrets.includes(secret)) this.secrets.push(secret);
+  }
+
+  /** `text` as this log would write it: every secret it knows replaced by [redacted]. */
+  redacted(text: string): string {
+    return redactSecrets(text, this.secrets);
   }
 
   write(text: string): void {
     if (this.closed) return;
-    let clean = text;
-    for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');
+    const clean = this.redacted(text);
     if (this.failing !== undefined) this.hold(clean);
     else this.append(clean);
   }
