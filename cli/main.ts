@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BotsyncError } from '../src/errors.js';
 import { contextFor, type Context } from './context.js';
 import { formatError } from './output.js';
+import { refuseUnknownCommands, unknownCommand } from './suggest.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 const { version } = packageJson;
@@ -59,7 +60,7 @@ function buildProgram(): Command {
   program
     .command('join')
     .description('pair with a machine that printed a code (sets this machine up first if needed)')
-    .argument('<code>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`')
+    .argument('<code...>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`, as one word or five')
     .addOption(new Option('--role <role>', "this machine's role, if it is set up now").choices(['agent', 'human']).default('human'))
     .option('--name <name>', 'the name other machines see (default: the host name)')
     .option('--timeout <duration>', 'how long to wait for the connection after pairing, e.g. 90s or 5m (default: 180s on internet, 60s otherwise)')
@@ -86,15 +87,18 @@ function buildProgram(): Command {
   notify
     .command('set')
     .description('send notifications to a webhook; the token is read from an environment variable and stored privately')
-    .requiredOption('--url <url>', 'the webhook, e.g. http://127.0.0.1:18789/hooks/agent')
-    .requiredOption('--token-env <var>', 'the NAME of the environment variable holding the token')
+    .option('--url <url>', 'the webhook, e.g. http://127.0.0.1:18789/hooks/agent (with --token-env; leave both out to change only the filters)')
+    .option('--token-env <var>', 'the NAME of the environment variable holding the token')
+    .option('--folders <ids>', 'notify only about these folders, e.g. inbox or inbox,shared (all: every folder)')
+    .option('--events <kinds>', 'notify only about these: files, conflicts, deletions, devices, pairing, backups (all: every kind; errors always)')
     .option('--agent-id <id>', 'OpenClaw agentId to address')
     .option('--session-key <key>', 'OpenClaw sessionKey to address')
     .addOption(new Option('--wake-mode <mode>', 'OpenClaw wakeMode').choices(['now', 'next-heartbeat']))
     .action(action(() => import('./commands/notify-set.js')));
-  notify.command('status', { isDefault: true }).description('where notifications go and how delivery is doing').action(action(() => import('./commands/notify-status.js')));
+  notify.command('status').description('where notifications go, the filters, and how delivery is doing').action(action(() => import('./commands/notify-status.js')));
   notify.command('test').description('send a test notification now').action(action(() => import('./commands/notify-test.js')));
   notify.command('off').description('stop sending notifications').action(action(() => import('./commands/notify-off.js')));
+  defaultSubcommand(notify, () => import('./commands/notify-status.js'));
 
   program
     .command('pull')
@@ -223,11 +227,11 @@ function buildProgram(): Command {
 function defaultSubcommand(group: Command, load: () => Promise<{ run: Handler }>): void {
   const run = action(load);
   // The word is commander's usual [command]; naming it again would show it twice in the usage line.
-  group.usage('[options] [command]').argument('[command]').action(async (word: string | undefined, _options: unknown, command: Command) => {
+  // Any number of words (`peers rm x`): the first one is what is wrong.
+  group.usage('[options] [command]').argument('[command...]').action(async (words: string[], _options: unknown, command: Command) => {
+    const word = words[0];
     if (word !== undefined) {
-      throw new BotsyncError('USAGE', `Unknown command "${group.name()} ${word}".`, {
-        hint: `The ${group.name()} commands are ${group.commands.map((sub) => sub.name()).join(', ')}; see \`botsync ${group.name()} --help\`.`,
-      });
+      throw unknownCommand(group, word);
     }
     await run(command);
   });
@@ -240,7 +244,9 @@ function collect(value: string, previous: string[]): string[] {
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    const program = buildProgram();
+    refuseUnknownCommands(program);
+    await program.parseAsync(argv, { from: 'user' });
     return commandStatus;
   } catch (error) {
     if (error instanceof CommanderError) {
