@@ -130,21 +130,25 @@ function buildProgram(): Command {
   const backup = program.command('backup').description('encrypted snapshots of the folders on any rclone remote');
   backup
     .command('config')
-    .description('where and how to back up')
-    .requiredOption('--remote <remote:path>', 'an rclone remote and path, e.g. mydrive:backups/botsync or :local:/mnt/backup')
+    .description('where and how to back up; changes only the options given')
+    .option('--show', 'print the configuration (it holds no secret)')
+    .option('--remote <remote:path>', 'an rclone remote and path, e.g. mydrive:backups/botsync or :local:/mnt/backup')
     .option('--recipient <public-key>', 'encrypt to this age public key, age1... (this machine then holds no decryption key)')
     .option('--passphrase-env <var>', 'encrypt with the passphrase in this environment variable')
-    .option('--exclude <glob>', 'leave out matching paths (repeatable)', collect, [])
-    .option('--keep-last <n>', 'keep the n newest snapshots')
+    .option('--exclude <glob>', 'leave out matching paths (repeatable; replaces the list)', collect)
+    .option('--no-exclude', 'leave nothing out')
+    .option('--keep-last <n>', 'keep the n newest snapshots (0 turns a --keep rule off)')
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours')
     .option('--keep-daily <n>', 'keep the newest snapshot of each of the last n days')
     .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n weeks')
     .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months')
     .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years')
-    .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h')
-    .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h')
+    .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h (off: no such rule)')
+    .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h (off: no schedule)')
     .option('--include-state', "also back up botsync's own state (peers, role, settings), without secrets")
+    .option('--no-include-state', "leave botsync's own state out")
     .action(action(() => import('./commands/backup-config.js')));
+  backup.command('off').description('remove the backup configuration and its schedule (the snapshots stay)').action(action(() => import('./commands/backup-off.js')));
   backup.command('now').description('make a snapshot now').action(action(() => import('./commands/backup-now.js')));
   backup.command('list').description('the complete snapshots').action(action(() => import('./commands/backup-list.js')));
   backup.command('status').description('last success and failure, next run').action(action(() => import('./commands/backup-status.js')));
@@ -237,7 +241,7 @@ function defaultSubcommand(group: Command, load: () => Promise<{ run: Handler }>
   });
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
