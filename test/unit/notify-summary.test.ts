@@ -74,7 +74,7 @@ describe('the quiet period on disk', () => {
   it('`notify off` records when, a second one keeps the first time, and `notify set` replaces it', async () => {
     await turnOff(layout, new Date(NOW - 2 * HOUR));
     await turnOff(layout, new Date(NOW - HOUR));
-    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off', offSince: at(2 * HOUR) });
+    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off', filter: {}, offSince: at(2 * HOUR) });
     await setTarget(layout, { url: 'http://127.0.0.1:9/hooks/agent', tokenEnv: 'T' }, { T: 'secret' });
     expect((await resolveTarget(layout, {})).offSince).toBeUndefined();
   });
