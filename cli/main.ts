@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { BotsyncError } from '../src/errors.js';
+import { COMPLETE_COMMAND, SHELLS } from './completion-script.js';
 import { contextFor, type Context } from './context.js';
 import { formatError } from './output.js';
 import { refuseUnknownCommands, unknownCommand } from './suggest.js';
@@ -221,6 +222,16 @@ function buildProgram(): Command {
     .argument('<key>', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
     .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
     .action(action(() => import('./commands/config-set.js')));
+  program
+    .command('completion')
+    .description('print the shell completion script: source <(botsync completion bash)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action(action(() => import('./commands/completion.js')));
+  // What the completion scripts call on each Tab; `--` keeps the words typed from being read as flags.
+  program
+    .command(COMPLETE_COMMAND, { hidden: true })
+    .argument('[words...]')
+    .action(action(() => import('./commands/complete.js')));
   return program;
 }
 
