@@ -149,7 +149,6 @@ function buildProgram(): Command {
     .option('--include-state', "also back up botsync's own state (peers, role, settings), without secrets")
     .option('--no-include-state', "leave botsync's own state out")
     .action(action(() => import('./commands/backup-config.js')));
-  backup.command('off').description('remove the backup configuration and its schedule (the snapshots stay)').action(action(() => import('./commands/backup-off.js')));
   backup.command('now').description('make a snapshot now').action(action(() => import('./commands/backup-now.js')));
   backup.command('list').description('the complete snapshots').action(action(() => import('./commands/backup-list.js')));
   backup.command('status').description('last success and failure, next run').action(action(() => import('./commands/backup-status.js')));
@@ -174,6 +173,7 @@ function buildProgram(): Command {
     .option('--dry-run', 'only say what would be removed')
     .option('--all-hosts', "apply the policy to every host's snapshots on the remote, each host's on its own")
     .action(action(() => import('./commands/backup-prune.js')));
+  backup.command('off').description('remove the backup configuration and its schedule (the snapshots stay)').action(action(() => import('./commands/backup-off.js')));
 
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
   peers.command('list').description('list the peers, and the devices waiting for approval').action(action(() => import('./commands/peers-list.js')));
