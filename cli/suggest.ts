@@ -22,7 +22,7 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Commands that change nothing. */
-const READ_ONLY = new Set(['status', 'list', 'get', 'show', 'doctor', 'gui', 'events', 'versions', 'conflicts', 'diff', 'logs', 'verify', 'help']);
+const READ_ONLY = new Set(['status', 'list', 'get', 'doctor', 'gui', 'events', 'versions', 'conflicts', 'diff', 'logs', 'verify']);
 
 /** A suggestion further than this from what was typed is a guess, not a correction. */
 function maxDistance(word: string): number {

@@ -45,7 +45,7 @@ describe('bad input and failures on the command line', () => {
       [['--home', join(scratch, 'nothing-here'), 'conflicts', 'reslove'], /Unknown command "conflicts reslove"/, 'Did you mean `botsync conflicts resolve`?'],
     ] as const) {
       const result = await runCli([...args]);
-      if (args.includes('--json')) {
+      if ((args as readonly string[]).includes('--json')) {
         expect(result.exitCode).toBe(2);
         expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'USAGE', hint: expect.stringContaining(hint) } });
         continue;
