@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Each tool, and the Debian package that provides it: the demo and the tests need the first three, the
-# network suite (test/net, run by `npm test` as root) the last five.
+# completion test checks its zsh and fish scripts with those shells, and the network suite (test/net,
+# run by `npm test` as root) needs the last five.
 declare -A package_of=(
-  [syncthing]=syncthing [rclone]=rclone [age]=age
+  [syncthing]=syncthing [rclone]=rclone [age]=age [zsh]=zsh [fish]=fish
   [nft]=nftables [stdiscosrv]=syncthing-discosrv [strelaysrv]=syncthing-relaysrv [ip]=iproute2 [sysctl]=procps
 )
 missing=()

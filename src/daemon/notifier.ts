@@ -9,7 +9,8 @@ import { normalize } from '../notify/normalize.js';
 import { Outbox } from '../notify/outbox.js';
 import { NotificationQueue } from '../notify/queue.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
-import { sendTest, type NotifyStatus } from '../notify/status.js';
+import { filterStatus, sendTest, type NotifyStatus } from '../notify/status.js';
+import { passesFilter } from '../notify/filter.js';
 import type { SendOutcome } from '../notify/sender.js';
 import { queueSummary } from '../notify/summary.js';
 import type { BotsyncEvent } from '../notify/types.js';
@@ -39,7 +40,7 @@ export class Notifier {
   private readonly stream: EventStream;
   private readonly dispatcher: Dispatcher;
   private readonly folderErrors = new FolderErrorNews();
-  private target: ResolvedTarget = { target: undefined, source: 'none' };
+  private target: ResolvedTarget = { target: undefined, source: 'none', filter: {} };
 
   constructor(
     private readonly layout: Layout,
@@ -129,8 +130,9 @@ export class Notifier {
   emit(event: BotsyncEvent, sourceId?: number): void {
     this.journal.append(event);
     this.deletions.add(event, sourceId);
-    // Without a target nothing is queued (the first `notify set` sums the journal up instead).
-    if (this.target.target !== undefined) this.batcher.add(event, sourceId);
+    // Without a target nothing is queued (the first `notify set` sums the journal up instead); what
+    // the filter leaves out is only journaled.
+    if (this.target.target !== undefined && passesFilter(this.target.filter, event)) this.batcher.add(event, sourceId);
   }
 
   /**
@@ -148,7 +150,7 @@ export class Notifier {
     this.target = next;
     try {
       const comingOn = before.target === undefined && next.target !== undefined;
-      return { summarized: comingOn ? await this.journal.flushed().then(() => queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince)) : 0 };
+      return { summarized: comingOn ? await this.journal.flushed().then(() => queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince, next.filter)) : 0 };
     } finally {
       // Also when the summary could not be queued: the new target applies all the same.
       this.delivery.wake();
@@ -165,6 +167,7 @@ export class Notifier {
     return {
       source: this.target.source,
       url: this.target.target?.url ?? null,
+      ...filterStatus(this.target.filter),
       state: delivery.state,
       // The queue itself (disk and memory): the loop looks at it only when it is its turn, so its own count may be stale.
       pending: await this.queue.size(),

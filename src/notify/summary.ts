@@ -1,5 +1,6 @@
 import type { Layout } from '../workspace/layout.js';
 import { notificationId } from './batcher.js';
+import { passesFilter, type NotifyFilter } from './filter.js';
 import { formatSummary } from './format.js';
 import { readJournal } from './journal.js';
 import type { BotsyncEvent, Notification } from './types.js';
@@ -30,9 +31,9 @@ export function summaryOf(events: readonly BotsyncEvent[], offSince: string | un
   return { id: notificationId(now), createdAt: new Date(now).toISOString(), message: formatSummary(quiet, since), eventCount: quiet.length };
 }
 
-/** Queues the summary of the quiet period that ends now, if anything happened; returns how many events it covers. */
-export async function queueSummary(layout: Layout, queue: (summary: Notification) => unknown, offSince: string | undefined, now = Date.now()): Promise<number> {
-  const summary = summaryOf((await readJournal(layout)).events, offSince, now);
+/** Queues the summary of the quiet period that ends now, of what passes the filter, if anything happened; returns how many events it covers. */
+export async function queueSummary(layout: Layout, queue: (summary: Notification) => unknown, offSince: string | undefined, filter: NotifyFilter, now = Date.now()): Promise<number> {
+  const summary = summaryOf((await readJournal(layout)).events.filter((event) => passesFilter(filter, event)), offSince, now);
   if (summary === undefined) return 0;
   await queue(summary);
   return summary.eventCount;
