@@ -60,7 +60,8 @@ it('follows a log from where the last lines ended, across rotations, losing and 
       }
     }
     await log.flushed();
-    const done = await pollUntil(async () => (seen.length >= 40 ? true : undefined), { everyMs: 10, timeoutMs: 10_000 });
+    // Each rotated file is read until it stayed quiet for 250 ms: seconds in all, many more on a loaded machine.
+    const done = await pollUntil(async () => (seen.length >= 40 ? true : undefined), { everyMs: 10, timeoutMs: 60_000 });
     expect(done, JSON.stringify(seen)).toBe(true);
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => line(i + 3).trim()));
   } finally {
@@ -68,7 +69,7 @@ it('follows a log from where the last lines ended, across rotations, losing and 
     await following;
     await log.close();
   }
-});
+}, 90_000);
 
 it('writes no secret to the file, and gives callers the same redaction for what they show elsewhere', async () => {
   const path = join(root, 'daemon.log');
