@@ -129,6 +129,11 @@ export class RotatingLog {
       if (stream === this.stream) this.fail(error);
     });
     this.stream = stream;
+    // A write cut short (a full disk, a process killed mid-write) left half a line: the next entry starts on a line of its own.
+    if (this.size > 0 && endsMidLine(this.path)) {
+      stream.write('\n');
+      this.size += 1;
+    }
     return stream;
   }
 
@@ -167,9 +172,8 @@ export class RotatingLog {
     if (this.closed) return;
     const text = this.takeHeld();
     this.failing = undefined;
-    // A write cut short by the failure may have left half a line: what follows starts on a line of its own.
-    const separator = endsMidLine(this.path) ? '\n' : '';
-    this.append(separator + text.text, () => {
+    // A write cut short by the failure may have left half a line: open() starts what follows on a line of its own.
+    this.append(text.text, () => {
       for (const done of text.done) done();
       if (this.failing !== undefined || !this.outageReported) return;
       this.outageReported = false;

@@ -39,9 +39,9 @@ export class Journal {
    * is lost meanwhile up to 1 MiB. Throws when the journal exists but cannot be read: numbering on
    * from a guess could repeat a number.
    */
-  constructor(layout: Layout, onProblem?: (message: string) => void) {
+  constructor(layout: Layout, onProblem?: (message: string) => void, options: { maxBytes?: number } = {}) {
     this.seq = lastSeq(layout.journalFile);
-    this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, keep: KEEP, onProblem });
+    this.log = new RotatingLog(layout.journalFile, { maxBytes: options.maxBytes ?? MAX_BYTES, keep: KEEP, onProblem });
   }
 
   /** `sourceId`: the Syncthing event it came from, which the saved event cursor stays behind until the line is in the file. */
@@ -190,8 +190,9 @@ function scanFileBackward(fd: number, size: number, visit: (event: JournaledEven
 
 /**
  * Calls `onEvent` for each event appended after `from` (as readJournal left it) that `types` accepts,
- * until `signal` aborts. Follows the file across rotation: the file it reads is drained to its end
- * before the new one is read from its start, and seq numbers keep an event from being printed twice.
+ * until `signal` aborts. Across a rotation the file it reads is drained to its end, then what was added
+ * since is read from the files as readJournal reads them (however many rotations happened between two
+ * turns), and seq numbers keep an event from being printed twice.
  */
 export async function followJournal(
   layout: Layout,
@@ -201,37 +202,48 @@ export async function followJournal(
   options: { types?: (type: string) => boolean; everyMs?: number } = {},
 ): Promise<void> {
   const path = layout.journalFile;
+  let position = from;
   let last = from.seq;
   let current: Followed | undefined;
-  const deliver = (line: string) => {
-    const event = parseLine(line);
-    if (event === undefined) return;
+  const accept = (event: JournaledEvent) => {
     if (event.seq !== undefined) {
       if (last !== null && event.seq <= last) return;
       last = event.seq;
     }
     if (options.types?.(event.type) ?? true) onEvent(event);
   };
+  const deliver = (line: string) => {
+    const event = parseLine(line);
+    if (event !== undefined) accept(event);
+  };
   try {
-    current = await openFollowed(path, from);
     while (!signal.aborted) {
-      current ??= await openFollowed(path, undefined);
+      if (current === undefined) {
+        const handle = await openIfExists(path);
+        const ino = handle === undefined ? undefined : (await handle.stat()).ino;
+        if (handle !== undefined && ino === position.ino) {
+          current = { handle, ino, offset: position.offset, partial: Buffer.alloc(0) };
+        } else if (handle !== undefined) {
+          await handle.close();
+          // Not the file `position` is in (rotated since, or new): catch up from the files, then follow from their end.
+          const caught = await readJournal(layout, last === null ? {} : { afterSeq: last });
+          caught.events.forEach(accept);
+          position = caught.position;
+          continue;
+        }
+      }
       if (current !== undefined) {
         const grew = await readOn(current, deliver);
         const now = await stat(path).catch((error: unknown) => {
           if (errnoCode(error) === 'ENOENT') return undefined;
           throw error;
         });
-        if (now === undefined || now.ino !== current.ino) {
-          // Rotated: once the old file stopped growing (its writer's last lines are in), on to the new one.
-          if (!grew) {
-            await current.handle.close();
-            current = undefined;
-            continue;
-          }
-        } else if (now.size < current.offset) {
-          current.offset = 0;
-          current.partial = Buffer.alloc(0);
+        // Rotated (or cut short): once the old file stopped growing, so that its writer's last lines are in.
+        if ((now === undefined || now.ino !== current.ino || now.size < current.offset) && !grew) {
+          await current.handle.close();
+          current = undefined;
+          position = { ino: null, offset: 0, seq: last };
+          continue;
         }
       }
       await sleepUnlessAborted(options.everyMs ?? 100, signal);
@@ -247,21 +259,6 @@ interface Followed {
   offset: number;
   /** The start of a line whose end is not written yet. */
   partial: Buffer;
-}
-
-/** The file a follower reads from: the one `from` was in (rotated away or not), at its offset; else the journal from its start. */
-async function openFollowed(path: string, from: JournalPosition | undefined): Promise<Followed | undefined> {
-  if (from?.ino !== null && from !== undefined) {
-    for (const file of [path, `${path}.1`]) {
-      const handle = await openIfExists(file);
-      if (handle === undefined) continue;
-      const { ino } = await handle.stat();
-      if (ino === from.ino) return { handle, ino, offset: from.offset, partial: Buffer.alloc(0) };
-      await handle.close();
-    }
-  }
-  const handle = await openIfExists(path);
-  return handle === undefined ? undefined : { handle, ino: (await handle.stat()).ino, offset: 0, partial: Buffer.alloc(0) };
 }
 
 async function openIfExists(path: string): Promise<FileHandle | undefined> {
