@@ -32,16 +32,16 @@ async function place(home: TestHome, folder: string, name: string, content: stri
 }
 
 describe('the event history on a real Syncthing pair', () => {
+  // A's notifications go to a real receiver: what A sends must not wake A's agent.
+  let receiver: WebhookReceiver;
   let a: TestHome;
   let b: TestHome;
-  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
     requirePrerequisites();
-    ({ a, b } = await pairedHomes());
-    // A's notifications go to a real receiver: what A sends must not wake A's agent.
     receiver = await WebhookReceiver.create();
     await receiver.listen();
+    ({ a, b } = await pairedHomes());
     const set = await a.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: 'events-history-token' });
     expect(set.exitCode, set.stderr).toBe(0);
   });

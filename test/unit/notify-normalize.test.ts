@@ -12,6 +12,15 @@ const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
   data: { action: 'update', error: null, folder: 'shared', item: 'dir1/f.txt', type: 'file', ...data },
 });
 
+// As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
+const localChangeDetected = (data: Record<string, unknown>): SyncthingEvent => ({
+  id: 7,
+  globalID: 118,
+  time: '2026-12-01T15:20:50.688509298Z',
+  type: 'LocalChangeDetected',
+  data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', type: 'file', ...data },
+});
+
 function lookup(sizes: Record<string, number | null> = {}, links: Record<string, string> = {}): NormalizeLookup & { asked: string[] } {
   const asked: string[] = [];
   return {
@@ -68,14 +77,7 @@ describe('normalize', () => {
   });
 
   it("turns a conflict copy this machine's Syncthing made (LocalChangeDetected) into file.conflict, and no other local change", async () => {
-    // As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
-    const local = (data: Record<string, unknown>): SyncthingEvent => ({
-      id: 7,
-      globalID: 118,
-      time: '2026-12-01T15:20:50.688509298Z',
-      type: 'LocalChangeDetected',
-      data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', type: 'file', ...data },
-    });
+    const local = localChangeDetected;
     expect(await normalize(local({}), lookup())).toEqual({
       type: 'file.conflict',
       time: '2026-12-01T15:20:50.688Z',
@@ -88,13 +90,7 @@ describe('normalize', () => {
   });
 
   it("turns any other local change into file.changed, leaving out Syncthing's own files and conflict copies", async () => {
-    const local = (data: Record<string, unknown>): SyncthingEvent => ({
-      id: 8,
-      globalID: 120,
-      time: '2026-12-01T15:20:50.688509298Z',
-      type: 'LocalChangeDetected',
-      data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'notes/plan.md', type: 'file', ...data },
-    });
+    const local = (data: Record<string, unknown>) => localChangeDetected({ path: 'notes/plan.md', ...data });
     const names = lookup({ 'shared:notes/plan.md': 42 });
     expect(await normalize(local({}), names)).toEqual({ type: 'file.changed', time: '2026-12-01T15:20:50.688Z', folder: 'shared', path: 'notes/plan.md', action: 'update', kind: 'file', size: 42 });
     expect(await normalize(local({ action: 'deleted' }), names)).toMatchObject({ type: 'file.changed', action: 'delete', kind: 'file', size: null });
