@@ -117,7 +117,8 @@ function conflictEvent(time: string, folder: string, item: string, lookup: Norma
  * A change this machine makes and sends. Syncthing's own files (its directories, its temporary files,
  * which botsync's merge writes under too) and conflict copies (made by Syncthing, settled by botsync)
  * are not changes of the user's. A file pulled from a peer is no local change: Syncthing reports it as
- * RemoteChangeDetected, never LocalChangeDetected.
+ * RemoteChangeDetected, never LocalChangeDetected; nor is a change in a receive-only folder, which is
+ * not sent and which Syncthing does not report either (its scanner marks it invalid: checked on 1.19).
  */
 async function changedEvent(time: string, folder: string, item: string, type: unknown, action: unknown, lookup: NormalizeLookup): Promise<FileChangedEvent | undefined> {
   const path = slashPath(item);

@@ -73,6 +73,14 @@ describe('the event history on a real Syncthing pair', () => {
     await place(b, 'shared', 'after-a.txt', 'x');
     await waitFor(() => receiver.delivered.some((hook) => hook.body.message.includes('"after-a.txt"')) || undefined, 'the notification of after-a.txt');
     expect(receiver.delivered.map((hook) => hook.body.message).join('\n')).not.toContain('from-a.txt');
+
+    // B (the human) only receives deliverables/: a change there stays on B, and is no change B sent.
+    await place(b, 'deliverables', 'kept-here.txt', 'local');
+    await waitFor(async () => (await b.status()).folders.find((f: { id: string; localChanges: number }) => f.id === 'deliverables')?.localChanges > 0 || undefined, 'the local change on B');
+    // Journaled in Syncthing's order: once a later change is in, the earlier one would be too.
+    await place(b, 'shared', 'marker.txt', 'm');
+    await waitFor(async () => (await events(b, ['--type', 'file.changed'])).some((e) => e.path === 'marker.txt') || undefined, 'the marker on B');
+    expect((await events(b, ['--type', 'file.changed'])).filter((e) => e.folder === 'deliverables')).toEqual([]);
   });
 
   it('gives every event a seq; --since SEQ, a duration or a time returns only later events; --type filters', async () => {
