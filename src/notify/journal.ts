@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { logFiles, RotatingLog } from '../lib/rotating-log.js';
+import { logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent, JournaledEvent } from './types.js';
@@ -39,9 +39,9 @@ export class Journal {
    * is lost meanwhile up to 1 MiB. Throws when the journal exists but cannot be read: numbering on
    * from a guess could repeat a number.
    */
-  constructor(layout: Layout, onProblem?: (message: string) => void, options: { maxBytes?: number } = {}) {
+  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs'> = {}) {
     this.seq = lastSeq(layout.journalFile);
-    this.log = new RotatingLog(layout.journalFile, { maxBytes: options.maxBytes ?? MAX_BYTES, keep: KEEP, onProblem });
+    this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, ...options, keep: KEEP, onProblem });
   }
 
   /** `sourceId`: the Syncthing event it came from, which the saved event cursor stays behind until the line is in the file. */

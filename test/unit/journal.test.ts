@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -176,6 +176,29 @@ describe('the event journal', () => {
       await following;
     }
     expect(seen.map((e) => e.seq)).toEqual([3, 6]);
+  });
+
+  it('keeps the saved event cursor behind events held while the disk is full, until they are written', async () => {
+    await mkdir(layout.stateDir, { recursive: true });
+    // /dev/full answers every write with ENOSPC; removing the link frees the space.
+    await symlink('/dev/full', layout.journalFile);
+    const problems: string[] = [];
+    const journal = new Journal(layout, (message) => problems.push(message), { retryMs: 20 });
+    try {
+      journal.append(event(1), 40);
+      journal.append(event(2), 41);
+      await journal.flushed();
+      const deadline = Date.now() + 5_000;
+      while (problems.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(problems[0]).toMatch(/cannot write/);
+      expect(journal.heldSince()).toBe(40);
+      await rm(layout.journalFile);
+      while (journal.heldSince() !== null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(journal.heldSince()).toBeNull();
+    } finally {
+      await journal.close();
+    }
+    expect((await allLines(layout)).map((line) => line.seq)).toEqual([1, 2]);
   });
 
   it('keeps the saved event cursor behind an event until its line is in the file', async () => {
