@@ -20,8 +20,10 @@ export async function run(context: Context, flags: EventsFlags): Promise<void> {
   const query = queryOf(flags, Date.now());
   await loadConfig(context.layout);
   const print = (event: JournaledEvent) => process.stdout.write(`${context.out.json ? JSON.stringify(event) : describe(event)}\n`);
-  const { events, position } = await readJournal(context.layout, query);
-  if (flags.follow !== true || flags.since !== undefined) events.forEach(print);
+  // Following from the end needs only where the end is: nothing is after the last seq.
+  const fromEnd = flags.follow === true && flags.since === undefined;
+  const { events, position } = await readJournal(context.layout, fromEnd ? { afterSeq: Number.POSITIVE_INFINITY } : query);
+  events.forEach(print);
   if (flags.follow !== true) return;
   const stop = new AbortController();
   const end = () => stop.abort();

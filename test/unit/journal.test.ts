@@ -95,6 +95,8 @@ describe('the event journal', () => {
     expect(after.events.map((e) => e.seq)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
     expect(after.position.seq).toBe(60);
     expect((await readJournal(layout, { afterSeq: 60 })).events).toEqual([]);
+    // Where following from the end starts: no event, the same end.
+    expect(await readJournal(layout, { afterSeq: Number.POSITIVE_INFINITY })).toEqual({ events: [], position: after.position });
     // Everything kept, when the seq is older than the oldest kept.
     expect((await readJournal(layout, { afterSeq: 0 })).events).toEqual(kept);
     expect((await readJournal(layout)).events).toEqual(kept);
