@@ -172,8 +172,10 @@ function buildProgram(): Command {
 
   program
     .command('events')
-    .description('the event feed (files received, devices, pairing, errors); NDJSON with --json')
-    .option('--follow', 'keep printing events as they happen')
+    .description('the event history and feed (files received and sent, devices, pairing, errors); NDJSON with --json')
+    .option('--follow', 'keep printing events as they happen (from now on, unless --since says otherwise)')
+    .option('--since <seq|duration|time>', 'only events after seq N, or of the last 10m, or since an ISO time')
+    .option('--type <type>', 'only events of this type, e.g. file.received, or a prefix such as file.* (repeatable)', collect, [])
     .action(action(() => import('./commands/events.js')));
 
   const conflicts = program.command('conflicts').description("files changed on two machines while apart: Syncthing's conflict copies, and keeping a version");

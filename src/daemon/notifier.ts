@@ -13,7 +13,7 @@ import { filterStatus, sendTest, type NotifyStatus } from '../notify/status.js';
 import { passesFilter } from '../notify/filter.js';
 import type { SendOutcome } from '../notify/sender.js';
 import { queueSummary } from '../notify/summary.js';
-import type { BotsyncEvent } from '../notify/types.js';
+import { isNotified, type BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
@@ -85,19 +85,31 @@ export class Notifier {
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
-      heldSince: () => oldestOf(oldestOf(this.batcher.heldSince(), this.deletions.heldSince()), this.queue.heldSince()),
+      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince()].reduce(oldestOf, this.batcher.heldSince()),
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
         const appendOnly = appendMatcher(appendPatterns(config));
+        // One look at Syncthing's record of an item gives both its size and who made it.
+        const records = new Map<string, ReturnType<SyncthingClient['fileInfo']>>();
+        const record = (folder: string, path: string) => {
+          const key = `${folder}\u0000${path}`;
+          const known = records.get(key) ?? client.fileInfo(folder, path);
+          records.set(key, known);
+          return known;
+        };
         for (const event of events) {
           const normalized = await normalize(event, {
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
             ownName: config.name,
             copyAuthor: async (folder, path) => conflictAuthor(config, path, await authors(folder, path)),
             appendOnly,
+            sender: async (folder, path) => {
+              const by = (await record(folder, path)).global.modifiedBy;
+              return by === '' ? null : deviceNameOf(config, by);
+            },
             fileSize: async (folder, path) => {
-              const info = await client.fileInfo(folder, path);
+              const info = await record(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
             linkTarget: (folder, path) => readLinkIn(folderPath(layout, folderById(folder)!.dir), path),
@@ -128,11 +140,11 @@ export class Notifier {
 
   /** Reports an event; `sourceId` is the Syncthing event it came from (none for botsync's own, e.g. a pairing). */
   emit(event: BotsyncEvent, sourceId?: number): void {
-    this.journal.append(event);
+    this.journal.append(event, sourceId);
     this.deletions.add(event, sourceId);
     // Without a target nothing is queued (the first `notify set` sums the journal up instead); what
-    // the filter leaves out is only journaled.
-    if (this.target.target !== undefined && passesFilter(this.target.filter, event)) this.batcher.add(event, sourceId);
+    // the filter leaves out, and what is history only (file.changed), is only journaled.
+    if (this.target.target !== undefined && isNotified(event) && passesFilter(this.target.filter, event)) this.batcher.add(event, sourceId);
   }
 
   /**

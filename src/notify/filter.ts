@@ -23,6 +23,8 @@ export interface NotifyFilter {
  */
 const KIND_OF: Readonly<Record<BotsyncEvent['type'], EventKind | null>> = {
   'file.received': 'files',
+  // Never sent (notify/types.ts isNotified); a kind for the journal's sake.
+  'file.changed': 'files',
   'file.conflict': 'conflicts',
   'files.deleted': 'deletions',
   'device.connected': 'devices',

@@ -23,6 +23,12 @@ const file = (path: string, time: string, action: 'update' | 'delete' = 'update'
 });
 
 describe('summaryOf', () => {
+  it("leaves out this machine's own changes: they are history, never news", () => {
+    const own: BotsyncEvent = { type: 'file.changed', time: at(HOUR), folder: 'shared', path: 'mine.txt', action: 'update', kind: 'file', size: 3 };
+    expect(summaryOf([own, own], at(2 * HOUR), NOW)).toBeUndefined();
+    expect(summaryOf([own, file('theirs.txt', at(HOUR))], at(2 * HOUR), NOW)).toMatchObject({ eventCount: 1 });
+  });
+
   it('counts what happened since notifications went off, by kind, without a name from a peer', () => {
     const events: BotsyncEvent[] = [
       file('before-off.txt', at(3 * HOUR)),
