@@ -93,6 +93,8 @@ function what(event: JournaledEvent): string {
       return `pending   ${quote(event.name)} (${token(event.role)}) ${token(event.deviceId)}, introduced by ${quote(event.via.name)}: \`botsync peers approve\``;
     case 'peer.revoked':
       return `revoked   ${quote(event.name)} ${token(event.deviceId)}, by ${quote(event.by.name)}`;
+    case 'peer.changed':
+      return `changed   ${quote(event.before.name)} ${token(event.deviceId)}: now ${quote(event.name)} (${token(event.role)}), was ${quote(event.before.name)} (${token(event.before.role)})`;
     case 'peer.refused':
       return `refused   ${event.count} introduction(s) by ${quote(event.via.name)} over the limit of ${event.limit}`;
     case 'revocation.refused':

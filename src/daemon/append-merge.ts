@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { isBotsyncError } from '../errors.js';
 import { serialQueue } from '../lib/serial.js';
 import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase, type MergeOutcome } from '../folders/append-merge.js';
-import { conflictAuthor } from '../folders/conflicts.js';
+import { conflictAuthor, listConflicts } from '../folders/conflicts.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { FileConflictEvent } from '../notify/types.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
@@ -40,8 +41,8 @@ export class AppendMerge {
   private readonly serial = serialQueue();
   private seeding: Promise<unknown> = Promise.resolve();
   private stopping = false;
-  /** Copies already announced or waiting to be looked at again (folder ID, NUL, path): each is news once. */
-  private readonly seen = new Set<string>();
+  /** Copies announced (folder ID, NUL, path), kept in mergeAnnouncedFile: each is news once, also after a restart. */
+  private announced = new Set<string>();
   /** Received copies waiting out the merge window, and the checks of those whose window ended. */
   private readonly windows = new Map<string, NodeJS.Timeout>();
   private readonly checks = new Set<Promise<void>>();
@@ -57,8 +58,11 @@ export class AppendMerge {
       cursorFile: layout.mergeEventCursorFile,
       types: ['ItemFinished', 'LocalIndexUpdated', 'RemoteIndexUpdated'],
       onEvents: (events) => this.handle(events),
-      // A lost event delays a base until the file's next change, or leaves a conflict for the user: said, nothing more.
-      onGap: ({ reason }) => say(`append merge: ${reason}; a conflict copy made meanwhile may stay a conflict`),
+      // A lost event delays a base until the file's next change; a copy made meanwhile is looked for on disk.
+      onGap: ({ reason }) => {
+        say(`append merge: ${reason}; looking at the conflict copies on disk again`);
+        this.serial(() => this.lookAtCopies()).catch((error: unknown) => say(`append merge: looking at the conflict copies failed: ${(error as Error).message}`));
+      },
       log: say,
     });
   }
@@ -91,6 +95,39 @@ export class AppendMerge {
       for (const path of await filesWithoutBase(this.layout, folder.id, folderPath(this.layout, folder.dir), matches)) this.pendingOf(folder.id).add(path);
       await this.settle(config, folder);
     }
+    await this.lookAtCopies();
+  }
+
+  /**
+   * The copies of append-only files on disk, merged or announced as their events would have had them:
+   * at start (one whose window was open when the daemon stopped, one made while it ran without this
+   * version) and after a gap in the events. What was announced before is not again.
+   */
+  private async lookAtCopies(): Promise<void> {
+    const config = await loadConfig(this.layout);
+    const matches = appendMatcher(appendPatterns(config));
+    const saved = await readJsonFile(this.layout.mergeAnnouncedFile).catch((error: unknown) => {
+      // Only a record of what was said: lost, a copy still there is announced once more.
+      if (!isBotsyncError(error, 'STATE_CORRUPT')) throw error;
+      this.say(`append merge: ${error.message}; the copies still there are announced again`);
+      return undefined;
+    });
+    const present = new Set<string>();
+    for (const copy of await listConflicts(this.layout, config)) {
+      if (this.stopping) return;
+      const folder = folderById(copy.folder);
+      if (folder === undefined || !matches(copy.path)) continue;
+      present.add(copyKey(folder, copy.conflictPath));
+      if (Array.isArray(saved) && saved.includes(copyKey(folder, copy.conflictPath))) this.announced.add(copyKey(folder, copy.conflictPath));
+      await this.guard(`looking at conflict copy ${folder.dir}/${copy.conflictPath}`, () => this.merge(config, folder, copy.conflictPath));
+    }
+    // Copies settled meanwhile are forgotten: the file stays small.
+    const kept = new Set([...this.announced].filter((key) => present.has(key)));
+    if (kept.size !== this.announced.size || (Array.isArray(saved) && saved.length !== kept.size)) {
+      this.announced = kept;
+      await writeJsonAtomic(this.layout.mergeAnnouncedFile, [...kept]);
+    }
+    this.say(`append merge: looked at ${present.size} conflict ${present.size === 1 ? 'copy' : 'copies'} of append-only files`);
   }
 
   private handle(events: SyncthingEvent[]): Promise<void> {
@@ -133,7 +170,7 @@ export class AppendMerge {
       outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folderPath(this.layout, folder.dir) }, copyPath);
     } catch (error) {
       // Not merged, so a conflict like any other; the copy is this machine's own version.
-      this.announceCopy(folder, copyPath, config.name);
+      await this.announceCopy(folder, copyPath, config.name);
       throw error;
     }
     const original = parseConflictName(copyPath)!.original;
@@ -144,15 +181,14 @@ export class AppendMerge {
       this.say(`merged the appends of conflict copy ${folder.dir}/${copyPath} into ${original}`);
     } else if (outcome !== 'gone') {
       this.say(`left conflict copy ${folder.dir}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
-      this.announceCopy(folder, copyPath, config.name);
+      await this.announceCopy(folder, copyPath, config.name);
     }
   }
 
   /** A copy a peer made (and merges): announced only if it is still there once the merge window ends. */
   private awaitMerge(folder: FolderSpec, copyPath: string): void {
-    const key = `${folder.id}\u0000${copyPath}`;
-    if (this.seen.has(key) || this.stopping) return;
-    this.seen.add(key);
+    const key = copyKey(folder, copyPath);
+    if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;
     const timer = setTimeout(() => {
       this.windows.delete(key);
       const check = this.serial(() => this.guard(`looking at conflict copy ${folder.dir}/${copyPath} again`, () => this.announceIfLeft(folder, copyPath)))
@@ -168,13 +204,17 @@ export class AppendMerge {
     // Merged: the copy's removal has reached this machine by now.
     if (info.local.deleted) return;
     const config = await loadConfig(this.layout);
-    this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
+    await this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
   }
 
-  private announceCopy(folder: FolderSpec, copyPath: string, from: string | null): void {
-    this.seen.add(`${folder.id}\u0000${copyPath}`);
+  private async announceCopy(folder: FolderSpec, copyPath: string, from: string | null): Promise<void> {
+    const key = copyKey(folder, copyPath);
+    if (this.announced.has(key)) return;
+    this.announced.add(key);
     const path = parseConflictName(copyPath)!.original;
     this.announce({ type: 'file.conflict', time: new Date().toISOString(), folder: folder.id, path, conflictPath: copyPath, from });
+    // After the news: a record that cannot be written (a full disk) costs one more announcement after a restart, not the news.
+    await writeJsonAtomic(this.layout.mergeAnnouncedFile, [...this.announced]);
   }
 
   /** Turns each pending file that every device of its folder now has into its base. */
@@ -216,6 +256,10 @@ export class AppendMerge {
       this.say(`append merge: ${what} failed: ${(error as Error).message}`);
     }
   }
+}
+
+function copyKey(folder: FolderSpec, copyPath: string): string {
+  return `${folder.id}/${copyPath}`;
 }
 
 /** Whether this machine's version of a file is the global one and every other device of the folder has it. */

@@ -105,11 +105,7 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
     log.redact(config.gui.apiKey);
     say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
   }
-  // Not a reason to stay down: the manifest is for agents reading the home, the daemon does without it.
-  await refreshManifest(layout, config.role).then(
-    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${config.role}`),
-    (error: unknown) => say(`cannot update ${layout.manifestFile}: ${(error as Error).message}`),
-  );
+  await updateManifest(layout, config.role, say);
   // A socket directory that is not ours is refused here, before any service starts.
   const socket = await prepareControlSocket(layout);
   // Syncthing started without its key would make a new one and become a device no peer knows.
@@ -169,6 +165,8 @@ async function supervise(
   const writer = new ConfigWriter(layout, client, async (current) => {
     firstDial?.configApplied(current);
     mesh.configApplied(current);
+    // A `config set role` changes what the folders mean for this machine: agents reading the home are told at once.
+    await updateManifest(layout, current.role, say);
     await mesh.publish(current);
   });
   firstDial = new FirstDial(layout, client, writer, say);
@@ -313,6 +311,14 @@ async function supervise(
     throw error;
   }
   say('stopped');
+}
+
+/** Not a reason to stop or to fail an apply: the manifest is for agents reading the home, the daemon does without it. */
+function updateManifest(layout: Layout, role: BotsyncConfig['role'], say: (message: string) => void): Promise<unknown> {
+  return refreshManifest(layout, role).then(
+    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${role}`),
+    (error: unknown) => say(`cannot update ${layout.manifestFile}: ${(error as Error).message}`),
+  );
 }
 
 function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {

@@ -166,6 +166,7 @@ export class MeshSync {
     }
     for (const { before: was, peer } of plan.described) {
       this.say(`${was.name} (${peer.deviceId}) now calls itself ${peer.name}, role ${peer.role}${peer.role === was.role ? '' : ` (was ${was.role})`}`);
+      this.announce({ type: 'peer.changed', time, deviceId: peer.deviceId, name: peer.name, role: peer.role, before: { name: was.name, role: was.role } });
     }
     let changed = false;
     /** The items not announced yet for `key`; remembers exactly `items`, so one refused again after a while is news again. */

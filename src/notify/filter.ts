@@ -32,6 +32,7 @@ const KIND_OF: Readonly<Record<BotsyncEvent['type'], EventKind | null>> = {
   'peer.added': 'devices',
   'peer.pending': 'devices',
   'peer.revoked': 'devices',
+  'peer.changed': 'devices',
   'peer.refused': 'devices',
   'revocation.refused': 'devices',
   'pairing.completed': 'pairing',

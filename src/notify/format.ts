@@ -76,6 +76,10 @@ function outsideWarning(count: number): string {
   );
 }
 
+function withArticle(role: string): string {
+  return role === 'agent' ? 'an agent' : `a ${token(role)}`;
+}
+
 /** One message for an event that is reported on its own. */
 export function formatEvent(event: OtherEvent): string {
   switch (event.type) {
@@ -109,6 +113,11 @@ export function formatEvent(event: OtherEvent): string {
       ]);
     case 'peer.revoked':
       return fitLines([`botsync: removed peer ${quote(event.name)} (device ${token(event.deviceId)}): ${quote(event.by.name)} revoked it.`]);
+    case 'peer.changed': {
+      const renamed = event.name === event.before.name ? '' : ` is now called ${quote(event.name)}`;
+      const role = event.role === event.before.role ? '' : `${renamed === '' ? '' : ' and'} says it is now ${withArticle(event.role)} (was ${withArticle(event.before.role)}): the folders are shared with it by its new role`;
+      return fitLines([`botsync: peer ${quote(event.before.name)} (device ${token(event.deviceId)})${renamed}${role}.`, ...(role === '' ? [] : [`If that is unexpected: botsync peers remove ${token(event.deviceId)}`])]);
+    }
     case 'peer.refused':
       return fitLines([
         `botsync: ${quote(event.via.name)} tried to introduce ${event.count} more ${event.count === 1 ? 'device' : 'devices'} than the ${event.limit} one direct pairing may bring in; ${event.count === 1 ? 'it was' : 'they were'} not added.`,
@@ -183,6 +192,7 @@ export function formatSummary(events: readonly NotifiedEvent[], since: string): 
   if (of('pairing.completed', 'peer.added') > 0) parts.push(`${plural(of('pairing.completed', 'peer.added'), 'peer')} joined`);
   if (of('peer.pending') > 0) parts.push(`${plural(of('peer.pending'), 'introduced device')} waiting for \`botsync peers approve\``);
   if (of('peer.revoked') > 0) parts.push(`${plural(of('peer.revoked'), 'peer')} revoked`);
+  if (of('peer.changed') > 0) parts.push(`${plural(of('peer.changed'), 'peer')} renamed or changed role`);
   if (of('peer.refused', 'revocation.refused') > 0) parts.push(`${plural(of('peer.refused', 'revocation.refused'), 'introduction or revocation', 'introductions or revocations')} refused`);
   if (of('file.conflict') > 0) parts.push(`${plural(of('file.conflict'), 'conflict copy', 'conflict copies')} (\`botsync conflicts\`)`);
   if (of('files.deleted') > 0) parts.push(`${plural(of('files.deleted'), 'mass deletion')} by peers (\`botsync versions --deleted\`)`);

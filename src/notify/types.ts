@@ -1,4 +1,5 @@
 import type { PeerRef } from '../workspace/config.js';
+import type { Role } from '../workspace/roles.js';
 
 /**
  * The notifier's vocabulary: the events botsync reports (to OpenClaw hooks, to a webhook of the user's
@@ -119,6 +120,19 @@ export interface PeerRevokedEvent {
   by: PeerRef;
 }
 
+/**
+ * A peer's own record gave it a new name or role (`botsync config set name|role` there). A new role
+ * changes which way deliverables/ and inbox/ flow between it and this machine: news at once.
+ */
+export interface PeerChangedEvent {
+  type: 'peer.changed';
+  time: string;
+  deviceId: string;
+  name: string;
+  role: Role;
+  before: { name: string; role: Role };
+}
+
 /** A peer's record listed more devices than it may introduce; these were not adopted. */
 export interface PeerRefusedEvent {
   type: 'peer.refused';
@@ -198,6 +212,7 @@ export type BotsyncEvent =
   | PeerAddedEvent
   | PeerPendingEvent
   | PeerRevokedEvent
+  | PeerChangedEvent
   | PeerRefusedEvent
   | RevocationRefusedEvent
   | FilesDeletedEvent
@@ -224,6 +239,7 @@ const TYPES: Record<BotsyncEvent['type'], true> = {
   'peer.added': true,
   'peer.pending': true,
   'peer.revoked': true,
+  'peer.changed': true,
   'peer.refused': true,
   'revocation.refused': true,
   'folder.error': true,

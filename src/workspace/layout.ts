@@ -45,6 +45,8 @@ export interface Layout {
   mergeBaseDir: string;
   /** How far the append merge has read Syncthing's events. */
   mergeEventCursorFile: string;
+  /** The conflict copies of append-only files the merge announced (daemon/append-merge.ts): each is news once, across restarts. */
+  mergeAnnouncedFile: string;
   /** Held around each change of a folder's shared ignore rules (folders/ignore.ts). */
   ignoreLockFile: string;
 }
@@ -85,6 +87,7 @@ export function layoutFor(home: string): Layout {
     backupSigningKeyFile: join(stateDir, 'backup-signing-key.json'),
     mergeBaseDir: join(stateDir, 'merge-base'),
     mergeEventCursorFile: join(stateDir, 'merge-events.cursor'),
+    mergeAnnouncedFile: join(stateDir, 'merge-announced.json'),
     ignoreLockFile: join(stateDir, 'ignore.lock'),
   };
 }

@@ -2,8 +2,17 @@ import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortDeviceId } from '../../src/syncthing/device-id.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
+import { MERGE_WINDOW_MS } from '../../src/daemon/append-merge.js';
 import { apart, baseIs, contentOf, copiesOf, eventsOf, lastConnected, logSays } from '../helpers/merge.js';
 import { WebhookReceiver } from '../helpers/webhook.js';
+
+/** Stops and starts a home's daemon; returns once it has looked at the conflict copies on disk again. */
+async function restart(home: TestHome): Promise<void> {
+  const before = ((await contentOf(home.path('.botsync', 'logs', 'daemon.log'))) ?? '').split('looked at').length;
+  expect((await home.run(['stop'])).exitCode).toBe(0);
+  expect((await home.run(['start'])).exitCode).toBe(0);
+  await waitFor(async () => ((await contentOf(home.path('.botsync', 'logs', 'daemon.log'))) ?? '').split('looked at').length > before || undefined, `${home.home} to look at its copies again`, 60_000, 100);
+}
 
 describe('append-only merge between a pair (A and B apart, then together)', () => {
   let a: TestHome;
@@ -111,6 +120,12 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       await appendFile(b.path('shared', log), '12:10:00 bob: B2\n');
     });
     await waitFor(async () => (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) || (await logSays(b, 'left conflict copy shared/run.sync-conflict-')), 'the merge to refuse the edited file', 90_000, 50);
+    // The other machine's daemon stops moments after the copy reached it, inside its merge window.
+    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    const other = merger === 'alice' ? b : a;
+    await waitFor(async () => (await copiesOf(other, log)).length === 1 || undefined, `the copy on ${other.home}`, 60_000, 20);
+    expect(await eventsOf(other, 'file.conflict')).toEqual([]);
+    await restart(other);
     for (const home of [a, b]) {
       const [copy] = await waitFor(async () => {
         const copies = await copiesOf(home, log);
@@ -123,15 +138,15 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       expect(await home.json(['conflicts'])).toEqual([expect.objectContaining({ folder: expect.any(String), path: 'run.log', conflictPath: copy })]);
     }
     // Announced once on each machine: at once by the one that declined to merge it (whose version the
-    // copy is), by the other once the merge window passed; the copies merged earlier never were.
-    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    // copy is), by the other once the merge window passed, here although its daemon was restarted
+    // within the window; the copies merged earlier never were.
     for (const [index, home] of [a, b].entries()) {
       const [copy] = await copiesOf(home, log);
       const announced = await waitFor(async () => {
         const events = await eventsOf(home, 'file.conflict');
         return events.length > 0 ? events : undefined;
       }, `the conflict announced on ${home.home}`, 30_000, 100);
-      expect(announced).toEqual([{ type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'run.log', conflictPath: copy, from: merger }]);
+      expect(announced).toEqual([{ seq: expect.any(Number), type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'run.log', conflictPath: copy, from: merger }]);
       const messages = await waitFor(() => {
         const found = receivers[index]!.delivered.map((hook) => String(hook.body.message)).filter((text) => text.includes('conflict copy'));
         return found.length > 0 ? found : undefined;
@@ -141,5 +156,9 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       // Neither the merged copies nor their removal were reported as files either.
       expect((await eventsOf(home, 'file.received')).filter((event) => String(event.path).includes('.sync-conflict-'))).toEqual([]);
     }
-  }, 180_000);
+    // News once, across restarts too: each daemon looks at the copy again at start and says nothing.
+    for (const home of [a, b]) await restart(home);
+    await new Promise((resolve) => setTimeout(resolve, MERGE_WINDOW_MS + 2_000));
+    for (const home of [a, b]) expect(await eventsOf(home, 'file.conflict')).toHaveLength(1);
+  }, 240_000);
 });

@@ -35,6 +35,10 @@ describe('config set name and role, and leave, in a mesh of three', () => {
       await waitFor(async () => (await devices(home)).find((device) => device.deviceID === ids.b)?.name === 'laptop2', `${home.home}'s Syncthing to name B laptop2`, 30_000, 100);
     }
     expect((await devices(b)).find((device) => device.deviceID === ids.b)?.name).toBe('laptop2');
+    // The peers' journals say so: a rename is news (peer.changed), with what B was called before.
+    for (const home of [a, c]) {
+      expect(await events(home, 'peer.changed')).toEqual([expect.objectContaining({ deviceId: ids.b, name: 'laptop2', role: 'human', before: { name: expect.any(String), role: 'human' } })]);
+    }
   });
 
   it('a bad value is refused in one line, exit 2, and changes nothing', async () => {
@@ -54,10 +58,15 @@ describe('config set name and role, and leave, in a mesh of three', () => {
     const { a, b, c, ids } = mesh();
     expect(await folders(b)).toMatchObject({ deliverables: { type: 'receiveonly' }, inbox: { type: 'sendonly' } });
     expect((await b.json(['config', 'set', 'role', 'agent'])).value).toBe('agent');
-    // B, now an agent, sends deliverables and receives the inbox.
+    // B, now an agent, sends deliverables and receives the inbox; its BOTSYNC.md tells its agents so at once.
     expect(await folders(b)).toMatchObject({ shared: { type: 'sendreceive' }, deliverables: { type: 'sendonly' }, inbox: { type: 'receiveonly' } });
+    expect(await text(b.path('BOTSYNC.md'))).toContain('role: **agent**');
     // Alice, an agent too, no longer shares deliverables with B (two senders) and now shares the inbox (two receivers); carol, a human, still both.
     await waitFor(async () => (await peerOn(a, ids.b))?.role === 'agent' && (await peerOn(c, ids.b))?.role === 'agent', 'A and C to know B as an agent', 30_000, 100);
+    // Which way deliverables and inbox flow with B changed: news on A and C (peer.changed, role human -> agent).
+    for (const home of [a, c]) {
+      expect((await events(home, 'peer.changed')).at(-1)).toMatchObject({ deviceId: ids.b, role: 'agent', before: { role: 'human' } });
+    }
     await waitFor(async () => {
       const onA = await folders(a);
       return !onA.deliverables!.devices.includes(ids.b) && onA.inbox!.devices.includes(ids.b);

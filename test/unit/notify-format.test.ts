@@ -126,6 +126,16 @@ describe('formatEvent', () => {
     ]);
   });
 
+  it("says a peer's new name or role, quoted, and how to remove it when its role changed", () => {
+    const id = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
+    const base = { type: 'peer.changed', time: '2026-01-01T00:00:00.000Z', deviceId: id } as const;
+    expect(formatEvent({ ...base, name: 'laptop2', role: 'human', before: { name: 'bob', role: 'human' } })).toBe(`botsync: peer "bob" (device ${id}) is now called "laptop2".`);
+    expect(formatEvent({ ...base, name: 'bob\u202e', role: 'agent', before: { name: 'bob', role: 'human' } }).split('\n')).toEqual([
+      `botsync: peer "bob" (device ${id}) is now called "bob\\u202e" and says it is now an agent (was a human): the folders are shared with it by its new role.`,
+      `If that is unexpected: botsync peers remove ${id}`,
+    ]);
+  });
+
   it('writes one sentence per device, pairing and missed event, with peer-chosen names quoted', () => {
     const id = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
     expect(formatEvent({ type: 'device.connected', time: 't', deviceId: id, name: 'bob' })).toBe(`botsync: peer "bob" (device ${id}) connected.`);
