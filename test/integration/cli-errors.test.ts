@@ -140,7 +140,7 @@ describe('bad input and failures on the command line', () => {
       expectCleanError(await home.run(['init', '--discovery', 'http://203.0.113.1:8443/']), 2, /is not a discovery server URL/);
       expectCleanError(await home.run(['join', 'ocean-tiger-bacon-ladder-mango', '--timeout', 'soon']), 2, /"soon" is not a duration/);
       expectCleanError(await home.run(['config', 'set', 'mesh.approve', 'maybe']), 2, /"maybe" is not a value for mesh\.approve/);
-      expect(await home.json(['config', 'get'])).toEqual({ 'network.discovery': 'default', 'network.relays': 'default', 'mesh.approve': 'false', 'versions.keep': '30d', 'merge.append': '*.log,*.jsonl,*.ndjson,memory/*.md' });
+      expect(await home.json(['config', 'get'])).toEqual({ name: 'errors', role: 'agent', network: 'loopback', relay: 'http://127.0.0.1:9', 'network.discovery': 'default', 'network.relays': 'default', 'mesh.approve': 'false', 'versions.keep': '30d', 'merge.append': '*.log,*.jsonl,*.ndjson,memory/*.md' });
     });
 
     it('refuses to remove or approve a peer that does not exist, or to approve one that is not pending', async () => {

@@ -40,9 +40,10 @@ describe('doctor', () => {
   });
 
   it('names the fix for each failure and exits 1', async () => {
+    // Stopped first: a running daemon puts the folder's .stignore back while it is being removed.
+    await home.run(['stop']);
     await chmod(home.path('.botsync', 'config.json'), 0o644);
     await rm(home.path('inbox'), { recursive: true });
-    await home.run(['stop']);
     const { exitCode, report } = await doctor(home);
     expect(exitCode).toBe(1);
     expect(report.ok).toBe(false);
