@@ -4,6 +4,7 @@ import { isBotsyncError } from '../errors.js';
 import { serialQueue } from '../lib/serial.js';
 import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase, type MergeOutcome } from '../folders/append-merge.js';
 import { conflictAuthor } from '../folders/conflicts.js';
+import { quote } from '../notify/format.js';
 import type { FileConflictEvent } from '../notify/types.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
@@ -114,7 +115,7 @@ export class AppendMerge {
       }
       settle.add(folder);
     }
-    for (const { folder, path } of copies) await this.guard(`merging ${folder.dir}/${path}`, () => this.merge(config, folder, path));
+    for (const { folder, path } of copies) await this.guard(`merging ${quote(`${folder.dir}/${path}`)}`, () => this.merge(config, folder, path));
     for (const folder of settle) await this.settle(config, folder);
   }
 
@@ -141,9 +142,9 @@ export class AppendMerge {
       // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
       await this.client.scan(folder.id, [original, copyPath]);
       this.pendingOf(folder.id).add(original);
-      this.say(`merged the appends of conflict copy ${folder.dir}/${copyPath} into ${original}`);
+      this.say(`merged the appends of conflict copy ${quote(`${folder.dir}/${copyPath}`)} into ${quote(original)}`);
     } else if (outcome !== 'gone') {
-      this.say(`left conflict copy ${folder.dir}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+      this.say(`left conflict copy ${quote(`${folder.dir}/${copyPath}`)}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
       this.announceCopy(folder, copyPath, config.name);
     }
   }
@@ -155,8 +156,8 @@ export class AppendMerge {
     this.seen.add(key);
     const timer = setTimeout(() => {
       this.windows.delete(key);
-      const check = this.serial(() => this.guard(`looking at conflict copy ${folder.dir}/${copyPath} again`, () => this.announceIfLeft(folder, copyPath)))
-        .catch((error: unknown) => this.say(`append merge: conflict copy ${folder.dir}/${copyPath} was not looked at again: ${(error as Error).message}`))
+      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.dir}/${copyPath}`)} again`, () => this.announceIfLeft(folder, copyPath)))
+        .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.dir}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
         .finally(() => this.checks.delete(check));
       this.checks.add(check);
     }, MERGE_WINDOW_MS);
@@ -190,7 +191,7 @@ export class AppendMerge {
     const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
     const dir = folderPath(this.layout, folder.dir);
     for (const path of [...paths]) {
-      await this.guard(`keeping the base of ${folder.dir}/${path}`, async () => {
+      await this.guard(`keeping the base of ${quote(`${folder.dir}/${path}`)}`, async () => {
         const info = await this.client.fileInfo(folder.id, path);
         if (info.global.deleted || info.global.size > BASE_LIMIT) {
           await removeBase(this.layout, folder.id, path);

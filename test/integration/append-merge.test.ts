@@ -79,8 +79,8 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     // One machine merged each file: the one whose Syncthing made the copy (here A, whose version lost).
     // Its name carries the winner's short ID (Syncthing tags the copy with the incoming version's author), not A's.
     const bob = shortDeviceId((await b.status()).deviceId);
-    expect(await logSays(a, `merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
-    expect(await logSays(a, `-${bob}.md into memory/2026-12-01.md`)).toBe(true);
+    expect(await logSays(a, `merged the appends of conflict copy "shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
+    expect(await logSays(a, `-${bob}.md" into "memory/2026-12-01.md"`)).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
     // A conflict that settled itself is no news where it was merged (the other machine's silence is checked below).
     expect(await eventsOf(a, 'file.conflict')).toEqual([]);
@@ -110,7 +110,7 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       await new Promise((resolve) => setTimeout(resolve, 50));
       await appendFile(b.path('shared', log), '12:10:00 bob: B2\n');
     });
-    await waitFor(async () => (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) || (await logSays(b, 'left conflict copy shared/run.sync-conflict-')), 'the merge to refuse the edited file', 90_000, 50);
+    await waitFor(async () => (await logSays(a, 'left conflict copy "shared/run.sync-conflict-')) || (await logSays(b, 'left conflict copy "shared/run.sync-conflict-')), 'the merge to refuse the edited file', 90_000, 50);
     for (const home of [a, b]) {
       const [copy] = await waitFor(async () => {
         const copies = await copiesOf(home, log);
@@ -124,7 +124,7 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     }
     // Announced once on each machine: at once by the one that declined to merge it (whose version the
     // copy is), by the other once the merge window passed; the copies merged earlier never were.
-    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    const merger = (await logSays(a, 'left conflict copy "shared/run.sync-conflict-')) ? 'alice' : 'bob';
     for (const [index, home] of [a, b].entries()) {
       const [copy] = await copiesOf(home, log);
       const announced = await waitFor(async () => {
