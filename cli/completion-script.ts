@@ -16,10 +16,12 @@ export function completionScript(shell: Shell): string {
       return `# botsync completion for bash. Now: source <(botsync completion bash)
 # For good: botsync completion bash > ~/.local/share/bash-completion/completions/botsync
 _botsync() {
-  local line
+  local line quoted
   COMPREPLY=()
   while IFS= read -r line; do
-    [ -n "$line" ] && COMPREPLY+=("$line")
+    # Readline inserts a candidate as it is, and peer names come from other machines: quoted, each
+    # one is inserted as one literal word, never as shell syntax.
+    [ -n "$line" ] && printf -v quoted '%q' "$line" && COMPREPLY+=("$quoted")
   done < <(botsync ${COMPLETE_COMMAND} -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
 }
 complete -o default -F _botsync botsync

@@ -1,5 +1,5 @@
 import { DEFAULT_DIFF_LIMIT, diffPeers, type DiffEntry, type PeerDiff } from '../../src/folders/delivery.js';
-import { humanSize } from '../../src/notify/format.js';
+import { folderName, humanSize, quote } from '../../src/notify/format.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 import { bold, dim, green, yellow } from '../output.js';
@@ -17,13 +17,15 @@ export async function run(context: Context, peer: string | undefined, flags: Dif
   for (const diff of diffs) context.out.step(diff, () => render(diff));
 }
 
-function render(diff: PeerDiff): string {
+/** Exported for its test. */
+export function render(diff: PeerDiff): string {
+  const name = quote(diff.peer);
   const inSync = diff.theyNeed.length + diff.weNeed.length + diff.localChanges.length === 0;
   const state = diff.connected ? '' : dim(' (not connected: as it was when last seen)');
-  if (inSync) return `${bold(diff.peer)}${state}  ${green('in sync')}`;
+  if (inSync) return `${bold(name)}${state}  ${green('in sync')}`;
   return [
-    `${bold(diff.peer)}${state}`,
-    ...list(`${diff.peer} needs from this machine`, diff.theyNeed, diff.more.theyNeed),
+    `${bold(name)}${state}`,
+    ...list(`${name} needs from this machine`, diff.theyNeed, diff.more.theyNeed),
     ...list('this machine needs', diff.weNeed, diff.more.weNeed),
     ...list('changed here, never sent (receive-only; `botsync pull FOLDER` drops them)', diff.localChanges, diff.more.localChanges),
   ].join('\n');
@@ -33,7 +35,7 @@ function list(title: string, entries: DiffEntry[], more: number): string[] {
   if (entries.length === 0) return [];
   return [
     `  ${title}:`,
-    ...entries.map((entry) => `    ${entry.folder}/${JSON.stringify(entry.path)}  ${entry.deleted ? yellow('deleted') : humanSize(entry.size)}`),
+    ...entries.map((entry) => `    ${folderName(entry.folder)} ${quote(entry.path)}  ${entry.deleted ? yellow('deleted') : humanSize(entry.size)}`),
     ...(more > 0 ? [dim(`    ... and ${more} more (--limit N shows more)`)] : []),
   ];
 }

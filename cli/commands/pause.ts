@@ -1,5 +1,6 @@
 import { changePause, type PauseChange } from '../../src/mesh/pause.js';
 import { BotsyncError } from '../../src/errors.js';
+import { folderName, quote } from '../../src/notify/format.js';
 import type { Context } from '../context.js';
 import { dim } from '../output.js';
 
@@ -22,8 +23,9 @@ export async function pauseOrResume(context: Context, pause: boolean, target: st
   context.out.result(change, () => render(change));
 }
 
-function render(change: PauseChange): string {
-  const paused = [...change.peers, ...change.folders.map((id) => `${id}/`)];
+/** Exported for its test. */
+export function render(change: PauseChange): string {
+  const paused = [...change.peers.map((peer) => quote(peer)), ...change.folders.map((id) => folderName(id))];
   return [
     paused.length === 0 ? 'Nothing is paused: everything syncs.' : `Paused: ${paused.join(', ')}.`,
     change.applied ? dim('Applied to Syncthing.') : dim('Saved; the daemon applies it when it starts (`botsync start`).'),

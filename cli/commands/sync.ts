@@ -1,4 +1,4 @@
-import { humanSize } from '../../src/notify/format.js';
+import { folderName, humanSize, quote } from '../../src/notify/format.js';
 import { parseSyncTimeout, syncFolders, type Missing, type SyncReport } from '../../src/folders/delivery.js';
 import type { Context } from '../context.js';
 import { dim, green, yellow } from '../output.js';
@@ -25,13 +25,14 @@ export async function run(context: Context, flags: SyncFlags): Promise<number> {
 }
 
 function describe(missing: Missing): string {
-  return `${missing.peer} needs ${missing.items} ${missing.items === 1 ? 'item' : 'items'} of ${missing.folder}/${missing.bytes > 0 ? ` (${humanSize(missing.bytes)})` : ''}`;
+  return `${quote(missing.peer)} needs ${missing.items} ${missing.items === 1 ? 'item' : 'items'} of ${folderName(missing.folder)}${missing.bytes > 0 ? ` (${humanSize(missing.bytes)})` : ''}`;
 }
 
-function render(report: SyncReport, wait: boolean): string {
-  const paused = report.pausedFolders.length === 0 ? [] : [dim(`Paused here, not synced: ${report.pausedFolders.map((id) => `${id}/`).join(', ')} (\`botsync resume\`).`)];
+/** Exported for its test. */
+export function render(report: SyncReport, wait: boolean): string {
+  const paused = report.pausedFolders.length === 0 ? [] : [dim(`Paused here, not synced: ${report.pausedFolders.map((id) => folderName(id)).join(', ')} (\`botsync resume\`).`)];
   if (report.peers.length === 0) return ['Scanned; this machine has no peers yet.', ...paused].join('\n');
-  const peers = report.peers.join(', ');
+  const peers = report.peers.map((peer) => quote(peer)).join(', ');
   if (report.complete) return [green(`${peers} ${report.peers.length === 1 ? 'has' : 'have'} everything${wait ? ` (${report.waited}s)` : ''}.`), ...paused].join('\n');
   const head = wait ? yellow(`Not everything arrived within ${report.waited}s:`) : 'Scanned; still on the way:';
   return [head, ...report.missing.map((missing) => `  ${describe(missing)}`), ...paused, dim('`botsync diff PEER` lists the files; `botsync status` shows the connections.')].join('\n');

@@ -5,6 +5,7 @@ import { serialQueue } from '../lib/serial.js';
 import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase, type MergeOutcome } from '../folders/append-merge.js';
 import { conflictAuthor, listConflicts } from '../folders/conflicts.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
+import { quote } from '../notify/format.js';
 import type { FileConflictEvent } from '../notify/types.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
@@ -119,7 +120,7 @@ export class AppendMerge {
       if (folder === undefined || !matches(copy.path)) continue;
       present.add(copyKey(folder, copy.conflictPath));
       if (Array.isArray(saved) && saved.includes(copyKey(folder, copy.conflictPath))) this.announced.add(copyKey(folder, copy.conflictPath));
-      await this.guard(`looking at conflict copy ${folder.dir}/${copy.conflictPath}`, () => this.merge(config, folder, copy.conflictPath));
+      await this.guard(`looking at conflict copy ${quote(`${folder.dir}/${copy.conflictPath}`)}`, () => this.merge(config, folder, copy.conflictPath));
     }
     // Copies settled meanwhile are forgotten: the file stays small.
     const kept = new Set([...this.announced].filter((key) => present.has(key)));
@@ -151,7 +152,7 @@ export class AppendMerge {
       }
       settle.add(folder);
     }
-    for (const { folder, path } of copies) await this.guard(`merging ${folder.dir}/${path}`, () => this.merge(config, folder, path));
+    for (const { folder, path } of copies) await this.guard(`merging ${quote(`${folder.dir}/${path}`)}`, () => this.merge(config, folder, path));
     for (const folder of settle) await this.settle(config, folder);
   }
 
@@ -178,9 +179,9 @@ export class AppendMerge {
       // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
       await this.client.scan(folder.id, [original, copyPath]);
       this.pendingOf(folder.id).add(original);
-      this.say(`merged the appends of conflict copy ${folder.dir}/${copyPath} into ${original}`);
+      this.say(`merged the appends of conflict copy ${quote(`${folder.dir}/${copyPath}`)} into ${quote(original)}`);
     } else if (outcome !== 'gone') {
-      this.say(`left conflict copy ${folder.dir}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+      this.say(`left conflict copy ${quote(`${folder.dir}/${copyPath}`)}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
       await this.announceCopy(folder, copyPath, config.name);
     }
   }
@@ -191,8 +192,8 @@ export class AppendMerge {
     if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;
     const timer = setTimeout(() => {
       this.windows.delete(key);
-      const check = this.serial(() => this.guard(`looking at conflict copy ${folder.dir}/${copyPath} again`, () => this.announceIfLeft(folder, copyPath)))
-        .catch((error: unknown) => this.say(`append merge: conflict copy ${folder.dir}/${copyPath} was not looked at again: ${(error as Error).message}`))
+      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.dir}/${copyPath}`)} again`, () => this.announceIfLeft(folder, copyPath)))
+        .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.dir}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
         .finally(() => this.checks.delete(check));
       this.checks.add(check);
     }, MERGE_WINDOW_MS);
@@ -230,7 +231,7 @@ export class AppendMerge {
     const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
     const dir = folderPath(this.layout, folder.dir);
     for (const path of [...paths]) {
-      await this.guard(`keeping the base of ${folder.dir}/${path}`, async () => {
+      await this.guard(`keeping the base of ${quote(`${folder.dir}/${path}`)}`, async () => {
         const info = await this.client.fileInfo(folder.id, path);
         if (info.global.deleted || info.global.size > BASE_LIMIT) {
           await removeBase(this.layout, folder.id, path);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshFolderId, planMembership, publishRecord, RECORD_FILE, REVOCATION_SKEW_MS, type IntroducerRecord, type MembershipPlan, type RecordsRead } from '../mesh/membership.js';
 import type { MachineDetails } from '../pairing/details.js';
+import { quote, token } from '../notify/format.js';
 import type { BotsyncEvent, PeerAddedEvent, PeerPendingEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig, peerRef, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
@@ -153,19 +154,19 @@ export class MeshSync {
   private async report(before: BotsyncConfig, plan: MembershipPlan): Promise<void> {
     const time = new Date().toISOString();
     for (const peer of plan.added) {
-      this.say(`added ${peer.name} (${peer.deviceId}, ${peer.role}), introduced by ${peer.via}`);
+      this.say(`added ${quote(peer.name)} (${peer.deviceId}, ${token(peer.role)}), introduced by ${peer.via}`);
       this.announce(introducedEvent('peer.added', before, peer, time));
     }
     for (const peer of plan.pending) {
-      this.say(`${peer.name} (${peer.deviceId}, ${peer.role}), introduced by ${peer.via}, waits for approval`);
+      this.say(`${quote(peer.name)} (${peer.deviceId}, ${token(peer.role)}), introduced by ${peer.via}, waits for approval`);
       this.announce(introducedEvent('peer.pending', before, peer, time));
     }
     for (const { peer, by } of plan.dropped) {
-      this.say(by === peer.deviceId ? `removed ${peer.name} (${peer.deviceId}): it left the network` : `removed ${peer.name} (${peer.deviceId}): revoked by ${by}`);
+      this.say(by === peer.deviceId ? `removed ${quote(peer.name)} (${peer.deviceId}): it left the network` : `removed ${quote(peer.name)} (${peer.deviceId}): revoked by ${by}`);
       this.announce({ type: 'peer.revoked', time, deviceId: peer.deviceId, name: peer.name, by: peerRef(before, by) });
     }
     for (const { before: was, peer } of plan.described) {
-      this.say(`${was.name} (${peer.deviceId}) now calls itself ${peer.name}, role ${peer.role}${peer.role === was.role ? '' : ` (was ${was.role})`}`);
+      this.say(`${quote(was.name)} (${peer.deviceId}) now calls itself ${quote(peer.name)}, role ${token(peer.role)}${peer.role === was.role ? '' : ` (was ${token(was.role)})`}`);
       this.announce({ type: 'peer.changed', time, deviceId: peer.deviceId, name: peer.name, role: peer.role, before: { name: was.name, role: was.role } });
     }
     let changed = false;

@@ -108,7 +108,7 @@ function settingFor(key: string): Setting {
 function parseName(value: string): string {
   const name = value.trim();
   if (isMachineName(name)) return name;
-  throw new BotsyncError('BAD_INPUT', `"${value}" is not a name for this machine.`, { hint: 'Use 1 to 64 characters, without control characters, e.g. `botsync config set name laptop2`.' });
+  throw new BotsyncError('BAD_INPUT', `"${value}" is not a name for this machine.`, { hint: 'Use 1 to 64 characters, without control or invisible characters, e.g. `botsync config set name laptop2`.' });
 }
 
 function parseChoice<T extends string>(key: string, value: string, choices: readonly T[]): T {

@@ -212,6 +212,12 @@ export function formatSummary(events: readonly NotifiedEvent[], since: string): 
  */
 const DISGUISING = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\u{e0000}-\u{e01ef}]/gu;
 
+/** Whether quote() shows a character of `text` escaped because it is a control character or hides or disguises text. */
+export function hasHiddenCharacters(text: string): boolean {
+  // search() ignores the g flag's lastIndex, so the one shared pattern serves both.
+  return /[\u0000-\u001f]/.test(text) || text.search(DISGUISING) !== -1;
+}
+
 /**
  * A string from elsewhere as a JSON string literal that shows what it is (JSON.parse gives the exact
  * string back, unless it was cut). Overlong strings are cut at a character boundary and say so.

@@ -1,5 +1,6 @@
 import { BotsyncError } from '../errors.js';
 import { readAddress } from '../mesh/address.js';
+import { hasHiddenCharacters } from '../notify/format.js';
 import { parseDeviceId } from '../syncthing/device-id.js';
 import { ROLES, type Role } from '../workspace/roles.js';
 
@@ -58,9 +59,13 @@ function machineDetails(value: unknown): MachineDetails {
   return { deviceId, name, addresses, role: record.role as Role };
 }
 
-/** A name a machine may go by (`--name`, `config set name`, what pairing details and mesh records carry): 1 to 64 characters, no control characters. */
+/**
+ * A name a machine may go by (`--name`, `config set name`, what pairing details and mesh records
+ * carry): 1 to 64 characters, none of them a control character or one that hides or disguises text
+ * (bidi controls, zero-width characters), which quote() would show escaped.
+ */
 export function isMachineName(name: string): boolean {
-  return name.length > 0 && name.length <= 64 && !/[\u0000-\u001f]/.test(name);
+  return name.length > 0 && name.length <= 64 && !hasHiddenCharacters(name);
 }
 
 /**

@@ -64,7 +64,7 @@ describe('append-only merge in a mesh of three (B apart, A and C together)', () 
       await baseIs(home, log, mergedLog);
     }
     const mergers = [];
-    for (const [name, home] of Object.entries({ a, b, c })) if (await logSays(home, 'merged the appends of conflict copy shared/run.sync-conflict-')) mergers.push(name);
+    for (const [name, home] of Object.entries({ a, b, c })) if (await logSays(home, 'merged the appends of conflict copy "shared/run.sync-conflict-')) mergers.push(name);
     console.log(JSON.stringify({ appendMergeThree: { mergedRunLogOn: mergers } }));
     for (const home of [a, b, c]) {
       expect(await contentOf(home.path('shared', log))).toBe(mergedLog);

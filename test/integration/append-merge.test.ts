@@ -88,8 +88,8 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     // One machine merged each file: the one whose Syncthing made the copy (here A, whose version lost).
     // Its name carries the winner's short ID (Syncthing tags the copy with the incoming version's author), not A's.
     const bob = shortDeviceId((await b.status()).deviceId);
-    expect(await logSays(a, `merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
-    expect(await logSays(a, `-${bob}.md into memory/2026-12-01.md`)).toBe(true);
+    expect(await logSays(a, `merged the appends of conflict copy "shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
+    expect(await logSays(a, `-${bob}.md" into "memory/2026-12-01.md"`)).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
     // A conflict that settled itself is no news where it was merged (the other machine's silence is checked below).
     expect(await eventsOf(a, 'file.conflict')).toEqual([]);
@@ -119,9 +119,9 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       await new Promise((resolve) => setTimeout(resolve, 50));
       await appendFile(b.path('shared', log), '12:10:00 bob: B2\n');
     });
-    await waitFor(async () => (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) || (await logSays(b, 'left conflict copy shared/run.sync-conflict-')), 'the merge to refuse the edited file', 90_000, 50);
+    await waitFor(async () => (await logSays(a, 'left conflict copy "shared/run.sync-conflict-')) || (await logSays(b, 'left conflict copy "shared/run.sync-conflict-')), 'the merge to refuse the edited file', 90_000, 50);
     // The other machine's daemon stops moments after the copy reached it, inside its merge window.
-    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    const merger = (await logSays(a, 'left conflict copy "shared/run.sync-conflict-')) ? 'alice' : 'bob';
     const other = merger === 'alice' ? b : a;
     await waitFor(async () => (await copiesOf(other, log)).length === 1 || undefined, `the copy on ${other.home}`, 60_000, 20);
     expect(await eventsOf(other, 'file.conflict')).toEqual([]);

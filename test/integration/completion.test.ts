@@ -1,11 +1,15 @@
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 import { CLI, destroyAll, processesMatching, requirePrerequisites, runCli, TEST_ENV, TestHome } from '../helpers/harness.js';
 
 /** The example device ID from Syncthing's documentation: well formed, belongs to nobody here. */
 const EXAMPLE_ID = 'MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD';
+/** A peer name as a hostile peer could choose it: shell syntax that creates a file, and spaces. */
+const HOSTILE_NAME = 'eve $(touch pwned) `touch pwned`';
 
 /**
  * The completion scripts in the real shells, against the real program (dist/) and a real home whose
@@ -21,6 +25,7 @@ describe('shell completion', () => {
     home = await TestHome.create('botsync-completion-');
     await home.init('agent', 'completer');
     await home.json(['peers', 'add', EXAMPLE_ID, '--name', 'bobs-laptop', '--address', 'tcp://127.0.0.1:9']);
+    await home.json(['peers', 'add', deviceIdFromDer(Buffer.from('completion-eve')), '--name', HOSTILE_NAME, '--address', 'tcp://127.0.0.1:9']);
     expect((await home.run(['stop'])).exitCode).toBe(0);
     // The scripts call `botsync`, as an installed package puts it on PATH.
     bin = join(home.root, 'bin');
@@ -35,15 +40,25 @@ describe('shell completion', () => {
   async function bashCompletes(...words: string[]): Promise<string[]> {
     const quoted = words.map((word) => `'${word}'`).join(' ');
     const script = `source <(botsync completion bash) && COMP_WORDS=(${quoted}) && COMP_CWORD=${words.length - 1} && _botsync && printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const { stdout } = await execa('bash', ['-c', script], { env });
+    const { stdout } = await execa('bash', ['-c', script], { env, cwd: home.root });
     return stdout.split('\n').filter(Boolean);
   }
+
+  it('bash inserts a peer name as one literal word, whatever shell syntax it holds', async () => {
+    const [inserted, ...others] = await bashCompletes('botsync', 'peers', 'remove', 'ev');
+    expect(others).toEqual([]);
+    // Readline puts the candidate on the command line as it is; bash then parses that line when the
+    // user presses Enter, as this does, in the directory where the name would create its file.
+    const { stdout } = await execa('bash', ['-c', `words=(botsync peers remove ${inserted}) && printf '%s\\n' "\${#words[@]}" "\${words[3]}"`], { env, cwd: home.root });
+    expect(stdout.split('\n')).toEqual(['4', HOSTILE_NAME]);
+    expect(existsSync(join(home.root, 'pwned'))).toBe(false);
+  });
 
   it('bash completes commands, code words, peer names and flags, and starts no daemon', async () => {
     expect(await bashCompletes('botsync', 'pe')).toEqual(['peers']);
     expect(await bashCompletes('botsync', 'join', 'oce')).toEqual(['ocean']);
     expect(await bashCompletes('botsync', 'join', 'ocean', 'tiger', 'baco')).toEqual(['bacon']);
-    expect(await bashCompletes('botsync', 'peers', 'remove', '')).toEqual(['bobs-laptop']);
+    expect(await bashCompletes('botsync', 'peers', 'remove', 'b')).toEqual(['bobs-laptop']);
     expect(await bashCompletes('botsync', 'notify', 'set', '--ev')).toEqual(['--events']);
     expect(await bashCompletes('botsync', 'peers', 'r')).toEqual(['remove']);
     const { stdout } = await execa('bash', ['-c', 'source <(botsync completion bash) && complete -p botsync'], { env });
@@ -69,7 +84,12 @@ describe('shell completion', () => {
     const fish = async (line: string) => (await execa('fish', ['--no-config', '-c', `source ${join(home.root, 'botsync.fish')}; complete -C '${line}'`], { env })).stdout.split('\n').map((candidate) => candidate.split('\t')[0]);
     expect(await fish('botsync pe')).toEqual(['peers']);
     expect(await fish('botsync join oce')).toEqual(['ocean']);
-    expect(await fish('botsync peers remove ')).toEqual(['bobs-laptop']);
+    expect(await fish('botsync peers remove b')).toEqual(['bobs-laptop']);
+    // What fish inserts (escaped), parsed back as fish parses the line: one literal word.
+    const inserted = (await execa('fish', ['--no-config', '-c', `source ${join(home.root, 'botsync.fish')}; complete --escape -C 'botsync peers remove ev'`], { env })).stdout;
+    const parsed = await execa('fish', ['--no-config', '-c', `set words ${inserted}; printf '%s\\n' (count $words) $words`], { env, cwd: home.root });
+    expect(parsed.stdout.split('\n')).toEqual(['1', HOSTILE_NAME]);
+    expect(existsSync(join(home.root, 'pwned'))).toBe(false);
   });
 
   it('refuses an unknown shell with exit 2', async () => {

@@ -141,6 +141,6 @@ describe('delivery: status per peer, diff, sync --wait, pause and resume (real S
     expect(Number.isNaN(Date.parse(peer.lastSeen))).toBe(false);
     const text = await a.run(['sync', '--wait', '--timeout', '1s']);
     expect(text.exitCode).toBe(1);
-    expect(text.stdout).toMatch(/bob needs 1 item of deliverables\//);
+    expect(text.stdout).toMatch(/"bob" needs 1 item of deliverables\//);
   });
 });
