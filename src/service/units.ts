@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { fnv1a64 } from '../ipc/socket.js';
+import { fnv1a64 } from '../lib/hash.js';
 
 /**
  * The service definitions that run `botsync daemon` for one home under a service manager: a systemd
