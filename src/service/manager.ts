@@ -171,7 +171,7 @@ async function unlessCorrupt<T>(reading: Promise<T>): Promise<T | undefined> {
 function howToPass(place: ServicePlace, names: string[]): string {
   const lines = names.map((name) => `${name}=...`).join(' and ');
   if (place.manager === 'launchd') {
-    return `add ${lines} under EnvironmentVariables in ${place.path}, \`chmod 600\` it, and load it again (\`launchctl bootout ${launchdDomain()}/${place.name}; launchctl bootstrap ${launchdDomain()} ${place.path}\`)`;
+    return `add ${lines} under EnvironmentVariables in ${place.path}, \`chmod 600\` it, and load it again after each \`botsync service install\` (\`launchctl bootout ${launchdDomain()}/${place.name}; launchctl bootstrap ${launchdDomain()} ${place.path}\`)`;
   }
   return `put ${lines} in a file of mode 0600, name it in \`${systemctl(place, 'edit', place.name).join(' ')}\` as [Service] EnvironmentFile=/path/to/it, then \`botsync restart\``;
 }

@@ -18,6 +18,15 @@ const command = daemonCommand('/usr/bin/node', '/usr/lib/node_modules/botsync/di
   XDG_CACHE_HOME: '/home/ann/.cache',
 });
 
+/** The test's own directory: units to verify, homes whose settings warn. */
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'botsync-units-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
 describe('the systemd unit', () => {
   it('runs `botsync daemon` for the home, restarts it on failure, and holds no variable but PATH and where Syncthing is', () => {
     expect(systemdUnit(command, { systemdVersion: 252 })).toBe(`[Unit]
@@ -75,14 +84,6 @@ WantedBy=default.target
 });
 
 describe('systemd-analyze verify', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-units-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   /** What systemd-analyze says about a unit: nothing at all for a unit without a fault. */
   async function verify(text: string, scope: 'user' | 'system'): Promise<{ status: number | null; output: string }> {
     const dir = join(root, scope);
@@ -195,14 +196,6 @@ describe('the launchd agent', () => {
 });
 
 describe('the warnings of `service install`', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-service-warnings-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   it('name each secret the service does not get, and how to give it one, without its value', async () => {
     const layout = layoutFor(join(root, 'ann'));
     const env = { HOME: '/home/ann', OPENCLAW_HOOKS_TOKEN: 'tok-never-shown', OPENCLAW_HOOKS_URL: 'http://127.0.0.1:1/hooks/agent' };
