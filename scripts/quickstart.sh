@@ -2,6 +2,7 @@
 # The README's first quick-start command: sets this machine up for botsync's development and runs the
 # demo. Installs what is missing and only that: the system packages (Debian/Ubuntu, with sudo only
 # when not root), the npm dependencies (npm ci, when there is no node_modules yet), then `npm run demo`.
+# With --check it only prints the system packages it would install, one a line, and exits 1 if any.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,14 @@ declare -A package_of=(
 )
 missing=()
 for tool in "${!package_of[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")
+  # nft and sysctl live in /usr/sbin on Debian, which a user's PATH lacks: look there too, or every
+  # run by a user would install them again.
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")
 done
+if [ "${1:-}" = --check ]; then
+  [ "${#missing[@]}" -eq 0 ] || { printf '%s\n' "${missing[@]}"; exit 1; }
+  exit 0
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "quickstart: missing ${missing[*]}, and there is no apt-get here: install them with your package manager, then run this again." >&2

@@ -2,6 +2,8 @@ import { stopDaemon } from '../../src/daemon/control.js';
 import { installService } from '../../src/service/manager.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
+import { startDaemonFor } from '../daemon-start.js';
+import { yellow } from '../output.js';
 import { serviceOptions } from './service-status.js';
 
 /**
@@ -11,11 +13,12 @@ import { serviceOptions } from './service-status.js';
  */
 export async function run(context: Context, options: { system?: boolean }): Promise<number> {
   await loadConfig(context.layout);
-  const result = await installService(context.layout, serviceOptions(context, options), () => stopDaemon(context.layout));
+  const result = await installService(context.layout, serviceOptions(context, options), { stop: () => stopDaemon(context.layout), start: () => startDaemonFor(context) });
+  for (const warning of result.warnings) context.out.note(yellow(`warning: ${warning}`));
   context.out.result(result, () =>
     result.command !== undefined
       ? `Wrote ${result.path}, but ${result.manager} cannot be reached here (${result.reason}); to enable it, run: ${result.command}`
-      : `Installed ${result.name} (${result.path}): ${result.pid === undefined ? `enabled; ${result.reason}` : `the daemon runs (pid ${result.pid}) and starts at ${result.scope === 'user' ? 'login' : 'boot'}`}.${result.note === undefined ? '' : `\nNote: ${result.note}.`}`,
+      : `Installed ${result.name} (${result.path}): the daemon runs (pid ${result.pid}) and starts at ${result.scope === 'user' ? 'login' : 'boot'}.${result.note === undefined ? '' : `\nNote: ${result.note}.`}`,
   );
   return result.command === undefined ? 0 : 1;
 }

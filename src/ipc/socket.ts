@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
+import { fnv1a64 } from '../lib/hash.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import type { Layout } from '../workspace/layout.js';
 
@@ -82,14 +83,4 @@ export function dirHint(layout: Layout, dir: string): string {
   return dir === layout.stateDir
     ? `Make it yours and private: \`chmod 700 ${dir}\` as its owner.`
     : `Remove ${dir}: the daemon makes it again, private (mode 0700).`;
-}
-
-/**
- * FNV-1a, 64 bits: a short stable name per home without loading node:crypto on the CLI's start path.
- * 64 bits, not 32: two homes whose names collide would clear each other's live socket.
- */
-export function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(text)) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
-  return hash.toString(16).padStart(16, '0');
 }

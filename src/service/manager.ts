@@ -2,10 +2,12 @@ import { stat, mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { readBackupSettings } from '../backup/settings.js';
+import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
 import { pathExists, writeFileAtomic } from '../lib/state-file.js';
 import { pollUntil } from '../lib/time/poll.js';
+import { resolveTarget } from '../notify/settings.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { Layout } from '../workspace/layout.js';
 import { daemonCommand, launchdLabel, launchdPlist, systemdName, systemdUnit } from './units.js';
@@ -44,8 +46,10 @@ export interface ServiceStatus extends ServicePlace {
 }
 
 export interface InstallResult extends ServiceStatus {
-  /** The daemon's PID once the manager started it. */
+  /** The daemon's PID once the manager started it; unset when the manager could not be reached. */
   pid?: number;
+  /** What a daemon of `botsync start` reads from this shell and the service's daemon lacks, one sentence each. */
+  warnings: string[];
   /** What to run to enable the service, when botsync could not. */
   command?: string;
   /** For a user unit without lingering: it starts at login only, and how to start it at boot. */
@@ -79,32 +83,97 @@ export async function serviceFile(layout: Layout, place: ServicePlace, options: 
 }
 
 /**
- * Writes the service file and has the manager enable and start it. `beforeStart` runs once the manager
- * answered, just before it starts the service: a daemon already running for the home (`botsync start`)
- * must stop first, or the service's daemon would find the home's lock taken.
+ * The daemon `botsync start` may be running for the home: it stops once the manager answered, just
+ * before the manager starts the service, or the service's daemon would find the home's lock taken; it
+ * starts again when the manager then fails, so a failed install leaves the home as it was.
  */
-export async function installService(layout: Layout, options: ServiceOptions, beforeStart: () => Promise<unknown>): Promise<InstallResult> {
+export interface OwnDaemon {
+  stop(): Promise<{ wasRunning: boolean }>;
+  start(): Promise<unknown>;
+}
+
+/** How long the manager's daemon may take to hold the home's lock. */
+const SERVICE_START_MS = 30_000;
+
+/** Writes the service file and has the manager enable and start it. */
+export async function installService(layout: Layout, options: ServiceOptions, own: OwnDaemon): Promise<InstallResult> {
   const place = servicePlace(layout, options);
   if (place.scope === 'system' && process.geteuid?.() !== 0) {
     throw new BotsyncError('BAD_INPUT', 'A system service can be installed only as root.', { hint: 'Run it with sudo, or leave out --system for a user service.' });
   }
   const text = await serviceFile(layout, place, options);
+  const warnings = await serviceWarnings(layout, place, options.env ?? process.env);
   await mkdir(dirname(place.path), { recursive: true, mode: 0o755 });
   // Readable by the manager (a system one reads it as root anyway); it holds paths, never a secret.
   await writeFileAtomic(place.path, text, 0o644);
 
   const steps = place.manager === 'systemd' ? systemdInstallSteps(place) : launchdInstallSteps(place);
   const reload = await run(steps.prepare);
-  if (reload.failed) return { ...place, installed: true, enabled: false, active: false, reason: reload.why, command: steps.manual };
-  await beforeStart();
+  if (reload.failed) return { ...place, installed: true, enabled: false, active: false, reason: reload.why, command: steps.manual, warnings };
+  const stopped = await own.stop();
   const enable = await run(steps.enable);
   if (enable.failed) {
-    throw new BotsyncError('SERVICE_FAILED', `${place.manager} did not enable ${place.name}: ${enable.why}.`, { hint: `Run \`${steps.manual}\` to see why; \`botsync service uninstall\` removes the file.` });
+    const again = stopped.wasRunning ? await startAgain(own) : undefined;
+    throw new BotsyncError('SERVICE_FAILED', `${place.manager} did not enable ${place.name}: ${enable.why}${again === undefined ? '' : `; ${again.said}`}.`, {
+      hint: `Run \`${steps.manual}\` to see why; \`botsync service uninstall\` removes the file${again?.started === false ? '; `botsync start` runs the daemon without a service' : ''}.`,
+    });
   }
-  const pid = await pollUntil(() => lockHolder(layout.lockFile, legacyDaemonCheck(layout)), { everyMs: 200, timeoutMs: 30_000 });
+  const pid = await pollUntil(() => lockHolder(layout.lockFile, legacyDaemonCheck(layout)), { everyMs: 200, timeoutMs: SERVICE_START_MS });
+  if (pid === undefined) {
+    throw new BotsyncError('SERVICE_FAILED', `${place.manager} enabled ${place.name}, but its daemon did not start within ${SERVICE_START_MS / 1000} s.`, {
+      hint: `See \`botsync logs\`${place.manager === 'systemd' ? ` and \`journalctl ${scopeFlag(place)}-u ${place.name}\`` : ''}; \`botsync service status\` shows whether it runs by now.`,
+    });
+  }
   const status = await serviceStatus(layout, options);
   const note = place.manager === 'systemd' && place.scope === 'user' ? await lingerNote() : undefined;
-  return { ...status, ...(note === undefined ? {} : { note }), ...(pid === undefined ? { reason: `the daemon did not start within 30 s: see \`botsync logs\`${place.manager === 'systemd' ? ` and \`journalctl ${scopeFlag(place)}-u ${place.name}\`` : ''}` } : { pid }) };
+  return { ...status, ...(note === undefined ? {} : { note }), pid, warnings };
+}
+
+/** Starts the daemon that ran before a failed install; how that went, for the install's error. */
+async function startAgain(own: OwnDaemon): Promise<{ started: boolean; said: string }> {
+  try {
+    await own.start();
+    return { started: true, said: 'the daemon that ran before is started again' };
+  } catch (error) {
+    return { started: false, said: `the daemon that ran before did not start again (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
+/**
+ * The secrets a daemon of `botsync start` reads from the shell that started it, and the service's
+ * daemon does not get: the service file is readable by others, so they are never written into it.
+ * A token `notify set` stored needs no variable; one botsync takes from OPENCLAW_HOOKS_TOKEN does.
+ */
+export async function serviceWarnings(layout: Layout, place: ServicePlace, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const warnings: string[] = [];
+  const backup = await unlessCorrupt(readBackupSettings(layout));
+  if (backup?.encryption.type === 'scrypt') {
+    warnings.push(`scheduled backups read their passphrase from ${backup.encryption.passphraseEnv}, which the service does not pass on: ${howToPass(place, [backup.encryption.passphraseEnv])}.`);
+  }
+  const notify = await unlessCorrupt(resolveTarget(layout, env));
+  if (notify?.source === 'environment') {
+    const names = ['OPENCLAW_HOOKS_TOKEN', ...(env.OPENCLAW_HOOKS_URL ? ['OPENCLAW_HOOKS_URL'] : [])];
+    warnings.push(`notifications go to the webhook in ${names.join(' and ')}, which the service does not pass on: ${howToPass(place, names)}, or store it with \`botsync notify set --url URL --token-env OPENCLAW_HOOKS_TOKEN\`.`);
+  }
+  return warnings;
+}
+
+/** A broken settings file warns of nothing here: the daemon and `botsync doctor` report it. */
+async function unlessCorrupt<T>(reading: Promise<T>): Promise<T | undefined> {
+  try {
+    return await reading;
+  } catch (error) {
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
+    throw error;
+  }
+}
+
+function howToPass(place: ServicePlace, names: string[]): string {
+  const lines = names.map((name) => `${name}=...`).join(' and ');
+  if (place.manager === 'launchd') {
+    return `add ${lines} under EnvironmentVariables in ${place.path}, \`chmod 600\` it, and load it again after each \`botsync service install\` (\`launchctl bootout ${launchdDomain()}/${place.name}; launchctl bootstrap ${launchdDomain()} ${place.path}\`)`;
+  }
+  return `put ${lines} in a file of mode 0600, name it in \`${systemctl(place, 'edit', place.name).join(' ')}\` as [Service] EnvironmentFile=/path/to/it, then \`botsync restart\``;
 }
 
 export interface UninstallResult extends ServicePlace {

@@ -1,5 +1,5 @@
 import { BotsyncError } from '../errors.js';
-import { fnv1a64 } from '../ipc/socket.js';
+import { fnv1a64 } from '../lib/hash.js';
 
 /**
  * The service definitions that run `botsync daemon` for one home under a service manager: a systemd
@@ -17,8 +17,12 @@ export interface DaemonCommand {
   environment: Record<string, string>;
 }
 
-/** The variables copied into a unit when set where it is installed: where Syncthing is and its cache. */
-export const SERVICE_ENVIRONMENT = ['BOTSYNC_SYNCTHING', 'XDG_CACHE_HOME'] as const;
+/**
+ * The variables copied into a unit when set where it is installed: where Syncthing is and its cache,
+ * and PATH, so the daemon finds the rclone and syncthing this shell finds (launchd's PATH has no
+ * Homebrew). Secrets a daemon may read (a backup passphrase, a hooks token) stay out: see serviceWarnings.
+ */
+export const SERVICE_ENVIRONMENT = ['PATH', 'BOTSYNC_SYNCTHING', 'XDG_CACHE_HOME'] as const;
 
 export function daemonCommand(node: string, script: string, home: string, env: NodeJS.ProcessEnv): DaemonCommand {
   const environment: Record<string, string> = {};
@@ -58,7 +62,7 @@ export interface SystemdOptions {
  */
 export function systemdUnit(command: DaemonCommand, options: SystemdOptions = {}): string {
   const growing = (options.systemdVersion ?? 0) >= 254;
-  const environment = Object.entries(command.environment).map(([name, value]) => `Environment=${systemdQuote(`${name}=${value}`)}`);
+  const environment = Object.entries(command.environment).map(([name, value]) => `Environment=${systemdQuote(`${name}=${value}`, 'setting')}`);
   return [
     '[Unit]',
     `Description=botsync daemon for ${escapeSpecifiers(command.home)}`,
@@ -71,7 +75,7 @@ export function systemdUnit(command: DaemonCommand, options: SystemdOptions = {}
     '[Service]',
     'Type=simple',
     ...(options.user === undefined ? [] : [`User=${options.user}`]),
-    `ExecStart=${[command.node, command.script, 'daemon', '--home', command.home].map(systemdQuote).join(' ')}`,
+    `ExecStart=${[command.node, command.script, 'daemon', '--home', command.home].map((word) => systemdQuote(word)).join(' ')}`,
     ...environment,
     'Restart=on-failure',
     ...(growing ? ['RestartSec=2s', 'RestartSteps=6', 'RestartMaxDelaySec=5min'] : ['RestartSec=10s']),
@@ -87,10 +91,12 @@ export function systemdUnit(command: DaemonCommand, options: SystemdOptions = {}
 
 /**
  * One word of a systemd command line or setting: quoted when it holds anything but plain path
- * characters; `%` (specifiers) and `$` (variable expansion) are doubled so they mean themselves.
+ * characters; `%` (specifiers) is doubled so it means itself, and so is `$` on a command line, the one
+ * place systemd expands variables (in Environment= a `$$` would stay two dollars).
  */
-export function systemdQuote(word: string): string {
-  const literal = escapeSpecifiers(word).replace(/\$/g, '$$$$');
+export function systemdQuote(word: string, place: 'command' | 'setting' = 'command'): string {
+  const specified = escapeSpecifiers(word);
+  const literal = place === 'command' ? specified.replace(/\$/g, '$$$$') : specified;
   if (/^[A-Za-z0-9_/.:,+=@%$-]+$/.test(literal)) return literal;
   return `"${literal.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,16 +60,22 @@ describe('botsync service, restart and logs', () => {
     expect(before.exitCode).toBe(0);
     expect(JSON.parse(before.stdout)).toMatchObject({ manager: 'systemd', scope: 'user', installed: false });
 
-    const install = await b.run(['service', 'install', '--json'], serviceEnv);
+    // A webhook taken from the shell's OPENCLAW_HOOKS_TOKEN: the service's daemon would not have it.
+    const hooks = { ...serviceEnv, OPENCLAW_HOOKS_TOKEN: TOKEN };
+    const install = await b.run(['service', 'install', '--json'], hooks);
     expect(install.exitCode, install.stderr).toBe(1);
     expect(install.stdout.trim().split('\n')).toHaveLength(1);
+    expect(install.stdout).not.toContain(TOKEN);
     const result = JSON.parse(install.stdout);
+    expect(result.warnings).toEqual([expect.stringMatching(/^notifications go to the webhook in OPENCLAW_HOOKS_TOKEN, which the service does not pass on: .*EnvironmentFile=/)]);
     unitPath = result.path;
     expect(unitPath).toMatch(new RegExp(`^${root}/config/systemd/user/botsync-[0-9a-f]{16}\\.service$`));
     expect(result).toMatchObject({ installed: true, enabled: false, active: false, command: `systemctl --user daemon-reload && systemctl --user enable --now ${result.name}` });
     expect(result.reason).toMatch(/bus/i);
-    const human = await b.run(['service', 'install'], serviceEnv);
+    const human = await b.run(['service', 'install'], hooks);
     expect(human.exitCode).toBe(1);
+    expect(human.stderr).toBe(`warning: ${result.warnings[0]}`);
+    expect((await b.run(['service', 'install', '--json'], serviceEnv)).stdout).toContain('"warnings":[]');
     expect(human.stdout).toContain(`run: systemctl --user daemon-reload && systemctl --user enable --now ${result.name}`);
 
     const verify = spawnSync('systemd-analyze', ['--user', 'verify', unitPath], { env: { ...process.env, XDG_RUNTIME_DIR: join(root, 'run') }, encoding: 'utf8' });
@@ -83,7 +89,8 @@ describe('botsync service, restart and logs', () => {
     const [command, ...args] = systemdWords(/^ExecStart=(.*)$/m.exec(unit)![1]!);
     expect([command, ...args]).toEqual([process.execPath, CLI, 'daemon', '--home', b.home]);
     const environment = Object.fromEntries([...unit.matchAll(/^Environment=(.*)$/gm)].map((match) => systemdWords(match[1]!)[0]!.split(/=(.*)/s).slice(0, 2)));
-    expect(environment).toEqual({ XDG_CACHE_HOME: b.env.XDG_CACHE_HOME });
+    // PATH as the installing shell had it: launchd's and systemd's own lack Homebrew and ~/bin.
+    expect(environment).toEqual({ PATH: process.env.PATH, XDG_CACHE_HOME: b.env.XDG_CACHE_HOME });
 
     // The daemon `init` started gives way: the service's daemon must hold the home's lock.
     expect((await b.run(['stop'])).exitCode).toBe(0);
@@ -160,5 +167,39 @@ describe('botsync service, restart and logs', () => {
     await expect(stat(unitPath)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(JSON.parse((await b.run(['service', 'status', '--json'], serviceEnv)).stdout)).toMatchObject({ installed: false });
     expect(JSON.parse((await b.run(['service', 'uninstall', '--json'], serviceEnv)).stdout)).toMatchObject({ removed: false });
+  });
+
+  /** An environment whose `systemctl` is a script answering as `script` says (systemd itself is never asked). */
+  async function fakeSystemctl(name: string, script: string): Promise<NodeJS.ProcessEnv> {
+    const bin = join(root, name);
+    await mkdir(bin);
+    await writeFile(join(bin, 'systemctl'), `#!/bin/sh\n${script}\n`);
+    await chmod(join(bin, 'systemctl'), 0o755);
+    return { ...serviceEnv, PATH: `${bin}:${process.env.PATH}` };
+  }
+
+  it('exits 1 when systemd does not enable the unit, and starts again the daemon it stopped for it', async () => {
+    const before = (await b.status()).daemon;
+    expect(before.running).toBe(true);
+    const env = await fakeSystemctl('refusing', 'case " $* " in *" enable "*) echo "Failed to enable unit: Access denied" >&2; exit 1;; esac; exit 0');
+    const install = await b.run(['service', 'install'], env);
+    expect(install.exitCode).toBe(1);
+    expect(install.stderr).toMatch(/^botsync: systemd did not enable botsync-[0-9a-f]{16}\.service: Failed to enable unit: Access denied; the daemon that ran before is started again\.\nhint: /);
+    const after = (await b.status()).daemon;
+    expect(after.running).toBe(true);
+    expect(after.pid).not.toBe(before.pid);
+    expect((await b.run(['service', 'uninstall', '--json'], env)).exitCode).toBe(0);
+  });
+
+  it('exits 1 when systemd enabled the unit but no daemon started within 30 s', async () => {
+    const env = await fakeSystemctl('silent', 'exit 0');
+    const install = await b.run(['service', 'install', '--json'], env);
+    expect(install.exitCode).toBe(1);
+    const { error } = JSON.parse(install.stderr);
+    expect(error.code).toBe('SERVICE_FAILED');
+    expect(error.message).toMatch(/^systemd enabled botsync-[0-9a-f]{16}\.service, but its daemon did not start within 30 s\.$/);
+    expect(error.hint).toContain('journalctl --user -u botsync-');
+    expect((await b.status()).daemon.running).toBe(false);
+    expect((await b.run(['service', 'uninstall', '--json'], env)).exitCode).toBe(0);
   });
 });

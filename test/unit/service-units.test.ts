@@ -4,17 +4,31 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonCommand, launchdLabel, launchdPlist, systemdName, systemdQuote, systemdUnit } from '../../src/service/units.js';
-import { servicePlace } from '../../src/service/manager.js';
+import { saveBackupSettings } from '../../src/backup/settings.js';
+import { setTarget } from '../../src/notify/settings.js';
+import { servicePlace, serviceWarnings } from '../../src/service/manager.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 
 const command = daemonCommand('/usr/bin/node', '/usr/lib/node_modules/botsync/dist/main.js', '/home/ann/sync', {
   BOTSYNC_SYNCTHING: '/opt/syncthing/syncthing',
   HOOKS_TOKEN: 'never-copied',
+  OPENCLAW_HOOKS_TOKEN: 'never-copied-either',
+  BACKUP_PASS: 'never-copied-at-all',
+  PATH: '/home/ann/bin:/usr/local/bin:/usr/bin:/bin',
   XDG_CACHE_HOME: '/home/ann/.cache',
 });
 
+/** The test's own directory: units to verify, homes whose settings warn. */
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'botsync-units-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
 describe('the systemd unit', () => {
-  it('runs `botsync daemon` for the home, restarts it on failure, and holds no variable but where Syncthing is', () => {
+  it('runs `botsync daemon` for the home, restarts it on failure, and holds no variable but PATH and where Syncthing is', () => {
     expect(systemdUnit(command, { systemdVersion: 252 })).toBe(`[Unit]
 Description=botsync daemon for /home/ann/sync
 Documentation=https://www.npmjs.com/package/botsync
@@ -25,6 +39,7 @@ StartLimitIntervalSec=0
 [Service]
 Type=simple
 ExecStart=/usr/bin/node /usr/lib/node_modules/botsync/dist/main.js daemon --home /home/ann/sync
+Environment=PATH=/home/ann/bin:/usr/local/bin:/usr/bin:/bin
 Environment=BOTSYNC_SYNCTHING=/opt/syncthing/syncthing
 Environment=XDG_CACHE_HOME=/home/ann/.cache
 Restart=on-failure
@@ -49,6 +64,9 @@ WantedBy=default.target
     expect(systemdQuote('/home/ann/my sync')).toBe('"/home/ann/my sync"');
     expect(systemdQuote('/h/100%')).toBe('/h/100%%');
     expect(systemdQuote('/h/$HOME')).toBe('/h/$$HOME');
+    // Environment= expands no variables: a `$` is written as it is, a `%` (a specifier there too) doubled.
+    expect(systemdQuote('P=/h/$x', 'setting')).toBe('P=/h/$x');
+    expect(systemdUnit(daemonCommand('/n', '/s', '/h', { XDG_CACHE_HOME: '/c/$HOME 100%' }))).toContain('\nEnvironment="XDG_CACHE_HOME=/c/$HOME 100%%"\n');
     expect(systemdQuote('/h/a"b\\c d')).toBe('"/h/a\\"b\\\\c d"');
     expect(() => daemonCommand('/usr/bin/node', '/x/main.js', '/home/ann/sync\nExecStartPre=/bin/evil', {})).toThrow(/line break/);
   });
@@ -66,14 +84,6 @@ WantedBy=default.target
 });
 
 describe('systemd-analyze verify', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-units-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
   /** What systemd-analyze says about a unit: nothing at all for a unit without a fault. */
   async function verify(text: string, scope: 'user' | 'system'): Promise<{ status: number | null; output: string }> {
     const dir = join(root, scope);
@@ -106,7 +116,7 @@ describe('systemd-analyze verify', () => {
 describe('the launchd agent', () => {
   const label = launchdLabel('/Users/ann/sync');
   const plist = launchdPlist(
-    daemonCommand('/usr/local/bin/node', '/usr/local/lib/node_modules/botsync/dist/main.js', '/Users/ann/sync & co', { XDG_CACHE_HOME: '/Users/ann/.cache' }),
+    daemonCommand('/usr/local/bin/node', '/usr/local/lib/node_modules/botsync/dist/main.js', '/Users/ann/sync & co', { XDG_CACHE_HOME: '/Users/ann/.cache', PATH: '/opt/homebrew/bin:/usr/bin:/bin', BACKUP_PASS: 'never-copied' }),
     label,
     '/Users/ann/sync & co/.botsync/logs/daemon.out',
   );
@@ -129,6 +139,8 @@ describe('the launchd agent', () => {
 \t</array>
 \t<key>EnvironmentVariables</key>
 \t<dict>
+\t\t<key>PATH</key>
+\t\t<string>/opt/homebrew/bin:/usr/bin:/bin</string>
 \t\t<key>XDG_CACHE_HOME</key>
 \t\t<string>/Users/ann/.cache</string>
 \t</dict>
@@ -180,5 +192,41 @@ describe('the launchd agent', () => {
       path: `/Users/ann/Library/LaunchAgents/${label}.plist`,
     });
     expect(() => servicePlace(layoutFor('/Users/ann/sync'), { system: true, script: '/x', platform: 'darwin' })).toThrow(/launchd agent/);
+  });
+});
+
+describe('the warnings of `service install`', () => {
+  it('name each secret the service does not get, and how to give it one, without its value', async () => {
+    const layout = layoutFor(join(root, 'ann'));
+    const env = { HOME: '/home/ann', OPENCLAW_HOOKS_TOKEN: 'tok-never-shown', OPENCLAW_HOOKS_URL: 'http://127.0.0.1:1/hooks/agent' };
+    const user = servicePlace(layout, { system: false, script: '/x', env, platform: 'linux' });
+    expect(await serviceWarnings(layout, user, { HOME: '/home/ann' })).toEqual([]);
+
+    await saveBackupSettings(layout, { remote: ':local:/b', encryption: { type: 'scrypt', passphraseEnv: 'BACKUP_PASS' }, exclude: [], retention: {}, interval: '24h', includeState: false });
+    const systemd = await serviceWarnings(layout, user, env);
+    expect(systemd).toEqual([
+      `scheduled backups read their passphrase from BACKUP_PASS, which the service does not pass on: put BACKUP_PASS=... in a file of mode 0600, name it in \`systemctl --user edit ${user.name}\` as [Service] EnvironmentFile=/path/to/it, then \`botsync restart\`.`,
+      `notifications go to the webhook in OPENCLAW_HOOKS_TOKEN and OPENCLAW_HOOKS_URL, which the service does not pass on: put OPENCLAW_HOOKS_TOKEN=... and OPENCLAW_HOOKS_URL=... in a file of mode 0600, name it in \`systemctl --user edit ${user.name}\` as [Service] EnvironmentFile=/path/to/it, then \`botsync restart\`, or store it with \`botsync notify set --url URL --token-env OPENCLAW_HOOKS_TOKEN\`.`,
+    ]);
+    const system = servicePlace(layout, { system: true, script: '/x', env, platform: 'linux' });
+    expect((await serviceWarnings(layout, system, { OPENCLAW_HOOKS_TOKEN: 'tok-never-shown' }))[1]).toContain(`webhook in OPENCLAW_HOOKS_TOKEN, which the service does not pass on: put OPENCLAW_HOOKS_TOKEN=... in a file of mode 0600, name it in \`systemctl edit ${system.name}\``);
+    const agent = servicePlace(layout, { system: false, script: '/x', env, platform: 'darwin' });
+    expect((await serviceWarnings(layout, agent, env))[0]).toContain(`add BACKUP_PASS=... under EnvironmentVariables in ${agent.path}, \`chmod 600\` it, and load it again`);
+    expect(JSON.stringify([systemd, await serviceWarnings(layout, agent, env)])).not.toContain('tok-never-shown');
+
+    // A token `notify set` stored is the daemon's own: it needs no variable, and warns of nothing.
+    await setTarget(layout, { url: 'http://127.0.0.1:1/hooks/agent', tokenEnv: 'HOOK_TOKEN' }, { HOOK_TOKEN: 'stored-token' });
+    expect(await serviceWarnings(layout, user, env)).toEqual([systemd[0]]);
+    await saveBackupSettings(layout, { remote: ':local:/b', encryption: { type: 'x25519', recipient: 'age1' }, exclude: [], retention: {}, interval: '24h', includeState: false });
+    expect(await serviceWarnings(layout, user, env)).toEqual([]);
+  });
+
+  it('do not stop an install over a broken settings file, which the daemon reports itself', async () => {
+    const layout = layoutFor(join(root, 'broken'));
+    await mkdir(layout.stateDir, { recursive: true });
+    await writeFile(layout.notifySettingsFile, '{');
+    await writeFile(layout.backupSettingsFile, '{');
+    const place = servicePlace(layout, { system: false, script: '/x', env: { HOME: '/home/ann' }, platform: 'linux' });
+    expect(await serviceWarnings(layout, place, { OPENCLAW_HOOKS_TOKEN: 't' })).toEqual([]);
   });
 });
