@@ -57,6 +57,8 @@ function describe(event: BotsyncEvent): string {
       return event.reason === undefined
         ? `${event.time}  error     ${event.folder}: ${event.errors.length} file(s) could not be synced`
         : `${event.time}  error     ${event.folder} stopped syncing: ${JSON.stringify(event.reason)}`;
+    case 'folder.offered':
+      return `${event.time}  offered   folder ${quote(event.folder)} by ${quote(event.from)} (${event.folderType} here${event.preset === undefined ? '' : `, preset ${event.preset}`}): \`botsync folders accept\``;
     case 'backup.failed':
       return `${event.time}  backup    failed while ${event.stage}: ${JSON.stringify(event.message)}${event.retryAt === null ? '' : `; next try ${event.retryAt}`}`;
     case 'events.missed':

@@ -10,10 +10,9 @@ import { closeOpenGui } from '../setup/close-gui.js';
 import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
-import { FOLDERS } from '../workspace/roles.js';
+import { homeFolders, type HomeFolder } from '../folders/home-folders.js';
 import { ConfigWriter } from './config-writer.js';
 import { prepareControlSocket, serveControl, type ControlServer } from '../ipc/server.js';
 import type { SocketPlace } from '../ipc/socket.js';
@@ -37,6 +36,7 @@ import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 import { AppendMerge } from './append-merge.js';
+import { FolderOffers } from './folder-offers.js';
 
 export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
@@ -142,12 +142,13 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
-  let watchers: TreeWatcher[] = [];
+  const watchers = new FolderWatchers(layout, scans, say);
   const system = new SystemWatch(client, say);
   const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
   const mesh = new MeshSync(layout, client, addresses, say, (event) => notifier.emit(event));
   let firstDial: FirstDial | undefined;
   const writer = new ConfigWriter(layout, client, async (current) => {
+    watchers.follow(current);
     firstDial?.configApplied(current);
     mesh.configApplied(current);
     await mesh.publish(current);
@@ -174,6 +175,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     log: say,
   }, env);
   const merges = new AppendMerge(layout, client, say);
+  const offers = new FolderOffers(layout, client, say, (event) => notifier.emit(event));
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
   let control: ControlServer | undefined;
 
@@ -253,13 +255,14 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     ),
     service(
       'the fast-scan watcher',
-      () => void (watchers = watchFolders(layout, scans, say)),
+      async () => watchers.start(await loadConfig(layout)),
       () => {
-        for (const watcher of watchers) watcher.close();
+        watchers.close();
         scans.close();
       },
     ),
     service('the notifier', () => notifier.start(), () => notifier.stop()),
+    service('the folder offers', () => offers.start(), () => offers.stop()),
     service('the append merge', () => merges.start(), () => merges.stop()),
     service('the backup schedule', () => backups.start(), () => backups.stop()),
     service('mesh sync', () => mesh.start(writer), () => mesh.close()),
@@ -270,7 +273,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
     service(
       'the control socket',
       async () => {
-        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }), (error) => say(`control socket: ${error.message}`));
+        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh, offers }), (error) => say(`control socket: ${error.message}`));
         // Served last, once everything it answers for runs: a command that meanwhile found no daemon wrote
         // config.json itself, and that change is applied now rather than at Syncthing's next start.
         const late = await writer.applyIfChanged().catch((error: unknown) => say(`applying config.json changed during start-up failed: ${(error as Error).message}`));
@@ -296,20 +299,55 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
   say('stopped');
 }
 
-function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
-  return FOLDERS.map((folder) => {
-    // One per folder: Syncthing writing `notes.md` into shared/ says nothing about inbox/notes.md.
+/**
+ * The fast-scan watcher of each folder, one per folder (Syncthing writing `notes.md` into shared/ says
+ * nothing about inbox/notes.md), following the folders as config.json has them once started: a folder
+ * added or accepted is watched from its apply on, a removed one no longer.
+ */
+class FolderWatchers {
+  private readonly watching = new Map<string, { path: string; watcher: TreeWatcher }>();
+  private started = false;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly scans: ScanScheduler,
+    private readonly say: (message: string) => void,
+  ) {}
+
+  start(config: BotsyncConfig): void {
+    this.started = true;
+    this.follow(config);
+  }
+
+  follow(config: BotsyncConfig): void {
+    if (!this.started) return;
+    const wanted = new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder]));
+    for (const [id, { path, watcher }] of this.watching) {
+      if (wanted.get(id)?.path === path) continue;
+      watcher.close();
+      this.watching.delete(id);
+    }
+    for (const [id, folder] of wanted) if (!this.watching.has(id)) this.watching.set(id, { path: folder.path, watcher: this.watch(folder) });
+  }
+
+  close(): void {
+    this.started = false;
+    for (const { watcher } of this.watching.values()) watcher.close();
+    this.watching.clear();
+  }
+
+  private watch(folder: HomeFolder): TreeWatcher {
     const incoming = new IncomingWrites();
-    return watchTree(folderPath(layout, folder.dir), {
+    return watchTree(folder.path, {
       onChange: (path) => {
-        if (!incoming.isSyncthingWrite(path)) scans.notify(folder.id, path);
+        if (!incoming.isSyncthingWrite(path)) this.scans.notify(folder.id, path);
       },
-      onError: (error) => say(`watching ${folder.dir} failed: ${(error as Error).message}`),
+      onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
       // reported, so that IncomingWrites learns what Syncthing is about to write.
       ignore: (name) => name === '.stfolder' || name === '.stversions',
     });
-  });
+  }
 }
 
 /**

@@ -17,6 +17,10 @@ import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
 import { settleFolders } from '../folders/settle.js';
 import type { DaemonState } from '../workspace/daemon-state.js';
+import { acceptWith, addFolderWith, currentOffers, entryOf, folderEntries, withoutFolder, type FolderChange } from '../folders/added.js';
+import type { AddedFolder } from '../workspace/config.js';
+import type { FolderOffers } from './folder-offers.js';
+import { sharedDevices } from '../folders/home-folders.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -28,10 +32,17 @@ export interface DaemonParts {
   backups: BackupSchedule;
   system: SystemWatch;
   mesh: MeshSync;
+  offers: FolderOffers;
 }
 
 /** What the CLI can ask a running daemon: the route table of src/ipc/routes.ts, served by src/ipc/server.ts. */
-export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): RouteHandlers {
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh, offers }: DaemonParts): RouteHandlers {
+  /** A folder change made through the writer (the one writer of config.json while the daemon runs), and applied. */
+  const folderChange = async (work: (update: (edit: (current: BotsyncConfig) => BotsyncConfig) => Promise<BotsyncConfig>) => Promise<AddedFolder>): Promise<FolderChange> => {
+    let done!: { config: BotsyncConfig; applied: boolean };
+    const folder = await work(async (edit) => (done = await writer.update(edit)).config);
+    return { folder: entryOf(done.config, folder), applied: done.applied };
+  };
   return {
     status: async () => {
       const config = await loadConfig(layout);
@@ -52,6 +63,26 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'backup.reload': async () => backups.reload(),
     'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
     apply: async () => writer.apply(),
+    'folders.list': async () => {
+      const config = await loadConfig(layout);
+      return folderEntries(layout, config, await currentOffers(client, config));
+    },
+    'folders.add': async (input) => folderChange((update) => addFolderWith(layout, input, update)),
+    'folders.accept': async (input) => folderChange((update) => acceptWith(layout, client, input, update)),
+    'folders.remove': async (id) => {
+      // Marked before the folder goes: its peers' offer of it comes back at once, and is no news.
+      const current = await loadConfig(layout);
+      await offers.removedHere(id, sharedDevices(current, withoutFolder(current, id).folder));
+      return folderChange(async (update) => {
+        let removed!: AddedFolder;
+        await update((latest) => {
+          const edited = withoutFolder(latest, id);
+          removed = edited.folder;
+          return edited.config;
+        });
+        return removed;
+      });
+    },
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),
     'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input)),
     'peers.approve': async (nameOrId) => {

@@ -4,6 +4,7 @@ import type { ApplyReport } from '../mesh/apply.js';
 import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
 import type { SettleReport, SettleRequest } from '../folders/settle.js';
+import type { AcceptFolderInput, AddFolderInput, FolderChange, FolderEntry } from '../folders/added.js';
 import type { SendOutcome } from '../notify/sender.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { PairingCompletedEvent } from '../notify/types.js';
@@ -44,6 +45,13 @@ export interface DaemonApi {
   'backup.reload': Route<void, void>;
   /** `botsync pull` / `push`: folders made to match their peers, or the peers made to match them. */
   'folders.settle': Route<SettleRequest, SettleReport>;
+  /** The folders synced here, then the folders peers offer (`offered: true`). */
+  'folders.list': Route<void, FolderEntry[]>;
+  'folders.add': Route<AddFolderInput, FolderChange>;
+  /** A peer's offer, by folder ID. */
+  'folders.accept': Route<AcceptFolderInput, FolderChange>;
+  /** An added folder's ID: it stops syncing here, its files stay. */
+  'folders.remove': Route<string, FolderChange>;
 }
 
 interface Route<Request, Response> {

@@ -45,6 +45,12 @@ export interface Layout {
   mergeBaseDir: string;
   /** How far the append merge has read Syncthing's events. */
   mergeEventCursorFile: string;
+  /** Where `folders accept` puts a folder when no path is given: `<home>/folders/<ID>`. */
+  acceptedFoldersDir: string;
+  /** The peers' folder offers already announced, so each is news once (daemon/folder-offers.ts). */
+  folderOffersFile: string;
+  /** How far the folder-offer watch has read Syncthing's events. */
+  folderOffersCursorFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -83,5 +89,8 @@ export function layoutFor(home: string): Layout {
     backupSigningKeyFile: join(stateDir, 'backup-signing-key.json'),
     mergeBaseDir: join(stateDir, 'merge-base'),
     mergeEventCursorFile: join(stateDir, 'merge-events.cursor'),
+    acceptedFoldersDir: join(home, 'folders'),
+    folderOffersFile: join(stateDir, 'folder-offers.json'),
+    folderOffersCursorFile: join(stateDir, 'folder-offers.cursor'),
   };
 }

@@ -1,0 +1,123 @@
+import { currentOffers } from '../folders/added.js';
+import { serialQueue } from '../lib/serial.js';
+import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
+import type { FolderOfferedEvent } from '../notify/types.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+import { EventStream } from '../syncthing/events.js';
+import { loadConfig } from '../workspace/config.js';
+import type { Layout } from '../workspace/layout.js';
+
+/**
+ * Announces the folders peers offer (folders/offers.ts) as `folder.offered`, once per offer: Syncthing
+ * reports an offer again (PendingFoldersChanged `added`) on every cluster config the peer sends, at
+ * each connection, so what was announced is kept (folder ID and offering device, with when), and each
+ * look compares Syncthing's pending list against it. An offer that leaves the list (accepted, or no
+ * longer offered) is forgotten after FORGET_MS, so a later offer of it is news again; so is the first
+ * look at start, which also finds offers made while the daemon was down.
+ */
+
+/** How long an announced offer that left the pending list is remembered. */
+const FORGET_MS = 10 * 60_000;
+
+export class FolderOffers {
+  private readonly stream: EventStream;
+  private readonly serial = serialQueue();
+  /** `ID DEVICE` -> when it was announced, or marked (a folder removed here that its peers still offer). */
+  private known: Map<string, string> | undefined;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly client: SyncthingClient,
+    private readonly say: (message: string) => void,
+    private readonly announce: (event: FolderOfferedEvent) => void,
+  ) {
+    this.stream = new EventStream({
+      client,
+      cursorFile: layout.folderOffersCursorFile,
+      types: ['PendingFoldersChanged'],
+      onEvents: () => this.look(),
+      // Whatever was missed is in the pending list, which the next look reads whole.
+      onGap: () => void this.look().catch((error: unknown) => say(`looking at folder offers failed: ${(error as Error).message}`)),
+      log: say,
+    });
+  }
+
+  start(): void {
+    this.stream.start();
+    this.look().catch((error: unknown) => this.say(`looking at folder offers failed: ${(error as Error).message}`));
+  }
+
+  stop(): Promise<void> {
+    return this.stream.stop();
+  }
+
+  /**
+   * A folder removed here that its peers share still comes back as their offer: that is no news to
+   * the user who just removed it, so it is marked as announced.
+   */
+  removedHere(id: string, devices: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const known = await this.load();
+      const now = new Date().toISOString();
+      for (const deviceId of devices) known.set(key(id, deviceId), now);
+      await this.save(known);
+    });
+  }
+
+  /** Compares the pending offers with those announced, and announces the new ones. */
+  look(): Promise<void> {
+    return this.serial(async () => {
+      const config = await loadConfig(this.layout);
+      const offers = await currentOffers(this.client, config);
+      const known = await this.load();
+      const now = Date.now();
+      let changed = false;
+      const offered = new Set<string>();
+      for (const offer of offers) {
+        for (const peer of offer.from) {
+          const at = key(offer.id, peer.deviceId);
+          offered.add(at);
+          if (known.has(at)) continue;
+          known.set(at, new Date(now).toISOString());
+          changed = true;
+          this.say(`${peer.name} (${peer.deviceId}) offers folder ${offer.id}`);
+          this.announce({
+            type: 'folder.offered',
+            time: new Date(now).toISOString(),
+            folder: offer.id,
+            from: peer.name,
+            deviceId: peer.deviceId,
+            label: peer.label,
+            folderType: offer.type,
+            ...(offer.preset === undefined ? {} : { preset: offer.preset }),
+          });
+        }
+      }
+      for (const [at, since] of known) {
+        if (!offered.has(at) && !(now - Date.parse(since) < FORGET_MS)) {
+          known.delete(at);
+          changed = true;
+        }
+      }
+      if (changed) await this.save(known);
+    });
+  }
+
+  private async load(): Promise<Map<string, string>> {
+    if (this.known !== undefined) return this.known;
+    const saved = await readJsonFile(this.layout.folderOffersFile).catch((error: unknown) => {
+      this.say(`ignoring unreadable ${this.layout.folderOffersFile} (offers may be announced again): ${(error as Error).message}`);
+      return undefined;
+    });
+    const entries = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Object.entries(saved).filter((entry): entry is [string, string] => typeof entry[1] === 'string') : [];
+    return (this.known = new Map(entries));
+  }
+
+  private async save(known: Map<string, string>): Promise<void> {
+    await writeJsonAtomic(this.layout.folderOffersFile, Object.fromEntries(known)).catch((error: unknown) => this.say(`cannot save ${this.layout.folderOffersFile}: ${(error as Error).message}`));
+  }
+}
+
+function key(id: string, deviceId: string): string {
+  return `${id} ${deviceId}`;
+}
