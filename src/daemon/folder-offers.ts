@@ -3,7 +3,7 @@ import { serialQueue } from '../lib/serial.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import type { FolderOfferedEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { EventStream } from '../syncthing/events.js';
+import { EventStream, RESTARTED } from '../syncthing/events.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 
@@ -36,8 +36,11 @@ export class FolderOffers {
       cursorFile: layout.folderOffersCursorFile,
       types: ['PendingFoldersChanged'],
       onEvents: () => this.look(),
-      // Whatever was missed is in the pending list, which the next look reads whole.
-      onGap: () => void this.look().catch((error: unknown) => say(`looking at folder offers failed: ${(error as Error).message}`)),
+      // Whatever was missed is in the pending list, read whole by a look now. A plain restart lost nothing:
+      // the stream hands over what Syncthing saw since it started.
+      onGap: ({ reason }) => {
+        if (reason !== RESTARTED) this.look().catch((error: unknown) => say(`looking at folder offers failed: ${(error as Error).message}`));
+      },
       log: say,
     });
   }
@@ -72,6 +75,7 @@ export class FolderOffers {
       const known = await this.load();
       const now = Date.now();
       let changed = false;
+      let fresh = 0;
       const offered = new Set<string>();
       for (const offer of offers) {
         for (const peer of offer.from) {
@@ -80,7 +84,7 @@ export class FolderOffers {
           if (known.has(at)) continue;
           known.set(at, new Date(now).toISOString());
           changed = true;
-          this.say(`${peer.name} (${peer.deviceId}) offers folder ${offer.id}`);
+          fresh += 1;
           this.announce({
             type: 'folder.offered',
             time: new Date(now).toISOString(),
@@ -100,6 +104,8 @@ export class FolderOffers {
         }
       }
       if (changed) await this.save(known);
+      // Each look said, new offers or not: the log shows that a repeated offer was seen and taken for known.
+      this.say(`folder offers: ${offered.size} pending, ${fresh} new${offers.length === 0 ? '' : ` (${offers.map((offer) => `${offer.id} from ${offer.from.map((peer) => peer.name).join(', ')}`).join('; ')})`}`);
     });
   }
 

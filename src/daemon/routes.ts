@@ -20,7 +20,7 @@ import type { DaemonState } from '../workspace/daemon-state.js';
 import { acceptWith, addFolderWith, currentOffers, entryOf, folderEntries, withoutFolder, type FolderChange } from '../folders/added.js';
 import type { AddedFolder } from '../workspace/config.js';
 import type { FolderOffers } from './folder-offers.js';
-import { sharedDevices } from '../folders/home-folders.js';
+import { homeFolders, sharedDevices } from '../folders/home-folders.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -51,7 +51,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
           layout,
           config,
           { pid: process.pid, state },
-          await queryLive(client, system.current()),
+          await queryLive(client, system.current(), homeFolders(layout, config).map((folder) => folder.id)),
           await statusWarnings(layout, config),
           await listConflicts(layout, config),
           invites.pending(),

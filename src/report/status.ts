@@ -10,10 +10,10 @@ import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStat
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
 import { localChanges } from '../folders/settle.js';
-import { folderPath } from '../workspace/home.js';
 import { countByFolder, listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
+import type { FolderType, Role } from '../workspace/roles.js';
+import { homeFolders } from '../folders/home-folders.js';
 
 /** The `status --json` shape from DESIGN.md; fields may be added, never renamed. */
 export interface StatusReport {
@@ -184,12 +184,12 @@ export function buildStatus(
         via: peer.via === undefined ? null : peerRef(config, peer.via),
       };
     }),
-    folders: FOLDERS.map((folder, index) => {
-      const db = live?.folders[index];
+    folders: homeFolders(layout, config).map((folder) => {
+      const db = live?.folders.get(folder.id);
       return {
         id: folder.id,
-        path: folderPath(layout, folder.dir),
-        type: folderType(folder, config.role),
+        path: folder.path,
+        type: folder.type,
         state: db?.state ?? 'unknown',
         completion: db === undefined ? null : completion(db.status),
         error: db === undefined ? null : folderError(db),
@@ -216,7 +216,8 @@ export interface LiveState {
   system: SystemStatus | undefined;
   connections: Connections;
   stats: DeviceStats;
-  folders: (LiveFolder | undefined)[];
+  /** By folder ID; a folder Syncthing does not have (yet) is absent. */
+  folders: Map<string, LiveFolder | undefined>;
 }
 
 /** A folder as Syncthing reports it, with its failed items when the last pull had any. */
@@ -230,15 +231,15 @@ export interface LiveFolder {
  * What a running Syncthing reports, or undefined when it does not answer. The system status is the
  * caller's cached copy: Syncthing can hold that call for many seconds (see daemon/system-watch.ts).
  */
-export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined): Promise<LiveState | undefined> {
+export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, folderIds: readonly string[]): Promise<LiveState | undefined> {
   try {
     const [version, connections, stats, ...folders] = await Promise.all([
       client.version(),
       client.connections(),
       client.deviceStats(),
-      ...FOLDERS.map((folder) => liveFolder(client, folder.id).catch(unknownFolder)),
+      ...folderIds.map((id) => liveFolder(client, id).catch(unknownFolder)),
     ]);
-    return { version: version.version, system, connections, stats, folders };
+    return { version: version.version, system, connections, stats, folders: new Map(folderIds.map((id, index) => [id, folders[index]])) };
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;
