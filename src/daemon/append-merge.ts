@@ -9,9 +9,8 @@ import { EventStream } from '../syncthing/events.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { DbFile, SyncthingEvent } from '../syncthing/rest-types.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, type FolderSpec } from '../workspace/roles.js';
+import { homeFolders, type HomeFolder } from '../folders/home-folders.js';
 
 /**
  * The daemon's append-only merge (folders/append-merge.ts), driven by Syncthing's events:
@@ -68,9 +67,9 @@ export class AppendMerge {
   private async seed(): Promise<void> {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
-    for (const folder of FOLDERS) {
+    for (const folder of homeFolders(this.layout, config)) {
       if (this.stopping) return;
-      for (const path of await filesWithoutBase(this.layout, folder.id, folderPath(this.layout, folder.dir), matches)) this.pendingOf(folder.id).add(path);
+      for (const path of await filesWithoutBase(this.layout, folder.id, folder.path, matches)) this.pendingOf(folder.id).add(path);
       await this.settle(config, folder);
     }
   }
@@ -82,10 +81,11 @@ export class AppendMerge {
   private async handleNow(events: SyncthingEvent[]): Promise<void> {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
-    const copies: { folder: FolderSpec; path: string }[] = [];
-    const settle = new Set<FolderSpec>();
+    const folders = new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder]));
+    const copies: { folder: HomeFolder; path: string }[] = [];
+    const settle = new Set<HomeFolder>();
     for (const event of events) {
-      const folder = folderById(String(event.data.folder));
+      const folder = folders.get(String(event.data.folder));
       if (folder === undefined) continue;
       const names = event.type === 'ItemFinished' && event.data.error == null ? [event.data.item] : event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
       for (const name of Array.isArray(names) ? names : []) {
@@ -96,7 +96,7 @@ export class AppendMerge {
       }
       settle.add(folder);
     }
-    for (const { folder, path } of copies) await this.guard(`merging ${folder.dir}/${path}`, () => this.merge(config, folder, path));
+    for (const { folder, path } of copies) await this.guard(`merging ${folder.id}/${path}`, () => this.merge(config, folder, path));
     for (const folder of settle) await this.settle(config, folder);
   }
 
@@ -106,23 +106,23 @@ export class AppendMerge {
     return paths;
   }
 
-  private async merge(config: BotsyncConfig, folder: FolderSpec, copyPath: string): Promise<void> {
+  private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
     if (info.local.deleted || info.local.modifiedBy !== shortDeviceId(config.deviceId)) return;
-    const outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folderPath(this.layout, folder.dir) }, copyPath);
+    const outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folder.path }, copyPath);
     const original = parseConflictName(copyPath)!.original;
     if (outcome === 'merged') {
       // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
       await this.client.scan(folder.id, [original, copyPath]);
       this.pendingOf(folder.id).add(original);
-      this.say(`merged the appends of conflict copy ${folder.dir}/${copyPath} into ${original}`);
+      this.say(`merged the appends of conflict copy ${folder.id}/${copyPath} into ${original}`);
     } else if (outcome !== 'gone') {
-      this.say(`left conflict copy ${folder.dir}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+      this.say(`left conflict copy ${folder.id}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
     }
   }
 
   /** Turns each pending file that every device of its folder now has into its base. */
-  private async settle(config: BotsyncConfig, folder: FolderSpec): Promise<void> {
+  private async settle(config: BotsyncConfig, folder: HomeFolder): Promise<void> {
     const paths = this.pending.get(folder.id);
     if (paths === undefined || paths.size === 0) return;
     const shared = (await this.client.folders()).find((entry) => entry.id === folder.id);
@@ -132,9 +132,9 @@ export class AppendMerge {
       return;
     }
     const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
-    const dir = folderPath(this.layout, folder.dir);
+    const dir = folder.path;
     for (const path of [...paths]) {
-      await this.guard(`keeping the base of ${folder.dir}/${path}`, async () => {
+      await this.guard(`keeping the base of ${folder.id}/${path}`, async () => {
         const info = await this.client.fileInfo(folder.id, path);
         if (info.global.deleted || info.global.size > BASE_LIMIT) {
           await removeBase(this.layout, folder.id, path);

@@ -17,10 +17,9 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import { deviceNameOf } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { folderById } from '../workspace/roles.js';
+import { homeFolders } from '../folders/home-folders.js';
 
 /**
  * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
@@ -84,15 +83,17 @@ export class Notifier {
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
+        const folders = new Map(homeFolders(layout, config).map((folder) => [folder.id, folder.path]));
         for (const event of events) {
           const normalized = await normalize(event, {
+            isUserFolder: (folder) => folders.has(folder),
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
             shortDeviceName: (short) => deviceNameOf(config, short),
             fileSize: async (folder, path) => {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
-            linkTarget: (folder, path) => readLinkIn(folderPath(layout, folderById(folder)!.dir), path),
+            linkTarget: (folder, path) => readLinkIn(folders.get(folder)!, path),
           });
           const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
           if (news !== undefined) this.emit(news, event.id);

@@ -61,7 +61,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       };
     },
     'backup.reload': async () => backups.reload(),
-    'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
+    'folders.settle': async (request) => settleFolders(client, layout, await loadConfig(layout), request),
     apply: async () => writer.apply(),
     'folders.list': async () => {
       const config = await loadConfig(layout);

@@ -1,4 +1,4 @@
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { AddedFolder, AddedFolderType, BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
@@ -65,4 +65,16 @@ export function folderHolding(folders: readonly HomeFolder[], absolute: string):
 export function isWithin(path: string, dir: string): boolean {
   const inside = relative(dir, path);
   return inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside);
+}
+
+/**
+ * A path as a user gives it, in one of the folders: starting with a folder's ID (`shared/plan.md`,
+ * `workspace/memory/notes.md`: from that folder, wherever it is), else from the working directory,
+ * or absolute. Undefined when it lies in none of them.
+ */
+export function locateIn(folders: readonly HomeFolder[], text: string, cwd: string): { folder: HomeFolder; rel: string } | undefined {
+  if (isAbsolute(text)) return folderHolding(folders, resolve(text));
+  const [first, ...rest] = text.split(/[/\\]/);
+  const named = folders.find((folder) => folder.id === first);
+  return (named === undefined ? undefined : folderHolding([named], join(named.path, ...rest))) ?? folderHolding(folders, resolve(cwd, text));
 }

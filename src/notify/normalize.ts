@@ -16,11 +16,15 @@
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { linkLeavesFolder } from '../folders/symlinks.js';
-import { FOLDERS } from '../workspace/roles.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import type { BotsyncEvent, FileAction, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
+  /**
+   * Whether a folder is one people and agents use (the three, and those added: folders/home-folders.ts);
+   * botsync's own (botsync-mesh-*) are internal and never reported.
+   */
+  isUserFolder(folder: string): boolean;
   /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
   deviceName(id: string): string;
   /** The same, for the short device ID a conflict copy is named after. */
@@ -34,9 +38,6 @@ export interface NormalizeLookup {
   linkTarget(folder: string, path: string): Promise<string | null>;
 }
 
-/** The folders people and agents use; botsync's own (botsync-mesh-*) are internal and never reported. */
-export const USER_FOLDER_IDS: ReadonlySet<string> = new Set(FOLDERS.map((folder) => folder.id));
-
 const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);
 /** ItemFinished's `type`: "file", "dir" or "symlink" (Syncthing 1.19's puller). */
 const KINDS: ReadonlySet<string> = new Set<FileKind>(['file', 'dir', 'symlink']);
@@ -49,7 +50,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       const { item, folder, error, type, action } = data;
       if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
       if (error !== null && error !== undefined && error !== '') return undefined;
-      if (!USER_FOLDER_IDS.has(folder) || !ACTIONS.has(action)) return undefined;
+      if (!lookup.isUserFolder(folder) || !ACTIONS.has(action)) return undefined;
       if (action === 'update' && type === 'file') {
         const conflict = conflictEvent(time, folder, item, lookup);
         if (conflict !== undefined) return conflict;
@@ -67,7 +68,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     case 'LocalChangeDetected': {
       // Every local change comes here; only a conflict copy this machine's Syncthing made is news.
       const { folder, path, type, action } = data;
-      if (typeof folder !== 'string' || typeof path !== 'string' || !USER_FOLDER_IDS.has(folder)) return undefined;
+      if (typeof folder !== 'string' || typeof path !== 'string' || !lookup.isUserFolder(folder)) return undefined;
       if (type !== 'file' || action === 'deleted') return undefined;
       return conflictEvent(time, folder, path, lookup);
     }
@@ -82,7 +83,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     }
     case 'FolderErrors': {
       const { folder, errors } = data;
-      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || !Array.isArray(errors)) return undefined;
+      if (typeof folder !== 'string' || !lookup.isUserFolder(folder) || !Array.isArray(errors)) return undefined;
       // Syncthing ends some error texts with a newline.
       const list = errors.filter(isRecord).map((entry) => ({ path: String(entry.path ?? ''), error: String(entry.error ?? '').trimEnd() }));
       if (list.length === 0) return undefined;
@@ -91,7 +92,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     case 'StateChanged': {
       // The folder as a whole stopped: its path is gone, or the disk has no room left for Syncthing's database.
       const { folder, to, error } = data;
-      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || to !== 'error') return undefined;
+      if (typeof folder !== 'string' || !lookup.isUserFolder(folder) || to !== 'error') return undefined;
       const reason = typeof error === 'string' && error.trim() !== '' ? error.trimEnd() : 'Syncthing gave no reason';
       return { type: 'folder.error', time, folder, reason, errors: [] };
     }
