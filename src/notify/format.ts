@@ -195,6 +195,7 @@ export function formatSummary(events: readonly BotsyncEvent[], since: string): s
   if (of('file.conflict') > 0) parts.push(`${plural(of('file.conflict'), 'conflict copy', 'conflict copies')} (\`botsync conflicts\`)`);
   if (of('files.deleted') > 0) parts.push(`${plural(of('files.deleted'), 'mass deletion')} by peers (\`botsync versions --deleted\`)`);
   if (of('folder.error') > 0) parts.push(`${plural(of('folder.error'), 'folder error')}`);
+  if (of('folder.offered') > 0) parts.push(`${plural(of('folder.offered'), 'folder offer')} from peers (\`botsync folders list\`)`);
   if (of('events.missed') > 0) parts.push(`${plural(of('events.missed'), 'gap')} in Syncthing's events`);
   if (of('device.connected', 'device.disconnected') > 0) parts.push(`${plural(of('device.connected', 'device.disconnected'), 'connection change')}`);
   return fitLines([
