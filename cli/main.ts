@@ -225,18 +225,41 @@ function buildProgram(): Command {
     .option('--at <time>', 'the newest version at or before this time: ISO (2026-12-01T10:00:00Z) or a duration back (2h ago)')
     .option('--to <dest>', 'copy the version to this new file or into this directory instead')
     .action(action(() => import('./commands/recover.js')));
+  const ignore = program.command('ignore').description("what is never synced: each folder's shared rules (.botsyncignore), the same on every machine");
+  ignore
+    .command('list')
+    .description('the rules that apply here, in the order Syncthing applies them, and where each comes from')
+    .option('--folder <id>', 'only this folder (default: every folder)')
+    .action(action(() => import('./commands/ignore-list.js')));
+  ignore
+    .command('add')
+    .description('never sync what matches PATTERN, on every machine (a rule added last decides first)')
+    .argument('<pattern>', "a Syncthing pattern, e.g. '*.bak', /build, logs/ or '!keep.bak'")
+    .option('--folder <id>', 'the folder', 'shared')
+    .action(action(() => import('./commands/ignore-add.js')));
+  ignore
+    .command('remove')
+    .description('drop a rule (a default too), on every machine')
+    .argument('<pattern>', 'the pattern exactly as `botsync ignore list` shows it')
+    .option('--folder <id>', 'the folder', 'shared')
+    .action(action(() => import('./commands/ignore-remove.js')));
+  defaultSubcommand(ignore, () => import('./commands/ignore-list.js'));
   const config = program.command('config').description("this machine's settings");
   config
     .command('get')
     .description('show a setting, or all of them')
-    .argument('[key]', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
+    .argument('[key]', 'name, role, network, relay, network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
     .action(action(() => import('./commands/config-get.js')));
   config
     .command('set')
-    .description('change a setting; the daemon applies it at once')
-    .argument('<key>', 'network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
-    .argument('<value>', 'a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
+    .description('change a setting; the daemon applies it at once, and the peers learn a new name or role')
+    .argument('<key>', 'name, role, network, relay, network.discovery, network.relays, mesh.approve, versions.keep or merge.append')
+    .argument('<value>', 'a name (name); agent or human (role); internet, lan or loopback (network); a URL or default (relay); a URL, several separated by commas, or default (network.*); true or false (mesh.approve); 30d, 90d or off (versions.keep); globs separated by commas, default or off (merge.append)')
     .action(action(() => import('./commands/config-set.js')));
+  program
+    .command('leave')
+    .description("leave the network: every peer drops and revokes this machine (until a new pairing), then botsync stops. The files stay in the folders; the home keeps its device key and settings, with no peers, so `join` or `invite` can pair it again (remove .botsync/ to forget it)")
+    .action(action(() => import('./commands/leave.js')));
   return program;
 }
 

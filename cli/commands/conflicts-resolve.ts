@@ -1,5 +1,6 @@
 import { BotsyncError } from '../../src/errors.js';
-import { KEEPS, listConflicts, resolveAll, resolveConflict, type Keep, type Resolution } from '../../src/folders/conflicts.js';
+import { KEEPS, listConflicts, resolveConflicts, type Keep, type Resolution, type ResolveRequest } from '../../src/folders/conflicts.js';
+import { askDaemonOr } from '../../src/ipc/client.js';
 import { loadConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 
@@ -17,7 +18,8 @@ export async function run(context: Context, path: string | undefined, flags: Res
     });
   }
   const config = await loadConfig(context.layout);
-  const resolved = path === undefined ? await resolveAll(context.layout, config, keep) : [await resolveConflict(context.layout, config, path, keep, process.cwd())];
+  const request: ResolveRequest = { ...(path === undefined ? {} : { target: path }), keep, cwd: process.cwd() };
+  const resolved = await askDaemonOr(context.layout, 'conflicts.resolve', request, () => resolveConflicts(context.layout, config, request));
   const remaining = (await listConflicts(context.layout, config)).length;
   context.out.step({ resolved, conflicts: remaining }, () => [...resolved.map(describe), `${remaining} conflict ${remaining === 1 ? 'copy' : 'copies'} left.`].join('\n'));
 }

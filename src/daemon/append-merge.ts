@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBotsyncError } from '../errors.js';
 import { serialQueue } from '../lib/serial.js';
-import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase } from '../folders/append-merge.js';
+import { appendMatcher, appendPatterns, BASE_LIMIT, filesWithoutBase, hasConflictCopy, mergeConflictCopy, removeBase, saveBase, type MergeOutcome } from '../folders/append-merge.js';
+import { conflictAuthor } from '../folders/conflicts.js';
+import type { FileConflictEvent } from '../notify/types.js';
 import { parseConflictName } from '../folders/conflict-name.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { EventStream } from '../syncthing/events.js';
@@ -22,7 +24,13 @@ import { homeFolders, type HomeFolder } from '../folders/home-folders.js';
  *   which moved its own file aside): the copy's index entry names that machine as its author
  *   (`modifiedBy`). Every other machine receives the copy as a peer's file and leaves it; the merged
  *   file and the copy's deletion then reach them as ordinary changes.
+ * - The notifier leaves such copies out (notify/normalize.ts), since most are gone within a second:
+ *   the merging machine announces a copy it leaves as a conflict, and every other machine a copy still
+ *   there once the merge has had its time (MERGE_WINDOW_MS).
  */
+/** Ample for the merging machine to merge and its peers to receive the copy's removal (under a second when measured). */
+export const MERGE_WINDOW_MS = 10_000;
+
 export class AppendMerge {
   private readonly stream: EventStream;
   /** Per folder: append-only files whose current version may become their base once the peers have it. */
@@ -31,11 +39,17 @@ export class AppendMerge {
   private readonly serial = serialQueue();
   private seeding: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  /** Copies already announced or waiting to be looked at again (folder ID, NUL, path): each is news once. */
+  private readonly seen = new Set<string>();
+  /** Received copies waiting out the merge window, and the checks of those whose window ended. */
+  private readonly windows = new Map<string, NodeJS.Timeout>();
+  private readonly checks = new Set<Promise<void>>();
 
   constructor(
     private readonly layout: Layout,
     private readonly client: SyncthingClient,
     private readonly say: (message: string) => void,
+    private readonly announce: (event: FileConflictEvent) => void,
   ) {
     this.stream = new EventStream({
       client,
@@ -55,7 +69,11 @@ export class AppendMerge {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    // A copy whose window had not ended is not announced: it stays listed by `botsync conflicts`.
+    for (const timer of this.windows.values()) clearTimeout(timer);
+    this.windows.clear();
     await this.seeding;
+    await Promise.all(this.checks);
     await this.stream.stop();
   }
 
@@ -108,8 +126,16 @@ export class AppendMerge {
 
   private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
-    if (info.local.deleted || info.local.modifiedBy !== shortDeviceId(config.deviceId)) return;
-    const outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folder.path }, copyPath);
+    if (info.local.deleted) return;
+    if (info.local.modifiedBy !== shortDeviceId(config.deviceId)) return this.awaitMerge(folder, copyPath);
+    let outcome: MergeOutcome;
+    try {
+      outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folder.path }, copyPath);
+    } catch (error) {
+      // Not merged, so a conflict like any other; the copy is this machine's own version.
+      this.announceCopy(folder, copyPath, config.name);
+      throw error;
+    }
     const original = parseConflictName(copyPath)!.original;
     if (outcome === 'merged') {
       // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
@@ -118,7 +144,37 @@ export class AppendMerge {
       this.say(`merged the appends of conflict copy ${folder.id}/${copyPath} into ${original}`);
     } else if (outcome !== 'gone') {
       this.say(`left conflict copy ${folder.id}/${copyPath}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+      this.announceCopy(folder, copyPath, config.name);
     }
+  }
+
+  /** A copy a peer made (and merges): announced only if it is still there once the merge window ends. */
+  private awaitMerge(folder: HomeFolder, copyPath: string): void {
+    const key = `${folder.id}\u0000${copyPath}`;
+    if (this.seen.has(key) || this.stopping) return;
+    this.seen.add(key);
+    const timer = setTimeout(() => {
+      this.windows.delete(key);
+      const check = this.serial(() => this.guard(`looking at conflict copy ${folder.id}/${copyPath} again`, () => this.announceIfLeft(folder, copyPath)))
+        .catch((error: unknown) => this.say(`append merge: conflict copy ${folder.id}/${copyPath} was not looked at again: ${(error as Error).message}`))
+        .finally(() => this.checks.delete(check));
+      this.checks.add(check);
+    }, MERGE_WINDOW_MS);
+    this.windows.set(key, timer);
+  }
+
+  private async announceIfLeft(folder: HomeFolder, copyPath: string): Promise<void> {
+    const info = await this.client.fileInfo(folder.id, copyPath);
+    // Merged: the copy's removal has reached this machine by now.
+    if (info.local.deleted) return;
+    const config = await loadConfig(this.layout);
+    this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
+  }
+
+  private announceCopy(folder: HomeFolder, copyPath: string, from: string | null): void {
+    this.seen.add(`${folder.id}\u0000${copyPath}`);
+    const path = parseConflictName(copyPath)!.original;
+    this.announce({ type: 'file.conflict', time: new Date().toISOString(), folder: folder.id, path, conflictPath: copyPath, from });
   }
 
   /** Turns each pending file that every device of its folder now has into its base. */

@@ -55,7 +55,7 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
     if (message.type === 'error') {
       // A failed start is final: the daemon stops what it started, then exits. Answered once it has, so
       // that when `start` says it failed no process of the home is left.
-      await exitedWithin(exited, FAILED_EXIT_MS);
+      await awaitExit(exited, FAILED_EXIT_MS);
       // Another `start` won the race for the lock: its daemon is this home's daemon.
       const winner = message.error.code === 'DAEMON_RUNNING' ? await lockHolder(layout.lockFile, legacyDaemonCheck(layout)) : undefined;
       if (winner !== undefined) return { pid: winner, alreadyRunning: true };
@@ -72,7 +72,8 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
 /** How long a daemon that reported its start-up failure may take to exit. */
 const FAILED_EXIT_MS = 15_000;
 
-async function exitedWithin(exited: Promise<void>, ms: number): Promise<void> {
+/** Waits for the child's exit, at most `ms` (lib/process-identity.ts's exitedWithin watches a PID instead). */
+async function awaitExit(exited: Promise<void>, ms: number): Promise<void> {
   const timer = new AbortController();
   await Promise.race([exited, sleepUnlessAborted(ms, timer.signal)]);
   timer.abort();

@@ -1,42 +1,90 @@
-import { posix } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { errnoCode } from '../errors.js';
 
 /**
- * Tells Syncthing's own writes apart from everyone else's. Syncthing writes a file it receives as
- * `.syncthing.NAME.tmp` (`~syncthing~NAME.tmp` on Windows) beside it and renames it into place; the
- * temporary file announces the write. Changes to NAME in the moments after are Syncthing's: scanning
- * them is wasted work, and in a burst of received files it would be a scan per file. Syncthing's own
- * watcher remains the safety net for a user write that happens to land in that window.
+ * Tells Syncthing's own writes apart from everyone else's, exactly. Syncthing writes a file it
+ * receives as `.syncthing.NAME.tmp` (`~syncthing~NAME.tmp` on Windows) beside it and renames it into
+ * place; the temporary file announces the write. Scanning what Syncthing wrote is wasted work, a scan
+ * per file in a burst of received files, but a time window after the write is not enough: a person
+ * answering a file a second after it arrived would wait for Syncthing's own watcher. So NAME's change
+ * is Syncthing's only when the rename has happened (the temporary file is gone) and the file is still
+ * what the rename put there (the same inode, size, mtime and ctime, to the nanosecond); any later
+ * change of NAME, in place or by a new file, is someone else's.
  */
 export class IncomingWrites {
-  private readonly expected = new Map<string, number>();
+  /** Files whose temporary file was seen, until when their rename may still come. */
+  private readonly writing = new Map<string, number>();
+  /** What Syncthing's rename put in place, until when a repeated event for it is expected. */
+  private readonly written = new Map<string, { file: FileIdentity; until: number }>();
 
   constructor(
+    private readonly root: string,
     private readonly windowMs = 2_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether a changed path is (or is part of) a write by Syncthing; temporary files always are. */
-  isSyncthingWrite(path: string): boolean {
-    const target = targetOf(path);
+  /** Whether a changed path (folder-relative, '/'-separated) is a write by Syncthing; temporary files always are. */
+  async isSyncthingWrite(path: string): Promise<boolean> {
     const now = this.now();
+    const target = targetOf(path);
     if (target !== undefined) {
-      this.expected.set(target, now + this.windowMs);
-      if (this.expected.size > 10_000) this.prune(now);
+      this.writing.set(target, now + this.windowMs);
+      if (this.writing.size + this.written.size > 10_000) this.prune(now);
       return true;
     }
-    const until = this.expected.get(path);
-    return until !== undefined && until >= now;
+    const writingUntil = this.writing.get(path);
+    const known = this.written.get(path);
+    if ((writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now)) return false;
+    const file = await identityOf(join(this.root, ...path.split('/')));
+    if (file === undefined) return false;
+    if (writingUntil !== undefined && writingUntil >= now) {
+      // Still there, the temporary file is being written: this change of NAME is not its rename.
+      if ((await identityOf(join(this.root, ...temporaryOf(path).split('/')))) !== undefined) return false;
+      this.writing.delete(path);
+      this.written.set(path, { file, until: now + this.windowMs });
+      return true;
+    }
+    if (known !== undefined && sameFile(known.file, file)) return true;
+    this.written.delete(path);
+    return false;
   }
 
   private prune(now: number): void {
-    for (const [path, until] of this.expected) if (until < now) this.expected.delete(path);
+    for (const [path, until] of this.writing) if (until < now) this.writing.delete(path);
+    for (const [path, { until }] of this.written) if (until < now) this.written.delete(path);
   }
 }
+
+/** What changes whenever anything writes to a file or replaces it: ctime moves on every change of the inode. */
+interface FileIdentity {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+async function identityOf(path: string): Promise<FileIdentity | undefined> {
+  try {
+    const { ino, size, mtimeNs, ctimeNs } = await lstat(path, { bigint: true });
+    return { ino, size, mtimeNs, ctimeNs };
+  } catch (error) {
+    // Gone: a deletion, or the temporary file renamed into place.
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+const PREFIXES = ['.syncthing.', '~syncthing~'];
 
 /** The file a Syncthing temporary file will become, or undefined for any other path. */
 function targetOf(path: string): string | undefined {
   const name = posix.basename(path);
-  for (const prefix of ['.syncthing.', '~syncthing~']) {
+  for (const prefix of PREFIXES) {
     if (name.startsWith(prefix) && name.endsWith('.tmp') && name.length > prefix.length + 4) {
       const dir = posix.dirname(path);
       const target = name.slice(prefix.length, -'.tmp'.length);
@@ -44,4 +92,11 @@ function targetOf(path: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Syncthing's temporary file for `path` on this platform. */
+function temporaryOf(path: string): string {
+  const dir = posix.dirname(path);
+  const name = `${process.platform === 'win32' ? PREFIXES[1] : PREFIXES[0]}${posix.basename(path)}.tmp`;
+  return dir === '.' ? name : `${dir}/${name}`;
 }

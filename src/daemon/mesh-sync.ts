@@ -161,8 +161,11 @@ export class MeshSync {
       this.announce(introducedEvent('peer.pending', before, peer, time));
     }
     for (const { peer, by } of plan.dropped) {
-      this.say(`removed ${peer.name} (${peer.deviceId}): revoked by ${by}`);
+      this.say(by === peer.deviceId ? `removed ${peer.name} (${peer.deviceId}): it left the network` : `removed ${peer.name} (${peer.deviceId}): revoked by ${by}`);
       this.announce({ type: 'peer.revoked', time, deviceId: peer.deviceId, name: peer.name, by: peerRef(before, by) });
+    }
+    for (const { before: was, peer } of plan.described) {
+      this.say(`${was.name} (${peer.deviceId}) now calls itself ${peer.name}, role ${peer.role}${peer.role === was.role ? '' : ` (was ${was.role})`}`);
     }
     let changed = false;
     /** The items not announced yet for `key`; remembers exactly `items`, so one refused again after a while is news again. */

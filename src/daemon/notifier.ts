@@ -17,7 +17,8 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig } from '../workspace/config.js';
-import { deviceNameOf } from '../folders/conflicts.js';
+import { appendMatcher, appendPatterns } from '../folders/append-merge.js';
+import { conflictAuthor, deviceNameOf, indexedAuthors } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 import { homeFolders } from '../folders/home-folders.js';
 
@@ -74,6 +75,7 @@ export class Notifier {
       onEvent: (event, since) => this.emit(event, since ?? undefined),
       onError: (error) => say(`judging a burst of deletions failed: ${(error as Error).message}`),
     });
+    const authors = indexedAuthors(client);
     this.stream = new EventStream({
       client,
       cursorFile: layout.eventCursorFile,
@@ -84,11 +86,14 @@ export class Notifier {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
         const folders = new Map(homeFolders(layout, config).map((folder) => [folder.id, folder.path]));
+        const appendOnly = appendMatcher(appendPatterns(config));
         for (const event of events) {
           const normalized = await normalize(event, {
             isUserFolder: (folder) => folders.has(folder),
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
-            shortDeviceName: (short) => deviceNameOf(config, short),
+            ownName: config.name,
+            copyAuthor: async (folder, path) => conflictAuthor(config, path, await authors(folder, path)),
+            appendOnly,
             fileSize: async (folder, path) => {
               const info = await client.fileInfo(folder, path);
               return info.global.deleted ? null : info.global.size;

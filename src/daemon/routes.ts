@@ -1,7 +1,7 @@
 import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive, statusWarnings } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
-import { listConflicts } from '../folders/conflicts.js';
+import { indexedAuthors, listConflicts, resolveConflicts } from '../folders/conflicts.js';
 import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
 import type { SystemWatch } from './system-watch.js';
@@ -10,6 +10,7 @@ import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { ConfigWriter } from './config-writer.js';
 import { introducedEvent, type MeshSync } from './mesh-sync.js';
+import { leaveHere } from './leave.js';
 import type { RouteHandlers } from '../ipc/routes.js';
 import type { Invites } from './invites.js';
 import type { Notifier } from './notifier.js';
@@ -61,6 +62,8 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       };
     },
     'backup.reload': async () => backups.reload(),
+    'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),
+    'conflicts.resolve': async (request) => resolveConflicts(layout, await loadConfig(layout), request, indexedAuthors(client)),
     'folders.settle': async (request) => settleFolders(client, layout, await loadConfig(layout), request),
     apply: async () => writer.apply(),
     'folders.list': async () => {
@@ -110,6 +113,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'notify.reload': async () => notifier.reload(),
     'notify.status': async () => notifier.status(),
     'notify.test': async () => notifier.sendTest(),
+    leave: async () => leaveHere(writer, client),
     'pairing.completed': async (paired) => notifier.emit({ type: 'pairing.completed', time: new Date().toISOString(), ...paired }),
   };
 }

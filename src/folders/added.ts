@@ -8,7 +8,9 @@ import { ADDED_FOLDER_TYPES, loadConfig, updateConfig, type AddedFolder, type Ad
 import type { Layout } from '../workspace/layout.js';
 import { folderById, type FolderType } from '../workspace/roles.js';
 import { homeFolders, isWithin, sharedDevices } from './home-folders.js';
+import { ensureIgnoreFiles, writeSharedIgnores } from './ignore.js';
 import { FOLDER_ID, offersFrom, type FolderOffer } from './offers.js';
+import { presetByName, PRESETS } from './presets.js';
 
 /**
  * `botsync folders list|add|accept|remove`: folders beyond the three. An added folder is recorded in
@@ -16,9 +18,6 @@ import { FOLDER_ID, offersFrom, type FolderOffer } from './offers.js';
  * (default: every peer, those paired later too), who get it as an offer to accept (offers.ts). Nothing
  * here ever deletes or moves a file: `remove` only stops syncing.
  */
-
-// TODO(merge): the presets come from folders/presets.ts (another branch); until then the one name DESIGN lists.
-const PRESET_NAMES: readonly string[] = ['openclaw'];
 
 export interface AddFolderInput {
   /** Absolute (the CLI resolves it against its working directory: the daemon's is not the user's). */
@@ -99,7 +98,8 @@ export async function addFolderWith(layout: Layout, input: AddFolderInput, updat
   const path = await canonical(input.path);
   await requireDirectory(path, input.path);
   const folder = newFolder(layout, config, { ...input, path });
-  await prepareFolderDir(folder);
+  // The offering machine writes the shared rules (its peers receive them): a preset's, or the defaults.
+  await writeSharedIgnores(path, folder.preset === undefined ? {} : { preset: folder.preset });
   await update((current) => withFolder(layout, current, folder));
   return folder;
 }
@@ -129,7 +129,9 @@ export async function acceptWith(layout: Layout, client: SyncthingClient, input:
   const folder = newFolder(layout, config, { path, id: offer.id, type: offer.type, ...(offer.preset === undefined ? {} : { preset: offer.preset }), peers: offeredBy });
   await mkdir(path, { recursive: true });
   await requireDirectory(path, input.path ?? path);
-  await prepareFolderDir(folder);
+  // The preset's rules hold in .stignore from the first scan, so nothing of this machine's that the
+  // preset never shares (an IDENTITY.md already there) is sent before the offerer's .botsyncignore arrives.
+  await ensureIgnoreFiles(path, folder.preset === undefined ? {} : { preset: folder.preset });
   await update((current) => withFolder(layout, current, folder));
   return folder;
 }
@@ -137,7 +139,7 @@ export async function acceptWith(layout: Layout, client: SyncthingClient, input:
 /** The folders peers offer this machine now (Syncthing's pending list, read as offers.ts says). */
 export async function currentOffers(client: SyncthingClient, config: BotsyncConfig): Promise<FolderOffer[]> {
   const pending = await client.pendingFolders();
-  return offersFrom(pending, config, (id) => reservedId(id), (name) => PRESET_NAMES.includes(name));
+  return offersFrom(pending, config, (id) => reservedId(id), (name) => PRESETS.some((preset) => preset.name === name));
 }
 
 /** What `folders list` shows: every folder synced here, then the offers of folders not here yet. */
@@ -184,9 +186,7 @@ export function newFolder(layout: Layout, config: BotsyncConfig, input: AddFolde
   if (reservedId(id)) throw new BotsyncError('BAD_INPUT', `The folder ID ${id} is botsync's own.`, { hint: 'Choose another with --id.' });
   const type = input.type ?? 'two-way';
   if (!ADDED_FOLDER_TYPES.includes(type)) throw new BotsyncError('BAD_INPUT', `There is no folder type ${JSON.stringify(type)}.`, { hint: `The types are ${ADDED_FOLDER_TYPES.join(', ')}.` });
-  if (input.preset !== undefined && !PRESET_NAMES.includes(input.preset)) {
-    throw new BotsyncError('BAD_INPUT', `There is no preset ${JSON.stringify(input.preset)}.`, { hint: `The presets are ${PRESET_NAMES.join(', ')}.` });
-  }
+  if (input.preset !== undefined) presetByName(input.preset);
   const peers =
     input.peers === undefined || input.peers.length === 0
       ? ('all' as const)
@@ -272,9 +272,4 @@ async function requireDirectory(path: string, given: string): Promise<void> {
   );
   if (isDir === undefined) throw new BotsyncError('BAD_INPUT', `There is no directory ${given}.`, { hint: '`botsync folders add` shares an existing directory: create it first, or check the path.' });
   if (!isDir) throw new BotsyncError('BAD_INPUT', `${given} is not a directory.`, { hint: 'Give the directory to share, not a file in it.' });
-}
-
-/** Before Syncthing gets the folder. TODO(merge): the preset's rules and the ignore files (folders/ignore.ts). */
-async function prepareFolderDir(folder: AddedFolder): Promise<void> {
-  void folder;
 }

@@ -8,8 +8,11 @@
 export interface ConflictCopy {
   /** The path of the file it is a copy of, in the same directory. */
   original: string;
-  /** The short device ID (7 characters) Syncthing named the copy after: the device whose change this version lost to. */
-  from: string;
+  /**
+   * The short device ID (7 characters) Syncthing named the copy after: the device whose change this
+   * version lost to, not the one whose version the copy holds (folders/conflicts.ts conflictAuthor).
+   */
+  namedAfter: string;
   /** When the copy was made, as Syncthing wrote it: `YYYYMMDD-HHMMSS`, in that machine's local time. */
   stamp: string;
 }
@@ -23,7 +26,7 @@ export function parseConflictName(path: string): ConflictCopy | undefined {
   const match = CONFLICT.exec(path.slice(slash + 1));
   // A dotfile's whole name is its extension (`.env` -> `.sync-conflict-...-DEVICE.env`); no name and no extension is no copy.
   if (match === null || (match[1] === '' && match[4] === undefined)) return undefined;
-  return { original: `${dir}${match[1]}${match[4] ?? ''}`, from: match[3]!, stamp: match[2]! };
+  return { original: `${dir}${match[1]}${match[4] ?? ''}`, namedAfter: match[3]!, stamp: match[2]! };
 }
 
 export function isConflictCopy(path: string): boolean {

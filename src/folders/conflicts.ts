@@ -6,13 +6,14 @@
  */
 import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { BotsyncError, errnoCode } from '../errors.js';
+import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
+import type { SyncthingClient } from '../syncthing/client.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { homeFolderById, homeFolders, locateIn, type HomeFolder } from './home-folders.js';
 import { isConflictCopy, parseConflictName } from './conflict-name.js';
-import { versionFileName } from './recover.js';
+import { taggedVersionName } from './recover.js';
 import { keepOf } from './versions.js';
 
 /** One conflict copy, as `botsync conflicts --json` lists it. */
@@ -24,11 +25,10 @@ export interface Conflict {
   /** The conflict copy, relative to the folder, '/'-separated. */
   conflictPath: string;
   /**
-   * The device Syncthing named the copy after, by the name botsync knows it by (its short ID when botsync
-   * knows no such device). Syncthing 1.19 names it after the device whose change the copy's version lost
-   * to, not after the device whose version the copy holds (checked against a real pair).
+   * The machine whose version the copy holds, by the name botsync knows it by (its short ID when botsync
+   * knows no such device): see conflictAuthor. null when that cannot be told.
    */
-  from: string;
+  from: string | null;
   /** The copy's modification time, ISO-8601 UTC. */
   mtime: string;
   /** The copy's size in bytes. */
@@ -54,6 +54,41 @@ export interface Resolution {
 /** Directories Syncthing keeps for itself in a folder; a copy in them is none of the folder's files. */
 const SYNCTHING_DIRS: ReadonlySet<string> = new Set(['.stversions', '.stfolder']);
 
+/**
+ * Finds the author of a conflict copy in Syncthing's index: the short ID of the device that made it
+ * (its `modifiedBy`), or undefined when the index does not say (the copy not scanned yet).
+ */
+export type CopyAuthors = (folderId: string, conflictPath: string) => Promise<string | undefined>;
+
+/**
+ * The machine whose version a conflict copy holds, by name. The machine whose version lost makes the
+ * copy itself (its Syncthing moves its own file aside), so the copy's author in Syncthing's index,
+ * `modifiedBy`, is that machine. The copy's name says the opposite: Syncthing 1.19 names it after the
+ * device whose version won (syncthing#3524; checked on a real pair). Without the index (no daemon),
+ * the name still tells a pair's loser, the machine it is not named after; with more machines, null.
+ */
+export function conflictAuthor(config: BotsyncConfig, conflictPath: string, modifiedBy: string | undefined): string | null {
+  if (modifiedBy !== undefined) return deviceNameOf(config, modifiedBy);
+  const named = parseConflictName(conflictPath)?.namedAfter;
+  const devices = [config.deviceId, ...config.peers.map((peer) => peer.deviceId)].map(shortDeviceId);
+  if (named === undefined || devices.length !== 2 || !devices.includes(named)) return null;
+  return deviceNameOf(config, devices.find((device) => device !== named)!);
+}
+
+/** The copies' authors as the running Syncthing's index has them. */
+export function indexedAuthors(client: SyncthingClient): CopyAuthors {
+  return async (folderId, conflictPath) => {
+    try {
+      const { local } = await client.fileInfo(folderId, conflictPath);
+      return local.deleted || local.modifiedBy === '' ? undefined : local.modifiedBy;
+    } catch (error) {
+      // Not in the index yet (Syncthing answers 404 until its scan): the name is all there is to go by.
+      if (isBotsyncError(error, 'SYNCTHING_API')) return undefined;
+      throw error;
+    }
+  };
+}
+
 /** The name botsync knows the device by whose short ID `short` is: a peer's, this machine's, or the ID itself. */
 export function deviceNameOf(config: BotsyncConfig, short: string): string {
   if (shortDeviceId(config.deviceId) === short) return config.name;
@@ -61,12 +96,12 @@ export function deviceNameOf(config: BotsyncConfig, short: string): string {
 }
 
 /** Every conflict copy in the home's folders, by folder then path. */
-export async function listConflicts(layout: Layout, config: BotsyncConfig): Promise<Conflict[]> {
+export async function listConflicts(layout: Layout, config: BotsyncConfig, authors?: CopyAuthors): Promise<Conflict[]> {
   const found: Conflict[] = [];
   for (const folder of homeFolders(layout, config)) {
     const root = folder.path;
     for (const relativePath of await walkCopies(root, '')) {
-      const conflict = await conflictAt(config, folder, root, relativePath);
+      const conflict = await conflictAt(config, folder, root, relativePath, authors);
       if (conflict !== undefined) found.push(conflict);
     }
   }
@@ -86,11 +121,11 @@ export function countByFolder(conflicts: readonly Conflict[]): Map<string, numbe
  * `remote` puts the copy's content in its place, `both` keeps each copy beside it as
  * `NAME (from PEER, DATE).EXT`, `newest` keeps whichever was modified last.
  */
-export async function resolveConflict(layout: Layout, config: BotsyncConfig, target: string, keep: Keep, cwd: string): Promise<Resolution> {
+export async function resolveConflict(layout: Layout, config: BotsyncConfig, target: string, keep: Keep, cwd: string, authors?: CopyAuthors): Promise<Resolution> {
   const { folder, path } = locate(layout, config, target, cwd);
   const root = folder.path;
   const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
-  const all = (await conflictsIn(config, folder, root, dir)).filter((conflict) => conflict.path === path || conflict.conflictPath === path);
+  const all = (await conflictsIn(config, folder, root, dir, authors)).filter((conflict) => conflict.path === path || conflict.conflictPath === path);
   const chosen = all.filter((conflict) => conflict.conflictPath === path);
   const copies = chosen.length > 0 ? chosen : all;
   if (copies.length === 0) {
@@ -104,10 +139,22 @@ export async function resolveConflict(layout: Layout, config: BotsyncConfig, tar
   return settle(root, copies, keep, keepOf(config) !== 'off');
 }
 
+/** `botsync conflicts resolve`: the file `target` names (from `cwd`), or every conflict when it names none. */
+export interface ResolveRequest {
+  target?: string;
+  keep: Keep;
+  cwd: string;
+}
+
+export async function resolveConflicts(layout: Layout, config: BotsyncConfig, request: ResolveRequest, authors?: CopyAuthors): Promise<Resolution[]> {
+  if (request.target === undefined) return resolveAll(layout, config, request.keep, authors);
+  return [await resolveConflict(layout, config, request.target, request.keep, request.cwd, authors)];
+}
+
 /** Settles every conflict in the home's folders the same way; `remote` refuses, before any change, files with several copies. */
-export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Keep): Promise<Resolution[]> {
+export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Keep, authors?: CopyAuthors): Promise<Resolution[]> {
   const groups = new Map<string, Conflict[]>();
-  for (const conflict of await listConflicts(layout, config)) {
+  for (const conflict of await listConflicts(layout, config, authors)) {
     const key = `${conflict.folder}\u0000${conflict.path}`;
     groups.set(key, [...(groups.get(key) ?? []), conflict]);
   }
@@ -159,7 +206,7 @@ async function settle(root: string, copies: Conflict[], keep: Keep, versioned: b
 async function keepAsVersion(root: string, source: string, asPath: string, now = Date.now()): Promise<void> {
   // Two versions of one name within a second (several copies removed at once) take the next seconds.
   for (let second = 0; ; second += 1) {
-    const version = join(root, '.stversions', versionFileName(asPath, localTime(now + second * 1000)));
+    const version = join(root, '.stversions', taggedVersionName(asPath, localTag(now + second * 1000)));
     await mkdir(dirname(version), { recursive: true });
     try {
       await link(join(root, source), version);
@@ -170,11 +217,11 @@ async function keepAsVersion(root: string, source: string, asPath: string, now =
   }
 }
 
-/** `YYYY-MM-DDTHH:MM:SS` in this machine's zone: the time Syncthing's version names carry. */
-function localTime(ms: number): string {
+/** `YYYYMMDD-HHMMSS` in this machine's zone: the time Syncthing's version names carry. */
+function localTag(ms: number): string {
   const date = new Date(ms);
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  return `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}-${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
 }
 
 /** The copy modified after the file and every other copy, or undefined when the file itself is the newest. */
@@ -199,7 +246,7 @@ async function keepBeside(root: string, copy: Conflict): Promise<string> {
   const stem = copy.path.slice(0, copy.path.length - ext.length);
   const date = `${parsed.stamp.slice(0, 4)}-${parsed.stamp.slice(4, 6)}-${parsed.stamp.slice(6, 8)} ${parsed.stamp.slice(9, 11)}.${parsed.stamp.slice(11, 13)}.${parsed.stamp.slice(13, 15)}`;
   // Path separators in a peer's name would put the file elsewhere.
-  const peer = copy.from.replace(/[/\\]/g, '_');
+  const peer = (copy.from ?? 'another machine').replace(/[/\\]/g, '_');
   for (let n = 1; ; n += 1) {
     const name = `${stem} (from ${peer}, ${date}${n === 1 ? '' : ` ${n}`})${ext}`;
     try {
@@ -225,17 +272,17 @@ function locate(layout: Layout, config: BotsyncConfig, target: string, cwd: stri
 }
 
 /** The conflict copies in one directory of a folder (`dir` relative to the folder, '' for its top). */
-async function conflictsIn(config: BotsyncConfig, folder: HomeFolder, root: string, dir: string): Promise<Conflict[]> {
+async function conflictsIn(config: BotsyncConfig, folder: HomeFolder, root: string, dir: string, authors: CopyAuthors | undefined): Promise<Conflict[]> {
   const found: Conflict[] = [];
   for (const entry of await readDirOrEmpty(join(root, dir))) {
     if (!entry.isFile()) continue;
-    const conflict = await conflictAt(config, folder, root, dir === '' ? entry.name : `${dir}/${entry.name}`);
+    const conflict = await conflictAt(config, folder, root, dir === '' ? entry.name : `${dir}/${entry.name}`, authors);
     if (conflict !== undefined) found.push(conflict);
   }
   return found;
 }
 
-async function conflictAt(config: BotsyncConfig, folder: HomeFolder, root: string, relativePath: string): Promise<Conflict | undefined> {
+async function conflictAt(config: BotsyncConfig, folder: HomeFolder, root: string, relativePath: string, authors: CopyAuthors | undefined): Promise<Conflict | undefined> {
   const parsed = parseConflictName(relativePath);
   if (parsed === undefined) return undefined;
   // Gone since the directory was read (settled by another process, or synced away): no conflict any more.
@@ -245,7 +292,7 @@ async function conflictAt(config: BotsyncConfig, folder: HomeFolder, root: strin
     folder: folder.id,
     path: parsed.original,
     conflictPath: relativePath,
-    from: deviceNameOf(config, parsed.from),
+    from: conflictAuthor(config, relativePath, await authors?.(folder.id, relativePath)),
     mtime: stats.mtime.toISOString(),
     size: stats.size,
   };

@@ -45,6 +45,11 @@ export function homeFolders(layout: Layout, config: BotsyncConfig): HomeFolder[]
   return [...own, ...added];
 }
 
+/** The preset a folder's rules start from until its shared ones exist (folders/ignore.ts ensureIgnoreFiles). */
+export function presetOf(folder: HomeFolder): { preset?: string } {
+  return folder.added?.preset === undefined ? {} : { preset: folder.added.preset };
+}
+
 /** The peers (device IDs) an added folder is shared with: those it names that are peers still, or all. */
 export function sharedDevices(config: BotsyncConfig, folder: AddedFolder): string[] {
   return config.peers.filter((peer) => folder.peers === 'all' || folder.peers.includes(peer.deviceId)).map((peer) => peer.deviceId);

@@ -82,7 +82,11 @@ export function pickVersion(versions: readonly FileVersion[], at?: number): File
 export function versionFileName(rel: string, versionTime: string): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(versionTime);
   if (match === null) throw new BotsyncError('SYNCTHING_API', `Syncthing gave a version time botsync cannot read: ${JSON.stringify(versionTime)}.`, { hint: 'Run `botsync doctor`.' });
-  const tag = `${match[1]}${match[2]}${match[3]}-${match[4]}${match[5]}${match[6]}`;
+  return taggedVersionName(rel, `${match[1]}${match[2]}${match[3]}-${match[4]}${match[5]}${match[6]}`);
+}
+
+/** The same name for a tag `YYYYMMDD-HHMMSS` (Syncthing's zone), for a version botsync keeps itself. */
+export function taggedVersionName(rel: string, tag: string): string {
   const name = basename(rel);
   const dot = name.lastIndexOf('.');
   const [stem, extension] = dot === -1 ? [name, ''] : [name.slice(0, dot), name.slice(dot)];

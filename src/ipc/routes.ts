@@ -1,8 +1,10 @@
 import type { Nameplate } from '../../relay/wire.js';
 import type { ErrorCode } from '../errors.js';
 import type { ApplyReport } from '../mesh/apply.js';
+import type { LeaveReport } from '../mesh/leave.js';
 import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
+import type { Conflict, Resolution, ResolveRequest } from '../folders/conflicts.js';
 import type { SettleReport, SettleRequest } from '../folders/settle.js';
 import type { AcceptFolderInput, AddFolderInput, FolderChange, FolderEntry } from '../folders/added.js';
 import type { SendOutcome } from '../notify/sender.js';
@@ -34,6 +36,8 @@ export interface DaemonApi {
   /** The machines a just-paired host listed: introduced by it (mesh/membership.ts). */
   'peers.introduced': Route<{ via: string; machines: MachineDetails[] }, void>;
   'pairing.completed': Route<Omit<PairingCompletedEvent, 'type' | 'time'>, void>;
+  /** `botsync leave`: this machine revokes itself through its record and forgets its peers (mesh/leave.ts). */
+  leave: Route<void, LeaveReport>;
   'invite.create': Route<{ relay: string }, InviteCode>;
   /** Answers once a guest has paired with the code, or with why it did not (wrong code, expired, ...). */
   'invite.wait': Route<{ nameplate: Nameplate }, InviteOutcome>;
@@ -43,6 +47,10 @@ export interface DaemonApi {
   /** The test notification, sent by the daemon through its own target and dispatcher. */
   'notify.test': Route<void, SendOutcome>;
   'backup.reload': Route<void, void>;
+  /** `botsync conflicts`: the copies, each with its author from Syncthing's index (folders/conflicts.ts conflictAuthor). */
+  'conflicts.list': Route<void, Conflict[]>;
+  /** `botsync conflicts resolve`: settled where the copies' authors are known, for `--keep both`'s names. */
+  'conflicts.resolve': Route<ResolveRequest, Resolution[]>;
   /** `botsync pull` / `push`: folders made to match their peers, or the peers made to match them. */
   'folders.settle': Route<SettleRequest, SettleReport>;
   /** The folders synced here, then the folders peers offer (`offered: true`). */

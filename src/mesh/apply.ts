@@ -1,13 +1,14 @@
 import { unspelled } from '../syncthing/address-spelling.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { folderReserve, homeReserve, reserveOn } from '../syncthing/disk-reserve.js';
+import { ensureIgnoreFiles } from '../folders/ignore.js';
 import { keepOf, sameVersioning, versioningFor } from '../folders/versions.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import type { FolderType } from '../workspace/roles.js';
-import { homeFolders, type HomeFolder } from '../folders/home-folders.js';
+import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
 import { readOfferLabel } from '../folders/offers.js';
 import { LEGACY_MESH_FOLDER_ID, meshFolderAuthor, meshFolderId, prepareRecordDir, pruneMeshDir, recordDir } from './membership.js';
 
@@ -18,6 +19,10 @@ export interface ApplyReport {
   foldersChanged: string[];
   foldersRemoved: string[];
   optionsChanged: string[];
+  /** Folders whose .stignore was put back in botsync's form (folders/ignore.ts), and rescanned. */
+  ignoresChanged: string[];
+  /** `FOLDER: why` for each folder whose ignore files could not be written; Syncthing goes on with what is there. */
+  ignoresFailed: string[];
 }
 
 /**
@@ -32,7 +37,7 @@ export interface ApplyReport {
  * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
-  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [] };
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
   await applyOptions(client, layout, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
@@ -60,6 +65,12 @@ async function applyOptions(client: SyncthingClient, layout: Layout, config: Bot
 
 async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport, now = Date.now()): Promise<void> {
   const current = new Map((await client.devices()).map((device) => [device.deviceID, device]));
+  // This machine's own device carries its name too (`config set name`), as Syncthing's GUI shows it.
+  const own = current.get(config.deviceId);
+  if (own !== undefined && own.name !== config.name) {
+    await client.patchDevice(config.deviceId, { name: config.name });
+    report.devicesUpdated.push(config.deviceId);
+  }
   for (const peer of config.peers) {
     const device = current.get(peer.deviceId);
     const wanted = deviceFor(peer, now);
@@ -98,7 +109,8 @@ function deviceFor(peer: PeerRecord, now: number): Partial<DeviceConfig> & { dev
 
 async function applyFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
   const mesh = meshFoldersFor(layout, config);
-  const own = await Promise.all(homeFolders(layout, config).map(async (folder) => ({ ...folderFor(folder, config), ...(await minDiskFreeOf(folder.path)) })));
+  const folders = homeFolders(layout, config);
+  const own = await Promise.all(folders.map(async (folder) => ({ ...folderFor(folder, config), ...(await minDiskFreeOf(folder.path)) })));
   const wantedIds = new Set([...own, ...mesh].map((folder) => folder.id));
   const current = new Map((await client.folders()).map((folder) => [folder.id, folder]));
   // Removed first: the shared folder of earlier versions lies above the per-author ones.
@@ -109,6 +121,16 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
     }
   }
   await pruneMeshDir(layout, new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]));
+  // Before Syncthing first scans a new folder; the daemon wrote them before Syncthing started, so a
+  // change here is one made while it ran (a .stignore deleted by hand, say).
+  // A folder botsync cannot write to still syncs (by the rules it has): no reason to stop the others.
+  for (const folder of folders) {
+    try {
+      if (await ensureIgnoreFiles(folder.path, presetOf(folder))) report.ignoresChanged.push(folder.id);
+    } catch (error) {
+      report.ignoresFailed.push(`${folder.id}: ${(error as Error).message}`);
+    }
+  }
   for (const wanted of [...own, ...mesh]) {
     const folder = current.get(wanted.id);
     if (folder === undefined) {
@@ -124,6 +146,8 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
       report.foldersChanged.push(wanted.id);
     }
   }
+  // A whole scan: files the old rules skipped are found, those the new ones ignore are marked so.
+  for (const id of report.ignoresChanged) if (current.has(id)) await client.scan(id);
 }
 
 /**

@@ -8,7 +8,7 @@ import { parseDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { readStateText } from '../lib/state-file.js';
-import { peerInputFor } from './pairing-peers.js';
+import { peerInputFor, uniqueName } from './pairing-peers.js';
 
 /**
  * How a network grown by successive invites converges, and how it shrinks. Every machine publishes
@@ -26,7 +26,8 @@ import { peerInputFor } from './pairing-peers.js';
  *   gives it, and remembered as introduced `via` that record's author. A record lists only its
  *   author's direct pairings, so the role always comes from the pairing that established it: an
  *   author cannot pass on (or make up) a role for a device someone else paired. A record never
- *   changes a device this machine knows already, whatever it says about it. Every adoption is charged
+ *   changes a device this machine knows already, whatever it says about it (but for its author's word
+ *   about itself, below). Every adoption is charged
  *   to the direct peer at the root of its `via` chain (a device introduced via X, X introduced via B:
  *   B's; kept as the device's `root`), and each direct peer's allowance is MAX_INTRODUCTIONS devices
  *   in all, counting every device here charged to it (so no record can rotate through a larger list,
@@ -46,6 +47,15 @@ import { peerInputFor } from './pairing-peers.js';
  *   within the skew of the revocation it overrides, and errs either way by that much. A revocation
  *   dated more than REVOCATION_SKEW_MS ahead of this machine's clock is not honoured (and is
  *   refused like an introduction over the allowance): it would otherwise outrank every later pairing.
+ * - Leaving. `botsync leave` dates a `left` in the leaver's own record: a revocation of itself, by
+ *   the one machine whose word about itself is final. Every member drops it as for a revocation, and
+ *   puts it on its own revoked list, published, so no record (another member's, which may still list
+ *   the leaver as its direct pairing) brings it back; only a new direct pairing does.
+ * - Self-description. A record is its author's word about itself: a trusted peer's new name or role
+ *   in its own record replaces the one this machine knew (its new role decides the folders shared
+ *   with it, by the same rules as at its pairing). No other record changes either: what a record says
+ *   about anyone but its author only ever introduces. A name this machine gave the peer itself holds
+ *   until the peer announces a new one (PeerRecord.announced).
  */
 
 /** Followed by the author's full device ID (76 characters in all; Syncthing sets no limit). */
@@ -79,10 +89,15 @@ export interface MeshRecord extends MachineDetails {
   /** The author's direct pairings: the only devices it can introduce. */
   peers: MachineDetails[];
   revoked: PublishedRevocation[];
+  /** When the author left its network (`botsync leave`). */
+  left?: string;
 }
 
-/** What the rules read of a record: who wrote it, whom it introduces, whom it revokes. */
-export type IntroducerRecord = Pick<MeshRecord, 'deviceId' | 'peers' | 'revoked'>;
+/**
+ * What the rules read of a record: who wrote it, whom it introduces, whom it revokes, and, in a
+ * record (not a host's pairing answer), the author's own name, role and whether it left.
+ */
+export type IntroducerRecord = Pick<MeshRecord, 'deviceId' | 'peers' | 'revoked'> & Partial<Pick<MeshRecord, 'name' | 'role' | 'left'>>;
 
 export function meshFolderId(author: string): string {
   return `${MESH_FOLDER_PREFIX}${author}`;
@@ -147,6 +162,7 @@ export function recordOf(config: BotsyncConfig, addresses: string[]): MeshRecord
       .filter((peer) => peer.via === undefined)
       .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, role: peer.role, addresses: peer.addresses.filter((a) => a !== 'dynamic') })),
     revoked: (config.revoked ?? []).filter((entry) => entry.here !== true).map(({ deviceId, at }) => ({ deviceId, at })),
+    ...(config.left === undefined ? {} : { left: config.left }),
   };
 }
 
@@ -245,6 +261,8 @@ export interface MembershipPlan {
   refused: { via: string; deviceIds: string[] }[];
   /** Per author whose record was read: its revocations dated too far ahead to count (REVOCATION_SKEW_MS). */
   postdated: { via: string; revocations: PublishedRevocation[] }[];
+  /** Peers whose own record gave them a new name or role: as they were, and as they are now. */
+  described: { before: PeerRecord; peer: PeerRecord }[];
 }
 
 /**
@@ -259,10 +277,14 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   const trusted = new Set(config.peers.map((peer) => peer.deviceId));
   const read = records.filter((record) => trusted.has(record.deviceId));
   const postdatedAfter = now.getTime() + REVOCATION_SKEW_MS;
-  // A record's word about this machine or its own author is not a revocation anyone can act on.
+  // A record's word about this machine or its own author is not a revocation anyone can act on; its
+  // author's leaving is, and counts as the author's revocation of itself.
   const published = read.map((record) => ({
     via: record.deviceId,
-    revocations: record.revoked.filter((entry) => entry.deviceId !== config.deviceId && entry.deviceId !== record.deviceId),
+    revocations: [
+      ...record.revoked.filter((entry) => entry.deviceId !== config.deviceId && entry.deviceId !== record.deviceId),
+      ...(record.left === undefined ? [] : [{ deviceId: record.deviceId, at: record.left }]),
+    ],
   }));
   const revocations = published.flatMap(({ via, revocations: list }) => list.filter((entry) => Date.parse(entry.at) <= postdatedAfter).map((entry) => ({ ...entry, by: via })));
   const postdated = published.map(({ via, revocations: list }) => ({ via, revocations: list.filter((entry) => Date.parse(entry.at) > postdatedAfter) }));
@@ -274,6 +296,18 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
     return revocation === undefined;
   };
   let working: BotsyncConfig = { ...config, peers: config.peers.filter(keep), pending: (config.pending ?? []).filter(keep) };
+  const leavers = dropped.filter(({ peer, by }) => peer.deviceId === by).map(({ peer, by }) => ({ deviceId: peer.deviceId, at: revocations.find((entry) => entry.deviceId === peer.deviceId && entry.by === by)!.at }));
+  if (leavers.length > 0) working = { ...working, revoked: [...(working.revoked ?? []).filter((entry) => !leavers.some((leaver) => leaver.deviceId === entry.deviceId)), ...leavers] };
+  const described: MembershipPlan['described'] = [];
+  let noted = false;
+  for (const before of working.peers) {
+    const own = read.find((record) => record.deviceId === before.deviceId && record.name !== undefined && record.role !== undefined);
+    const peer = own === undefined ? before : selfDescribed(working, before, own.name!, own.role!);
+    if (peer === before) continue;
+    working = { ...working, peers: working.peers.map((entry) => (entry === before ? peer : entry)) };
+    noted = true;
+    if (peer.name !== before.name || peer.role !== before.role) described.push({ before, peer });
+  }
 
   const blocked = new Set([
     config.deviceId,
@@ -315,9 +349,20 @@ export function planMembership(config: BotsyncConfig, records: readonly Introduc
   // A device one author may not introduce but another did is not refused.
   const adopted = new Set([...added, ...pending].map((peer) => peer.deviceId));
   const refusedList = [...refused].map(([via, ids]) => ({ via, deviceIds: [...new Set(ids)].filter((id) => !adopted.has(id)) }));
-  const changed = dropped.length > 0 || added.length > 0 || pending.length > 0;
+  const changed = dropped.length > 0 || added.length > 0 || pending.length > 0 || noted;
   if (config.pending === undefined && working.pending!.length === 0) delete working.pending;
-  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList, postdated };
+  return { changed, config: changed ? working : config, added, pending, dropped, refused: refusedList, postdated, described };
+}
+
+/**
+ * The peer as its own record describes it: its role, and its name when that is new since it last
+ * announced one (the first name read from a peer added without one is only noted, so that a name
+ * given with `peers add --name` stays until the peer renames itself). The same peer when nothing changes.
+ */
+function selfDescribed(config: BotsyncConfig, peer: PeerRecord, name: string, role: PeerRecord['role']): PeerRecord {
+  const renamed = peer.announced !== undefined && peer.announced !== name;
+  if (!renamed && peer.announced !== undefined && peer.role === role) return peer;
+  return { ...peer, role, announced: name, ...(renamed ? { name: uniqueName(config, peer.deviceId, name) } : {}) };
 }
 
 /**
@@ -344,7 +389,7 @@ function introductionRoots(devices: readonly PeerRecord[]): (deviceId: string) =
  * says can be relied on. Fields other than those of MeshRecord (a `folders` list, a `via`) are not read.
  */
 export function parseRecord(text: string): MeshRecord {
-  const value = JSON.parse(text) as { peers?: unknown; revoked?: unknown };
+  const value = JSON.parse(text) as { peers?: unknown; revoked?: unknown; left?: unknown };
   const machine = (entry: unknown) => decodeMachineDetails(new TextEncoder().encode(JSON.stringify(entry)));
   const list = (field: unknown) => (field === undefined ? [] : Array.isArray(field) ? field : fail());
   const revocation = (entry: unknown): PublishedRevocation => {
@@ -352,7 +397,8 @@ export function parseRecord(text: string): MeshRecord {
     if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) fail();
     return { deviceId: parseDeviceId(String(deviceId)), at: at as string };
   };
-  return { ...machine(value), peers: list(value.peers).map(machine), revoked: list(value.revoked).map(revocation) };
+  if (value.left !== undefined && (typeof value.left !== 'string' || Number.isNaN(Date.parse(value.left)))) fail();
+  return { ...machine(value), peers: list(value.peers).map(machine), revoked: list(value.revoked).map(revocation), ...(value.left === undefined ? {} : { left: value.left as string }) };
 }
 
 function fail(): never {

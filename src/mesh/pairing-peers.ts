@@ -41,11 +41,16 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
  * addresses are dialled as given, plus discovery where the network profile has it.
  */
 export function peerInputFor(config: BotsyncConfig, machine: MachineDetails): AddPeerInput {
-  const taken = new Set(knownDevices(config).filter((peer) => peer.deviceId !== machine.deviceId).map((peer) => peer.name));
-  let name = machine.name;
-  for (let n = 2; taken.has(name); n++) name = `${machine.name}-${n}`;
   const addresses = config.network === 'loopback' ? machine.addresses : ['dynamic', ...machine.addresses.filter((a) => a !== 'dynamic')];
-  return { deviceId: machine.deviceId, name, addresses, role: machine.role };
+  return { deviceId: machine.deviceId, name: uniqueName(config, machine.deviceId, machine.name), addresses, role: machine.role, announced: machine.name };
+}
+
+/** The name a device calls itself, or with `-2`, `-3`... when another known device has it here already. */
+export function uniqueName(config: BotsyncConfig, deviceId: string, wanted: string): string {
+  const taken = new Set(knownDevices(config).filter((peer) => peer.deviceId !== deviceId).map((peer) => peer.name));
+  let name = wanted;
+  for (let n = 2; taken.has(name); n++) name = `${wanted}-${n}`;
+  return name;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface AddPeerInput {
   role?: Role;
   /** Addresses to dial alone until the first connection, for at most DIAL_FIRST_MS (see daemon/first-dial.ts). */
   dialFirst?: string[];
+  /** The name the machine gave itself, for a machine met through pairing (PeerRecord.announced). */
+  announced?: string;
 }
 
 /** How long a just-paired peer is dialled on its dial-first addresses alone. */
@@ -97,6 +99,7 @@ export function withPeer(config: BotsyncConfig, input: AddPeerInput, now = new D
     addresses: addresses.length > 0 ? addresses : (existing?.addresses ?? defaultPeerAddresses(config.network)),
     addedAt: existing?.addedAt ?? now.toISOString(),
     pairedAt: now.toISOString(),
+    ...(input.announced ?? existing?.announced ? { announced: input.announced ?? existing?.announced } : {}),
     ...(input.dialFirst === undefined ? {} : { dialFirst: { addresses: input.dialFirst.map(parseAddress), until: new Date(now.getTime() + DIAL_FIRST_MS).toISOString() } }),
   };
   if (peer.addresses.length === 0) {
@@ -104,7 +107,8 @@ export function withPeer(config: BotsyncConfig, input: AddPeerInput, now = new D
       hint: 'Pass --address tcp://HOST:PORT (the other machine shows it in `botsync status`).',
     });
   }
-  const others = without(config, deviceId);
+  // A machine that left its network (`botsync leave`) and pairs again is a member again.
+  const { left: _left, ...others } = without(config, deviceId);
   return { config: { ...others, peers: [...others.peers, peer], revoked: others.revoked?.filter((entry) => entry.deviceId !== deviceId) }, peer };
 }
 

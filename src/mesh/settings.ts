@@ -1,14 +1,20 @@
 import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
+import { isMachineName } from '../pairing/details.js';
+import { parseRelayUrl } from '../pairing/relay-client.js';
 import { keepOf, withKeep } from '../folders/versions.js';
 import { appendPatterns, parseAppendPatterns } from '../folders/append-merge.js';
-import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
+import { NETWORK_PROFILES, updateConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
+import { DEFAULT_SERVERS, describeServers, parseDiscovery, parseRelays } from '../workspace/network.js';
+import { ROLES } from '../workspace/roles.js';
 
 /**
  * `botsync config set KEY VALUE`: settings kept in config.json and applied by the daemon. Each key
  * parses its value (bad input is refused before anything changes) and reads back the way it is given.
+ * Applying is the daemon's one apply of config.json (mesh/apply.ts: Syncthing's device name, folder
+ * types by role, the network profile's options), and its mesh record tells the peers this machine's
+ * name and role (membership.ts).
  */
 interface Setting {
   set(config: BotsyncConfig, value: string): BotsyncConfig;
@@ -16,6 +22,25 @@ interface Setting {
 }
 
 const SETTINGS: Record<string, Setting> = {
+  name: {
+    set: (config, value) => ({ ...config, name: parseName(value) }),
+    get: (config) => config.name,
+  },
+  role: {
+    set: (config, value) => ({ ...config, role: parseChoice('role', value, ROLES) }),
+    get: (config) => config.role,
+  },
+  network: {
+    set: (config, value) => ({ ...config, network: parseChoice<NetworkProfile>('network', value, NETWORK_PROFILES) }),
+    get: (config) => config.network,
+  },
+  relay: {
+    set: (config, value) => {
+      const { relay: _previous, ...rest } = config;
+      return value.trim() === DEFAULT_SERVERS ? rest : { ...rest, relay: parseRelayUrl(value.trim()) };
+    },
+    get: (config) => config.relay ?? DEFAULT_SERVERS,
+  },
   'network.discovery': {
     set: (config, value) => withServers(config, 'discovery', parseDiscovery(value)),
     get: (config) => describeServers(config.discovery),
@@ -78,6 +103,17 @@ function settingFor(key: string): Setting {
     throw new BotsyncError('USAGE', `Unknown setting "${key}".`, { hint: `Settings: ${SETTING_KEYS.join(', ')}.` });
   }
   return setting;
+}
+
+function parseName(value: string): string {
+  const name = value.trim();
+  if (isMachineName(name)) return name;
+  throw new BotsyncError('BAD_INPUT', `"${value}" is not a name for this machine.`, { hint: 'Use 1 to 64 characters, without control characters, e.g. `botsync config set name laptop2`.' });
+}
+
+function parseChoice<T extends string>(key: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new BotsyncError('BAD_INPUT', `"${value}" is not a value for ${key}.`, { hint: `Use one of ${choices.join(', ')}, e.g. \`botsync config set ${key} ${choices[0]}\`.` });
 }
 
 function parseSwitch(key: string, value: string): boolean {

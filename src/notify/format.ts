@@ -81,10 +81,10 @@ export function formatEvent(event: OtherEvent): string {
   switch (event.type) {
     case 'file.conflict':
       return fitLines([
-        `botsync: a file in ${folderName(event.folder)} was changed on two machines while they were apart; the other version is kept in a conflict copy beside it.`,
+        `botsync: a file in ${folderName(event.folder)} was changed on two machines while they were apart; one of the two versions is kept in a conflict copy beside it.`,
         UNTRUSTED_NOTE,
         `- file: ${quote(event.path)}`,
-        `- copy: ${quote(event.conflictPath)}`,
+        `- copy: ${quote(event.conflictPath)}${event.from === null ? '' : `, the version of ${quote(event.from)}`}`,
         'Settle it with `botsync conflicts resolve PATH --keep local|remote|both` (`botsync conflicts` lists them).',
       ]);
     case 'device.connected':

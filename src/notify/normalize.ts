@@ -11,12 +11,13 @@
  * Conflict copies: the machine whose version lost makes the copy itself (its puller renames the file
  * and scans it: LocalChangeDetected there, no ItemFinished), and every other machine receives it
  * (ItemFinished). Either is a file.conflict instead of a file.received; a copy deleted (settled) is an
- * ordinary change.
+ * ordinary change. A copy of an append-only file is neither: the merge removes it within a second, and
+ * announces the copies that stay (daemon/append-merge.ts).
  */
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { linkLeavesFolder } from '../folders/symlinks.js';
-import { parseConflictName } from '../folders/conflict-name.js';
+import { parseConflictName, type ConflictCopy } from '../folders/conflict-name.js';
 import type { BotsyncEvent, FileAction, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
@@ -27,8 +28,12 @@ export interface NormalizeLookup {
   isUserFolder(folder: string): boolean;
   /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
   deviceName(id: string): string;
-  /** The same, for the short device ID a conflict copy is named after. */
-  shortDeviceName(short: string): string;
+  /** This machine's name: a conflict copy its own Syncthing made holds this machine's version. */
+  ownName: string;
+  /** The machine whose version a conflict copy received from a peer holds (folders/conflicts.ts conflictAuthor), or null. */
+  copyAuthor(folder: string, conflictPath: string): Promise<string | null>;
+  /** Whether a folder-relative path is an append-only file (the merge patterns). */
+  appendOnly(path: string): boolean;
   /** The size of a file as it is now, or null when it is gone or unknown. */
   fileSize(folder: string, path: string): Promise<number | null>;
   /**
@@ -51,12 +56,12 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
       if (error !== null && error !== undefined && error !== '') return undefined;
       if (!lookup.isUserFolder(folder) || !ACTIONS.has(action)) return undefined;
-      if (action === 'update' && type === 'file') {
-        const conflict = conflictEvent(time, folder, item, lookup);
-        if (conflict !== undefined) return conflict;
-      }
-      const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
       const path = slashPath(item);
+      const copy = type === 'file' ? parseConflictName(path) : undefined;
+      // Made and removed by the merge within a second: neither is news (the merged file is).
+      if (copy !== undefined && lookup.appendOnly(copy.original)) return undefined;
+      if (copy !== undefined && action === 'update') return conflictEvent(time, folder, path, copy, await detail(() => lookup.copyAuthor(folder, path)));
+      const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
       const received: FileReceivedEvent = { type: 'file.received', time, folder, path, action: action as FileAction, kind, size: null };
       if (action === 'delete') return received;
       if (kind === 'file') return { ...received, size: await detail(() => lookup.fileSize(folder, item)) };
@@ -70,7 +75,9 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       const { folder, path, type, action } = data;
       if (typeof folder !== 'string' || typeof path !== 'string' || !lookup.isUserFolder(folder)) return undefined;
       if (type !== 'file' || action === 'deleted') return undefined;
-      return conflictEvent(time, folder, path, lookup);
+      const copy = parseConflictName(slashPath(path));
+      if (copy === undefined || lookup.appendOnly(copy.original)) return undefined;
+      return conflictEvent(time, folder, slashPath(path), copy, lookup.ownName);
     }
     case 'DeviceConnected': {
       if (typeof data.id !== 'string') return undefined;
@@ -101,11 +108,8 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
   }
 }
 
-function conflictEvent(time: string, folder: string, item: string, lookup: NormalizeLookup): FileConflictEvent | undefined {
-  const conflictPath = slashPath(item);
-  const copy = parseConflictName(conflictPath);
-  if (copy === undefined) return undefined;
-  return { type: 'file.conflict', time, folder, path: copy.original, conflictPath, from: lookup.shortDeviceName(copy.from) };
+function conflictEvent(time: string, folder: string, conflictPath: string, copy: ConflictCopy, from: string | null): FileConflictEvent {
+  return { type: 'file.conflict', time, folder, path: copy.original, conflictPath, from };
 }
 
 /**

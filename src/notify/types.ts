@@ -41,8 +41,8 @@ export interface FileConflictEvent {
   path: string;
   /** The copy beside it, relative to the folder: untrusted. */
   conflictPath: string;
-  /** The device Syncthing named the copy after, by the name botsync knows it by (folders/conflicts.ts). */
-  from: string;
+  /** The machine whose version the copy holds, by the name botsync knows it by; null when it cannot be told (folders/conflicts.ts conflictAuthor). */
+  from: string | null;
 }
 
 export interface DeviceConnectedEvent {

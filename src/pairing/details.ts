@@ -53,9 +53,14 @@ function machineDetails(value: unknown): MachineDetails {
   }
   const addresses = addressesOf(list(record.addresses));
   const name = record.name;
-  if (typeof name !== 'string' || name.length === 0 || name.length > 64 || /[\u0000-\u001f]/.test(name)) throw invalid('a name');
+  if (typeof name !== 'string' || !isMachineName(name)) throw invalid('a name');
   if (!ROLES.includes(record.role as Role)) throw invalid('a role');
   return { deviceId, name, addresses, role: record.role as Role };
+}
+
+/** A name a machine may go by (`--name`, `config set name`, what pairing details and mesh records carry): 1 to 64 characters, no control characters. */
+export function isMachineName(name: string): boolean {
+  return name.length > 0 && name.length <= 64 && !/[\u0000-\u001f]/.test(name);
 }
 
 /**

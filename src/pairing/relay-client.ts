@@ -18,7 +18,11 @@ export const DEFAULT_RELAY = 'https://relay.botsync.dev';
 
 /** The relay URL: --relay, then BOTSYNC_RELAY, then the one stored at init, then the public default. */
 export function relayUrl(flag: string | undefined, env: NodeJS.ProcessEnv, stored: string | undefined): string {
-  const url = flag ?? (env.BOTSYNC_RELAY || undefined) ?? stored ?? DEFAULT_RELAY;
+  return parseRelayUrl(flag ?? (env.BOTSYNC_RELAY || undefined) ?? stored ?? DEFAULT_RELAY);
+}
+
+/** A pairing relay's URL as given (--relay, BOTSYNC_RELAY, `config set relay`): http(s) only, without trailing slashes. */
+export function parseRelayUrl(url: string): string {
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
     throw new BotsyncError('BAD_INPUT', `"${url}" is not a relay URL.`, { hint: 'Use an http(s) URL, e.g. --relay https://relay.botsync.dev.' });
   }

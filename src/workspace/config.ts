@@ -23,6 +23,8 @@ export interface PeerRecord {
   root?: string;
   /** When this machine last paired with it directly (absent on older homes: `addedAt`); see mesh/membership.ts. */
   pairedAt?: string;
+  /** The name the device last gave itself (pairing, its mesh record): a new one renames it here (mesh/membership.ts). */
+  announced?: string;
 }
 
 /** Another device as events and `status` name it: its ID and the name this machine knows it by. */
@@ -97,6 +99,8 @@ export interface BotsyncConfig {
   discovery?: string[];
   /** Self-hosted relays (--relays); absent: Syncthing's public pool. */
   relays?: string[];
+  /** When this machine left its network (`botsync leave`); its mesh record says so until a new pairing. */
+  left?: string;
   createdAt: string;
 }
 
@@ -178,6 +182,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
     if (value !== undefined && !(Array.isArray(value) && value.length > 0 && value.every((url) => typeof url === 'string'))) throw fail(`"${key}" must be a list of URLs`);
   }
   if (raw.pending !== undefined && !Array.isArray(raw.pending)) throw fail('"pending" must be a list');
+  if (raw.left !== undefined && (typeof raw.left !== 'string' || Number.isNaN(Date.parse(raw.left)))) throw fail('"left" must be a time');
   if (raw.revoked !== undefined && !(Array.isArray(raw.revoked) && raw.revoked.every((entry) => isObject(entry) && typeof entry.deviceId === 'string' && typeof entry.at === 'string'))) {
     throw fail('"revoked" must be a list of device IDs with times');
   }

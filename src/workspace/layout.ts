@@ -51,6 +51,8 @@ export interface Layout {
   folderOffersFile: string;
   /** How far the folder-offer watch has read Syncthing's events. */
   folderOffersCursorFile: string;
+  /** Held around each change of a folder's shared ignore rules (folders/ignore.ts). */
+  ignoreLockFile: string;
 }
 
 export function resolveHome(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -92,5 +94,6 @@ export function layoutFor(home: string): Layout {
     acceptedFoldersDir: join(home, 'folders'),
     folderOffersFile: join(stateDir, 'folder-offers.json'),
     folderOffersCursorFile: join(stateDir, 'folder-offers.cursor'),
+    ignoreLockFile: join(stateDir, 'ignore.lock'),
   };
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { SyncthingClient } from '../../src/syncthing/client.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
-import { pairedHomes, TestHome, waitFor } from './harness.js';
+import { destroyAll, pairedHomes, requirePrerequisites, TestHome, waitFor } from './harness.js';
 
 /** What the membership tests read of a machine: its config.json, its event feed, its Syncthing. */
 
@@ -51,4 +52,15 @@ export async function meshOfThree(): Promise<MeshOfThree> {
   }
   await waitFor(async () => (await connectedTo(a, [ids.b, ids.c])) && (await connectedTo(b, [ids.a, ids.c])) && connectedTo(c, [ids.a, ids.b]), 'a full mesh', 60_000, 200);
   return { a, b, c, ids };
+}
+
+/** A mesh of three for a whole describe block: made before its first test, every home removed after its last. */
+export function meshOfThreeSuite(): () => MeshOfThree {
+  let mesh: MeshOfThree | undefined;
+  beforeAll(async () => {
+    requirePrerequisites();
+    mesh = await meshOfThree();
+  }, 180_000);
+  afterAll(destroyAll);
+  return () => mesh!;
 }

@@ -1,50 +1,9 @@
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConflictName } from '../../src/folders/conflict-name.js';
 import { shortDeviceId } from '../../src/syncthing/device-id.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
-
-async function contentOf(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** The conflict copies of `shared/<path>` on a home, by their names. */
-async function copiesOf(home: TestHome, path: string): Promise<string[]> {
-  const dir = dirname(path);
-  const names = await readdir(home.path('shared', dir));
-  return names.filter((name) => parseConflictName(join(dir, name)) !== undefined && parseConflictName(join(dir, name))!.original === path);
-}
-
-/** Waits until `shared/<path>` has the base `content` kept in the home's state. */
-function baseIs(home: TestHome, path: string, content: string): Promise<true> {
-  return waitFor(async () => (await contentOf(home.path('.botsync', 'merge-base', 'shared', path))) === content || undefined, `the base of ${path} on ${home.home}`, 30_000, 50);
-}
-
-async function logSays(home: TestHome, text: string): Promise<boolean> {
-  return ((await contentOf(home.path('.botsync', 'logs', 'daemon.log'))) ?? '').includes(text);
-}
-
-/** When A last saw a peer connect, by its event journal. */
-async function lastConnected(home: TestHome): Promise<number> {
-  const events = (await contentOf(home.path('.botsync', 'events.ndjson')))!.trim().split('\n').map((line) => JSON.parse(line) as { type: string; time: string });
-  return Date.parse(events.filter((event) => event.type === 'device.connected').at(-1)!.time);
-}
-
-/** Stops B, lets `changes` change both sides, starts B again; returns when `start` was run and when B's daemon was back. */
-async function apart(b: TestHome, changes: () => Promise<void>): Promise<{ starting: number; started: number }> {
-  expect((await b.run(['stop'])).exitCode).toBe(0);
-  await changes();
-  const starting = Date.now();
-  const start = await b.run(['start']);
-  expect(start.exitCode, start.stderr).toBe(0);
-  return { starting, started: Date.now() };
-}
+import { apart, baseIs, contentOf, copiesOf, eventsOf, lastConnected, logSays } from '../helpers/merge.js';
+import { WebhookReceiver } from '../helpers/webhook.js';
 
 describe('append-only merge between a pair (A and B apart, then together)', () => {
   let a: TestHome;
@@ -54,14 +13,22 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
   const memoryBase = '# 2026-12-01\n- alice: standup notes\n';
   const logBase = '12:00:00 start\n12:00:01 step 1\n12:00:02 step 2\n';
   const figures: Record<string, number> = {};
+  const receivers: WebhookReceiver[] = [];
 
   beforeAll(async () => {
     requirePrerequisites();
     ({ a, b } = await pairedHomes());
+    for (const home of [a, b]) {
+      const receiver = await WebhookReceiver.create();
+      await receiver.listen();
+      receivers.push(receiver);
+      expect((await home.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: 'merge-test-token' })).exitCode).toBe(0);
+    }
   }, 120_000);
   afterAll(async () => {
     console.log(JSON.stringify({ appendMerge: figures }));
     await destroyAll();
+    await Promise.all(receivers.map((receiver) => receiver.close()));
   });
 
   it('keeps the last synced content of each append-only file in the state of both machines, 0600', async () => {
@@ -115,6 +82,8 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
     expect(await logSays(a, `merged the appends of conflict copy shared/memory/2026-12-01.sync-conflict-`)).toBe(true);
     expect(await logSays(a, `-${bob}.md into memory/2026-12-01.md`)).toBe(true);
     expect(await logSays(b, 'merged the appends')).toBe(false);
+    // A conflict that settled itself is no news where it was merged (the other machine's silence is checked below).
+    expect(await eventsOf(a, 'file.conflict')).toEqual([]);
     // The merged version becomes the next base once both have it.
     for (const home of [a, b]) {
       await baseIs(home, memory, mergedMemory);
@@ -152,6 +121,25 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
       expect(versions).toEqual([appended, edited].sort());
       // Listed as any conflict is, for `botsync conflicts resolve`.
       expect(await home.json(['conflicts'])).toEqual([expect.objectContaining({ folder: expect.any(String), path: 'run.log', conflictPath: copy })]);
+    }
+    // Announced once on each machine: at once by the one that declined to merge it (whose version the
+    // copy is), by the other once the merge window passed; the copies merged earlier never were.
+    const merger = (await logSays(a, 'left conflict copy shared/run.sync-conflict-')) ? 'alice' : 'bob';
+    for (const [index, home] of [a, b].entries()) {
+      const [copy] = await copiesOf(home, log);
+      const announced = await waitFor(async () => {
+        const events = await eventsOf(home, 'file.conflict');
+        return events.length > 0 ? events : undefined;
+      }, `the conflict announced on ${home.home}`, 30_000, 100);
+      expect(announced).toEqual([{ type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'run.log', conflictPath: copy, from: merger }]);
+      const messages = await waitFor(() => {
+        const found = receivers[index]!.delivered.map((hook) => String(hook.body.message)).filter((text) => text.includes('conflict copy'));
+        return found.length > 0 ? found : undefined;
+      }, `the conflict notification from ${home.home}`);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain(JSON.stringify(copy));
+      // Neither the merged copies nor their removal were reported as files either.
+      expect((await eventsOf(home, 'file.received')).filter((event) => String(event.path).includes('.sync-conflict-'))).toEqual([]);
     }
   }, 180_000);
 });

@@ -24,7 +24,7 @@ import { config as configOf } from '../helpers/mesh.js';
 const stranger = () => deviceIdFromDer(randomBytes(32));
 /** Nothing listens on port 9 of loopback: the peers are never reached, and need not be. */
 const NOWHERE = ['tcp://127.0.0.1:9'];
-const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [] };
+const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
 
 describe('applying config.json to Syncthing', () => {
   let home: TestHome;
@@ -111,6 +111,14 @@ describe('applying config.json to Syncthing', () => {
     expect((await client.devices()).find((device) => device.deviceID === bob)).toMatchObject({ name: 'bob', introducer: false });
     expect(await folder('shared')).toMatchObject({ paused: false });
     expect(await folder('photos')).toMatchObject({ path: photos, type: 'sendreceive' });
+    expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
+  });
+
+  it("puts a folder's .stignore back in botsync's form, and rescans that folder", async () => {
+    const stignore = join(folderPath(layout, 'shared'), '.stignore');
+    await writeFile(stignore, 'mine\n');
+    expect(await applyConfig(client, layout, withBoth)).toEqual({ ...NOTHING, ignoresChanged: ['shared'] });
+    expect(await readFile(stignore, 'utf8')).toContain("!/.botsyncignore\n.stversions\n// Kept from this machine's own .stignore (they apply here only):\nmine\n// The shared rules: the defaults");
     expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
   });
 

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook.js';
 import type { Conflict } from '../../src/folders/conflicts.js';
+import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 
 const TOKEN = 'conflict-hooks-token-3c2b1a';
 const A_EDIT = '# plan\nbase\nA: ship on Friday\n';
@@ -19,8 +21,8 @@ async function contentOf(home: TestHome, path: string): Promise<string | undefin
 
 /** The names in A's or B's shared/, without Syncthing's marker. */
 async function sharedNames(home: TestHome): Promise<string[]> {
-  // Syncthing's own directories: its marker, and the versions of what a resolve replaced or removed.
-  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder' && name !== '.stversions').sort();
+  // Syncthing's own: its marker, the versions of what a resolve replaced or removed, and this machine's ignore file.
+  return (await readdir(home.path('shared'))).filter((name) => name !== '.stfolder' && name !== '.stversions' && name !== '.stignore').sort();
 }
 
 /**
@@ -87,8 +89,9 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
       folder: 'shared',
       path: 'plan.md',
       conflictPath: expect.stringMatching(/^plan\.sync-conflict-\d{8}-\d{6}-[A-Z2-7]{7}\.md$/),
-      // Syncthing names A's losing version after the device whose change won: B.
-      from: 'bob',
+      // A's version, whichever machine lists it: Syncthing's index names A as the copy's author, though
+      // Syncthing names the copy after the device whose change won (B).
+      from: 'alice',
       mtime: expect.any(String),
       size: Buffer.byteLength(A_EDIT),
     });
@@ -120,7 +123,7 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
       expect(message).not.toMatch(/arrived from peers/);
       const events = (await home.run(['events', '--json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
       expect(events.filter((event) => event.type === 'file.conflict')).toEqual([
-        { type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'plan.md', conflictPath: conflict.conflictPath, from: 'bob' },
+        { type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'plan.md', conflictPath: conflict.conflictPath, from: 'alice' },
       ]);
       expect(events.some((event) => event.type === 'file.received' && event.path === conflict.conflictPath)).toBe(false);
     }
@@ -154,7 +157,7 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
   it('--keep both: the copy stays beside plan.md as "plan (from PEER, DATE).md", on both machines', async () => {
     const conflict = await conflictWhileApart(a, b, 3);
     const [, date, time] = /sync-conflict-(\d{8})-(\d{6})-/.exec(conflict.conflictPath)!;
-    const kept = `plan (from bob, ${date!.slice(0, 4)}-${date!.slice(4, 6)}-${date!.slice(6)} ${time!.slice(0, 2)}.${time!.slice(2, 4)}.${time!.slice(4)}).md`;
+    const kept = `plan (from alice, ${date!.slice(0, 4)}-${date!.slice(4, 6)}-${date!.slice(6)} ${time!.slice(0, 2)}.${time!.slice(2, 4)}.${time!.slice(4)}).md`;
     const resolved = await a.json(['conflicts', 'resolve', `shared/${conflict.conflictPath}`, '--keep', 'both']);
     expect(resolved.resolved).toEqual([{ folder: 'shared', path: 'plan.md', keep: 'both', removed: [], replacedBy: null, kept: [kept] }]);
     await bothHold(a, b, { 'plan.md': B_EDIT, [kept]: A_EDIT }, 'plan.md and the kept copy on both');
@@ -174,5 +177,24 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
     }
     expect(await contentOf(a, 'plan.md')).toBe(B_EDIT);
     expect(await a.json(['conflicts', 'resolve', '--all', '--keep', 'newest'])).toEqual({ resolved: [], conflicts: 0 });
+  });
+
+  it("names whose version a copy is from Syncthing's index, where the copy's name cannot tell (a third machine)", async () => {
+    const conflict = await conflictWhileApart(a, b, 4);
+    // A third peer, never met: the name then fits either of two losers, and only the index knows.
+    const carol = deviceIdFromDer(randomBytes(32));
+    const added = await b.run(['peers', 'add', carol, '--name', 'carol', '--address', 'tcp://127.0.0.1:9']);
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(await b.json(['conflicts'])).toEqual([{ ...conflict, from: 'alice', mtime: expect.any(String) }]);
+    expect((await b.run(['stop'])).exitCode).toBe(0);
+    try {
+      // No daemon, no index: said as unknown, never as a guess.
+      expect(await b.json(['conflicts'])).toEqual([{ ...conflict, from: null, mtime: expect.any(String) }]);
+      expect((await b.run(['conflicts'])).stdout).toMatch(/unknown/);
+    } finally {
+      expect((await b.run(['start'])).exitCode).toBe(0);
+    }
+    expect((await b.run(['peers', 'remove', 'carol', '--here'])).exitCode).toBe(0);
+    expect(await a.json(['conflicts', 'resolve', '--all', '--keep', 'local'])).toMatchObject({ conflicts: 0 });
   });
 });

@@ -127,9 +127,9 @@ describe('membership in a mesh of three', () => {
       const fakes = Array.from({ length: 100 }, () => deviceIdFromDer(randomBytes(64)));
       const forge = async (devices: string[]) => {
         const honest = JSON.parse((await text(recordPath(a, ids.a)))!);
+        // What A says of others is what it could lie about: its own role is its own to change (`config set role`).
         const record = {
           ...honest,
-          role: 'human',
           peers: [
             { deviceId: ids.b, name: 'bob', role: 'agent', addresses: [] },
             { deviceId: ids.c, name: 'carol', role: 'agent', addresses: [] },

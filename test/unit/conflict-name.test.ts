@@ -3,7 +3,7 @@ import { isConflictCopy, parseConflictName } from '../../src/folders/conflict-na
 
 describe("Syncthing's conflict copy names", () => {
   it('gives the original, the machine and the time of a copy', () => {
-    expect(parseConflictName('plan.sync-conflict-20261201-153012-ABCDEF7.md')).toEqual({ original: 'plan.md', from: 'ABCDEF7', stamp: '20261201-153012' });
+    expect(parseConflictName('plan.sync-conflict-20261201-153012-ABCDEF7.md')).toEqual({ original: 'plan.md', namedAfter: 'ABCDEF7', stamp: '20261201-153012' });
     expect(parseConflictName('memory/notes.sync-conflict-20261201-010203-QWERTY2.md')?.original).toBe('memory/notes.md');
     // Only the last extension moves behind the marker, as Syncthing's filepath.Ext takes it.
     expect(parseConflictName('a/b/archive.tar.sync-conflict-20261201-010203-QWERTY2.gz')?.original).toBe('a/b/archive.tar.gz');

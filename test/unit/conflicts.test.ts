@@ -44,7 +44,7 @@ describe('conflict copies in a home', () => {
     return Promise.all(names.sort().map(async (name) => [name.replace(/~\d{8}-\d{6}/, '~TIME'), await read(join(dir, '.stversions', name))]));
   };
 
-  it("lists every copy with its file, the device's name, and the copy's time and size; Syncthing's own directories are skipped", async () => {
+  it("lists every copy with its file, whose version it is, and the copy's time and size; Syncthing's own directories are skipped", async () => {
     await put('shared/plan.md', 'mine');
     await put(`shared/${copyOf('plan', '.md')}`, 'theirs!', 30);
     await put(`shared/notes/deep/${copyOf('todo', '.txt', 'TZ4V52Q')}`, 'x');
@@ -52,14 +52,27 @@ describe('conflict copies in a home', () => {
     await put(`shared/.stversions/${copyOf('old', '.md')}`, 'archived');
     await put(`shared/.stfolder/${copyOf('marker', '')}`, '');
     await put('shared/plan.sync-conflict-not-a-copy.md', 'no');
+    // Without Syncthing's index, a pair's copy is the version of the machine it is not named after (the winner).
     const listed = await listConflicts(layout, config);
     expect(listed.map(({ folder, path, conflictPath, from, size }) => ({ folder, path, conflictPath, from, size }))).toEqual([
-      { folder: 'inbox', path: '.env', conflictPath: copyOf('', '.env', 'ZZZZZZZ'), from: 'ZZZZZZZ', size: 5 },
-      { folder: 'shared', path: 'notes/deep/todo.txt', conflictPath: `notes/deep/${copyOf('todo', '.txt', 'TZ4V52Q')}`, from: 'alice', size: 1 },
-      { folder: 'shared', path: 'plan.md', conflictPath: copyOf('plan', '.md'), from: 'bob', size: 7 },
+      { folder: 'inbox', path: '.env', conflictPath: copyOf('', '.env', 'ZZZZZZZ'), from: null, size: 5 },
+      { folder: 'shared', path: 'notes/deep/todo.txt', conflictPath: `notes/deep/${copyOf('todo', '.txt', 'TZ4V52Q')}`, from: 'bob', size: 1 },
+      { folder: 'shared', path: 'plan.md', conflictPath: copyOf('plan', '.md'), from: 'alice', size: 7 },
     ]);
     expect(Date.now() - Date.parse(listed[2]!.mtime)).toBeGreaterThanOrEqual(29_000);
     expect(deviceNameOf(config, 'FU2I67Y')).toBe('bob');
+
+    // The index's author of a copy wins over the name; a copy it does not know yet falls back to the name.
+    const asked: string[] = [];
+    const indexed = await listConflicts(layout, config, async (folder, conflictPath) => {
+      asked.push(`${folder}:${conflictPath}`);
+      return conflictPath.startsWith('notes/') ? undefined : 'ZZZZZZZ';
+    });
+    expect(indexed.map(({ from }) => from)).toEqual(['ZZZZZZZ', 'bob', 'ZZZZZZZ']);
+    expect(asked).toHaveLength(3);
+    // With a third machine the name no longer tells the loser.
+    const three = { ...config, peers: [...config.peers, { ...config.peers[0]!, deviceId: `CCCCCCC${BOB.slice(7)}`, name: 'carol' }] } as BotsyncConfig;
+    expect((await listConflicts(layout, three)).map(({ from }) => from)).toEqual([null, null, null]);
   });
 
   it('--keep local removes the copies; remote puts the copy in place; both keeps it beside the file under a readable name', async () => {
@@ -78,10 +91,15 @@ describe('conflict copies in a home', () => {
     expect((await versionsOf('shared')).map(([name, content]) => `${name}: ${content}`).sort()).toEqual(['a~TIME.md: mine', 'a~TIME.md: theirs']);
 
     await put(`shared/dir/${copyOf('b.tar', '.gz')}`, 'copy');
-    await put('shared/dir/b.tar (from bob, 2026-12-01 15.20.50).gz', 'a file that happens to have the name');
+    await put('shared/dir/b.tar (from alice, 2026-12-01 15.20.50).gz', 'a file that happens to have the name');
     const both = await resolveConflict(layout, config, join(layout.home, 'shared/dir', copyOf('b.tar', '.gz')), 'both', '/');
-    expect(both).toMatchObject({ path: 'dir/b.tar.gz', kept: ['dir/b.tar (from bob, 2026-12-01 15.20.50 2).gz'] });
-    expect(await read('shared/dir/b.tar (from bob, 2026-12-01 15.20.50 2).gz')).toBe('copy');
+    expect(both).toMatchObject({ path: 'dir/b.tar.gz', kept: ['dir/b.tar (from alice, 2026-12-01 15.20.50 2).gz'] });
+    expect(await read('shared/dir/b.tar (from alice, 2026-12-01 15.20.50 2).gz')).toBe('copy');
+    // The author from Syncthing's index names it; one nobody can tell is still kept, under a name that says so.
+    await put(`shared/${copyOf('c', '.md')}`, 'copy');
+    expect(await resolveConflict(layout, config, 'shared/c.md', 'both', '/', async () => 'FU2I67Y')).toMatchObject({ kept: ['c (from bob, 2026-12-01 15.20.50).md'] });
+    await put(`shared/${copyOf('d', '.md', 'ZZZZZZZ')}`, 'copy');
+    expect(await resolveConflict(layout, config, 'shared/d.md', 'both', '/')).toMatchObject({ kept: ['d (from another machine, 2026-12-01 15.20.50).md'] });
     expect(await listConflicts(layout, config)).toEqual([]);
   });
 

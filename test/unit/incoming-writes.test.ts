@@ -1,29 +1,78 @@
-import { describe, expect, it } from 'vitest';
+import { appendFile, chmod, mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IncomingWrites } from '../../src/daemon/incoming-writes.js';
 
+/** Real files in a temporary folder, written the way Syncthing's puller writes them. */
 describe("telling Syncthing's own writes apart", () => {
-  it('treats the temporary file and the file it becomes as Syncthing writes, for a while', () => {
-    let now = 1_000;
-    const incoming = new IncomingWrites(2_000, () => now);
-    expect(incoming.isSyncthingWrite('docs/.syncthing.report.md.tmp')).toBe(true);
-    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
-    now += 1_999;
-    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
-    now += 2;
-    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(false);
+  let root: string;
+  let now: number;
+  let incoming: IncomingWrites;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'botsync-incoming-'));
+    await mkdir(join(root, 'docs'));
+    now = 1_000;
+    incoming = new IncomingWrites(root, 2_000, () => now);
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  /** Syncthing's write of `path`: the temporary file beside it, then the rename into place. */
+  async function receive(path: string, content: string): Promise<void> {
+    const temporary = path.includes('/') ? path.replace(/([^/]+)$/, '.syncthing.$1.tmp') : `.syncthing.${path}.tmp`;
+    await writeFile(join(root, temporary), content);
+    expect(await incoming.isSyncthingWrite(temporary)).toBe(true);
+    await rename(join(root, temporary), join(root, path));
+  }
+
+  it('takes the rename of the temporary file into place, and a repeated event for it, as Syncthing writes', async () => {
+    await receive('docs/report.md', 'from the agent\n');
+    expect(await incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    now += 500;
+    expect(await incoming.isSyncthingWrite('docs/report.md')).toBe(true);
   });
 
-  it("knows Windows' temporary names and files at the folder root", () => {
-    const incoming = new IncomingWrites();
-    expect(incoming.isSyncthingWrite('~syncthing~a.txt.tmp')).toBe(true);
-    expect(incoming.isSyncthingWrite('a.txt')).toBe(true);
+  it('never takes a later change for one, however soon: an edit in place, a replacement, a chmod, a deletion', async () => {
+    const edits: [string, (path: string) => Promise<void>][] = [
+      ['appended in place', (path) => appendFile(path, 'answer\n')],
+      ['replaced by a new file', async (path) => {
+        await writeFile(`${path}.new`, 'from the agent\n');
+        await rename(`${path}.new`, path);
+      }],
+      ['made executable', (path) => chmod(path, 0o755)],
+      ['deleted', (path) => unlink(path)],
+    ];
+    for (const [what, edit] of edits) {
+      await receive('docs/report.md', 'from the agent\n');
+      expect(await incoming.isSyncthingWrite('docs/report.md'), what).toBe(true);
+      now += 200;
+      await edit(join(root, 'docs', 'report.md'));
+      expect(await incoming.isSyncthingWrite('docs/report.md'), what).toBe(false);
+      now += 5_000;
+    }
   });
 
-  it("leaves everyone else's changes alone", () => {
-    const incoming = new IncomingWrites();
-    incoming.isSyncthingWrite('.syncthing.a.txt.tmp');
-    for (const path of ['b.txt', 'sub/a.txt', '.syncthing.tmp', 'notes.syncthing.txt', 'a.txt.tmp']) {
-      expect(incoming.isSyncthingWrite(path), path).toBe(false);
+  it('takes no change of the file for the rename while the temporary file is still being written', async () => {
+    await writeFile(join(root, 'a.txt'), 'the person edits it\n');
+    await writeFile(join(root, '.syncthing.a.txt.tmp'), 'half of what Syncthing rece');
+    expect(await incoming.isSyncthingWrite('.syncthing.a.txt.tmp')).toBe(true);
+    expect(await incoming.isSyncthingWrite('a.txt')).toBe(false);
+  });
+
+  it('forgets a write once its window passed, and knows Windows temporary names', async () => {
+    await writeFile(join(root, '.syncthing.b.txt.tmp'), 'x');
+    expect(await incoming.isSyncthingWrite('.syncthing.b.txt.tmp')).toBe(true);
+    now += 2_001;
+    await rename(join(root, '.syncthing.b.txt.tmp'), join(root, 'b.txt'));
+    expect(await incoming.isSyncthingWrite('b.txt')).toBe(false);
+    expect(await incoming.isSyncthingWrite('~syncthing~c.txt.tmp')).toBe(true);
+  });
+
+  it("leaves everyone else's changes alone, without looking at the disk", async () => {
+    await receive('a.txt', 'x');
+    for (const path of ['b.txt', 'docs/a.txt', '.syncthing.tmp', 'notes.syncthing.txt', 'a.txt.tmp']) {
+      expect(await incoming.isSyncthingWrite(path), path).toBe(false);
     }
   });
 });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { meshFoldersFor } from '../../src/mesh/apply.js';
-import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshFolderAuthor, meshFolderId, parseRecord, planMembership, pruneMeshDir, recordDir, recordOf, recordPath, REVOCATION_SKEW_MS, type MeshRecord } from '../../src/mesh/membership.js';
+import { authenticRecords, isRecordPath, MAX_INTRODUCTIONS, meshFolderAuthor, meshFolderId, parseRecord, planMembership, pruneMeshDir, recordDir, recordOf, recordPath, REVOCATION_SKEW_MS, type IntroducerRecord, type MeshRecord } from '../../src/mesh/membership.js';
+import { withLeft, withoutMembers } from '../../src/mesh/leave.js';
 import { hostDetailsFor } from '../../src/mesh/pairing-peers.js';
 import { withApproved, withDeviceAsIn, withoutPeer, withPeer } from '../../src/mesh/peers.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
@@ -50,9 +51,12 @@ function machine(deviceId: string, name: string, role: Role = 'human'): MachineD
   return { deviceId, name, role, addresses: ['tcp://127.0.0.1:3'] };
 }
 
-function record(author: string, peers: MachineDetails[], revoked: MeshRecord['revoked'] = []): MeshRecord {
-  return { deviceId: author, name: 'author', role: 'human', addresses: [], peers, revoked };
+/** A record as the rules read it: with `self`, also its author's own name and role, as every record on disk has them. */
+function record(author: string, peers: MachineDetails[], revoked: MeshRecord['revoked'] = [], self?: Pick<MeshRecord, 'name' | 'role'>): IntroducerRecord & Partial<MeshRecord> {
+  return { deviceId: author, ...self, addresses: [], peers, revoked };
 }
+
+const AUTHOR = { name: 'author', role: 'human' } as const;
 
 const ids = (peers: readonly PeerRecord[] | undefined) => (peers ?? []).map((peer) => peer.deviceId);
 
@@ -230,8 +234,9 @@ describe('revocations', () => {
   it('three machines: a removal sticks on all; a new direct pairing on the revoker brings the device back on the others', () => {
     // A and B trust each other and both paired C directly; C's record lists them both.
     const c = direct(Z, 'c', 'human', T0);
-    let a = home([direct(X, 'b'), c], { deviceId: Y, name: 'a' });
-    let b = home([direct(Y, 'a'), c], { deviceId: X, name: 'b' });
+    // Each knows the other as its own record describes it.
+    let a = home([{ ...direct(X, 'b'), announced: 'b' }, c], { deviceId: Y, name: 'a', role: 'human' });
+    let b = home([{ ...direct(Y, 'a'), announced: 'a' }, c], { deviceId: X, name: 'b', role: 'human' });
     const recordC = record(Z, [machine(X, 'b'), machine(Y, 'a')]);
 
     a = withoutPeer(a, { nameOrId: 'c', here: false }, new Date(LATER)).config;
@@ -295,13 +300,13 @@ describe('reading records', () => {
         await mkdir(recordDir(layout, author), { recursive: true });
         await writeFile(recordPath(layout, author), text);
       };
-      await write(X, JSON.stringify(record(X, [machine(D, 'dee')], [{ deviceId: Z, at: T0 }])));
+      await write(X, JSON.stringify(record(X, [machine(D, 'dee')], [{ deviceId: Z, at: T0 }], AUTHOR)));
       await write(Y, '{"deviceId": ');
       await write(Z, JSON.stringify({ ...record(Z, []), padding: 'x'.repeat(300 * 1024) }));
       // In W's folder, a record about X: whoever wrote it, it is not W's word about W.
-      await write(W, JSON.stringify(record(X, [machine(D, 'dee')])));
+      await write(W, JSON.stringify(record(X, [machine(D, 'dee')], [], AUTHOR)));
       // D is no peer: its folder's content is not read at all.
-      await write(D, JSON.stringify(record(D, [machine(Y, 'y')])));
+      await write(D, JSON.stringify(record(D, [machine(Y, 'y')], [], AUTHOR)));
       const config = home([direct(X, 'x'), direct(Y, 'y'), direct(Z, 'z'), direct(W, 'w'), direct(V, 'v')]);
       const read = await authenticRecords(layout, config);
       expect(read.records.map((r) => r.deviceId)).toEqual([X]);
@@ -423,5 +428,75 @@ describe('mesh.approve', () => {
     expect(settingOf(on, 'mesh.approve')).toBe('true');
     expect(withSetting(on, 'mesh.approve', 'false').mesh).toBeUndefined();
     expect((await rejection(Promise.resolve().then(() => withSetting(config, 'mesh.approve', 'yes')))).code).toBe('BAD_INPUT');
+  });
+});
+
+describe("a peer's own word about itself", () => {
+  it('renames a peer and changes its role from its own record only', () => {
+    const config = home([{ ...direct(X, 'laptop'), announced: 'laptop' }, { ...direct(Y, 'y'), announced: 'y' }]);
+    // Y's record says something about X: that only ever introduces, and X is known.
+    const plan = planMembership(config, [record(X, [], [], { name: 'laptop2', role: 'agent' }), record(Y, [machine(X, 'evil', 'human')], [], { name: 'y', role: 'human' })], NOW);
+    expect(plan.changed).toBe(true);
+    expect(plan.config.peers.find((peer) => peer.deviceId === X)).toMatchObject({ name: 'laptop2', role: 'agent', announced: 'laptop2' });
+    expect(plan.described.map(({ before, peer }) => [before.name, peer.name, peer.role])).toEqual([['laptop', 'laptop2', 'agent']]);
+    // Planning again from the result changes nothing; its record now lists X as the agent X says it is.
+    expect(planMembership(plan.config, [record(X, [], [], { name: 'laptop2', role: 'agent' })], NOW).changed).toBe(false);
+    expect(recordOf(plan.config, []).peers.find((peer) => peer.deviceId === X)).toMatchObject({ name: 'laptop2', role: 'agent' });
+    // Shared by the new role: two agents do not share deliverables, an agent and a human share the inbox.
+    expect(hostDetailsFor(plan.config, [], machine(X, 'laptop2', 'agent')).folders).toEqual(['shared', 'inbox']);
+  });
+
+  it('keeps a name given here until the peer announces a new one, and never takes a name another peer has', () => {
+    // Added with `peers add --name bob`: what it calls itself is noted, not taken.
+    const named = planMembership(home([direct(X, 'bob'), { ...direct(Y, 'laptop'), announced: 'laptop' }]), [record(X, [], [], { name: 'box-17', role: 'human' })], NOW);
+    expect(named.config.peers[0]).toMatchObject({ name: 'bob', announced: 'box-17' });
+    expect(named.described).toEqual([]);
+    // Its new name is taken by Y here: it gets a suffix.
+    const renamed = planMembership(named.config, [record(X, [], [], { name: 'laptop', role: 'human' })], NOW);
+    expect(renamed.config.peers[0]).toMatchObject({ name: 'laptop-2', announced: 'laptop' });
+  });
+
+  it('ignores what a host says about itself in its pairing answer (no name or role there) and what pending devices say', () => {
+    const config = home([{ ...direct(X, 'x'), announced: 'x' }], { pending: [{ ...direct(Y, 'y'), via: X }] });
+    expect(planMembership(config, [{ deviceId: X, peers: [], revoked: [] }, record(Y, [], [], { name: 'other', role: 'agent' })], NOW).changed).toBe(false);
+  });
+});
+
+describe('leaving', () => {
+  const leftRecord = (at: string) => ({ ...record(X, [], [], { name: 'x', role: 'human' }), left: at });
+
+  it("drops a peer whose own record says it left, and revokes it here so that no other record brings it back", () => {
+    const config = home([{ ...direct(X, 'x'), announced: 'x' }, { ...direct(Y, 'y'), announced: 'y' }]);
+    const plan = planMembership(config, [leftRecord(LATER), record(Y, [machine(X, 'x')], [], { name: 'y', role: 'human' })], NOW);
+    expect(plan.dropped.map(({ peer, by }) => [peer.deviceId, by])).toEqual([[X, X]]);
+    expect(ids(plan.config.peers)).toEqual([Y]);
+    expect(plan.config.revoked).toEqual([{ deviceId: X, at: LATER }]);
+    // Published, so every member drops it; Y's record, which still lists it, does not bring it back.
+    expect(recordOf(plan.config, []).revoked).toEqual([{ deviceId: X, at: LATER }]);
+    expect(planMembership(plan.config, [record(Y, [machine(X, 'x')], [], { name: 'y', role: 'human' })], NOW).changed).toBe(false);
+    // A new direct pairing brings it back.
+    const back = withPeer(plan.config, { deviceId: X, name: 'x', role: 'human', addresses: ['tcp://127.0.0.1:5'] }, NOW).config;
+    expect(ids(back.peers)).toEqual([Y, X]);
+    expect(back.revoked).toEqual([]);
+  });
+
+  it('does not drop a peer paired with directly after it left, nor honour a leaving dated far ahead', () => {
+    const config = home([{ ...direct(X, 'x', 'human', LATER), announced: 'x' }]);
+    expect(planMembership(config, [leftRecord(T0)], NOW).changed).toBe(false);
+    const postdated = planMembership(home([{ ...direct(X, 'x'), announced: 'x' }]), [leftRecord(new Date(NOW.getTime() + REVOCATION_SKEW_MS + 60_000).toISOString())], NOW);
+    expect(postdated.changed).toBe(false);
+    expect(postdated.postdated[0]!.revocations).toHaveLength(1);
+  });
+
+  it('is published in the leaver\'s record, read back, and cleared by a new pairing', () => {
+    const left = withoutMembers(withLeft(home([direct(X, 'x')]), NOW));
+    expect(left.peers).toEqual([]);
+    const published = recordOf(left, []);
+    expect(published.left).toBe(NOW.toISOString());
+    expect(parseRecord(JSON.stringify(published)).left).toBe(NOW.toISOString());
+    expect(() => parseRecord(JSON.stringify({ ...published, left: 'soon' }))).toThrow();
+    const again = withPeer(left, { deviceId: Y, name: 'y', addresses: ['tcp://127.0.0.1:5'] }, NOW).config;
+    expect(again.left).toBeUndefined();
+    expect(recordOf(again, []).left).toBeUndefined();
   });
 });

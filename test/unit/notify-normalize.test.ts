@@ -15,13 +15,18 @@ const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
 /** The three folders and one added with `folders add`. */
 const USER_FOLDERS: ReadonlySet<string> = new Set(['shared', 'deliverables', 'inbox', 'workspace']);
 
-function lookup(sizes: Record<string, number | null> = {}, links: Record<string, string> = {}): NormalizeLookup & { asked: string[] } {
+function lookup(sizes: Record<string, number | null> = {}, links: Record<string, string> = {}, authors: Record<string, string> = {}): NormalizeLookup & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
     isUserFolder: (folder) => USER_FOLDERS.has(folder),
     deviceName: (id) => (id === PEER ? 'alice' : id.slice(0, 7)),
-    shortDeviceName: (short) => (short === PEER.slice(0, 7) ? 'alice' : short),
+    ownName: 'carol',
+    copyAuthor: async (folder, path) => {
+      asked.push(`author ${folder}:${path}`);
+      return authors[`${folder}:${path}`] ?? null;
+    },
+    appendOnly: (path) => path.endsWith('.log'),
     fileSize: async (folder, path) => {
       asked.push(`${folder}:${path}`);
       return sizes[`${folder}:${path}`] ?? null;
@@ -52,18 +57,21 @@ describe('normalize', () => {
     });
   });
 
-  it('turns a conflict copy received from a peer into file.conflict, named after the device in the copy name', async () => {
-    const names = lookup();
+  it("turns a conflict copy received from a peer into file.conflict from the copy's author, not the device in its name", async () => {
+    // Named after the winner (QPIKGBM, alice); the copy holds the version of the machine that made it, bob.
     const copy = 'notes/plan.sync-conflict-20261201-152050-QPIKGBM.md';
+    const names = lookup({}, {}, { [`shared:${copy}`]: 'bob' });
     expect(await normalize(itemFinished({ item: copy }), names)).toEqual({
       type: 'file.conflict',
       time: '2026-11-21T13:03:48.246Z',
       folder: 'shared',
       path: 'notes/plan.md',
       conflictPath: copy,
-      from: 'alice',
+      from: 'bob',
     });
-    expect(names.asked).toEqual([]);
+    expect(names.asked).toEqual([`author shared:${copy}`]);
+    // An author that cannot be told is no reason to hold the news back.
+    expect(await normalize(itemFinished({ item: copy }), lookup())).toMatchObject({ type: 'file.conflict', from: null });
     // A copy deleted (settled on a peer) is an ordinary change; so is a directory that only looks like one.
     expect(await normalize(itemFinished({ item: copy, action: 'delete' }), names)).toMatchObject({ type: 'file.received', action: 'delete' });
     expect(await normalize(itemFinished({ item: 'd.sync-conflict-20261201-152050-QPIKGBM', type: 'dir' }), names)).toMatchObject({ type: 'file.received' });
@@ -84,11 +92,24 @@ describe('normalize', () => {
       folder: 'shared',
       path: 'plan.md',
       conflictPath: 'plan.sync-conflict-20261201-152050-FU2I67Y.md',
-      from: 'FU2I67Y',
+      // This machine moved its own version aside: the copy is its version, whoever it is named after.
+      from: 'carol',
     });
     for (const data of [{ path: 'plan.md' }, { action: 'deleted' }, { type: 'dir' }, { folder: 'botsync-mesh-X', folderID: 'botsync-mesh-X' }]) {
       expect(await normalize(local(data), lookup())).toBeUndefined();
     }
+  });
+
+  it('leaves conflict copies of append-only files to the merge, made here or received, and reports them as nothing else', async () => {
+    const copy = 'logs/run.sync-conflict-20261201-152050-QPIKGBM.log';
+    const names = lookup();
+    expect(await normalize(itemFinished({ item: copy }), names)).toBeUndefined();
+    const local: SyncthingEvent = { id: 8, globalID: 119, time: '2026-12-01T15:20:50Z', type: 'LocalChangeDetected', data: { action: 'modified', folder: 'shared', path: copy, type: 'file' } };
+    expect(await normalize(local, names)).toBeUndefined();
+    expect(names.asked).toEqual([]);
+    // Nor is the copy's removal; the merged file is an ordinary change.
+    expect(await normalize(itemFinished({ item: copy, action: 'delete' }), names)).toBeUndefined();
+    expect(await normalize(itemFinished({ item: 'logs/run.log' }), names)).toMatchObject({ type: 'file.received', path: 'logs/run.log' });
   });
 
   it('gives no size for deletions and directories, without asking', async () => {
@@ -103,7 +124,9 @@ describe('normalize', () => {
     const failing: NormalizeLookup = {
       isUserFolder: (folder) => USER_FOLDERS.has(folder),
       deviceName: () => 'x',
-      shortDeviceName: () => 'x',
+      ownName: 'x',
+      copyAuthor: async () => Promise.reject(new Error('Syncthing busy')),
+      appendOnly: () => false,
       fileSize: async () => Promise.reject(new Error('404 No such object in the index')),
       linkTarget: async () => Promise.reject(new Error('EACCES')),
     };
