@@ -12,18 +12,29 @@ import type { Layout } from '../workspace/layout.js';
  * reports an offer again (PendingFoldersChanged `added`) on every cluster config the peer sends, at
  * each connection, so what was announced is kept (folder ID and offering device, with when), and each
  * look compares Syncthing's pending list against it. An offer that leaves the list (accepted, or no
- * longer offered) is forgotten after FORGET_MS, so a later offer of it is news again; so is the first
- * look at start, which also finds offers made while the daemon was down.
+ * longer offered) is forgotten after FORGET_MS, so a later offer of it is news again. A folder removed
+ * here is marked instead: its peers still share it, and Syncthing lists their offer again at the next
+ * connection (not before: a peer sends its folders when they connect or its own config changes),
+ * which may be days later; the mark stands until then, or REMOVED_MS. The first look at start also
+ * finds offers made while the daemon was down.
  */
 
 /** How long an announced offer that left the pending list is remembered. */
 const FORGET_MS = 10 * 60_000;
+/** How long a folder removed here is taken for announced while its peers' offer has not come back. */
+const REMOVED_MS = 30 * 24 * 3_600_000;
+
+/** An offer announced (or a folder removed here) `at`. */
+interface Known {
+  at: string;
+  removed?: true;
+}
 
 export class FolderOffers {
   private readonly stream: EventStream;
   private readonly serial = serialQueue();
-  /** `ID DEVICE` -> when it was announced, or marked (a folder removed here that its peers still offer). */
-  private known: Map<string, string> | undefined;
+  /** By `ID DEVICE`. */
+  private known: Map<string, Known> | undefined;
 
   constructor(
     private readonly layout: Layout,
@@ -62,7 +73,7 @@ export class FolderOffers {
     return this.serial(async () => {
       const known = await this.load();
       const now = new Date().toISOString();
-      for (const deviceId of devices) known.set(key(id, deviceId), now);
+      for (const deviceId of devices) known.set(key(id, deviceId), { at: now, removed: true });
       await this.save(known);
     });
   }
@@ -81,8 +92,14 @@ export class FolderOffers {
         for (const peer of offer.from) {
           const at = key(offer.id, peer.deviceId);
           offered.add(at);
-          if (known.has(at)) continue;
-          known.set(at, new Date(now).toISOString());
+          const entry = known.get(at);
+          if (entry?.removed === true) {
+            // Back as the offer it was: from now on like one announced.
+            known.set(at, { at: new Date(now).toISOString() });
+            changed = true;
+          }
+          if (entry !== undefined) continue;
+          known.set(at, { at: new Date(now).toISOString() });
           changed = true;
           fresh += 1;
           this.announce({
@@ -97,8 +114,8 @@ export class FolderOffers {
           });
         }
       }
-      for (const [at, since] of known) {
-        if (!offered.has(at) && !(now - Date.parse(since) < FORGET_MS)) {
+      for (const [at, entry] of known) {
+        if (!offered.has(at) && !(now - Date.parse(entry.at) < (entry.removed === true ? REMOVED_MS : FORGET_MS))) {
           known.delete(at);
           changed = true;
         }
@@ -109,17 +126,17 @@ export class FolderOffers {
     });
   }
 
-  private async load(): Promise<Map<string, string>> {
+  private async load(): Promise<Map<string, Known>> {
     if (this.known !== undefined) return this.known;
     const saved = await readJsonFile(this.layout.folderOffersFile).catch((error: unknown) => {
       this.say(`ignoring unreadable ${this.layout.folderOffersFile} (offers may be announced again): ${(error as Error).message}`);
       return undefined;
     });
-    const entries = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Object.entries(saved).filter((entry): entry is [string, string] => typeof entry[1] === 'string') : [];
+    const entries = typeof saved === 'object' && saved !== null && !Array.isArray(saved) ? Object.entries(saved).filter((entry): entry is [string, Known] => typeof entry[1]?.at === 'string') : [];
     return (this.known = new Map(entries));
   }
 
-  private async save(known: Map<string, string>): Promise<void> {
+  private async save(known: Map<string, Known>): Promise<void> {
     await writeJsonAtomic(this.layout.folderOffersFile, Object.fromEntries(known)).catch((error: unknown) => this.say(`cannot save ${this.layout.folderOffersFile}: ${(error as Error).message}`));
   }
 }

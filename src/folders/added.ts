@@ -179,6 +179,8 @@ export function entryOf(config: BotsyncConfig, folder: AddedFolder): FolderEntry
  * state. `input.path` is canonical (symbolic links resolved). Pure.
  */
 export function newFolder(layout: Layout, config: BotsyncConfig, input: AddFolderInput, now = new Date()): AddedFolder {
+  // Where it is first: `folders add ~/sync/shared` is about the place, whatever ID its name would give.
+  checkPlace(layout, config, input.path);
   const id = input.id ?? idFor(input.path);
   if (!FOLDER_ID.test(id)) {
     throw new BotsyncError('BAD_INPUT', `${JSON.stringify(id)} cannot be a folder ID.`, { hint: 'Use letters, digits, ".", "_" and "-" (at most 64, starting with a letter or digit), with --id.' });
@@ -236,16 +238,20 @@ function idFor(path: string): string {
   return id === '' ? 'folder' : id;
 }
 
-/** BAD_INPUT for an ID taken, or a directory that is, holds or lies in a folder synced here, or botsync's state. */
+/** BAD_INPUT for a directory that is, holds or lies in a folder synced here, or an ID taken. */
 function checkFits(layout: Layout, config: BotsyncConfig, folder: AddedFolder): void {
-  const others = homeFolders(layout, config);
-  if (others.some((other) => other.id === folder.id)) {
+  checkPlace(layout, config, folder.path);
+  if (homeFolders(layout, config).some((other) => other.id === folder.id)) {
     throw new BotsyncError('BAD_INPUT', `There is a folder ${folder.id} already.`, { hint: 'Choose another ID with --id (`botsync folders list` shows the folders).' });
   }
-  for (const other of [...others.map((entry) => ({ what: `folder ${entry.id}`, path: entry.path })), { what: "botsync's own state", path: layout.stateDir }]) {
-    const why = folder.path === other.path ? 'is' : isWithin(folder.path, other.path) ? 'lies inside' : isWithin(other.path, folder.path) ? 'holds' : undefined;
+}
+
+/** BAD_INPUT for a directory that is, holds or lies in a folder synced here, or botsync's state: a file is in one folder only. */
+function checkPlace(layout: Layout, config: BotsyncConfig, path: string): void {
+  for (const other of [...homeFolders(layout, config).map((entry) => ({ what: `folder ${entry.id}`, path: entry.path })), { what: "botsync's own state", path: layout.stateDir }]) {
+    const why = path === other.path ? 'is' : isWithin(path, other.path) ? 'lies inside' : isWithin(other.path, path) ? 'holds' : undefined;
     if (why !== undefined) {
-      throw new BotsyncError('BAD_INPUT', `${folder.path} ${why} ${other.what} (${other.path}); a file can be in one synced folder only.`, {
+      throw new BotsyncError('BAD_INPUT', `${path} ${why} ${other.what} (${other.path}); a file can be in one synced folder only.`, {
         hint: 'Give a directory outside the folders synced here (`botsync folders list` shows them).',
       });
     }

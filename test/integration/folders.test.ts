@@ -126,14 +126,13 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
     const accepted = await b.json(['folders', 'accept', 'workspace', target]);
     expect(accepted).toEqual({ folder: { id: 'workspace', path: target, type: 'two-way', preset: 'openclaw', peers: ['alice'] }, applied: true });
     await waitFor(async () => (await read(join(target, 'memory', '2026-12-01.md'))) === '- met bob\n' || undefined, 'memory/ on B', 60_000, 100);
-    expect(await read(join(target, 'MEMORY.md'))).toBe('# Memory\n');
-
-    // A file written on A after the others arrives after them: once it is on B, so is all A sent.
-    await writeFile(join(source, 'memory', 'sentinel.md'), 'last\n');
-    await waitFor(async () => (await read(join(target, 'memory', 'sentinel.md'))) === 'last\n' || undefined, 'the sentinel on B', 60_000, 100);
+    await waitFor(async () => (await read(join(target, 'MEMORY.md'))) === '# Memory\n' || undefined, 'MEMORY.md on B', 60_000, 100);
+    // Until B has A's whole folder: then it has all A sends of it.
+    await waitFor(async () => (await b.status()).folders.find((folder: { id: string }) => folder.id === 'workspace')?.completion === 100 || undefined, 'the folder complete on B', 60_000, 200);
     const onB = await tree(target, (path) => path.startsWith('.stfolder') || path.startsWith('.stversions'));
     for (const never of ['IDENTITY.md', 'config', 'node_modules', '.git']) expect(onB).not.toContain(never);
-    expect(onB).toEqual(expect.arrayContaining(['MEMORY.md', 'memory', 'memory/2026-12-01.md', 'memory/sentinel.md']));
+    expect(onB).toEqual(['.botsyncignore', '.stignore', 'MEMORY.md', 'memory', 'memory/2026-12-01.md']);
+    expect(await read(join(target, '.botsyncignore'))).toBe(await read(join(source, '.botsyncignore')));
 
     await writeFile(join(target, 'memory', '2026-12-02.md'), '- bob wrote this\n');
     await waitFor(async () => (await read(join(source, 'memory', '2026-12-02.md'))) === '- bob wrote this\n' || undefined, "B's memory file on A", 60_000, 100);
@@ -157,9 +156,12 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
     expect(removed).toEqual({ folder: { id: 'workspace', path: target, type: 'two-way', preset: 'openclaw', peers: ['alice'] }, applied: true });
     expect(await withClient(b, async (client) => (await client.folders()).map((folder) => folder.id))).not.toContain('workspace');
     expect(await tree(target, withoutMarker)).toEqual(filesBefore);
-    // A still shares it: B sees the offer again, and its watch takes it for the one already announced.
+    // A still shares it: B sees the offer again at their next connection, and its watch takes it for the
+    // one already announced.
+    expect((await b.run(['stop'])).exitCode).toBe(0);
+    expect((await b.run(['start'])).exitCode).toBe(0);
     await waitFor(async () => ((await b.json(['folders', 'list'])) as { id: string; offered?: true }[]).find((folder) => folder.id === 'workspace' && folder.offered === true), 'the offer again on B', 60_000, 200);
-    await waitFor(async () => (await offerLooks(b)) > looksBefore, "B's offer watch to look at it", 60_000, 200);
+    await waitFor(async () => (await offerLooks(b)) >= looksBefore + 2, "B's offer watch to look at it (at start, and for the offer)", 60_000, 200);
     expect(await events(b, 'folder.offered')).toHaveLength(1);
     // A keeps its folder, shared with B still.
     expect((await a.json(['folders', 'list']))[3]).toMatchObject({ id: 'workspace', peers: ['bob'] });
