@@ -8,7 +8,7 @@ import { ADDED_FOLDER_TYPES, loadConfig, updateConfig, type AddedFolder, type Ad
 import type { Layout } from '../workspace/layout.js';
 import { folderById, type FolderType } from '../workspace/roles.js';
 import { homeFolders, isWithin, sharedDevices } from './home-folders.js';
-import { ensureIgnoreFiles, writeSharedIgnores } from './ignore.js';
+import { writeSharedIgnores } from './ignore.js';
 import { FOLDER_ID, offersFrom, type FolderOffer } from './offers.js';
 import { presetByName, PRESETS } from './presets.js';
 
@@ -129,9 +129,9 @@ export async function acceptWith(layout: Layout, client: SyncthingClient, input:
   const folder = newFolder(layout, config, { path, id: offer.id, type: offer.type, ...(offer.preset === undefined ? {} : { preset: offer.preset }), peers: offeredBy });
   await mkdir(path, { recursive: true });
   await requireDirectory(path, input.path ?? path);
-  // The preset's rules hold in .stignore from the first scan, so nothing of this machine's that the
-  // preset never shares (an IDENTITY.md already there) is sent before the offerer's .botsyncignore arrives.
-  await ensureIgnoreFiles(path, folder.preset === undefined ? {} : { preset: folder.preset });
+  // The apply that gives Syncthing the folder first puts the preset's rules in its .stignore
+  // (mesh/apply.ts): they hold from the first scan, so nothing of this machine's that the preset never
+  // shares (an IDENTITY.md already there) is sent before the offerer's .botsyncignore arrives.
   await update((current) => withFolder(layout, current, folder));
   return folder;
 }

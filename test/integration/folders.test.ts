@@ -123,6 +123,10 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
   });
 
   it('B accepts at a path of its own: it gets what the preset shares, never the rest, and its writes reach A', { timeout: 180_000 }, async () => {
+    // B's own workspace is there already: what the preset never shares stays on B from the first scan on.
+    await mkdir(join(target, 'config'), { recursive: true });
+    await writeFile(join(target, 'IDENTITY.md'), 'I am bob\n');
+    await writeFile(join(target, 'config', 'b.json'), '{"bob": true}\n');
     const accepted = await b.json(['folders', 'accept', 'workspace', target]);
     expect(accepted).toEqual({ folder: { id: 'workspace', path: target, type: 'two-way', preset: 'openclaw', peers: ['alice'] }, applied: true });
     await waitFor(async () => (await read(join(target, 'memory', '2026-12-01.md'))) === '- met bob\n' || undefined, 'memory/ on B', 60_000, 100);
@@ -130,12 +134,21 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
     // Until B has A's whole folder: then it has all A sends of it.
     await waitFor(async () => (await b.status()).folders.find((folder: { id: string }) => folder.id === 'workspace')?.completion === 100 || undefined, 'the folder complete on B', 60_000, 200);
     const onB = await tree(target, (path) => path.startsWith('.stfolder') || path.startsWith('.stversions'));
-    for (const never of ['IDENTITY.md', 'config', 'node_modules', '.git']) expect(onB).not.toContain(never);
-    expect(onB).toEqual(['.botsyncignore', '.stignore', 'MEMORY.md', 'memory', 'memory/2026-12-01.md']);
+    // A's IDENTITY.md, config/x.json, node_modules/ and .git/ never came: what B has of those is its own.
+    expect(onB).toEqual(['.botsyncignore', '.stignore', 'IDENTITY.md', 'MEMORY.md', 'config', 'config/b.json', 'memory', 'memory/2026-12-01.md']);
+    expect(await read(join(target, 'IDENTITY.md'))).toBe('I am bob\n');
     expect(await read(join(target, '.botsyncignore'))).toBe(await read(join(source, '.botsyncignore')));
 
     await writeFile(join(target, 'memory', '2026-12-02.md'), '- bob wrote this\n');
     await waitFor(async () => (await read(join(source, 'memory', '2026-12-02.md'))) === '- bob wrote this\n' || undefined, "B's memory file on A", 60_000, 100);
+    await waitFor(async () => (await a.status()).folders.find((folder: { id: string }) => folder.id === 'workspace')?.completion === 100 || undefined, 'the folder complete on A', 60_000, 200);
+    expect(await read(join(source, 'IDENTITY.md'))).toBe('I am alice\n');
+    expect(await exists(join(source, 'config', 'b.json'))).toBe(false);
+    // Not even announced: A's Syncthing knows of no such file from any device (A would ignore it anyway).
+    for (const path of ['IDENTITY.md', 'config/b.json']) {
+      await expect(withClient(a, (client) => client.fileInfo('workspace', path)), path).rejects.toThrow(/No such object/);
+    }
+    expect((await withClient(a, (client) => client.fileInfo('workspace', 'memory/2026-12-02.md'))).global.size).toBeGreaterThan(0);
 
     const listA = await a.json(['folders', 'list']);
     const listB = await b.json(['folders', 'list']);
