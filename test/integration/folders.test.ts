@@ -39,7 +39,7 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
   let target: string;
 
   beforeAll(async () => {
-    requirePrerequisites();
+    requirePrerequisites(['syncthing', 'rclone']);
     ({ a, b } = await pairedHomes());
     hooks = await WebhookReceiver.create();
     await hooks.listen();
@@ -158,6 +158,27 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
     const status = await b.status();
     expect(status.folders.map((folder: { id: string }) => folder.id)).toEqual(['shared', 'deliverables', 'inbox', 'workspace']);
     expect(await events(b, 'folder.offered')).toHaveLength(1);
+  });
+
+  it('is in doctor, versions and backups (as folders/ID/) like the three', { timeout: 120_000 }, async () => {
+    const doctor = JSON.parse((await b.run(['doctor', '--json'])).stdout);
+    expect(doctor.checks).toContainEqual(expect.objectContaining({ id: 'folder-workspace', status: 'ok' }));
+
+    // A replaces a memory file: B keeps the version it replaced, listed by the folder's ID.
+    await writeFile(join(source, 'memory', '2026-12-01.md'), '- met bob\n- and carol\n');
+    await waitFor(async () => (await read(join(target, 'memory', '2026-12-01.md'))) === '- met bob\n- and carol\n' || undefined, 'the new version on B', 60_000, 100);
+    expect(await b.json(['versions', 'workspace/memory'])).toEqual([{ path: 'workspace/memory/2026-12-01.md', versions: [{ time: expect.any(String), size: 10 }] }]);
+
+    const remote = join(a.root, 'remote');
+    const to = join(a.root, 'restored');
+    await mkdir(remote);
+    const pass = { FOLDERS_BACKUP_PASS: 'correct horse' };
+    expect((await a.run(['backup', 'config', '--remote', `:local:${remote}`, '--passphrase-env', 'FOLDERS_BACKUP_PASS'], pass)).exitCode).toBe(0);
+    expect((await a.run(['backup', 'now', '--json'], pass)).exitCode).toBe(0);
+    expect((await a.run(['backup', 'restore', 'latest', '--to', to, '--json'], pass)).exitCode).toBe(0);
+    expect((await tree(to)).filter((path) => !path.includes('/'))).toEqual(['deliverables', 'folders', 'inbox', 'shared']);
+    expect(await read(join(to, 'folders', 'workspace', 'MEMORY.md'))).toBe('# Memory\n');
+    expect(await read(join(to, 'folders', 'workspace', 'memory', '2026-12-02.md'))).toBe('- bob wrote this\n');
   });
 
   it('remove stops syncing on that machine only and keeps every file; the offer stands again, as no news', { timeout: 120_000 }, async () => {
