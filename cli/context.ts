@@ -22,6 +22,8 @@ export interface Context {
   env: NodeJS.ProcessEnv;
   /** The botsync script itself, to start the daemon with. */
   entry: string;
+  /** The whole program, for what reads its commands and flags (completion). */
+  program: Command;
 }
 
 export function contextFor(command: Command, entry: string): Context {
@@ -32,7 +34,14 @@ export function contextFor(command: Command, entry: string): Context {
     options,
     env: process.env,
     entry,
+    program: rootOf(command),
   };
+}
+
+function rootOf(command: Command): Command {
+  let root = command;
+  while (root.parent !== null) root = root.parent;
+  return root;
 }
 
 /** --network, else BOTSYNC_NETWORK, else the default for real users: internet. */

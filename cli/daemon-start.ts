@@ -1,8 +1,13 @@
+import { resolve } from 'node:path';
 import { startDaemon, type StartResult } from '../src/daemon/control.js';
 import type { Context } from './context.js';
 
 /** Starts the daemon, handing it the Syncthing binary chosen on this command line. */
 export function startDaemonFor(context: Context): Promise<StartResult> {
-  const env = context.options.syncthing === undefined ? context.env : { ...context.env, BOTSYNC_SYNCTHING: context.options.syncthing };
-  return startDaemon(context.layout, context.entry, env);
+  return startDaemon(context.layout, context.entry, daemonEnv(context));
+}
+
+/** The environment a daemon started from this command gets: --syncthing, made absolute, as BOTSYNC_SYNCTHING. */
+export function daemonEnv(context: Context): NodeJS.ProcessEnv {
+  return context.options.syncthing === undefined ? context.env : { ...context.env, BOTSYNC_SYNCTHING: resolve(context.options.syncthing) };
 }

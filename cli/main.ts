@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { BotsyncError } from '../src/errors.js';
+import { COMPLETE_COMMAND, SHELLS } from './completion-script.js';
 import { contextFor, type Context } from './context.js';
 import { formatError } from './output.js';
+import { refuseUnknownCommands, unknownCommand } from './suggest.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 const { version } = packageJson;
@@ -59,7 +61,7 @@ function buildProgram(): Command {
   program
     .command('join')
     .description('pair with a machine that printed a code (sets this machine up first if needed)')
-    .argument('<code>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`')
+    .argument('<code...>', 'the 5-word code (or a direct code) from `botsync init` / `botsync invite`, as one word or five')
     .addOption(new Option('--role <role>', "this machine's role, if it is set up now").choices(['agent', 'human']).default('human'))
     .option('--name <name>', 'the name other machines see (default: the host name)')
     .option('--timeout <duration>', 'how long to wait for the connection after pairing, e.g. 90s or 5m (default: 180s on internet, 60s otherwise)')
@@ -82,19 +84,52 @@ function buildProgram(): Command {
     .description('run the daemon in the foreground (for service managers)')
     .action(action(() => import('./commands/daemon.js')));
 
+  program.command('restart').description('stop the daemon, then start it again').action(action(() => import('./commands/restart.js')));
+  program
+    .command('logs')
+    .description("the daemon's log (secrets redacted), oldest first")
+    .option('-n, --lines <n>', 'how many of the last lines to show (default: 50)')
+    .option('--follow', 'keep printing lines as the daemon writes them (across rotations)')
+    .action(action(() => import('./commands/logs.js')));
+  const serviceGroup = program.command('service').description('run the daemon from systemd (Linux) or launchd (macOS), so it comes back after a reboot');
+  serviceGroup
+    .command('install')
+    .description('write and enable a service that runs `botsync daemon` for this home')
+    .option('--system', 'a system unit (root only) that runs as the owner of the home, started at boot')
+    .action(action(() => import('./commands/service-install.js')));
+  serviceGroup
+    .command('uninstall')
+    .description('stop and disable the service, and remove its file')
+    .option('--system', 'the system unit')
+    .action(action(() => import('./commands/service-uninstall.js')));
+  serviceGroup
+    .command('status')
+    .description('whether the service is installed, enabled and active')
+    .option('--system', 'the system unit')
+    .action(action(() => import('./commands/service-status.js')));
+  const skill = program.command('skill').description('the botsync skill for OpenClaw agents');
+  skill
+    .command('install')
+    .description('write the skill to ~/.openclaw/skills/botsync/SKILL.md, or DIR/botsync/SKILL.md')
+    .argument('[dir]', 'a skills directory, e.g. an OpenClaw workspace\'s skills/ (default: ~/.openclaw/skills)')
+    .action(action(() => import('./commands/skill-install.js')));
+
   const notify = program.command('notify').description('where the daemon sends notifications about arriving files (OpenClaw hooks or any webhook)');
   notify
     .command('set')
     .description('send notifications to a webhook; the token is read from an environment variable and stored privately')
-    .requiredOption('--url <url>', 'the webhook, e.g. http://127.0.0.1:18789/hooks/agent')
-    .requiredOption('--token-env <var>', 'the NAME of the environment variable holding the token')
+    .option('--url <url>', 'the webhook, e.g. http://127.0.0.1:18789/hooks/agent (with --token-env; leave both out to change only the filters)')
+    .option('--token-env <var>', 'the NAME of the environment variable holding the token')
+    .option('--folders <ids>', 'notify only about these folders, e.g. inbox or inbox,shared (all: every folder)')
+    .option('--events <kinds>', 'notify only about these: files, conflicts, deletions, devices, pairing, backups (all: every kind; errors always)')
     .option('--agent-id <id>', 'OpenClaw agentId to address')
     .option('--session-key <key>', 'OpenClaw sessionKey to address')
     .addOption(new Option('--wake-mode <mode>', 'OpenClaw wakeMode').choices(['now', 'next-heartbeat']))
     .action(action(() => import('./commands/notify-set.js')));
-  notify.command('status', { isDefault: true }).description('where notifications go and how delivery is doing').action(action(() => import('./commands/notify-status.js')));
+  notify.command('status').description('where notifications go, the filters, and how delivery is doing').action(action(() => import('./commands/notify-status.js')));
   notify.command('test').description('send a test notification now').action(action(() => import('./commands/notify-test.js')));
   notify.command('off').description('stop sending notifications').action(action(() => import('./commands/notify-off.js')));
+  defaultSubcommand(notify, () => import('./commands/notify-status.js'));
 
   program
     .command('pull')
@@ -132,9 +167,39 @@ function buildProgram(): Command {
   defaultSubcommand(folders, () => import('./commands/folders-list.js'));
 
   program
+    .command('diff')
+    .description('what a peer still needs from this machine, what this machine needs, and unsent local changes; NDJSON per peer with --json')
+    .argument('[peer]', "a peer's name or device ID (default: every peer)")
+    .option('--limit <n>', 'show at most n items per list (default: 100)')
+    .action(action(() => import('./commands/diff.js')));
+  program
+    .command('sync')
+    .description('scan every folder now; with --wait, wait until the peers have everything (exit 1 at the timeout)')
+    .option('--wait', 'wait until every connected peer (every peer while none is) has everything')
+    .option('--timeout <duration>', 'how long --wait waits, e.g. 30s, 10m or 2h (default: 10m)')
+    .option('--all', 'wait for every peer, connected or not')
+    .action(action(() => import('./commands/sync.js')));
+  program
+    .command('pause')
+    .description('stop syncing with a peer, or a folder, until `botsync resume` (kept across restarts)')
+    .argument('[name]', 'a peer or a folder (default: every peer)')
+    .option('--peer <name>', 'the peer of that name, when a folder has the same name')
+    .option('--folder <id>', 'the folder of that ID, when a peer has the same name')
+    .action(action(() => import('./commands/pause.js')));
+  program
+    .command('resume')
+    .description('sync again with a paused peer or folder')
+    .argument('[name]', 'a peer or a folder (default: everything paused)')
+    .option('--peer <name>', 'the peer of that name, when a folder has the same name')
+    .option('--folder <id>', 'the folder of that ID, when a peer has the same name')
+    .action(action(() => import('./commands/resume.js')));
+
+  program
     .command('events')
-    .description('the event feed (files received, devices, pairing, errors); NDJSON with --json')
-    .option('--follow', 'keep printing events as they happen')
+    .description('the event history and feed (files received and sent, devices, pairing, errors); NDJSON with --json')
+    .option('--follow', 'keep printing events as they happen (from now on, unless --since says otherwise)')
+    .option('--since <seq|duration|time>', 'only events after seq N, or of the last 10m, or since an ISO time')
+    .option('--type <type>', 'only events of this type, e.g. file.received, or a prefix such as file.* (repeatable)', collect, [])
     .action(action(() => import('./commands/events.js')));
 
   const conflicts = program.command('conflicts').description("files changed on two machines while apart: Syncthing's conflict copies, and keeping a version");
@@ -150,20 +215,23 @@ function buildProgram(): Command {
   const backup = program.command('backup').description('encrypted snapshots of the folders on any rclone remote');
   backup
     .command('config')
-    .description('where and how to back up')
-    .requiredOption('--remote <remote:path>', 'an rclone remote and path, e.g. mydrive:backups/botsync or :local:/mnt/backup')
+    .description('where and how to back up; changes only the options given')
+    .option('--show', 'print the configuration (it holds no secret)')
+    .option('--remote <remote:path>', 'an rclone remote and path, e.g. mydrive:backups/botsync or :local:/mnt/backup')
     .option('--recipient <public-key>', 'encrypt to this age public key, age1... (this machine then holds no decryption key)')
     .option('--passphrase-env <var>', 'encrypt with the passphrase in this environment variable')
-    .option('--exclude <glob>', 'leave out matching paths (repeatable)', collect, [])
-    .option('--keep-last <n>', 'keep the n newest snapshots')
+    .option('--exclude <glob>', 'leave out matching paths (repeatable; replaces the list)', collect)
+    .option('--no-exclude', 'leave nothing out')
+    .option('--keep-last <n>', 'keep the n newest snapshots (0 turns a --keep rule off)')
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours')
     .option('--keep-daily <n>', 'keep the newest snapshot of each of the last n days')
     .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n weeks')
     .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months')
     .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years')
-    .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h')
-    .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h')
+    .option('--keep-within <duration>', 'keep every snapshot within this duration of the newest, e.g. 2y5m7d3h (off: no such rule)')
+    .option('--interval <interval>', 'back up from the daemon every interval, e.g. 24h (off: no schedule)')
     .option('--include-state', "also back up botsync's own state (peers, role, settings), without secrets")
+    .option('--no-include-state', "leave botsync's own state out")
     .action(action(() => import('./commands/backup-config.js')));
   backup.command('now').description('make a snapshot now').action(action(() => import('./commands/backup-now.js')));
   backup.command('list').description('the complete snapshots').action(action(() => import('./commands/backup-list.js')));
@@ -189,6 +257,7 @@ function buildProgram(): Command {
     .option('--dry-run', 'only say what would be removed')
     .option('--all-hosts', "apply the policy to every host's snapshots on the remote, each host's on its own")
     .action(action(() => import('./commands/backup-prune.js')));
+  backup.command('off').description('remove the backup configuration and its schedule (the snapshots stay)').action(action(() => import('./commands/backup-off.js')));
 
   const peers = program.command('peers').description('list, add and remove the machines this one syncs with');
   peers.command('list').description('list the peers, and the devices waiting for approval').action(action(() => import('./commands/peers-list.js')));
@@ -260,6 +329,16 @@ function buildProgram(): Command {
     .command('leave')
     .description("leave the network: every peer drops and revokes this machine (until a new pairing), then botsync stops. The files stay in the folders; the home keeps its device key and settings, with no peers, so `join` or `invite` can pair it again (remove .botsync/ to forget it)")
     .action(action(() => import('./commands/leave.js')));
+  program
+    .command('completion')
+    .description('print the shell completion script: source <(botsync completion bash)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action(action(() => import('./commands/completion.js')));
+  // What the completion scripts call on each Tab; `--` keeps the words typed from being read as flags.
+  program
+    .command(COMPLETE_COMMAND, { hidden: true })
+    .argument('[words...]')
+    .action(action(() => import('./commands/complete.js')));
   return program;
 }
 
@@ -270,24 +349,26 @@ function buildProgram(): Command {
 function defaultSubcommand(group: Command, load: () => Promise<{ run: Handler }>): void {
   const run = action(load);
   // The word is commander's usual [command]; naming it again would show it twice in the usage line.
-  group.usage('[options] [command]').argument('[command]').action(async (word: string | undefined, _options: unknown, command: Command) => {
+  // Any number of words (`peers rm x`): the first one is what is wrong.
+  group.usage('[options] [command]').argument('[command...]').action(async (words: string[], _options: unknown, command: Command) => {
+    const word = words[0];
     if (word !== undefined) {
-      throw new BotsyncError('USAGE', `Unknown command "${group.name()} ${word}".`, {
-        hint: `The ${group.name()} commands are ${group.commands.map((sub) => sub.name()).join(', ')}; see \`botsync ${group.name()} --help\`.`,
-      });
+      throw unknownCommand(group, word);
     }
     await run(command);
   });
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    const program = buildProgram();
+    refuseUnknownCommands(program);
+    await program.parseAsync(argv, { from: 'user' });
     return commandStatus;
   } catch (error) {
     if (error instanceof CommanderError) {

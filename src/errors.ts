@@ -60,7 +60,8 @@ export type ErrorCode =
   | 'BACKUP_LOCKED'
   | 'BACKUP_NOT_FOUND'
   | 'RCLONE_MISSING'
-  | 'RCLONE_FAILED';
+  | 'RCLONE_FAILED'
+  | 'SERVICE_FAILED';
 
 export interface ErrorDetails {
   hint?: string;

@@ -23,7 +23,9 @@ interface JoinFlags {
   timeout?: string;
 }
 
-export async function run(context: Context, codeText: string, flags: JoinFlags): Promise<void> {
+/** `words`: the code as one argument, or as the five words a shell split it into. */
+export async function run(context: Context, words: string[], flags: JoinFlags): Promise<void> {
+  const codeText = words.join(' ');
   // Bad input is refused before anything is set up.
   const direct = isDirectCode(codeText) ? parseDirectCode(codeText) : undefined;
   const code = direct === undefined ? parseCode(codeText) : undefined;

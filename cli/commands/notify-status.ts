@@ -1,6 +1,7 @@
 import { notifyStatus } from '../../src/notify/status.js';
 import type { Context } from '../context.js';
 import { dim, green, red, yellow } from '../output.js';
+import { describeFilter } from './notify-set.js';
 
 export async function run(context: Context): Promise<void> {
   const status = await notifyStatus(context.layout, context.env);
@@ -11,6 +12,7 @@ export async function run(context: Context): Promise<void> {
     const state = status.state === 'rejected' ? red('rejected') : status.state === 'retrying' ? yellow('retrying') : green(status.state);
     return [
       `Notifications go to ${status.url} (from ${status.source}): ${state}`,
+      describeFilter(status),
       `pending ${status.pending}, last delivered ${status.lastDeliveredAt ?? 'never'}`,
       ...(status.lastError === null ? [] : [`last error: ${status.lastError}`]),
     ].join('\n');

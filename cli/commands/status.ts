@@ -16,8 +16,18 @@ function backupLine(backup: StatusReport['backup']): string[] {
 }
 
 function peerState(peer: StatusReport['peers'][number]): string {
+  if (peer.paused) return `${yellow('paused')}${dim(' (`botsync resume ' + peer.name + '`)')}`;
   if (peer.connection !== null) return `${green('connected')} ${dim(`(${peer.connection.type}, ${peer.connection.address})`)}`;
   return `${yellow('not connected')}${peer.lastSeen === null ? '' : dim(` (last seen ${peer.lastSeen})`)}`;
+}
+
+/** "100%" when the peer has every folder shared with it, else the folders it lacks, least complete first. */
+function peerSynced(peer: StatusReport['peers'][number]): string {
+  if (peer.completion === null) return dim('-');
+  const behind = Object.entries(peer.completion)
+    .filter((entry): entry is [string, number] => entry[1] !== null && entry[1] < 100)
+    .sort((x, y) => x[1] - y[1]);
+  return behind.length === 0 ? '100%' : yellow(behind.map(([folder, percent]) => `${folder} ${Math.floor(percent)}%`).join(', '));
 }
 
 function render(status: StatusReport): string {
@@ -39,14 +49,14 @@ function render(status: StatusReport): string {
     status.peers.length === 0
       ? dim('No peers yet: `botsync peers add <device-id>` on one machine, and the same on the other.')
       : table([
-          [bold('peer'), bold('role'), bold('device'), bold('state'), bold('via')],
-          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peerState(peer), peer.via === null ? dim('-') : peer.via.name]),
+          [bold('peer'), bold('role'), bold('device'), bold('state'), bold('has'), bold('via')],
+          ...status.peers.map((peer) => [peer.name, peer.role, peer.deviceId.slice(0, 7), peerState(peer), peerSynced(peer), peer.via === null ? dim('-') : peer.via.name]),
         ]),
     ...status.pending.map((peer) => `${yellow('pending')}  ${peer.name} (${peer.role}, ${peer.deviceId.slice(0, 7)})${peer.via === null ? '' : `, introduced by ${peer.via.name}`}: \`botsync peers approve ${peer.name}\``),
     '',
     table([
       [bold('folder'), bold('type'), bold('state'), bold('done'), bold('path')],
-      ...status.folders.map((folder) => [folder.id, folder.type, folder.state, folder.completion === null ? '-' : `${folder.completion}%`, folder.path]),
+      ...status.folders.map((folder) => [folder.id, folder.type, folder.paused ? yellow('paused') : folder.state, folder.completion === null ? '-' : `${folder.completion}%`, folder.path]),
     ]),
     ...status.folders.flatMap((folder) => (folder.error === null ? [] : [`${red('error')}    ${folder.id}: ${folder.error}`])),
     ...status.folders.flatMap((folder) =>

@@ -18,7 +18,7 @@ const PEER_FIELDS = ['deviceId', 'name', 'role', 'addresses', 'addedAt'];
 const BACKUP_FIELDS = ['remote', 'encryption', 'exclude', 'retention', 'interval', 'includeState'];
 /** A passphrase is never stored, only the name of its variable; a recipient is a public key. */
 const ENCRYPTION_FIELDS = ['type', 'recipient', 'passphraseEnv'];
-const NOTIFY_FIELDS = ['enabled', 'agentId', 'sessionKey', 'wakeMode'];
+const NOTIFY_FIELDS = ['enabled', 'agentId', 'sessionKey', 'wakeMode', 'folders', 'events'];
 
 export async function stateRecord(layout: Layout, now = new Date()): Promise<Buffer> {
   const config = pick(await readJsonFile(layout.configFile), CONFIG_FIELDS);

@@ -10,6 +10,7 @@ import { closeOpenGui } from '../setup/close-gui.js';
 import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
+import { refreshManifest } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
@@ -69,7 +70,8 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
   });
   const say = (message: string) => {
     log.line(message);
-    options.echo?.(message);
+    // Under a service manager the echo is its journal: as private as the log file, no more.
+    options.echo?.(log.redacted(message));
   };
   await runServices(
     [
@@ -78,7 +80,7 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
       service('daemon.json', () => undefined, () => rm(layout.daemonFile, { force: true })),
       lastLineOfDefence(say),
     ],
-    async () => supervise(layout, await prepare(layout, config, env, log, say), options, say),
+    async () => supervise(layout, await prepare(layout, config, env, log, say), options, say, (secret) => log.redact(secret)),
     (error) => say(error.message),
   );
 }
@@ -104,6 +106,11 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
     log.redact(config.gui.apiKey);
     say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
   }
+  // Not a reason to stay down: the manifest is for agents reading the home, the daemon does without it.
+  await refreshManifest(layout, config.role).then(
+    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${config.role}`),
+    (error: unknown) => say(`cannot update ${layout.manifestFile}: ${(error as Error).message}`),
+  );
   // A socket directory that is not ours is refused here, before any service starts.
   const socket = await prepareControlSocket(layout);
   // Syncthing started without its key would make a new one and become a device no peer knows.
@@ -131,7 +138,13 @@ function lastLineOfDefence(say: (message: string) => void): Service {
   );
 }
 
-async function supervise(layout: Layout, { config, binary, socket }: Prepared, options: DaemonOptions, say: (message: string) => void): Promise<void> {
+async function supervise(
+  layout: Layout,
+  { config, binary, socket }: Prepared,
+  options: DaemonOptions,
+  say: (message: string) => void,
+  redact: (secret: string) => void,
+): Promise<void> {
   const state: DaemonState = {
     pid: process.pid,
     phase: 'starting',
@@ -144,7 +157,7 @@ async function supervise(layout: Layout, { config, binary, socket }: Prepared, o
   // Made first and started below: making them starts nothing, so a refusal here (a malformed proxy setting) leaves nothing to stop.
   const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
-  const notifier = new Notifier(layout, client, env, say);
+  const notifier = new Notifier(layout, client, env, say, redact);
   const syncthingLog = new RotatingLog(layout.syncthingLog, { onProblem: say });
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),

@@ -9,10 +9,11 @@ import { normalize } from '../notify/normalize.js';
 import { Outbox } from '../notify/outbox.js';
 import { NotificationQueue } from '../notify/queue.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
-import { sendTest, type NotifyStatus } from '../notify/status.js';
+import { filterStatus, sendTest, type NotifyStatus } from '../notify/status.js';
+import { passesFilter } from '../notify/filter.js';
 import type { SendOutcome } from '../notify/sender.js';
 import { queueSummary } from '../notify/summary.js';
-import type { BotsyncEvent } from '../notify/types.js';
+import { isNotified, type BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
@@ -38,13 +39,15 @@ export class Notifier {
   private readonly stream: EventStream;
   private readonly dispatcher: Dispatcher;
   private readonly folderErrors = new FolderErrorNews();
-  private target: ResolvedTarget = { target: undefined, source: 'none' };
+  private target: ResolvedTarget = { target: undefined, source: 'none', filter: {} };
 
   constructor(
     private readonly layout: Layout,
     client: SyncthingClient,
     private readonly env: NodeJS.ProcessEnv,
     say: (message: string) => void,
+    /** Hears each webhook token this notifier uses, so the log never shows it (a receiver may echo it in an error). */
+    private readonly redact: (secret: string) => void,
   ) {
     // First, before anything else is set up: a malformed proxy variable throws here.
     this.dispatcher = httpDispatcher(env);
@@ -81,12 +84,20 @@ export class Notifier {
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
-      heldSince: () => oldestOf(oldestOf(this.batcher.heldSince(), this.deletions.heldSince()), this.queue.heldSince()),
+      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince()].reduce(oldestOf, this.batcher.heldSince()),
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
         const folders = new Map(homeFolders(layout, config).map((folder) => [folder.id, folder.path]));
         const appendOnly = appendMatcher(appendPatterns(config));
+        // One look at Syncthing's record of an item gives both its size and who made it.
+        const records = new Map<string, ReturnType<SyncthingClient['fileInfo']>>();
+        const record = (folder: string, path: string) => {
+          const key = `${folder}\u0000${path}`;
+          const known = records.get(key) ?? client.fileInfo(folder, path);
+          records.set(key, known);
+          return known;
+        };
         for (const event of events) {
           const normalized = await normalize(event, {
             isUserFolder: (folder) => folders.has(folder),
@@ -94,8 +105,12 @@ export class Notifier {
             ownName: config.name,
             copyAuthor: async (folder, path) => conflictAuthor(config, path, await authors(folder, path)),
             appendOnly,
+            sender: async (folder, path) => {
+              const by = (await record(folder, path)).global.modifiedBy;
+              return by === '' ? null : deviceNameOf(config, by);
+            },
             fileSize: async (folder, path) => {
-              const info = await client.fileInfo(folder, path);
+              const info = await record(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
             linkTarget: (folder, path) => readLinkIn(folders.get(folder)!, path),
@@ -119,16 +134,18 @@ export class Notifier {
   async start(): Promise<void> {
     // Not reload(): a target found at start is no change of the user's, so it brings no summary.
     this.target = await resolveTarget(this.layout, this.env);
+    this.redact(this.target.target?.token ?? '');
     this.delivery.start();
     this.stream.start();
   }
 
   /** Reports an event; `sourceId` is the Syncthing event it came from (none for botsync's own, e.g. a pairing). */
   emit(event: BotsyncEvent, sourceId?: number): void {
-    this.journal.append(event);
+    this.journal.append(event, sourceId);
     this.deletions.add(event, sourceId);
-    // Without a target nothing is queued (the first `notify set` sums the journal up instead).
-    if (this.target.target !== undefined) this.batcher.add(event, sourceId);
+    // Without a target nothing is queued (the first `notify set` sums the journal up instead); what
+    // the filter leaves out, and what is history only (file.changed), is only journaled.
+    if (this.target.target !== undefined && isNotified(event) && passesFilter(this.target.filter, event)) this.batcher.add(event, sourceId);
   }
 
   /**
@@ -138,6 +155,7 @@ export class Notifier {
    */
   async reload(): Promise<{ summarized: number }> {
     const next = await resolveTarget(this.layout, this.env);
+    this.redact(next.target?.token ?? '');
     // Read after the await: of two reloads at once, only the first sees the change.
     const before = this.target;
     // Files batched while there was a target are queued before it goes, as news from that time.
@@ -145,7 +163,7 @@ export class Notifier {
     this.target = next;
     try {
       const comingOn = before.target === undefined && next.target !== undefined;
-      return { summarized: comingOn ? await this.journal.flushed().then(() => queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince)) : 0 };
+      return { summarized: comingOn ? await this.journal.flushed().then(() => queueSummary(this.layout, (summary) => this.queue.add(summary, null), before.offSince, next.filter)) : 0 };
     } finally {
       // Also when the summary could not be queued: the new target applies all the same.
       this.delivery.wake();
@@ -162,6 +180,7 @@ export class Notifier {
     return {
       source: this.target.source,
       url: this.target.target?.url ?? null,
+      ...filterStatus(this.target.filter),
       state: delivery.state,
       // The queue itself (disk and memory): the loop looks at it only when it is its turn, so its own count may be stale.
       pending: await this.queue.size(),

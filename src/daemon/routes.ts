@@ -17,6 +17,8 @@ import type { Notifier } from './notifier.js';
 import type { BackupSchedule } from './backup-schedule.js';
 import { readBackupState } from '../backup/backup-state.js';
 import { settleFolders } from '../folders/settle.js';
+import { collectDiff, deliveryProgress, scanFolders } from '../folders/delivery.js';
+import { pausedIn, withPause } from '../mesh/pause.js';
 import type { DaemonState } from '../workspace/daemon-state.js';
 import { acceptWith, addFolderWith, currentOffers, entryOf, folderEntries, withoutFolder, type FolderChange } from '../folders/added.js';
 import type { AddedFolder } from '../workspace/config.js';
@@ -52,7 +54,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
           layout,
           config,
           { pid: process.pid, state },
-          await queryLive(client, system.current(), homeFolders(layout, config).map((folder) => folder.id)),
+          await queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId), homeFolders(layout, config).map((folder) => folder.id)),
           await statusWarnings(layout, config),
           await listConflicts(layout, config),
           invites.pending(),
@@ -65,6 +67,13 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),
     'conflicts.resolve': async (request) => resolveConflicts(layout, await loadConfig(layout), request, indexedAuthors(client)),
     'folders.settle': async (request) => settleFolders(client, layout, await loadConfig(layout), request),
+    'delivery.diff': async (request) => collectDiff(client, await loadConfig(layout), request),
+    'delivery.scan': async () => scanFolders(client),
+    'delivery.progress': async (request) => deliveryProgress(client, await loadConfig(layout), request),
+    'pause.set': async (request) => {
+      const { config, applied } = await writer.update((current) => withPause(current, request));
+      return { ...pausedIn(config), applied };
+    },
     apply: async () => writer.apply(),
     'folders.list': async () => {
       const config = await loadConfig(layout);

@@ -55,6 +55,11 @@ export function sharedDevices(config: BotsyncConfig, folder: AddedFolder): strin
   return config.peers.filter((peer) => folder.peers === 'all' || folder.peers.includes(peer.deviceId)).map((peer) => peer.deviceId);
 }
 
+/** The IDs of the folders (homeFolders), from config.json alone. */
+export function folderIds(config: BotsyncConfig): string[] {
+  return [...FOLDERS.map((spec) => spec.id), ...(config.folders ?? []).map((folder) => folder.id)];
+}
+
 /** The folder of that ID (as Syncthing and botsync's events name it), or undefined for any other. */
 export function homeFolderById(layout: Layout, config: BotsyncConfig, id: string): HomeFolder | undefined {
   return homeFolders(layout, config).find((folder) => folder.id === id);

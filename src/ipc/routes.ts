@@ -7,6 +7,8 @@ import type { SettingChange } from '../mesh/settings.js';
 import type { Conflict, Resolution, ResolveRequest } from '../folders/conflicts.js';
 import type { SettleReport, SettleRequest } from '../folders/settle.js';
 import type { AcceptFolderInput, AddFolderInput, FolderChange, FolderEntry } from '../folders/added.js';
+import type { DeliveryProgress, DiffRequest, PeerDiff } from '../folders/delivery.js';
+import type { PauseChange, PauseRequest } from '../mesh/pause.js';
 import type { SendOutcome } from '../notify/sender.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { PairingCompletedEvent } from '../notify/types.js';
@@ -60,6 +62,14 @@ export interface DaemonApi {
   'folders.accept': Route<AcceptFolderInput, FolderChange>;
   /** An added folder's ID: it stops syncing here, its files stay. */
   'folders.remove': Route<string, FolderChange>;
+  /** `botsync diff`: what each peer (or the one named) needs, what this machine needs, local changes. */
+  'delivery.diff': Route<DiffRequest, PeerDiff[]>;
+  /** `botsync sync`: every folder scanned now; answers once the scans are in Syncthing's index. */
+  'delivery.scan': Route<void, { folders: string[] }>;
+  /** `botsync sync --wait` asks this at each look: how every peer stands in each folder. */
+  'delivery.progress': Route<{ confirm: boolean }, DeliveryProgress>;
+  /** `botsync pause` / `resume`: kept in config.json and applied to Syncthing. */
+  'pause.set': Route<PauseRequest, PauseChange>;
 }
 
 interface Route<Request, Response> {

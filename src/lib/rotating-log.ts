@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, createWriteStream, mkdirSync, openSync, readSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode } from '../errors.js';
+import { redactSecrets } from './redact.js';
 
 export interface RotatingLogOptions {
   maxBytes?: number;
@@ -36,7 +37,8 @@ export class RotatingLog {
   private readonly secrets: string[];
   private readonly retryMs: number;
   private readonly holdBytes: number;
-  private held: string[] = [];
+  /** Text not yet written, each with what hears that it was (write's onWritten). */
+  private held: { text: string; done?: () => void }[] = [];
   private heldBytes = 0;
   /** Writes given up while failing (held text past holdBytes). */
   private dropped = 0;
@@ -57,17 +59,25 @@ export class RotatingLog {
     this.holdBytes = options.holdBytes ?? HOLD_BYTES;
   }
 
-  /** A secret made after the log was opened (a replaced API key) is redacted from then on. */
+  /** A secret made after the log was opened (a replaced API key, a new webhook token) is redacted from then on. */
   redact(secret: string): void {
-    if (secret.length > 0) this.secrets.push(secret);
+    if (secret.length > 0 && !this.secrets.includes(secret)) this.secrets.push(secret);
   }
 
-  write(text: string): void {
+  /** `text` as this log would write it: every secret it knows replaced by [redacted]. */
+  redacted(text: string): string {
+    return redactSecrets(text, this.secrets);
+  }
+
+  /**
+   * `onWritten` runs once the text is in the file (handed to the kernel, so it survives the process
+   * being killed), also when that happens on a retry; never for text dropped while failing.
+   */
+  write(text: string, onWritten?: () => void): void {
     if (this.closed) return;
-    let clean = text;
-    for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');
-    if (this.failing !== undefined) this.hold(clean);
-    else this.append(clean);
+    const clean = this.redacted(text);
+    if (this.failing !== undefined) this.hold(clean, onWritten);
+    else this.append(clean, onWritten);
   }
 
   /** Resolves once what was written so far reached the file (or is held, while the file cannot be written). */
@@ -100,7 +110,7 @@ export class RotatingLog {
       stream = this.stream ?? this.open();
       if (this.size > 0 && this.size + Buffer.byteLength(text) > this.maxBytes) stream = this.rotate(stream);
     } catch (error) {
-      this.hold(text);
+      this.hold(text, onWritten);
       this.fail(error as Error);
       return;
     }
@@ -108,7 +118,7 @@ export class RotatingLog {
     stream.write(text, (error) => {
       if (error === null || error === undefined) return onWritten?.();
       // Not written: kept for the retry, in the order the failed writes report back.
-      this.hold(text);
+      this.hold(text, onWritten);
       if (stream === this.stream) this.fail(error);
     });
   }
@@ -124,6 +134,11 @@ export class RotatingLog {
       if (stream === this.stream) this.fail(error);
     });
     this.stream = stream;
+    // A write cut short (a full disk, a process killed mid-write) left half a line: the next entry starts on a line of its own.
+    if (this.size > 0 && endsMidLine(this.path)) {
+      stream.write('\n');
+      this.size += 1;
+    }
     return stream;
   }
 
@@ -135,11 +150,11 @@ export class RotatingLog {
     return this.open();
   }
 
-  private hold(text: string): void {
-    this.held.push(text);
+  private hold(text: string, done?: () => void): void {
+    this.held.push({ text, done });
     this.heldBytes += Buffer.byteLength(text);
     while (this.heldBytes > this.holdBytes && this.held.length > 1) {
-      this.heldBytes -= Buffer.byteLength(this.held.shift()!);
+      this.heldBytes -= Buffer.byteLength(this.held.shift()!.text);
       this.dropped += 1;
     }
   }
@@ -162,9 +177,9 @@ export class RotatingLog {
     if (this.closed) return;
     const text = this.takeHeld();
     this.failing = undefined;
-    // A write cut short by the failure may have left half a line: what follows starts on a line of its own.
-    const separator = endsMidLine(this.path) ? '\n' : '';
-    this.append(separator + text.text, () => {
+    // A write cut short by the failure may have left half a line: open() starts what follows on a line of its own.
+    this.append(text.text, () => {
+      for (const done of text.done) done();
       if (this.failing !== undefined || !this.outageReported) return;
       this.outageReported = false;
       this.options.onProblem?.(`${this.path} is writable again${text.dropped > 0 ? `; ${text.dropped} writes were dropped meanwhile` : ''}`);
@@ -175,13 +190,19 @@ export class RotatingLog {
     const text = this.takeHeld();
     try {
       appendFileSync(this.path, (endsMidLine(this.path) ? '\n' : '') + text.text, { mode: 0o600 });
+      for (const done of text.done) done();
     } catch (error) {
       this.options.onProblem?.(`closing ${this.path} lost ${text.count + text.dropped} writes it could not make: ${(error as Error).message}`);
     }
   }
 
-  private takeHeld(): { text: string; count: number; dropped: number } {
-    const taken = { text: this.held.join(''), count: this.held.length, dropped: this.dropped };
+  private takeHeld(): { text: string; done: (() => void)[]; count: number; dropped: number } {
+    const taken = {
+      text: this.held.map((entry) => entry.text).join(''),
+      done: this.held.flatMap((entry) => (entry.done === undefined ? [] : [entry.done])),
+      count: this.held.length,
+      dropped: this.dropped,
+    };
     this.held = [];
     this.heldBytes = 0;
     this.dropped = 0;
@@ -223,4 +244,9 @@ function moveIfExists(from: string, to: string): void {
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
+}
+
+/** The files of a log kept with `keep` rotated ones, oldest first (`log.N` ... `log.1`, `log`). */
+export function logFiles(path: string, keep: number): string[] {
+  return [...Array.from({ length: keep }, (_, index) => `${path}.${keep - index}`), path];
 }

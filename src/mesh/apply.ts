@@ -10,12 +10,15 @@ import type { Layout } from '../workspace/layout.js';
 import type { FolderType } from '../workspace/roles.js';
 import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
 import { readOfferLabel } from '../folders/offers.js';
+import { isFolderPaused, isPeerPaused } from './pause.js';
 import { LEGACY_MESH_FOLDER_ID, meshFolderAuthor, meshFolderId, prepareRecordDir, pruneMeshDir, recordDir } from './membership.js';
 
 export interface ApplyReport {
   devicesAdded: string[];
   devicesUpdated: string[];
   devicesRemoved: string[];
+  /** Devices that were paused and are no longer (`botsync resume`). */
+  devicesResumed: string[];
   foldersChanged: string[];
   foldersRemoved: string[];
   optionsChanged: string[];
@@ -37,7 +40,7 @@ export interface ApplyReport {
  * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
-  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
+  const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], devicesResumed: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
   await applyOptions(client, layout, config, report);
   await applyDevices(client, config, report);
   await applyFolders(client, layout, config, report);
@@ -45,7 +48,8 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
   // connection made in between would receive indexes for folders not yet shared, and Syncthing drops
   // such a connection and waits out its reconnect interval. The resume is a redial: a device removed
   // and added again within a minute of Syncthing's last dial to it is dialled at once all the same.
-  for (const deviceId of report.devicesAdded) await client.redial(deviceId);
+  // A resumed device is redialled too: a plain resume waits out Syncthing's redial timer (client.redial).
+  for (const deviceId of [...report.devicesAdded, ...report.devicesResumed]) if (!isPeerPaused(config, deviceId)) await client.redial(deviceId);
   return report;
 }
 
@@ -74,13 +78,15 @@ async function applyDevices(client: SyncthingClient, config: BotsyncConfig, repo
   for (const peer of config.peers) {
     const device = current.get(peer.deviceId);
     const wanted = deviceFor(peer, now);
+    const paused = isPeerPaused(config, peer.deviceId);
     if (device === undefined) {
       await client.putDevice({ ...wanted, paused: true });
       report.devicesAdded.push(peer.deviceId);
-    } else if (device.name !== wanted.name || !sameAddresses(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused) {
-      // A device left paused by an apply that was interrupted before its resume is resumed here.
-      await client.patchDevice(peer.deviceId, { ...wanted, paused: false });
+    } else if (device.name !== wanted.name || !sameAddresses(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused !== paused) {
+      // A device left paused by an apply that was interrupted before its resume is resumed here too.
+      await client.patchDevice(peer.deviceId, { ...wanted, paused });
       report.devicesUpdated.push(peer.deviceId);
+      if (device.paused && !paused) report.devicesResumed.push(peer.deviceId);
     }
   }
   const known = new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]);
@@ -131,7 +137,9 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
       report.ignoresFailed.push(`${folder.id}: ${(error as Error).message}`);
     }
   }
-  for (const wanted of [...own, ...mesh]) {
+  for (const listed of [...own, ...mesh]) {
+    // Every folder but botsync's own mesh folders can be paused (`botsync pause FOLDER`): membership keeps flowing.
+    const wanted = meshFolderAuthor(listed.id) === undefined ? { ...listed, paused: isFolderPaused(config, listed.id) } : listed;
     const folder = current.get(wanted.id);
     if (folder === undefined) {
       const author = meshFolderAuthor(wanted.id);
@@ -147,7 +155,8 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
     }
   }
   // A whole scan: files the old rules skipped are found, those the new ones ignore are marked so.
-  for (const id of report.ignoresChanged) if (current.has(id)) await client.scan(id);
+  // A paused folder cannot be scanned; its next scan after `resume` finds the same.
+  for (const id of report.ignoresChanged) if (current.has(id) && !isFolderPaused(config, id)) await client.scan(id);
 }
 
 /**
@@ -212,8 +221,8 @@ function folderPatch(current: FolderConfig, wanted: Partial<FolderConfig>): Part
     patch.devices = wanted.devices;
     changed = true;
   }
-  if (current.paused) {
-    patch.paused = false;
+  if (wanted.paused !== undefined && current.paused !== wanted.paused) {
+    patch.paused = wanted.paused;
     changed = true;
   }
   if (wanted.minDiskFree !== undefined && JSON.stringify(current.minDiskFree) !== JSON.stringify(wanted.minDiskFree)) {

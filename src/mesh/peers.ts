@@ -178,3 +178,16 @@ export function findPeer(config: BotsyncConfig, nameOrId: string): PeerRecord | 
     return id === compact || (compact.length >= 7 && id.startsWith(compact));
   });
 }
+
+/**
+ * A peer of this machine (not a device waiting for approval) by name, device ID or ID prefix; a name
+ * that matches none is refused with the peers' names, as a command naming one takes it (diff, pause).
+ */
+export function namedPeer(config: BotsyncConfig, nameOrId: string): PeerRecord {
+  const peer = findPeer(config, nameOrId);
+  if (peer !== undefined && config.peers.includes(peer)) return peer;
+  const names = config.peers.map((candidate) => candidate.name);
+  throw new BotsyncError('UNKNOWN_PEER', `No peer named or with the ID ${JSON.stringify(nameOrId)}${peer === undefined ? '' : ' (it waits for approval)'}.`, {
+    hint: names.length === 0 ? 'This machine has no peers yet: pair one with `botsync invite` or `botsync peers add`.' : `The peers are ${names.join(', ')}.`,
+  });
+}

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { formatEvent, formatFileBatch } from './format.js';
-import type { BotsyncEvent, FileReceivedEvent, Notification } from './types.js';
+import type { FileReceivedEvent, Notification, NotifiedEvent } from './types.js';
 import { BatchWindow, realClock, type BatcherClock } from './window.js';
 
 export { MAX_BATCH_MS, QUIET_MS, type BatcherClock } from './window.js';
@@ -68,7 +68,7 @@ export class Batcher {
   }
 
   /** `sourceId`: the id of the Syncthing event this came from, when it came from one. */
-  add(event: BotsyncEvent, sourceId?: number): void {
+  add(event: NotifiedEvent, sourceId?: number): void {
     if (event.type !== 'file.received') {
       this.flush();
       this.emit({ message: formatEvent(event), eventCount: 1 }, sourceId ?? null);

@@ -8,7 +8,7 @@
  * Size: a message is built line by line against a budget measured as the bytes it takes inside a JSON
  * body (escapes included), so the webhook body stays under 256 KiB whatever the names.
  */
-import type { BotsyncEvent, FileAction, FileReceivedEvent } from './types.js';
+import type { FileAction, FileReceivedEvent, NotifiedEvent } from './types.js';
 
 /** The limit for a whole webhook body. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -28,7 +28,7 @@ const UNTRUSTED_ERRORS_NOTE = 'Paths and error texts below come from the file sy
 const DISK_FULL = /(?:insufficient space .*< required \S+(?: \S+)?|no space left on device)$/;
 const DISK_FULL_NOTE = "This machine's disk is (nearly) full: free some space on it and syncing resumes by itself.";
 
-type OtherEvent = Exclude<BotsyncEvent, FileReceivedEvent>;
+type OtherEvent = Exclude<NotifiedEvent, FileReceivedEvent>;
 
 const ACTION_WORDS: Record<FileAction, string> = { update: 'updated', delete: 'deleted', metadata: 'metadata changed' };
 
@@ -165,7 +165,7 @@ export function formatEvent(event: OtherEvent): string {
  * The one message sent when notifications come on, for what happened while they were off: counts
  * only, no names (`botsync events` has each event), so a long quiet period never floods the agent.
  */
-export function formatSummary(events: readonly BotsyncEvent[], since: string): string {
+export function formatSummary(events: readonly NotifiedEvent[], since: string): string {
   const latest = new Map<string, FileReceivedEvent>();
   const others = new Map<OtherEvent['type'], number>();
   for (const event of events) {
@@ -245,7 +245,7 @@ function fileLine(file: FileReceivedEvent): string {
 }
 
 /** Folder ids are botsync's own; one that is not a plain word is quoted all the same. */
-function folderName(folder: string): string {
+export function folderName(folder: string): string {
   return PLAIN_FOLDER_ID.test(folder) ? `${folder}/` : quote(folder, 64);
 }
 
@@ -257,7 +257,7 @@ function folderWord(folder: string): string {
 const PLAIN_FOLDER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Device ids and roles are well-formed when they come from Syncthing and botsync; quoted if not. */
-function token(text: string): string {
+export function token(text: string): string {
   return /^[A-Za-z0-9-]{1,72}$/.test(text) ? text : quote(text, 72);
 }
 

@@ -1,26 +1,64 @@
-import { open, readFile, stat } from 'node:fs/promises';
-import { RotatingLog } from '../lib/rotating-log.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
-import type { BotsyncEvent } from './types.js';
+import type { BotsyncEvent, JournaledEvent } from './types.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event
  * it reports, `botsync events` prints it, and `--follow` tails it. A file rather than a socket so that
  * a follower survives daemon restarts and can start from what it missed.
+ *
+ * Each line starts with its `seq`, one more than the line before it. The daemon (one per home) takes
+ * the last number from the journal's own tail when it starts: what a reader can have seen is what is
+ * in the files, and a line handed to the kernel is there even after kill -9, so no number a reader saw
+ * is given again. A number given to an event that never reached the file (a crash while the disk was
+ * full) may be given again; nobody saw it.
  */
+
+const MAX_BYTES = 10 * 1024 * 1024;
+const KEEP = 2;
+const CHUNK_BYTES = 64 * 1024;
+/**
+ * The journal is in the order events were reported, and an event's `time` is when it happened: one
+ * waiting for a Syncthing lookup or a burst's judgement is reported a little after events that
+ * happened later. A search by time reads this much further back than the moment it looks for.
+ */
+const TIME_SLACK_MS = 10 * 60_000;
 
 export class Journal {
   private readonly log: RotatingLog;
+  private seq: number;
+  /** seq -> the Syncthing event id it came from, for events not yet in the file. */
+  private readonly unwritten = new Map<number, number>();
 
-  /** `onProblem` hears that the journal cannot be written (a full disk) and when it can again; nothing is lost meanwhile up to 1 MiB. */
-  constructor(layout: Layout, onProblem?: (message: string) => void) {
-    this.log = new RotatingLog(layout.journalFile, { maxBytes: 10 * 1024 * 1024, keep: 2, onProblem });
+  /**
+   * `onProblem` hears that the journal cannot be written (a full disk) and when it can again; nothing
+   * is lost meanwhile up to 1 MiB. Throws when the journal exists but cannot be read: numbering on
+   * from a guess could repeat a number.
+   */
+  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs'> = {}) {
+    this.seq = lastSeq(layout.journalFile);
+    this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, ...options, keep: KEEP, onProblem });
   }
 
-  append(event: BotsyncEvent): void {
-    this.log.write(`${JSON.stringify(event)}\n`);
+  /** `sourceId`: the Syncthing event it came from, which the saved event cursor stays behind until the line is in the file. */
+  append(event: BotsyncEvent, sourceId?: number): void {
+    this.seq += 1;
+    const seq = this.seq;
+    if (sourceId !== undefined) this.unwritten.set(seq, sourceId);
+    // seq and time first: they are what a reader looks for in a line.
+    const { time, ...rest } = event;
+    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, () => this.unwritten.delete(seq));
+  }
+
+  /** The Syncthing event id of the oldest event not yet in the file (held while the disk is full), or null. */
+  heldSince(): number | null {
+    let oldest: number | null = null;
+    for (const id of this.unwritten.values()) oldest = oldest === null ? id : Math.min(oldest, id);
+    return oldest;
   }
 
   /** Resolves once every event appended so far is in the file, for a reader of it (the summary). */
@@ -33,67 +71,229 @@ export class Journal {
   }
 }
 
-/**
- * Every complete event in the journal now, oldest first, and the byte offset after the last complete
- * line: where following continues, so no event is missed or printed twice.
- */
-export async function readJournal(layout: Layout): Promise<{ events: BotsyncEvent[]; offset: number }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(layout.journalFile);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return { events: [], offset: 0 };
-    throw error;
-  }
-  const complete = bytes.lastIndexOf(0x0a) + 1;
-  const events = bytes.subarray(0, complete).toString('utf8').split('\n').map(parseLine).filter((event) => event !== undefined);
-  return { events, offset: complete };
+export interface JournalQuery {
+  /** Only events numbered after this seq. */
+  afterSeq?: number;
+  /** Only events that happened at or after this moment (milliseconds since the epoch). */
+  since?: number;
+  /** Only events whose type this accepts. */
+  types?: (type: string) => boolean;
+}
+
+/** Where a reader of the journal stopped: the file (by inode), the offset after its last complete line, and the last seq it held. */
+export interface JournalPosition {
+  ino: number | null;
+  offset: number;
+  seq: number | null;
 }
 
 /**
- * Calls `onEvent` for each event appended after `from` bytes, until `signal` aborts. Follows the file
- * across rotation (it shrinks or is replaced: start again from its beginning).
+ * The events of the journal (its rotated files too) that the query asks for, oldest first, and where
+ * following it continues, so no event is missed or printed twice. The files are read from their end,
+ * and only as far back as the query reaches: `--since` near the end reads a chunk, not the history.
  */
-export async function followJournal(layout: Layout, from: number, onEvent: (event: BotsyncEvent) => void, signal: AbortSignal, everyMs = 100): Promise<void> {
-  const path = layout.journalFile;
-  let offset = from;
-  let partial = '';
-  while (!signal.aborted) {
-    const size = await stat(path).then((s) => s.size, (error: unknown) => {
-      if (errnoCode(error) === 'ENOENT') return 0;
+export async function readJournal(layout: Layout, query: JournalQuery = {}): Promise<{ events: JournaledEvent[]; position: JournalPosition }> {
+  const found: JournaledEvent[] = [];
+  const position: JournalPosition = { ino: null, offset: 0, seq: null };
+  let below = Number.POSITIVE_INFINITY;
+  scanBackward(layout.journalFile, (event) => {
+    if (event.seq !== undefined) {
+      // A line numbered at or above one already read is a file read twice (rotated while being read).
+      if (event.seq >= below) return true;
+      below = event.seq;
+      position.seq ??= event.seq;
+    }
+    if (query.afterSeq !== undefined && (event.seq === undefined || event.seq <= query.afterSeq)) return false;
+    const time = Date.parse(event.time);
+    if (query.since !== undefined && !(time >= query.since - TIME_SLACK_MS)) return false;
+    if ((query.since === undefined || time >= query.since) && (query.types?.(event.type) ?? true)) found.push(event);
+    return true;
+  }, (ino, offset) => {
+    position.ino = ino;
+    position.offset = offset;
+  });
+  return { events: found.reverse(), position };
+}
+
+/** The last seq in the journal, 0 when it has none. */
+function lastSeq(path: string): number {
+  let last = 0;
+  scanBackward(path, (event) => {
+    if (event.seq === undefined) return true;
+    last = event.seq;
+    return false;
+  });
+  return last;
+}
+
+/**
+ * Calls `visit` with each event of the journal's files, newest first, while it returns true. `atEnd`
+ * hears the newest file's inode and the offset after its last complete line. Synchronous: the daemon
+ * numbers on from the result before it reports anything, and a search near the end is one chunk.
+ */
+function scanBackward(path: string, visit: (event: JournaledEvent) => boolean, atEnd?: (ino: number, offset: number) => void): void {
+  for (const file of logFiles(path, KEEP).reverse()) {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') continue;
       throw error;
-    });
-    if (size < offset) {
-      offset = 0;
-      partial = '';
     }
-    if (size > offset) {
-      const handle = await open(path, 'r');
-      try {
-        const buffer = Buffer.alloc(size - offset);
-        await handle.read(buffer, 0, buffer.length, offset);
-        offset = size;
-        const lines = (partial + buffer.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          const event = parseLine(line);
-          if (event !== undefined) onEvent(event);
-        }
-      } finally {
-        await handle.close();
+    try {
+      const { size, ino } = fstatSync(fd);
+      const go = scanFileBackward(fd, size, visit, (offset) => (file === path ? atEnd?.(ino, offset) : undefined));
+      if (!go) return;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** One file, newest line first; false once `visit` said stop. A last line without its newline is one being written, not yet an event. */
+function scanFileBackward(fd: number, size: number, visit: (event: JournaledEvent) => boolean, atEnd: (offset: number) => void): boolean {
+  let end = size;
+  // Bytes of a line whose start is in a chunk not read yet.
+  let carry = Buffer.alloc(0);
+  let seenEnd = false;
+  while (end > 0) {
+    const start = Math.max(0, end - CHUNK_BYTES);
+    const chunk = Buffer.alloc(end - start);
+    readSync(fd, chunk, 0, chunk.length, start);
+    let bytes = Buffer.concat([chunk, carry]);
+    if (!seenEnd) {
+      const newline = bytes.lastIndexOf(0x0a);
+      if (newline < 0 && start > 0) {
+        carry = bytes;
+        end = start;
+        continue;
       }
+      seenEnd = true;
+      atEnd(start + newline + 1);
+      bytes = bytes.subarray(0, newline + 1);
     }
-    // The one abortable sleep: it removes its abort listener when it wakes, where a listener added per
-    // turn here used to pile up on the signal for as long as `events --follow` ran.
-    await sleepUnlessAborted(everyMs, signal);
+    // The first line of the chunk may begin in the chunk before: kept for it, unless this is the file's start.
+    let lineEnd = bytes.length;
+    while (lineEnd > 0) {
+      const newline = lineEnd >= 2 ? bytes.lastIndexOf(0x0a, lineEnd - 2) : -1;
+      if (newline < 0 && start > 0) break;
+      const event = parseLine(bytes.subarray(newline + 1, lineEnd).toString('utf8'));
+      lineEnd = newline + 1;
+      if (event !== undefined && !visit(event)) return false;
+    }
+    carry = Buffer.from(bytes.subarray(0, lineEnd));
+    end = start;
+  }
+  if (!seenEnd) atEnd(0);
+  return true;
+}
+
+/**
+ * Calls `onEvent` for each event appended after `from` (as readJournal left it) that `types` accepts,
+ * until `signal` aborts. Across a rotation the file it reads is drained to its end, then what was added
+ * since is read from the files as readJournal reads them (however many rotations happened between two
+ * turns), and seq numbers keep an event from being printed twice.
+ */
+export async function followJournal(
+  layout: Layout,
+  from: JournalPosition,
+  onEvent: (event: JournaledEvent) => void,
+  signal: AbortSignal,
+  options: { types?: (type: string) => boolean; everyMs?: number } = {},
+): Promise<void> {
+  const path = layout.journalFile;
+  let position = from;
+  let last = from.seq;
+  let current: Followed | undefined;
+  const accept = (event: JournaledEvent) => {
+    if (event.seq !== undefined) {
+      if (last !== null && event.seq <= last) return;
+      last = event.seq;
+    }
+    if (options.types?.(event.type) ?? true) onEvent(event);
+  };
+  const deliver = (line: string) => {
+    const event = parseLine(line);
+    if (event !== undefined) accept(event);
+  };
+  try {
+    while (!signal.aborted) {
+      if (current === undefined) {
+        const handle = await openIfExists(path);
+        const ino = handle === undefined ? undefined : (await handle.stat()).ino;
+        if (handle !== undefined && ino === position.ino) {
+          current = { handle, ino, offset: position.offset, partial: Buffer.alloc(0) };
+        } else if (handle !== undefined) {
+          await handle.close();
+          // Not the file `position` is in (rotated since, or new): catch up from the files, then follow from their end.
+          const caught = await readJournal(layout, last === null ? {} : { afterSeq: last });
+          caught.events.forEach(accept);
+          position = caught.position;
+          continue;
+        }
+      }
+      if (current !== undefined) {
+        const grew = await readOn(current, deliver);
+        const now = await stat(path).catch((error: unknown) => {
+          if (errnoCode(error) === 'ENOENT') return undefined;
+          throw error;
+        });
+        // Rotated (or cut short): once the old file stopped growing, so that its writer's last lines are in.
+        if ((now === undefined || now.ino !== current.ino || now.size < current.offset) && !grew) {
+          await current.handle.close();
+          current = undefined;
+          position = { ino: null, offset: 0, seq: last };
+          continue;
+        }
+      }
+      await sleepUnlessAborted(options.everyMs ?? 100, signal);
+    }
+  } finally {
+    await current?.handle.close();
+  }
+}
+
+interface Followed {
+  handle: FileHandle;
+  ino: number;
+  offset: number;
+  /** The start of a line whose end is not written yet. */
+  partial: Buffer;
+}
+
+async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Reads what was appended since the last turn; true when there was anything. */
+async function readOn(file: Followed, deliver: (line: string) => void): Promise<boolean> {
+  let grew = false;
+  for (;;) {
+    const buffer = Buffer.alloc(CHUNK_BYTES);
+    const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, file.offset);
+    if (bytesRead === 0) return grew;
+    grew = true;
+    file.offset += bytesRead;
+    // Split as bytes: a character cut between two reads is whole again once joined.
+    let bytes = Buffer.concat([file.partial, buffer.subarray(0, bytesRead)]);
+    for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a)) {
+      deliver(bytes.subarray(0, newline).toString('utf8'));
+      bytes = bytes.subarray(newline + 1);
+    }
+    file.partial = Buffer.from(bytes);
   }
 }
 
 /** A line that does not parse is one the daemon was cut off writing (a crash); it is skipped. */
-function parseLine(line: string): BotsyncEvent | undefined {
+function parseLine(line: string): JournaledEvent | undefined {
   if (line.trim() === '') return undefined;
   try {
-    return JSON.parse(line) as BotsyncEvent;
+    return JSON.parse(line) as JournaledEvent;
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { linkLeavesFolder } from '../folders/symlinks.js';
 import { parseConflictName, type ConflictCopy } from '../folders/conflict-name.js';
-import type { BotsyncEvent, FileAction, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
+import type { BotsyncEvent, FileAction, FileChangedEvent, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
   /**
@@ -34,6 +34,8 @@ export interface NormalizeLookup {
   copyAuthor(folder: string, conflictPath: string): Promise<string | null>;
   /** Whether a folder-relative path is an append-only file (the merge patterns). */
   appendOnly(path: string): boolean;
+  /** The name of the device that made an item's current version (Syncthing's modifiedBy), or null when unknown. */
+  sender(folder: string, path: string): Promise<string | null>;
   /** The size of a file as it is now, or null when it is gone or unknown. */
   fileSize(folder: string, path: string): Promise<number | null>;
   /**
@@ -62,7 +64,8 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       if (copy !== undefined && lookup.appendOnly(copy.original)) return undefined;
       if (copy !== undefined && action === 'update') return conflictEvent(time, folder, path, copy, await detail(() => lookup.copyAuthor(folder, path)));
       const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
-      const received: FileReceivedEvent = { type: 'file.received', time, folder, path, action: action as FileAction, kind, size: null };
+      const from = await detail(() => lookup.sender(folder, item));
+      const received: FileReceivedEvent = { type: 'file.received', time, folder, path, action: action as FileAction, kind, size: null, from };
       if (action === 'delete') return received;
       if (kind === 'file') return { ...received, size: await detail(() => lookup.fileSize(folder, item)) };
       if (kind !== 'symlink') return received;
@@ -71,13 +74,15 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       return linkLeavesFolder(path, target) ? { ...received, target, outside: true } : { ...received, target };
     }
     case 'LocalChangeDetected': {
-      // Every local change comes here; only a conflict copy this machine's Syncthing made is news.
+      // Every local change comes here: a conflict copy this machine's Syncthing made is news, any other change is history.
       const { folder, path, type, action } = data;
       if (typeof folder !== 'string' || typeof path !== 'string' || !lookup.isUserFolder(folder)) return undefined;
-      if (type !== 'file' || action === 'deleted') return undefined;
-      const copy = parseConflictName(slashPath(path));
-      if (copy === undefined || lookup.appendOnly(copy.original)) return undefined;
-      return conflictEvent(time, folder, slashPath(path), copy, lookup.ownName);
+      if (type === 'file' && action !== 'deleted') {
+        const copy = parseConflictName(slashPath(path));
+        // A copy of an append-only file is the merge's to announce (daemon/append-merge.ts).
+        if (copy !== undefined) return lookup.appendOnly(copy.original) ? undefined : conflictEvent(time, folder, slashPath(path), copy, lookup.ownName);
+      }
+      return changedEvent(time, folder, path, type, action, lookup);
     }
     case 'DeviceConnected': {
       if (typeof data.id !== 'string') return undefined;
@@ -111,6 +116,27 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
 function conflictEvent(time: string, folder: string, conflictPath: string, copy: ConflictCopy, from: string | null): FileConflictEvent {
   return { type: 'file.conflict', time, folder, path: copy.original, conflictPath, from };
 }
+
+/**
+ * A change this machine makes and sends. Syncthing's own files (its directories, its temporary files,
+ * which botsync's merge writes under too) and conflict copies (made by Syncthing, settled by botsync)
+ * are not changes of the user's. A file pulled from a peer is no local change: Syncthing reports it as
+ * RemoteChangeDetected, never LocalChangeDetected; nor is a change in a receive-only folder, which is
+ * not sent and which Syncthing does not report either (its scanner marks it invalid: checked on 1.19).
+ */
+async function changedEvent(time: string, folder: string, item: string, type: unknown, action: unknown, lookup: NormalizeLookup): Promise<FileChangedEvent | undefined> {
+  const path = slashPath(item);
+  const segments = path.split('/');
+  if (SYNCTHING_ROOT_NAMES.has(segments[0]!) || segments.some((name) => name.startsWith('.syncthing.') || name.startsWith('~syncthing~'))) return undefined;
+  if (parseConflictName(path) !== undefined) return undefined;
+  const kind = typeof type === 'string' && KINDS.has(type) ? (type as FileKind) : 'file';
+  const changed: FileChangedEvent = { type: 'file.changed', time, folder, path, action: action === 'deleted' ? 'delete' : 'update', kind, size: null };
+  if (kind !== 'file' || changed.action === 'delete') return changed;
+  return { ...changed, size: await detail(() => lookup.fileSize(folder, item)) };
+}
+
+/** Syncthing's own names at the top of a folder. */
+const SYNCTHING_ROOT_NAMES: ReadonlySet<string> = new Set(['.stversions', '.stfolder', '.stignore']);
 
 /**
  * A size or a link's text only adds to the event; failing the delivery over it would repeat or hold

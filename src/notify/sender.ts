@@ -2,6 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { BotsyncError } from '../errors.js';
 import { transportFailure } from '../lib/transport-error.js';
 import type { Notification, NotifyTarget } from './types.js';
+import { redactSecrets } from '../lib/redact.js';
 
 /**
  * One webhook call for one notification, classified so the delivery loop knows what to do next:
@@ -59,8 +60,9 @@ export async function sendNotification(target: NotifyTarget, notification: Notif
     return { kind: 'rejected', status: 0, reason: 'the notification URL is not a valid http(s) URL (`botsync notify set --url URL`)' };
   }
   const where = describeUrl(url);
-  // Every reason goes through this: a URL path or a receiver's answer may echo the token.
-  const scrub = (text: string) => redact(text, target.token);
+  // Every reason goes through this: a URL path or a receiver's answer may echo the token, which must
+  // not reach a status line or a log through it.
+  const scrub = (text: string) => redactSecrets(text, [target.token]);
 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -167,11 +169,6 @@ function receiverWords(text: string): string {
     if (!(error instanceof SyntaxError)) throw error;
   }
   return text;
-}
-
-/** A receiver may echo what it was sent; the token must not reach a status line or a log through it. */
-function redact(text: string, token: string): string {
-  return token ? text.split(token).join('[redacted]') : text;
 }
 
 function formatSeconds(ms: number): string {

@@ -1,7 +1,10 @@
 import { BotsyncError, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
+import { applyFilterFlags, EVENT_KINDS, type FilterFlags, type NotifyFilter } from './filter.js';
 import type { NotifyTarget } from './types.js';
+import { tryLoadConfig } from '../workspace/config.js';
+import { folderIds } from '../folders/home-folders.js';
 
 /**
  * Where notifications go. `botsync notify set` stores a target (token included, so the file is 0600 and
@@ -13,11 +16,13 @@ import type { NotifyTarget } from './types.js';
 export const DEFAULT_HOOKS_URL = 'http://127.0.0.1:18789/hooks/agent';
 
 /** `offAt`: when `notify off` ran, so the summary sent once notifications are on again starts there. */
-type StoredSettings = { enabled: false; offAt?: string } | ({ enabled: true } & NotifyTarget);
+type StoredSettings = { enabled: false; offAt?: string } | ({ enabled: true } & NotifyTarget & NotifyFilter);
 
 export interface ResolvedTarget {
   target: NotifyTarget | undefined;
   source: 'notify set' | 'environment' | 'off' | 'none';
+  /** What wakes the agent; empty (everything) unless `notify set` stored filters. */
+  filter: NotifyFilter;
   /** Since when there has been no target, when known (`notify off` records it); unset for 'none'. */
   offSince?: string;
 }
@@ -25,26 +30,66 @@ export interface ResolvedTarget {
 export async function resolveTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<ResolvedTarget> {
   const stored = await readSettings(layout);
   if (stored !== undefined) {
-    if (!stored.enabled) return { target: undefined, source: 'off', ...(stored.offAt === undefined ? {} : { offSince: stored.offAt }) };
-    const { enabled: _enabled, ...target } = stored;
-    return { target, source: 'notify set' };
+    if (!stored.enabled) return { target: undefined, source: 'off', filter: {}, ...(stored.offAt === undefined ? {} : { offSince: stored.offAt }) };
+    const { enabled: _enabled, folders, events, ...target } = stored;
+    return { target, source: 'notify set', filter: { ...(folders === undefined ? {} : { folders }), ...(events === undefined ? {} : { events }) } };
   }
   const token = env.OPENCLAW_HOOKS_TOKEN;
-  if (token !== undefined && token !== '') return { target: { url: env.OPENCLAW_HOOKS_URL || DEFAULT_HOOKS_URL, token }, source: 'environment' };
-  return { target: undefined, source: 'none' };
+  if (token !== undefined && token !== '') return { target: { url: env.OPENCLAW_HOOKS_URL || DEFAULT_HOOKS_URL, token }, source: 'environment', filter: {} };
+  return { target: undefined, source: 'none', filter: {} };
 }
 
-export interface SetOptions {
-  url: string;
+/** Without url and tokenEnv, only the filters (and OpenClaw options given) change; the stored target stays. */
+export interface SetOptions extends FilterFlags {
+  url?: string;
   /** The name of the environment variable holding the token, never the token itself. */
-  tokenEnv: string;
+  tokenEnv?: string;
   agentId?: string;
   sessionKey?: string;
   wakeMode?: 'now' | 'next-heartbeat';
 }
 
-/** Validates and stores a target; returns it without the token, for printing. */
-export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS.ProcessEnv): Promise<{ url: string; tokenEnv: string }> {
+/** What `notify set` stored, without the token, for printing; tokenEnv is null when the token was kept. */
+export interface SetTargetResult {
+  url: string;
+  tokenEnv: string | null;
+  filter: NotifyFilter;
+}
+
+/** Validates and stores a target and its filters. */
+export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS.ProcessEnv): Promise<SetTargetResult> {
+  const filtersOnly = options.url === undefined && options.tokenEnv === undefined;
+  if (filtersOnly && options.folders === undefined && options.events === undefined) {
+    throw new BotsyncError('USAGE', 'Nothing to set.', { hint: 'Give --url URL --token-env VAR for where notifications go, or --folders / --events to change what is sent.' });
+  }
+  // Filters alone keep the stored target, so a broken file cannot take them; a new target replaces it.
+  const current = filtersOnly ? await readSettings(layout) : await storedTargetOrNone(layout);
+  const kept = current?.enabled === true ? current : undefined;
+  let target: NotifyTarget;
+  if (filtersOnly) {
+    if (kept === undefined) {
+      throw new BotsyncError('BAD_INPUT', 'No webhook is set with `botsync notify set` yet, so there is nothing to filter.', {
+        hint: 'Give --url URL --token-env VAR together with the filters.',
+      });
+    }
+    const { enabled: _enabled, folders: _folders, events: _events, ...stored } = kept;
+    target = { ...stored, ...openClawOptions(options) };
+  } else {
+    target = { ...newTarget(options, env), ...openClawOptions(options) };
+  }
+  // The added folders too (folders add|accept); a home not set up yet has the three.
+  const config = await tryLoadConfig(layout);
+  const known = config === undefined ? undefined : new Set(folderIds(config));
+  const filter = applyFilterFlags({ ...(kept?.folders === undefined ? {} : { folders: kept.folders }), ...(kept?.events === undefined ? {} : { events: kept.events }) }, options, known === undefined ? undefined : (id) => known.has(id));
+  await writeJsonAtomic(layout.notifySettingsFile, { enabled: true, ...target, ...filter } satisfies StoredSettings);
+  return { url: target.url, tokenEnv: options.tokenEnv ?? null, filter };
+}
+
+/** The url and the token read from the variable named, checked. */
+function newTarget(options: SetOptions, env: NodeJS.ProcessEnv): NotifyTarget {
+  if (options.url === undefined || options.tokenEnv === undefined) {
+    throw new BotsyncError('BAD_INPUT', '--url and --token-env go together.', { hint: 'Give both: --url URL --token-env VAR (the NAME of the variable holding the token).' });
+  }
   if (!URL.canParse(options.url) || !/^https?:$/.test(new URL(options.url).protocol)) {
     throw new BotsyncError('BAD_INPUT', `"${options.url}" is not a webhook URL.`, { hint: `Use an http(s) URL, e.g. ${DEFAULT_HOOKS_URL}.` });
   }
@@ -59,16 +104,25 @@ export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS
       hint: `Export the hooks token in ${options.tokenEnv} first; botsync reads it once and stores it privately.`,
     });
   }
-  const settings: StoredSettings = {
-    enabled: true,
-    url: options.url,
-    token,
+  return { url: options.url, token };
+}
+
+function openClawOptions(options: SetOptions): Partial<NotifyTarget> {
+  return {
     ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
     ...(options.sessionKey === undefined ? {} : { sessionKey: options.sessionKey }),
     ...(options.wakeMode === undefined ? {} : { wakeMode: options.wakeMode }),
   };
-  await writeJsonAtomic(layout.notifySettingsFile, settings);
-  return { url: options.url, tokenEnv: options.tokenEnv };
+}
+
+/** The stored settings; a broken file counts as none, since a new target replaces it. */
+async function storedTargetOrNone(layout: Layout): Promise<StoredSettings | undefined> {
+  try {
+    return await readSettings(layout);
+  } catch (error) {
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
+    throw error;
+  }
 }
 
 export async function turnOff(layout: Layout, now = new Date()): Promise<void> {
@@ -78,14 +132,9 @@ export async function turnOff(layout: Layout, now = new Date()): Promise<void> {
 }
 
 async function storedOffAt(layout: Layout): Promise<string | undefined> {
-  try {
-    const stored = await readSettings(layout);
-    return stored?.enabled === false ? stored.offAt : undefined;
-  } catch (error) {
-    // `notify off` is also how a broken file is replaced.
-    if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
-    throw error;
-  }
+  // `notify off` is also how a broken file is replaced.
+  const stored = await storedTargetOrNone(layout);
+  return stored?.enabled === false ? stored.offAt : undefined;
 }
 
 async function readSettings(layout: Layout): Promise<StoredSettings | undefined> {
@@ -101,6 +150,7 @@ async function readSettings(layout: Layout): Promise<StoredSettings | undefined>
   // A file from before offAt was recorded, or a hand-edited one: off, since some time unknown.
   if (raw.enabled === false) return typeof raw.offAt === 'string' && Number.isFinite(Date.parse(raw.offAt)) ? { enabled: false, offAt: raw.offAt } : { enabled: false };
   if (raw.enabled !== true || typeof raw.url !== 'string' || typeof raw.token !== 'string') throw rewritable(corruptState(path, 'it has no url and token'));
+  if (!isNameList(raw.folders) || !isNameList(raw.events, EVENT_KINDS)) throw rewritable(corruptState(path, 'its folders or events are not lists of names'));
   return raw as StoredSettings;
 }
 
@@ -110,4 +160,9 @@ function rewritable(error: BotsyncError): BotsyncError {
     hint: 'Set the target again with `botsync notify set --url URL --token-env VAR` (or `botsync notify off`): either rewrites the file.',
     cause: error,
   });
+}
+
+/** Absent, or a list of strings (of `allowed`, when given). */
+function isNameList(value: unknown, allowed?: readonly string[]): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string' && (allowed === undefined || allowed.includes(item))));
 }

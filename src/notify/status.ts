@@ -8,11 +8,15 @@ import { Outbox } from './outbox.js';
 import { DEFAULT_TIMEOUT_MS, sendNotification, type SendOutcome } from './sender.js';
 import { resolveTarget, setTarget, turnOff, type ResolvedTarget, type SetOptions } from './settings.js';
 import { queueSummary } from './summary.js';
+import type { EventKind, NotifyFilter } from './filter.js';
 import type { Notification, NotifyTarget } from './types.js';
 
 export interface NotifyStatus {
   source: ResolvedTarget['source'];
   url: string | null;
+  /** The folders and kinds notified about; null: all. */
+  folders: string[] | null;
+  events: EventKind[] | null;
   /** The delivery loop's state; 'stopped' when the daemon is not running. */
   state: string;
   /** Notifications in the outbox now, whoever counts them. */
@@ -24,14 +28,21 @@ export interface NotifyStatus {
 /** From the daemon when it runs; from the settings and the outbox on disk when it does not. */
 export function notifyStatus(layout: Layout, env: NodeJS.ProcessEnv): Promise<NotifyStatus> {
   return askDaemonOr(layout, 'notify.status', undefined, async () => {
-    const { target, source } = await resolveTarget(layout, env);
-    return { source, url: target?.url ?? null, state: 'stopped', pending: await new Outbox(layout.outboxDir).size(), lastDeliveredAt: null, lastError: null };
+    const { target, source, filter } = await resolveTarget(layout, env);
+    return { source, url: target?.url ?? null, ...filterStatus(filter), state: 'stopped', pending: await new Outbox(layout.outboxDir).size(), lastDeliveredAt: null, lastError: null };
   });
+}
+
+/** A filter as status shows it: null for no limit. */
+export function filterStatus(filter: NotifyFilter): { folders: string[] | null; events: EventKind[] | null } {
+  return { folders: filter.folders ?? null, events: filter.events ?? null };
 }
 
 export interface SetResult {
   url: string;
-  tokenEnv: string;
+  /** null: the token stored before was kept (only the filters changed). */
+  tokenEnv: string | null;
+  filter: NotifyFilter;
   /** Whether a running daemon took the new target. */
   applied: boolean;
   /** How many earlier events the one summary queued now covers; 0 when none was (not the first `notify set`, or nothing happened). */
@@ -47,7 +58,7 @@ export async function setNotifications(layout: Layout, options: SetOptions, env:
   const before = await previousTarget(layout, env);
   const saved = await setTarget(layout, options, env);
   return askDaemonOr(layout, 'notify.reload', undefined, async () => ({
-    summarized: before.target === undefined ? await queueSummary(layout, (summary) => new Outbox(layout.outboxDir).add(summary), before.offSince) : 0,
+    summarized: before.target === undefined ? await queueSummary(layout, (summary) => new Outbox(layout.outboxDir).add(summary), before.offSince, saved.filter) : 0,
     applied: false,
   })).then((reloaded) => ({ ...saved, applied: true, ...reloaded }));
 }
@@ -63,7 +74,7 @@ async function previousTarget(layout: Layout, env: NodeJS.ProcessEnv): Promise<R
     return await resolveTarget(layout, env);
   } catch (error) {
     // A broken notify.json is what `notify set` replaces; it named no target that worked.
-    if (isBotsyncError(error, 'STATE_CORRUPT')) return { target: undefined, source: 'none' };
+    if (isBotsyncError(error, 'STATE_CORRUPT')) return { target: undefined, source: 'none', filter: {} };
     throw error;
   }
 }

@@ -1,8 +1,9 @@
 import type { Layout } from '../workspace/layout.js';
 import { notificationId } from './batcher.js';
+import { passesFilter, type NotifyFilter } from './filter.js';
 import { formatSummary } from './format.js';
 import { readJournal } from './journal.js';
-import type { BotsyncEvent, Notification } from './types.js';
+import { isNotified, type BotsyncEvent, type Notification } from './types.js';
 
 /**
  * While no target is set nothing is queued; the events still go to the journal. When notifications
@@ -19,7 +20,8 @@ export function summaryOf(events: readonly BotsyncEvent[], offSince: string | un
   const windowStart = now - SUMMARY_WINDOW_MS;
   const offAt = offSince === undefined ? Number.NaN : Date.parse(offSince);
   const from = Number.isFinite(offAt) ? Math.max(offAt, windowStart) : windowStart;
-  const quiet = events.filter((event) => {
+  // This machine's own changes are history, not news (no notification is sent for them either).
+  const quiet = events.filter(isNotified).filter((event) => {
     const time = Date.parse(event.time);
     return time >= from && time <= now;
   });
@@ -30,9 +32,9 @@ export function summaryOf(events: readonly BotsyncEvent[], offSince: string | un
   return { id: notificationId(now), createdAt: new Date(now).toISOString(), message: formatSummary(quiet, since), eventCount: quiet.length };
 }
 
-/** Queues the summary of the quiet period that ends now, if anything happened; returns how many events it covers. */
-export async function queueSummary(layout: Layout, queue: (summary: Notification) => unknown, offSince: string | undefined, now = Date.now()): Promise<number> {
-  const summary = summaryOf((await readJournal(layout)).events, offSince, now);
+/** Queues the summary of the quiet period that ends now, of what passes the filter, if anything happened; returns how many events it covers. */
+export async function queueSummary(layout: Layout, queue: (summary: Notification) => unknown, offSince: string | undefined, filter: NotifyFilter, now = Date.now()): Promise<number> {
+  const summary = summaryOf((await readJournal(layout, { since: now - SUMMARY_WINDOW_MS })).events.filter((event) => passesFilter(filter, event)), offSince, now);
   if (summary === undefined) return 0;
   await queue(summary);
   return summary.eventCount;

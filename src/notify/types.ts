@@ -27,6 +27,28 @@ export interface FileReceivedEvent {
   outside?: true;
   /** Bytes, for a file that exists after the action; null for deletions, directories and links. */
   size: number | null;
+  /**
+   * The peer's name that made this version (Syncthing's record of it), null when Syncthing could not
+   * tell. Absent only from events journaled before botsync recorded it.
+   */
+  from?: string | null;
+}
+
+/**
+ * A change made on this machine that it sends to its peers (Syncthing's LocalChangeDetected): the
+ * other half of the history. Journaled for `botsync events`, never notified: an agent is not woken
+ * for its own writes.
+ */
+export interface FileChangedEvent {
+  type: 'file.changed';
+  time: string;
+  folder: string;
+  /** Relative to the folder, '/'-separated. */
+  path: string;
+  action: 'update' | 'delete';
+  kind: FileKind;
+  /** Bytes, for a file that exists after the change; null for deletions, directories and links. */
+  size: number | null;
 }
 
 /**
@@ -188,6 +210,7 @@ export interface EventsMissedEvent {
 
 export type BotsyncEvent =
   | FileReceivedEvent
+  | FileChangedEvent
   | FileConflictEvent
   | DeviceConnectedEvent
   | DeviceDisconnectedEvent
@@ -202,6 +225,48 @@ export type BotsyncEvent =
   | FolderOfferedEvent
   | BackupFailedEvent
   | EventsMissedEvent;
+
+/** The events a webhook hears of: all but this machine's own changes. */
+export type NotifiedEvent = Exclude<BotsyncEvent, FileChangedEvent>;
+
+export function isNotified(event: BotsyncEvent): event is NotifiedEvent {
+  return event.type !== 'file.changed';
+}
+
+/** Every event type, for `botsync events --type` (a Record, so that a new type cannot be left out). */
+const TYPES: Record<BotsyncEvent['type'], true> = {
+  'file.received': true,
+  'file.changed': true,
+  'file.conflict': true,
+  'files.deleted': true,
+  'device.connected': true,
+  'device.disconnected': true,
+  'pairing.completed': true,
+  'peer.added': true,
+  'peer.pending': true,
+  'peer.revoked': true,
+  'peer.refused': true,
+  'revocation.refused': true,
+  'folder.error': true,
+  'folder.offered': true,
+  'backup.failed': true,
+  'events.missed': true,
+};
+export const EVENT_TYPES: readonly BotsyncEvent['type'][] = Object.keys(TYPES) as BotsyncEvent['type'][];
+
+/** The types a `--type` names: one type, or every type under a prefix (`file.*`, `device.*`); none for anything else. */
+export function typesMatching(pattern: string): BotsyncEvent['type'][] {
+  if (!pattern.endsWith('.*')) return EVENT_TYPES.filter((type) => type === pattern);
+  const prefix = pattern.slice(0, -1);
+  return EVENT_TYPES.filter((type) => type.startsWith(prefix));
+}
+
+/**
+ * An event as the journal holds it: numbered in the order it was reported (`seq`, increasing for the
+ * life of the home, across restarts and rotations). `seq` is absent only from events journaled before
+ * botsync numbered them.
+ */
+export type JournaledEvent = BotsyncEvent & { seq?: number };
 
 /** One message to deliver: what a webhook call carries. */
 export interface Notification {

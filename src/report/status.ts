@@ -10,6 +10,8 @@ import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStat
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
 import { localChanges } from '../folders/settle.js';
+import { deliveryFolders, progressByDevice, type FolderProgress } from '../folders/delivery.js';
+import { isFolderPaused, isPeerPaused } from '../mesh/pause.js';
 import { countByFolder, listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
 import type { FolderType, Role } from '../workspace/roles.js';
@@ -54,6 +56,8 @@ export interface FolderReport {
   error: string | null;
   /** Conflict copies in it. */
   conflicts: number;
+  /** Paused with `botsync pause FOLDER`: nothing in it syncs until `botsync resume`. */
+  paused: boolean;
   /**
    * Items changed on this machine that its peers do not have: in a receive-only folder, edits that are
    * never sent (`botsync pull FOLDER` drops them into versions). 0 in other folders; null while the
@@ -81,6 +85,13 @@ export interface PeerStatus {
   lastSeen: string | null;
   /** The peer that introduced it; null for a peer paired with this machine directly. */
   via: PeerRef | null;
+  /** Paused with `botsync pause PEER`: not connected until `botsync resume`. */
+  paused: boolean;
+  /**
+   * Per folder shared with it: how much of it the peer has, in percent, as its last index told
+   * (null for a folder paused here). Null while the daemon is down.
+   */
+  completion: Record<string, number | null> | null;
 }
 
 export interface PendingPeer {
@@ -182,6 +193,8 @@ export function buildStatus(
         // Syncthing reports the zero time, 1970 or year 1, for a device it never saw.
         lastSeen: lastSeen === undefined || Date.parse(lastSeen) <= 0 ? null : lastSeen,
         via: peer.via === undefined ? null : peerRef(config, peer.via),
+        paused: isPeerPaused(config, peer.deviceId),
+        completion: live === undefined ? null : Object.fromEntries((live.completion.get(peer.deviceId) ?? []).map((folder) => [folder.folder, folder.completion])),
       };
     }),
     folders: homeFolders(layout, config).map((folder) => {
@@ -195,6 +208,7 @@ export function buildStatus(
         error: db === undefined ? null : folderError(db),
         conflicts: conflictCounts.get(folder.id) ?? 0,
         localChanges: db === undefined ? null : localChanges(db.status),
+        paused: isFolderPaused(config, folder.id),
       };
     }),
     invites,
@@ -218,6 +232,8 @@ export interface LiveState {
   stats: DeviceStats;
   /** By folder ID; a folder Syncthing does not have (yet) is absent. */
   folders: Map<string, LiveFolder | undefined>;
+  /** Per peer: how it stands in each folder shared with it. */
+  completion: Map<string, FolderProgress[]>;
 }
 
 /** A folder as Syncthing reports it, with its failed items when the last pull had any. */
@@ -231,15 +247,21 @@ export interface LiveFolder {
  * What a running Syncthing reports, or undefined when it does not answer. The system status is the
  * caller's cached copy: Syncthing can hold that call for many seconds (see daemon/system-watch.ts).
  */
-export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, folderIds: readonly string[]): Promise<LiveState | undefined> {
+export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, peers: readonly string[], folderIds: readonly string[]): Promise<LiveState | undefined> {
   try {
-    const [version, connections, stats, ...folders] = await Promise.all([
+    // The completions need the folders' devices first: they are asked alongside the rest, not after it.
+    // A folder paused or removed between the two calls costs its completions, not the status.
+    const completion = deliveryFolders(client)
+      .then((folders) => progressByDevice(client, folders, peers))
+      .catch((error: unknown) => unknownFolder(error) ?? new Map<string, FolderProgress[]>());
+    const [version, connections, stats, byPeer, ...folders] = await Promise.all([
       client.version(),
       client.connections(),
       client.deviceStats(),
+      completion,
       ...folderIds.map((id) => liveFolder(client, id).catch(unknownFolder)),
     ]);
-    return { version: version.version, system, connections, stats, folders: new Map(folderIds.map((id, index) => [id, folders[index]])) };
+    return { version: version.version, system, connections, stats, folders: new Map(folderIds.map((id, index) => [id, folders[index]])), completion: byPeer };
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;

@@ -8,10 +8,12 @@ import type {
   DbFile,
   DeviceConfig,
   DeviceStats,
+  FilePage,
   FolderConfig,
   FolderErrors,
   FolderStatus,
   FolderVersions,
+  NeedPage,
   OptionsConfig,
   PendingDevices,
   PendingFolders,
@@ -164,6 +166,21 @@ export class SyncthingClient {
   /** Completion of a folder (or all folders) on a device; the local device when none is given. */
   completion(query: { folder?: string; device?: string } = {}): Promise<Completion> {
     return this.call('GET', '/rest/db/completion', { query });
+  }
+
+  /** What a device still needs of a folder, a page at a time (pages count from 1). Refused for a paused folder. */
+  remoteNeed(folder: string, device: string, page: number, perpage: number): Promise<FilePage> {
+    return this.call('GET', '/rest/db/remoteneed', { query: { folder, device, page, perpage } });
+  }
+
+  /** What this machine still needs of a folder, a page at a time. Refused for a paused folder. */
+  need(folder: string, page: number, perpage: number): Promise<NeedPage> {
+    return this.call('GET', '/rest/db/need', { query: { folder, page, perpage } });
+  }
+
+  /** A receive-only folder's items changed here (never sent), a page at a time. */
+  localChanged(folder: string, page: number, perpage: number): Promise<FilePage> {
+    return this.call('GET', '/rest/db/localchanged', { query: { folder, page, perpage } });
   }
 
   /** Scans a folder, or only the given paths in it; returns once the scan is done. */

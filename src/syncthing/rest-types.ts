@@ -135,8 +135,33 @@ export interface Completion {
   completion: number;
   globalBytes: number;
   needBytes: number;
+  /** Files, directories and symlinks the device lacks; a file whose blocks it holds but has not finished counts too (needBytes does not). */
   needItems: number;
   needDeletes: number;
+}
+
+/** An item of a folder as the /rest/db/need, /rest/db/remoteneed and /rest/db/localchanged lists give it. */
+export interface DbListedFile {
+  name: string;
+  size: number;
+  deleted: boolean;
+  type?: string | number;
+}
+
+/** One page of /rest/db/remoteneed or /rest/db/localchanged. */
+export interface FilePage {
+  files: DbListedFile[] | null;
+  page: number;
+  perpage: number;
+}
+
+/** One page of /rest/db/need: what this machine is pulling now, has queued, and the rest. */
+export interface NeedPage {
+  progress: DbListedFile[] | null;
+  queued: DbListedFile[] | null;
+  rest: DbListedFile[] | null;
+  page: number;
+  perpage: number;
 }
 
 export interface SyncthingEvent<T = Record<string, unknown>> {

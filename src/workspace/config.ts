@@ -93,6 +93,8 @@ export interface BotsyncConfig {
   merge?: { append: string[] };
   /** Folders added with `folders add` / `folders accept` (folders/added.ts); absent: none. */
   folders?: AddedFolder[];
+  /** `botsync pause`: peers (by device ID) and folders (by ID) that do not sync until `botsync resume` (mesh/pause.ts). */
+  paused?: { peers: string[]; folders: string[] };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
   relay?: string;
   /** Self-hosted global discovery servers (--discovery); absent: Syncthing's public ones. */
@@ -190,6 +192,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   if (raw.versions !== undefined && !(isObject(raw.versions) && typeof raw.versions.keep === 'string')) throw fail('"versions.keep" must be a duration like 30d, or off');
   if (raw.merge !== undefined && !(isObject(raw.merge) && Array.isArray(raw.merge.append) && raw.merge.append.every((glob) => typeof glob === 'string'))) throw fail('"merge.append" must be a list of patterns');
   if (raw.folders !== undefined && !(Array.isArray(raw.folders) && raw.folders.every(isAddedFolder))) throw fail('"folders" must be a list of folders with an id, a path, a type and peers');
+  if (raw.paused !== undefined && !(isObject(raw.paused) && isStringList(raw.paused.peers) && isStringList(raw.paused.folders))) throw fail('"paused" must list peers and folders');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
     requireString(peer, 'deviceId', fail);
@@ -210,6 +213,10 @@ function isAddedFolder(value: unknown): boolean {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function requireString(obj: Record<string, unknown>, key: string, fail: (why: string) => Error): void {

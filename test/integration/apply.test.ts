@@ -13,6 +13,7 @@ import { spawnSyncthing, waitUntilReady } from '../../src/syncthing/process.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
 import { folderPath } from '../../src/workspace/home.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
+import { withPause } from '../../src/mesh/pause.js';
 import { destroyAll, requirePrerequisites, TestHome } from '../helpers/harness.js';
 import { config as configOf } from '../helpers/mesh.js';
 
@@ -24,7 +25,7 @@ import { config as configOf } from '../helpers/mesh.js';
 const stranger = () => deviceIdFromDer(randomBytes(32));
 /** Nothing listens on port 9 of loopback: the peers are never reached, and need not be. */
 const NOWHERE = ['tcp://127.0.0.1:9'];
-const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
+const NOTHING: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], devicesResumed: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
 
 describe('applying config.json to Syncthing', () => {
   let home: TestHome;
@@ -120,6 +121,32 @@ describe('applying config.json to Syncthing', () => {
     expect(await applyConfig(client, layout, withBoth)).toEqual({ ...NOTHING, ignoresChanged: ['shared'] });
     expect(await readFile(stignore, 'utf8')).toContain("!/.botsyncignore\n.stversions\n// Kept from this machine's own .stignore (they apply here only):\nmine\n// The shared rules: the defaults");
     expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
+  });
+
+  it('keeps what config.json pauses paused in Syncthing, even when resumed behind its back, and resumes it', async () => {
+    const device = async (id: string) => (await client.devices()).find((candidate) => candidate.deviceID === id);
+    const paused = withPause(withPause(withBoth, { pause: true, target: 'bob' }), { pause: true, target: 'inbox' });
+    expect(paused.paused).toEqual({ peers: [bob], folders: ['inbox'] });
+    expect(await applyConfig(client, layout, paused)).toEqual({ ...NOTHING, devicesUpdated: [bob], foldersChanged: ['inbox'] });
+    expect(await device(bob)).toMatchObject({ paused: true });
+    expect(await device(gina)).toMatchObject({ paused: false });
+    expect(await folder('inbox')).toMatchObject({ paused: true });
+    // Membership keeps flowing whatever is paused: the mesh folders are never paused.
+    for (const id of ['shared', 'deliverables', meshFolderId(bob), meshFolderId(base.deviceId)]) expect(await folder(id)).toMatchObject({ paused: false });
+    expect(await applyConfig(client, layout, paused)).toEqual(NOTHING);
+
+    await client.patchDevice(bob, { paused: false });
+    await client.patchFolder('inbox', { paused: false });
+    expect(await applyConfig(client, layout, paused)).toEqual({ ...NOTHING, devicesUpdated: [bob], foldersChanged: ['inbox'] });
+    expect(await device(bob)).toMatchObject({ paused: true });
+    expect(await folder('inbox')).toMatchObject({ paused: true });
+
+    const resumed = withPause(paused, { pause: false });
+    expect(resumed.paused).toBeUndefined();
+    expect(await applyConfig(client, layout, resumed)).toEqual({ ...NOTHING, devicesUpdated: [bob], devicesResumed: [bob], foldersChanged: ['inbox'] });
+    expect(await device(bob)).toMatchObject({ paused: false });
+    expect(await folder('inbox')).toMatchObject({ paused: false });
+    expect(await applyConfig(client, layout, resumed)).toEqual(NOTHING);
   });
 
   it("drops a removed peer's device, its record folder and directory, and it from every folder; nothing else", async () => {

@@ -97,7 +97,7 @@ describe('encrypted backups to rclone remotes', () => {
     const plaintext = execSync(`rclone cat ":local:${stateRemote}/${made.name}.tar.age" | age -d -i "${identity}"`);
     for (const secret of [token, 'url-secret', config.gui.apiKey, 'PRIVATE KEY']) expect(plaintext.includes(secret), secret).toBe(false);
     await home.run(['notify', 'off']);
-    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2', '--no-include-state']);
   });
 
   it('restores without botsync: rclone cat | age -d | tar -x', async () => {
@@ -260,6 +260,65 @@ with tarfile.open(${JSON.stringify(tarFile)}, 'w') as t:
     await rm(join(remoteDir, `${name}.manifest.json`));
   });
 
+  it('backup config changes only the options given, --show prints it without secrets, backup off removes it and keeps the snapshots', async () => {
+    const own = join(scratch, 'remote-merge');
+    await mkdir(own);
+    const show = async () => {
+      const result = await home.run(['backup', 'config', '--show', '--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout.trim().split('\n')).toHaveLength(1);
+      return JSON.parse(result.stdout);
+    };
+    expect((await home.run(['backup', 'config', '--remote', `:local:${own}`, '--recipient', recipient, '--keep-daily', '7', '--exclude', '*.bin'])).exitCode).toBe(0);
+    // A success just now puts the schedule's first run a day away: no backup of its own during the test.
+    await home.json(['backup', 'now']);
+    expect((await home.run(['backup', 'config', '--interval', '24h'])).exitCode).toBe(0);
+    // Re-run without --interval (or the remote, or the excludes): only the retention changes.
+    expect((await home.run(['backup', 'config', '--keep-last', '3'])).exitCode).toBe(0);
+    expect(await show()).toEqual({
+      configured: true,
+      remote: `:local:${own}`,
+      encryption: { type: 'x25519', recipient },
+      exclude: ['*.bin'],
+      retention: { daily: 7, last: 3 },
+      interval: '24h',
+      includeState: false,
+      signer: expect.stringMatching(/^ed25519:/),
+    });
+    expect((await home.json(['backup', 'status'])).nextRun).toEqual(expect.any(String));
+    expect((await home.run(['backup', 'config', '--show'])).stdout).toMatch(/every 24h[\s\S]*Keep: last 3, daily 7\.[\s\S]*Left out: \*\.bin\./);
+
+    const passphrase = 'merge-passphrase-never-shown';
+    expect((await home.run(['backup', 'config', '--passphrase-env', 'BK_PASS', '--keep-daily', '0', '--no-exclude'], { BK_PASS: passphrase })).exitCode).toBe(0);
+    const shown = await home.run(['backup', 'config', '--show', '--json'], { BK_PASS: passphrase });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ encryption: { type: 'scrypt', passphraseEnv: 'BK_PASS' }, retention: { last: 3 }, exclude: [], interval: '24h' });
+    expect(shown.stdout).not.toContain(passphrase);
+    expect(await readFile(home.path('.botsync', 'backup.json'), 'utf8').catch(() => '')).not.toContain(passphrase);
+    const made = await home.json(['backup', 'now']).catch(() => undefined);
+    expect(made).toBeUndefined(); // no BK_PASS here: the passphrase is only ever read from its variable
+    expect((await home.run(['backup', 'now'], { BK_PASS: passphrase })).exitCode).toBe(0);
+
+    const refused = await home.run(['backup', 'config', '--show', '--interval', 'off']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/--show only shows the configuration; --interval would change it/);
+
+    const snapshots = (await readdir(own)).sort();
+    expect(snapshots.filter((name) => name.endsWith('.manifest.json'))).toHaveLength(2);
+    expect(await home.json(['backup', 'off'])).toEqual({ removed: true, remote: `:local:${own}` });
+    expect(await show()).toEqual({ configured: false });
+    for (const command of ['status', 'now']) {
+      const after = await home.run(['backup', command], { BK_PASS: passphrase });
+      expect(after.exitCode, command).toBe(1);
+      expect(after.stderr).toMatch(/Backups are not set up/);
+    }
+    expect((await readdir(own)).sort()).toEqual(snapshots);
+    expect(await home.json(['backup', 'off'])).toEqual({ removed: false, remote: null });
+    const partial = await home.run(['backup', 'config', '--keep-last', '2']);
+    expect(partial.exitCode).toBe(2);
+    expect(partial.stderr).toMatch(/--remote is needed/);
+    expect((await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2'])).exitCode).toBe(0);
+  });
+
   it('refuses bad configuration with exit 2 and a hint', async () => {
     for (const args of [['--remote', 'no-colon'], ['--remote', ':local:/x', '--recipient', recipient, '--passphrase-env', 'X'], ['--remote', ':local:/x', '--recipient', 'age1nope'], ['--remote', ':local:/x', '--passphrase-env', 'X', '--keep-daily', 'many']]) {
       const result = await home.run(['backup', 'config', ...args]);
@@ -305,7 +364,7 @@ with tarfile.open(${JSON.stringify(tarFile)}, 'w') as t:
       return last !== before && manifests.length === 1 ? manifests[0] : undefined;
     }, 'a scheduled backup that pruned the others', 60_000, 250);
     expect(kept).toBe(`${(await home.json(['backup', 'list']))[0].name}.manifest.json`);
-    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2']);
+    await home.run(['backup', 'config', '--remote', `:local:${remoteDir}`, '--recipient', recipient, '--keep-last', '2', '--interval', 'off']);
   });
 
   it('backs up to an SFTP remote served by rclone on 127.0.0.1', async () => {

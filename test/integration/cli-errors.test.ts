@@ -31,7 +31,37 @@ describe('bad input and failures on the command line', () => {
   });
 
   it('refuses an unknown command with a suggestion', async () => {
-    expectCleanError(await runCli(['stauts']), 2, /unknown command 'stauts'.*status/i);
+    expectCleanError(await runCli(['stauts']), 2, /Unknown command "stauts"/);
+    expect((await runCli(['stauts'])).stderr).toContain('Did you mean `botsync status`?');
+  });
+
+  it("suggests from the group's own commands, by alias, prefix and spelling, read-only first", async () => {
+    for (const [args, message, hint] of [
+      [['peers', 'rm', 'x'], /Unknown command "peers rm"/, 'Did you mean `botsync peers remove`? The peers commands are list, add, remove, approve.'],
+      [['peers', 'ls'], /Unknown command "peers ls"/, 'Did you mean `botsync peers list`?'],
+      [['stat'], /Unknown command "stat"/, 'Did you mean `botsync status`?'],
+      [['notify', 'stat'], /Unknown command "notify stat"/, 'Did you mean `botsync notify status`?'],
+      [['backup', 'lst', '--json'], /Unknown command "backup lst"/, 'Did you mean `botsync backup list`?'],
+      [['--home', join(scratch, 'nothing-here'), 'conflicts', 'reslove'], /Unknown command "conflicts reslove"/, 'Did you mean `botsync conflicts resolve`?'],
+    ] as const) {
+      const result = await runCli([...args]);
+      if ((args as readonly string[]).includes('--json')) {
+        expect(result.exitCode).toBe(2);
+        expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'USAGE', hint: expect.stringContaining(hint) } });
+        continue;
+      }
+      expectCleanError(result, 2, message);
+      expect(result.stderr, args.join(' ')).toContain(hint);
+    }
+    // A word near nothing still gets the list of the group's commands.
+    expect((await runCli(['backup', 'bogus'])).stderr).toContain('The backup commands are config, now, list, status, verify, restore, prune, off.');
+  });
+
+  it('reads a code typed as five words as one code, and refuses a short one before setting anything up', async () => {
+    const home = join(scratch, 'never-joined');
+    expectCleanError(await runCli(['join', 'ocean', 'tiger', 'bacon', 'ladder', 'mangx', '--home', home]), 2, /Word 5 of the code, "mangx"/);
+    expectCleanError(await runCli(['join', 'ocean', 'tiger', '--home', home]), 2, /A pairing code has 5 words; "ocean tiger" has 2/);
+    await expect(readFile(join(home, '.botsync', 'config.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses an unknown flag', async () => {

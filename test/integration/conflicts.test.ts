@@ -123,7 +123,7 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
       expect(message).not.toMatch(/arrived from peers/);
       const events = (await home.run(['events', '--json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
       expect(events.filter((event) => event.type === 'file.conflict')).toEqual([
-        { type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'plan.md', conflictPath: conflict.conflictPath, from: 'alice' },
+        { seq: expect.any(Number), type: 'file.conflict', time: expect.any(String), folder: 'shared', path: 'plan.md', conflictPath: conflict.conflictPath, from: 'alice' },
       ]);
       expect(events.some((event) => event.type === 'file.received' && event.path === conflict.conflictPath)).toBe(false);
     }

@@ -95,7 +95,7 @@ describe('a corrupt backup.json while backups are scheduled', () => {
     const events = (await home.run(['events', '--json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
     const failed = events.filter((event) => event.type === 'backup.failed');
     // Announced once for the outage, not once per retry.
-    expect(failed).toEqual([{ type: 'backup.failed', time: expect.any(String), stage: 'reading the settings', message: first.message, retryAt: expect.any(String) }]);
+    expect(failed).toEqual([{ seq: expect.any(Number), type: 'backup.failed', time: expect.any(String), stage: 'reading the settings', message: first.message, retryAt: expect.any(String) }]);
     const announced = await waitFor(() => receiver.delivered.find((hook) => hook.body.message.includes('the scheduled backup failed while reading the settings')), 'the backup.failed notification', 15_000, 100);
     expect(announced.body.message).toMatch(/backup\.json is corrupt/);
 

@@ -142,7 +142,9 @@ describe('notifications from a real Syncthing pair to a real webhook receiver', 
   });
 
   it('streams the same events as NDJSON with `botsync events --follow --json`', async () => {
-    const follower = execa(process.execPath, [CLI, 'events', '--follow', '--json'], { env: { ...process.env, ...TEST_ENV, ...b.env }, reject: false });
+    // From the last event so far: --follow alone starts at the end, whenever the follower gets there.
+    const last = (await b.run(['events', '--json'])).stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line).seq as number).at(-1) ?? 0;
+    const follower = execa(process.execPath, [CLI, 'events', '--follow', '--since', String(last), '--json'], { env: { ...process.env, ...TEST_ENV, ...b.env }, reject: false });
     const seen: { type: string; path?: string }[] = [];
     follower.stdout!.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) seen.push(JSON.parse(line));

@@ -66,7 +66,7 @@ describe('a symbolic link from a peer that points outside its folder (real Synct
     expect(await receivedOn(a, 'docs')).toMatchObject({ kind: 'dir' });
 
     const human = await a.run(['events']);
-    expect(human.stdout).toMatch(/received {2}shared\/"escape" \(update\) -> "\/" {2}OUTSIDE its folder$/m);
+    expect(human.stdout).toMatch(/received {2}shared\/ "escape" from "bob" \(update\) -> "\/" {2}OUTSIDE its folder$/m);
 
     const warned = await waitFor(() => receiver.delivered.find((hook) => hook.body.message.includes('"escape"')), 'the notification of the link', 30_000, 100);
     const lines = warned.body.message.split('\n');

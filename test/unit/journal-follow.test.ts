@@ -11,7 +11,7 @@ it('follows the journal without piling up abort listeners on its signal, turn af
   const root = await mkdtemp(join(tmpdir(), 'botsync-follow-'));
   const controller = new AbortController();
   try {
-    const following = followJournal(layoutFor(root), 0, () => undefined, controller.signal, 2);
+    const following = followJournal(layoutFor(root), { ino: null, offset: 0, seq: null }, () => undefined, controller.signal, { everyMs: 2 });
     // Dozens of turns: a listener left behind by each would show here.
     await sleep(200);
     expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);

@@ -14,6 +14,14 @@ const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
 
 /** The three folders and one added with `folders add`. */
 const USER_FOLDERS: ReadonlySet<string> = new Set(['shared', 'deliverables', 'inbox', 'workspace']);
+// As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
+const localChangeDetected = (data: Record<string, unknown>): SyncthingEvent => ({
+  id: 7,
+  globalID: 118,
+  time: '2026-12-01T15:20:50.688509298Z',
+  type: 'LocalChangeDetected',
+  data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', type: 'file', ...data },
+});
 
 function lookup(sizes: Record<string, number | null> = {}, links: Record<string, string> = {}, authors: Record<string, string> = {}): NormalizeLookup & { asked: string[] } {
   const asked: string[] = [];
@@ -27,6 +35,7 @@ function lookup(sizes: Record<string, number | null> = {}, links: Record<string,
       return authors[`${folder}:${path}`] ?? null;
     },
     appendOnly: (path) => path.endsWith('.log'),
+    sender: async () => 'alice',
     fileSize: async (folder, path) => {
       asked.push(`${folder}:${path}`);
       return sizes[`${folder}:${path}`] ?? null;
@@ -49,6 +58,7 @@ describe('normalize', () => {
       action: 'update',
       kind: 'file',
       size: 1234,
+      from: 'alice',
     });
     expect(await normalize(itemFinished({ action: 'metadata', folder: 'deliverables', item: 'd.txt' }), lookup({ 'deliverables:d.txt': 11 }))).toMatchObject({
       folder: 'deliverables',
@@ -78,14 +88,7 @@ describe('normalize', () => {
   });
 
   it("turns a conflict copy this machine's Syncthing made (LocalChangeDetected) into file.conflict, and no other local change", async () => {
-    // As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
-    const local = (data: Record<string, unknown>): SyncthingEvent => ({
-      id: 7,
-      globalID: 118,
-      time: '2026-12-01T15:20:50.688509298Z',
-      type: 'LocalChangeDetected',
-      data: { action: 'modified', folder: 'shared', folderID: 'shared', label: 'botsync shared', modifiedBy: 'TZ4V52Q', path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', type: 'file', ...data },
-    });
+    const local = localChangeDetected;
     expect(await normalize(local({}), lookup())).toEqual({
       type: 'file.conflict',
       time: '2026-12-01T15:20:50.688Z',
@@ -95,9 +98,23 @@ describe('normalize', () => {
       // This machine moved its own version aside: the copy is its version, whoever it is named after.
       from: 'carol',
     });
-    for (const data of [{ path: 'plan.md' }, { action: 'deleted' }, { type: 'dir' }, { folder: 'botsync-mesh-X', folderID: 'botsync-mesh-X' }]) {
-      expect(await normalize(local(data), lookup())).toBeUndefined();
+    expect(await normalize(local({ folder: 'botsync-mesh-X', folderID: 'botsync-mesh-X' }), lookup())).toBeUndefined();
+  });
+
+  it("turns any other local change into file.changed, leaving out Syncthing's own files and conflict copies", async () => {
+    const local = (data: Record<string, unknown>) => localChangeDetected({ path: 'notes/plan.md', ...data });
+    const names = lookup({ 'shared:notes/plan.md': 42 });
+    expect(await normalize(local({}), names)).toEqual({ type: 'file.changed', time: '2026-12-01T15:20:50.688Z', folder: 'shared', path: 'notes/plan.md', action: 'update', kind: 'file', size: 42 });
+    expect(await normalize(local({ action: 'deleted' }), names)).toMatchObject({ type: 'file.changed', action: 'delete', kind: 'file', size: null });
+    expect(await normalize(local({ path: 'notes', type: 'dir' }), names)).toMatchObject({ type: 'file.changed', action: 'update', kind: 'dir', size: null });
+    expect(await normalize(local({ path: 'l', type: 'symlink', folder: 'inbox' }), names)).toMatchObject({ type: 'file.changed', folder: 'inbox', kind: 'symlink', size: null });
+    expect(names.asked).toEqual(['shared:notes/plan.md']);
+    for (const path of ['.stversions/plan~20261201-152050.md', '.stfolder', '.stignore', 'notes/.syncthing.plan.md.botsync-merge-12.tmp', '~syncthing~x.tmp']) {
+      expect(await normalize(local({ path }), names), path).toBeUndefined();
+      expect(await normalize(local({ path, action: 'deleted' }), names), path).toBeUndefined();
     }
+    // A conflict copy settled (deleted) here is botsync's bookkeeping, not the user's change.
+    expect(await normalize(local({ path: 'plan.sync-conflict-20261201-152050-FU2I67Y.md', action: 'deleted' }), names)).toBeUndefined();
   });
 
   it('leaves conflict copies of append-only files to the merge, made here or received, and reports them as nothing else', async () => {
@@ -114,7 +131,8 @@ describe('normalize', () => {
 
   it('gives no size for deletions and directories, without asking', async () => {
     const names = lookup();
-    expect(await normalize(itemFinished({ action: 'delete' }), names)).toMatchObject({ action: 'delete', size: null });
+    // Who deleted it comes from Syncthing's record all the same (a deleted item keeps its modifiedBy).
+    expect(await normalize(itemFinished({ action: 'delete' }), names)).toMatchObject({ action: 'delete', size: null, from: 'alice' });
     expect(await normalize(itemFinished({ item: 'dir1', type: 'dir' }), names)).toMatchObject({ path: 'dir1', action: 'update', kind: 'dir', size: null });
     expect(await normalize(itemFinished({ item: 'dir1', type: 'dir', action: 'delete', folder: 'inbox' }), names)).toMatchObject({ folder: 'inbox', size: null });
     expect(names.asked).toEqual([]);
@@ -127,10 +145,11 @@ describe('normalize', () => {
       ownName: 'x',
       copyAuthor: async () => Promise.reject(new Error('Syncthing busy')),
       appendOnly: () => false,
+      sender: async () => Promise.reject(new Error('404 No such object in the index')),
       fileSize: async () => Promise.reject(new Error('404 No such object in the index')),
       linkTarget: async () => Promise.reject(new Error('EACCES')),
     };
-    expect(await normalize(itemFinished({}), failing)).toMatchObject({ type: 'file.received', size: null });
+    expect(await normalize(itemFinished({}), failing)).toMatchObject({ type: 'file.received', size: null, from: null });
     const link = await normalize(itemFinished({ item: 'l', type: 'symlink' }), failing);
     expect(link).toMatchObject({ kind: 'symlink', size: null });
     expect(link).not.toHaveProperty('target');
@@ -140,7 +159,7 @@ describe('normalize', () => {
     const links = { 'shared:escape': '/', 'shared:a/up': '../../etc', 'shared:a/ok': '../b/c', 'shared:top': '.', 'inbox:other': '../shared/x', 'shared:odd': '..\\..\\x' };
     const names = lookup({}, links);
     const link = (item: string, folder = 'shared') => normalize(itemFinished({ item, folder, type: 'symlink' }), names);
-    expect(await link('escape')).toEqual({ type: 'file.received', time: '2026-11-21T13:03:48.246Z', folder: 'shared', path: 'escape', action: 'update', kind: 'symlink', size: null, target: '/', outside: true });
+    expect(await link('escape')).toEqual({ type: 'file.received', time: '2026-11-21T13:03:48.246Z', folder: 'shared', path: 'escape', action: 'update', kind: 'symlink', size: null, from: 'alice', target: '/', outside: true });
     expect(await link('a/up')).toMatchObject({ target: '../../etc', outside: true });
     expect(await link('other', 'inbox')).toMatchObject({ target: '../shared/x', outside: true });
     for (const inside of ['a/ok', 'top', 'odd']) {

@@ -23,6 +23,12 @@ const file = (path: string, time: string, action: 'update' | 'delete' = 'update'
 });
 
 describe('summaryOf', () => {
+  it("leaves out this machine's own changes: they are history, never news", () => {
+    const own: BotsyncEvent = { type: 'file.changed', time: at(HOUR), folder: 'shared', path: 'mine.txt', action: 'update', kind: 'file', size: 3 };
+    expect(summaryOf([own, own], at(2 * HOUR), NOW)).toBeUndefined();
+    expect(summaryOf([own, file('theirs.txt', at(HOUR))], at(2 * HOUR), NOW)).toMatchObject({ eventCount: 1 });
+  });
+
   it('counts what happened since notifications went off, by kind, without a name from a peer', () => {
     const events: BotsyncEvent[] = [
       file('before-off.txt', at(3 * HOUR)),
@@ -74,7 +80,7 @@ describe('the quiet period on disk', () => {
   it('`notify off` records when, a second one keeps the first time, and `notify set` replaces it', async () => {
     await turnOff(layout, new Date(NOW - 2 * HOUR));
     await turnOff(layout, new Date(NOW - HOUR));
-    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off', offSince: at(2 * HOUR) });
+    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off', filter: {}, offSince: at(2 * HOUR) });
     await setTarget(layout, { url: 'http://127.0.0.1:9/hooks/agent', tokenEnv: 'T' }, { T: 'secret' });
     expect((await resolveTarget(layout, {})).offSince).toBeUndefined();
   });
@@ -84,16 +90,16 @@ describe('the quiet period on disk', () => {
     await turnOff(layout, new Date(NOW));
     expect((await resolveTarget(layout, {})).offSince).toBe(new Date(NOW).toISOString());
     await writeFile(layout.notifySettingsFile, JSON.stringify({ enabled: false }));
-    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off' });
+    expect(await resolveTarget(layout, {})).toEqual({ target: undefined, source: 'off', filter: {} });
   });
 
   it('queues one summary from the journal into the outbox, or nothing', async () => {
     const outbox = new Outbox(join(layout.stateDir, 'outbox'));
-    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, NOW)).toBe(0);
+    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, {}, NOW)).toBe(0);
     const lines = [file('a.txt', at(HOUR)), file('b.txt', at(HOUR))].map((event) => JSON.stringify(event));
     // A line the daemon was cut off writing is skipped, as `botsync events` skips it.
     await writeFile(layout.journalFile, `${lines.join('\n')}\n{"type":"file.rec`);
-    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, NOW)).toBe(2);
+    expect(await queueSummary(layout, (summary) => outbox.add(summary), undefined, {}, NOW)).toBe(2);
     const queued = await outbox.list();
     expect(queued).toHaveLength(1);
     expect(queued[0]!.message).toContain('2 files arrived in shared/');

@@ -55,6 +55,7 @@ describe('state files', () => {
     ['a wrong role', JSON.stringify({ ...config, role: 'robot' }), /"role" must be agent or human/],
     ['a peer without addresses', JSON.stringify({ ...config, peers: [{ deviceId: 'X', name: 'p', role: 'human' }] }), /no valid address list/],
     ['no API key', JSON.stringify({ ...config, gui: { address: '127.0.0.1:1' } }), /"apiKey" is missing/],
+    ['a pause list that is no list', JSON.stringify({ ...config, paused: { peers: 'bob', folders: [] } }), /"paused" must list peers and folders/],
   ])('reports %s as STATE_CORRUPT (a failure)', async (_what, content, message) => {
     await saveConfig(layout, config);
     await writeFile(layout.configFile, content);
