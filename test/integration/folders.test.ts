@@ -91,6 +91,7 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
 
     const offered = await waitFor(async () => (await events(b, 'folder.offered'))[0], 'the offer on B', 60_000, 200);
     expect(offered).toEqual({
+      seq: expect.any(Number),
       type: 'folder.offered',
       time: expect.any(String),
       folder: 'workspace',
@@ -100,6 +101,9 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
       folderType: 'two-way',
       preset: 'openclaw',
     });
+    const feed = await b.run(['events', '--type', 'folder.offered', '--json']);
+    expect(feed.exitCode).toBe(0);
+    expect(feed.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([offered]);
     const hook = await waitFor(() => hooks.delivered.find((request) => request.body.message.includes('offers the folder workspace/')), 'the offer notification', 30_000, 100);
     expect(hook.body.message).toMatch(/^botsync: peer "alice" offers the folder workspace\/ \(label "botsync folder \(two-way, preset openclaw\)"\)/);
     expect(hook.body.message).toContain('botsync folders accept workspace [PATH]');
