@@ -19,6 +19,8 @@ import { subcommandNames } from './suggest.js';
 export interface CompletionSources {
   /** The names of the peers (and devices waiting for approval) of the home in use. */
   peerNames(home: string | undefined): Promise<string[]>;
+  /** The IDs of its folders: the three and those added (`folders add`, `accept`). */
+  folderIds(home: string | undefined): Promise<string[]>;
 }
 
 /**
@@ -31,6 +33,10 @@ export function configSources(env: NodeJS.ProcessEnv): CompletionSources {
     async peerNames(home) {
       const config = await tryLoadConfig(layoutFor(resolveHome(home, env)));
       return config === undefined ? [] : knownDevices(config).map((device) => device.name);
+    },
+    async folderIds(home) {
+      const config = await tryLoadConfig(layoutFor(resolveHome(home, env)));
+      return [...FOLDERS.map((folder) => folder.id), ...(config?.folders ?? []).map((folder) => folder.id)];
     },
   };
 }
@@ -123,8 +129,8 @@ async function valuesFor(slot: Option | Argument, current: string, position: Pos
   if (slot.argChoices !== undefined) return slot.argChoices;
   const name = 'long' in slot ? (slot.long ?? '') : slot.name();
   if (name === '--events') return listItems(current, EVENT_KINDS);
-  if (name === '--folders') return listItems(current, FOLDERS.map((folder) => folder.id));
-  if (/folder/.test(name)) return FOLDERS.map((folder) => folder.id);
+  if (name === '--folders') return listItems(current, await sources.folderIds(position.home));
+  if (/folder|^id$/.test(name)) return sources.folderIds(position.home);
   if (/peer|name-or-id/.test(name)) return sources.peerNames(position.home);
   if (name === 'code') return codeWords(current, position);
   return [];

@@ -142,6 +142,30 @@ function buildProgram(): Command {
     .argument('[folder]', 'shared, deliverables or inbox (default: every folder this machine sends)')
     .action(action(() => import('./commands/push.js')));
 
+  const folders = program.command('folders').description('share any directory beyond the three folders, and accept the folders peers offer');
+  folders.command('list').description('the folders synced here, and those peers offer (to accept)').action(action(() => import('./commands/folders-list.js')));
+  folders
+    .command('add')
+    .description('share an existing directory with the peers (they accept it with `botsync folders accept`)')
+    .argument('<path>', 'the directory, e.g. ~/.openclaw/workspace')
+    .option('--id <id>', 'the folder ID, the same on every machine (default: from the directory name)')
+    .addOption(new Option('--type <type>', 'two-way, send (this machine sends, peers receive) or receive').choices(['two-way', 'send', 'receive']).default('two-way'))
+    .option('--preset <name>', 'what of it is synced: openclaw (an OpenClaw workspace)')
+    .option('--peer <name>', 'a peer to offer it to (repeatable; default: every peer)', collect, [])
+    .action(action(() => import('./commands/folders-add.js')));
+  folders
+    .command('accept')
+    .description("accept a folder a peer offers: nothing of it is written here before")
+    .argument('<id>', 'the folder ID, as `botsync folders list` shows the offer')
+    .argument('[path]', 'where to keep it (default: <home>/folders/<id>); an existing directory is merged with it')
+    .action(action(() => import('./commands/folders-accept.js')));
+  folders
+    .command('remove')
+    .description('stop syncing an added folder on this machine; its files stay, the peers keep theirs')
+    .argument('<id>', 'the folder ID')
+    .action(action(() => import('./commands/folders-remove.js')));
+  defaultSubcommand(folders, () => import('./commands/folders-list.js'));
+
   program
     .command('diff')
     .description('what a peer still needs from this machine, what this machine needs, and unsent local changes; NDJSON per peer with --json')

@@ -105,6 +105,8 @@ function what(event: JournaledEvent): string {
       return event.reason === undefined
         ? `error     ${folderName(event.folder)}: ${event.errors.length} file(s) could not be synced`
         : `error     ${folderName(event.folder)} stopped syncing: ${quote(event.reason)}`;
+    case 'folder.offered':
+      return `offered   folder ${folderName(event.folder)} by ${quote(event.from)} (${event.folderType} here${event.preset === undefined ? '' : `, preset ${token(event.preset)}`}): \`botsync folders accept\``;
     case 'backup.failed':
       return `backup    failed while ${event.stage}: ${quote(event.message)}${event.retryAt === null ? '' : `; next try ${event.retryAt}`}`;
     case 'events.missed':

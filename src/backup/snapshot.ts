@@ -8,6 +8,7 @@ import { acquireLock, releaseLock } from '../lib/lock.js';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS } from '../workspace/roles.js';
+import { loadConfig } from '../workspace/config.js';
 import { decryptStream, encryptStream, type AgeIdentity, type AgeRecipient, type ByteSource } from './age.js';
 import { recordBackup } from './backup-state.js';
 import type { SkippedEntry } from './archive-plan.js';
@@ -42,6 +43,9 @@ async function lockBackups(layout: Layout): Promise<void> {
   });
 }
 
+/** Where a snapshot holds the added folders. */
+const ADDED_FOLDERS_DIR = 'folders';
+
 export async function backupNow(layout: Layout, settings: BackupSettings, env: NodeJS.ProcessEnv, version: string, onProgress?: (bytes: number) => void): Promise<BackupResult> {
   await lockBackups(layout);
   const started = Date.now();
@@ -54,7 +58,9 @@ export async function backupNow(layout: Layout, settings: BackupSettings, env: N
     // Anyone holding the recipient's public key can encrypt to it: the signature says it was this home.
     const signingKey = await ensureSigningKey(layout);
     const extra = settings.includeState ? [{ path: STATE_RECORD_PATH, content: await stateRecord(layout) }] : [];
-    archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), exclude: settings.exclude, extra });
+    // A folder added with `folders add|accept` may lie anywhere: it goes in as `folders/ID/`.
+    const added = ((await loadConfig(layout)).folders ?? []).map((folder) => ({ path: `${ADDED_FOLDERS_DIR}/${folder.id}`, dir: folder.path }));
+    archive = new TarWriter({ cwd: layout.home, paths: FOLDERS.map((folder) => folder.dir), mounted: added, exclude: settings.exclude, extra });
     let readFailure: unknown;
     const encrypt = encryptStream(recipients, readingStage(archive, (error) => (readFailure ??= error)));
     const meter = measure(onProgress);

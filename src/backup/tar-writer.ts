@@ -23,6 +23,8 @@ export interface TarSource {
   /** The directory the paths are relative to. */
   cwd: string;
   paths: string[];
+  /** Directories anywhere, each archived under a path of its own (`folders/ID` for an added folder). */
+  mounted?: { path: string; dir: string }[];
   /** Glob patterns ('*' within a name, '**' across directories) of paths left out. */
   exclude: string[];
   /** Files made in memory, written after the folders (mode 0600). */
@@ -38,7 +40,10 @@ const SYNCTHING_OWN = /(^|\/)(\.syncthing\.[^/]*\.tmp|~syncthing~[^/]*\.tmp|\.st
 
 /** An entry waiting its turn: top-level paths must exist, anything found inside a folder may vanish. */
 interface Queued {
+  /** In the archive. */
   path: string;
+  /** On disk (none for a file made in memory). */
+  disk: string;
   topLevel: boolean;
   /** The content of a file made in memory rather than read from disk. */
   content?: Buffer;
@@ -54,7 +59,6 @@ interface OpenFile {
 }
 
 export class TarWriter {
-  readonly #cwd: string;
   readonly #excluded: RegExp[];
   /** Depth-first, each directory's children in name order, so archives of the same tree are identical. */
   readonly #queue: Queued[];
@@ -66,10 +70,10 @@ export class TarWriter {
   #entries = 0;
 
   constructor(source: TarSource) {
-    this.#cwd = source.cwd;
     this.#excluded = source.exclude.map((glob) => globToRegExp(glob, { within: true }));
-    const extra = (source.extra ?? []).map(({ path, content }): Queued => ({ path, topLevel: true, content }));
-    this.#queue = [...source.paths.map((path): Queued => ({ path, topLevel: true })), ...extra].reverse();
+    const extra = (source.extra ?? []).map(({ path, content }): Queued => ({ path, disk: '', topLevel: true, content }));
+    const mounted = (source.mounted ?? []).map(({ path, dir }): Queued => ({ path, disk: dir, topLevel: true }));
+    this.#queue = [...source.paths.map((path): Queued => ({ path, disk: join(source.cwd, path), topLevel: true })), ...mounted, ...extra].reverse();
   }
 
   /** Entries written so far; once read() has returned 0, all of them. */
@@ -139,13 +143,13 @@ export class TarWriter {
         return true;
       }
       if (this.#isExcluded(next.path)) continue;
-      const absolute = join(this.#cwd, next.path);
+      const absolute = next.disk;
       const stat = await vanishable(lstat(absolute), next.topLevel);
       if (stat === undefined) continue;
       if (stat.isDirectory()) {
         const names = await vanishable(readdir(absolute), next.topLevel);
         if (names === undefined) continue;
-        for (const name of names.sort().reverse()) this.#queue.push({ path: `${next.path}/${name}`, topLevel: false });
+        for (const name of names.sort().reverse()) this.#queue.push({ path: `${next.path}/${name}`, disk: join(absolute, name), topLevel: false });
         this.#header(`${next.path}/`, 'Directory', stat);
       } else if (stat.isSymbolicLink()) {
         const target = await vanishable(readlink(absolute), next.topLevel);

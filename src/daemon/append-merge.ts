@@ -13,9 +13,8 @@ import { EventStream } from '../syncthing/events.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { DbFile, SyncthingEvent } from '../syncthing/rest-types.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, type FolderSpec } from '../workspace/roles.js';
+import { homeFolderById, homeFolders, type HomeFolder } from '../folders/home-folders.js';
 
 /**
  * The daemon's append-only merge (folders/append-merge.ts), driven by Syncthing's events:
@@ -91,9 +90,9 @@ export class AppendMerge {
   private async seed(): Promise<void> {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
-    for (const folder of FOLDERS) {
+    for (const folder of homeFolders(this.layout, config)) {
       if (this.stopping) return;
-      for (const path of await filesWithoutBase(this.layout, folder.id, folderPath(this.layout, folder.dir), matches)) this.pendingOf(folder.id).add(path);
+      for (const path of await filesWithoutBase(this.layout, folder.id, folder.path, matches)) this.pendingOf(folder.id).add(path);
       await this.settle(config, folder);
     }
     await this.lookAtCopies();
@@ -116,11 +115,11 @@ export class AppendMerge {
     const present = new Set<string>();
     for (const copy of await listConflicts(this.layout, config)) {
       if (this.stopping) return;
-      const folder = folderById(copy.folder);
+      const folder = homeFolderById(this.layout, config, copy.folder);
       if (folder === undefined || !matches(copy.path)) continue;
       present.add(copyKey(folder, copy.conflictPath));
       if (Array.isArray(saved) && saved.includes(copyKey(folder, copy.conflictPath))) this.announced.add(copyKey(folder, copy.conflictPath));
-      await this.guard(`looking at conflict copy ${quote(`${folder.dir}/${copy.conflictPath}`)}`, () => this.merge(config, folder, copy.conflictPath));
+      await this.guard(`looking at conflict copy ${quote(`${folder.id}/${copy.conflictPath}`)}`, () => this.merge(config, folder, copy.conflictPath));
     }
     // Copies settled meanwhile are forgotten: the file stays small.
     const kept = new Set([...this.announced].filter((key) => present.has(key)));
@@ -138,10 +137,11 @@ export class AppendMerge {
   private async handleNow(events: SyncthingEvent[]): Promise<void> {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
-    const copies: { folder: FolderSpec; path: string }[] = [];
-    const settle = new Set<FolderSpec>();
+    const folders = new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder]));
+    const copies: { folder: HomeFolder; path: string }[] = [];
+    const settle = new Set<HomeFolder>();
     for (const event of events) {
-      const folder = folderById(String(event.data.folder));
+      const folder = folders.get(String(event.data.folder));
       if (folder === undefined) continue;
       const names = event.type === 'ItemFinished' && event.data.error == null ? [event.data.item] : event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
       for (const name of Array.isArray(names) ? names : []) {
@@ -152,7 +152,7 @@ export class AppendMerge {
       }
       settle.add(folder);
     }
-    for (const { folder, path } of copies) await this.guard(`merging ${quote(`${folder.dir}/${path}`)}`, () => this.merge(config, folder, path));
+    for (const { folder, path } of copies) await this.guard(`merging ${quote(`${folder.id}/${path}`)}`, () => this.merge(config, folder, path));
     for (const folder of settle) await this.settle(config, folder);
   }
 
@@ -162,13 +162,13 @@ export class AppendMerge {
     return paths;
   }
 
-  private async merge(config: BotsyncConfig, folder: FolderSpec, copyPath: string): Promise<void> {
+  private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
     if (info.local.deleted) return;
     if (info.local.modifiedBy !== shortDeviceId(config.deviceId)) return this.awaitMerge(folder, copyPath);
     let outcome: MergeOutcome;
     try {
-      outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folderPath(this.layout, folder.dir) }, copyPath);
+      outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folder.path }, copyPath);
     } catch (error) {
       // Not merged, so a conflict like any other; the copy is this machine's own version.
       await this.announceCopy(folder, copyPath, config.name);
@@ -179,28 +179,28 @@ export class AppendMerge {
       // Syncthing wrote the file moments ago: the fast-scan watcher takes this write for its own.
       await this.client.scan(folder.id, [original, copyPath]);
       this.pendingOf(folder.id).add(original);
-      this.say(`merged the appends of conflict copy ${quote(`${folder.dir}/${copyPath}`)} into ${quote(original)}`);
+      this.say(`merged the appends of conflict copy ${quote(`${folder.id}/${copyPath}`)} into ${quote(original)}`);
     } else if (outcome !== 'gone') {
-      this.say(`left conflict copy ${quote(`${folder.dir}/${copyPath}`)}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
+      this.say(`left conflict copy ${quote(`${folder.id}/${copyPath}`)}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
       await this.announceCopy(folder, copyPath, config.name);
     }
   }
 
   /** A copy a peer made (and merges): announced only if it is still there once the merge window ends. */
-  private awaitMerge(folder: FolderSpec, copyPath: string): void {
+  private awaitMerge(folder: HomeFolder, copyPath: string): void {
     const key = copyKey(folder, copyPath);
     if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;
     const timer = setTimeout(() => {
       this.windows.delete(key);
-      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.dir}/${copyPath}`)} again`, () => this.announceIfLeft(folder, copyPath)))
-        .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.dir}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
+      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.id}/${copyPath}`)} again`, () => this.announceIfLeft(folder, copyPath)))
+        .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.id}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
         .finally(() => this.checks.delete(check));
       this.checks.add(check);
     }, MERGE_WINDOW_MS);
     this.windows.set(key, timer);
   }
 
-  private async announceIfLeft(folder: FolderSpec, copyPath: string): Promise<void> {
+  private async announceIfLeft(folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
     // Merged: the copy's removal has reached this machine by now.
     if (info.local.deleted) return;
@@ -208,7 +208,7 @@ export class AppendMerge {
     await this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
   }
 
-  private async announceCopy(folder: FolderSpec, copyPath: string, from: string | null): Promise<void> {
+  private async announceCopy(folder: HomeFolder, copyPath: string, from: string | null): Promise<void> {
     const key = copyKey(folder, copyPath);
     if (this.announced.has(key)) return;
     this.announced.add(key);
@@ -219,7 +219,7 @@ export class AppendMerge {
   }
 
   /** Turns each pending file that every device of its folder now has into its base. */
-  private async settle(config: BotsyncConfig, folder: FolderSpec): Promise<void> {
+  private async settle(config: BotsyncConfig, folder: HomeFolder): Promise<void> {
     const paths = this.pending.get(folder.id);
     if (paths === undefined || paths.size === 0) return;
     const shared = (await this.client.folders()).find((entry) => entry.id === folder.id);
@@ -229,9 +229,9 @@ export class AppendMerge {
       return;
     }
     const others = shared.devices.map((device) => device.deviceID).filter((id) => id !== config.deviceId);
-    const dir = folderPath(this.layout, folder.dir);
+    const dir = folder.path;
     for (const path of [...paths]) {
-      await this.guard(`keeping the base of ${quote(`${folder.dir}/${path}`)}`, async () => {
+      await this.guard(`keeping the base of ${quote(`${folder.id}/${path}`)}`, async () => {
         const info = await this.client.fileInfo(folder.id, path);
         if (info.global.deleted || info.global.size > BASE_LIMIT) {
           await removeBase(this.layout, folder.id, path);
@@ -259,7 +259,7 @@ export class AppendMerge {
   }
 }
 
-function copyKey(folder: FolderSpec, copyPath: string): string {
+function copyKey(folder: HomeFolder, copyPath: string): string {
   return `${folder.id}/${copyPath}`;
 }
 

@@ -10,10 +10,10 @@ import { closeOpenGui } from '../setup/close-gui.js';
 import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath, refreshManifest } from '../workspace/home.js';
+import { refreshManifest } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
-import { FOLDERS } from '../workspace/roles.js';
+import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
 import { ConfigWriter } from './config-writer.js';
 import { prepareControlSocket, serveControl, type ControlServer } from '../ipc/server.js';
 import type { SocketPlace } from '../ipc/socket.js';
@@ -37,6 +37,7 @@ import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
 import { AppendMerge } from './append-merge.js';
+import { FolderOffers } from './folder-offers.js';
 import { ensureIgnoreFiles } from '../folders/ignore.js';
 import { LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from '../folders/ignore-rules.js';
 
@@ -112,8 +113,8 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
   await requireDeviceKey(layout.syncthingHome, config.deviceId);
   // Before Syncthing starts, so that its first scan of each folder already leaves out what they ignore.
   // A folder botsync cannot write to still syncs, by the rules it has: said, and no reason not to start.
-  for (const folder of FOLDERS) {
-    await ensureIgnoreFiles(folderPath(layout, folder.dir)).catch((error: unknown) => say(`cannot put the ignore files of ${folder.id} in place: ${(error as Error).message}`));
+  for (const folder of homeFolders(layout, config)) {
+    await ensureIgnoreFiles(folder.path, presetOf(folder)).catch((error: unknown) => say(`cannot put the ignore files of ${folder.id} in place: ${(error as Error).message}`));
   }
   return { config, binary, socket };
 }
@@ -157,12 +158,13 @@ async function supervise(
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
-  let watchers: TreeWatcher[] = [];
+  const watchers = new FolderWatchers(layout, scans, say);
   const system = new SystemWatch(client, say);
   const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
   const mesh = new MeshSync(layout, client, addresses, say, (event) => notifier.emit(event));
   let firstDial: FirstDial | undefined;
   const writer = new ConfigWriter(layout, client, async (current) => {
+    watchers.follow(current);
     firstDial?.configApplied(current);
     mesh.configApplied(current);
     // A `config set role` changes what the folders mean for this machine: agents reading the home are told at once.
@@ -191,6 +193,7 @@ async function supervise(
     log: say,
   }, env);
   const merges = new AppendMerge(layout, client, say, (event) => notifier.emit(event));
+  const offers = new FolderOffers(layout, client, say, (event) => notifier.emit(event));
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
   let control: ControlServer | undefined;
 
@@ -270,13 +273,14 @@ async function supervise(
     ),
     service(
       'the fast-scan watcher',
-      () => void (watchers = watchFolders(layout, scans, say)),
+      async () => watchers.start(await loadConfig(layout)),
       () => {
-        for (const watcher of watchers) watcher.close();
+        watchers.close();
         scans.close();
       },
     ),
     service('the notifier', () => notifier.start(), () => notifier.stop()),
+    service('the folder offers', () => offers.start(), () => offers.stop()),
     service('the append merge', () => merges.start(), () => merges.stop()),
     service('the backup schedule', () => backups.start(), () => backups.stop()),
     service('mesh sync', () => mesh.start(writer), () => mesh.close()),
@@ -287,7 +291,7 @@ async function supervise(
     service(
       'the control socket',
       async () => {
-        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }), (error) => say(`control socket: ${error.message}`));
+        control = await serveControl(socket, controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh, offers }), (error) => say(`control socket: ${error.message}`));
         // Served last, once everything it answers for runs: a command that meanwhile found no daemon wrote
         // config.json itself, and that change is applied now rather than at Syncthing's next start.
         const late = await writer.applyIfChanged().catch((error: unknown) => say(`applying config.json changed during start-up failed: ${(error as Error).message}`));
@@ -321,31 +325,65 @@ function updateManifest(layout: Layout, role: BotsyncConfig['role'], say: (messa
   );
 }
 
-function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: string) => void): TreeWatcher[] {
-  return FOLDERS.map((folder) => {
-    // One per folder: Syncthing writing `notes.md` into shared/ says nothing about inbox/notes.md.
-    const root = folderPath(layout, folder.dir);
-    const incoming = new IncomingWrites(root);
-    return watchTree(root, {
+/**
+ * The fast-scan watcher of each folder, one per folder (Syncthing writing `notes.md` into shared/ says
+ * nothing about inbox/notes.md), following the folders as config.json has them once started: a folder
+ * added or accepted is watched from its apply on, a removed one no longer.
+ */
+class FolderWatchers {
+  private readonly watching = new Map<string, { path: string; watcher: TreeWatcher }>();
+  private started = false;
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly scans: ScanScheduler,
+    private readonly say: (message: string) => void,
+  ) {}
+
+  start(config: BotsyncConfig): void {
+    this.started = true;
+    this.follow(config);
+  }
+
+  follow(config: BotsyncConfig): void {
+    if (!this.started) return;
+    const wanted = new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder]));
+    for (const [id, { path, watcher }] of this.watching) {
+      if (wanted.get(id)?.path === path) continue;
+      watcher.close();
+      this.watching.delete(id);
+    }
+    for (const [id, folder] of wanted) if (!this.watching.has(id)) this.watching.set(id, { path: folder.path, watcher: this.watch(folder) });
+  }
+
+  close(): void {
+    this.started = false;
+    for (const { watcher } of this.watching.values()) watcher.close();
+    this.watching.clear();
+  }
+
+  private watch(folder: HomeFolder): TreeWatcher {
+    const incoming = new IncomingWrites(folder.path);
+    return watchTree(folder.path, {
       onChange: (path) => {
-        if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(root, folder.id, path, scans, say);
+        if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
         incoming.isSyncthingWrite(path).then(
           (syncthings) => {
-            if (!syncthings) scans.notify(folder.id, path);
+            if (!syncthings) this.scans.notify(folder.id, path);
           },
           (error: unknown) => {
             // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
-            say(`telling whether Syncthing wrote ${folder.dir}/${path} failed: ${(error as Error).message}`);
-            scans.notify(folder.id, path);
+            this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
+            this.scans.notify(folder.id, path);
           },
         );
       },
-      onError: (error) => say(`watching ${folder.dir} failed: ${(error as Error).message}`),
+      onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
       // reported, so that IncomingWrites learns what Syncthing is about to write.
       ignore: (name) => name === '.stfolder' || name === '.stversions',
     });
-  });
+  }
 }
 
 /**
@@ -355,12 +393,12 @@ function watchFolders(layout: Layout, scans: ScanScheduler, say: (message: strin
  * let in (measured on 1.19: Syncthing found them by itself after ~25 s, not within 20 s in another
  * run; with this scan, in 1-3 s). A .stignore rewritten to what it was is botsync's own write: no scan.
  */
-function ignoresChanged(dir: string, folderId: string, path: string, scans: ScanScheduler, say: (message: string) => void): void {
-  ensureIgnoreFiles(dir).then(
+function ignoresChanged(folder: HomeFolder, path: string, scans: ScanScheduler, say: (message: string) => void): void {
+  ensureIgnoreFiles(folder.path, presetOf(folder)).then(
     (changed) => {
-      if (changed || path === SHARED_IGNORE_FILE) scans.notify(folderId, '');
+      if (changed || path === SHARED_IGNORE_FILE) scans.notify(folder.id, '');
     },
-    (error: unknown) => say(`putting the ignore files of ${folderId} in place failed: ${(error as Error).message}`),
+    (error: unknown) => say(`putting the ignore files of ${folder.id} in place failed: ${(error as Error).message}`),
   );
 }
 

@@ -2,10 +2,9 @@ import { askDaemon } from '../ipc/client.js';
 import { pollUntil } from '../lib/time/poll.js';
 import { withLeft, withoutMembers, type LeaveReport } from '../mesh/leave.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { peerRef } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
+import { loadConfig, peerRef } from '../workspace/config.js';
+import { homeFolders } from '../folders/home-folders.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS } from '../workspace/roles.js';
 import type { ConfigWriter } from './config-writer.js';
 import { stopDaemon } from './control.js';
 
@@ -58,5 +57,5 @@ export async function leaveNetwork(layout: Layout, start: () => Promise<{ pid: n
   const { pid } = await start();
   const report = await askDaemon(layout, 'leave', undefined, LEAVE_WAIT_MS + 30_000);
   await stopDaemon(layout);
-  return { ...report, home: layout.home, folders: FOLDERS.map((spec) => folderPath(layout, spec.dir)), stoppedPid: pid };
+  return { ...report, home: layout.home, folders: homeFolders(layout, await loadConfig(layout)).map((folder) => folder.path), stoppedPid: pid };
 }

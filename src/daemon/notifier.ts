@@ -18,11 +18,10 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import { appendMatcher, appendPatterns } from '../folders/append-merge.js';
 import { conflictAuthor, deviceNameOf, indexedAuthors } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { folderById } from '../workspace/roles.js';
+import { homeFolders } from '../folders/home-folders.js';
 
 /**
  * The daemon's notifier: Syncthing events -> botsync events (journal for `botsync events`) -> batches
@@ -89,6 +88,7 @@ export class Notifier {
       onEvents: async (events) => {
         const config = await loadConfig(layout);
         const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
+        const folders = new Map(homeFolders(layout, config).map((folder) => [folder.id, folder.path]));
         const appendOnly = appendMatcher(appendPatterns(config));
         // One look at Syncthing's record of an item gives both its size and who made it.
         const records = new Map<string, ReturnType<SyncthingClient['fileInfo']>>();
@@ -100,6 +100,7 @@ export class Notifier {
         };
         for (const event of events) {
           const normalized = await normalize(event, {
+            isUserFolder: (folder) => folders.has(folder),
             deviceName: (id) => names.get(id) ?? id.slice(0, 7),
             ownName: config.name,
             copyAuthor: async (folder, path) => conflictAuthor(config, path, await authors(folder, path)),
@@ -112,7 +113,7 @@ export class Notifier {
               const info = await record(folder, path);
               return info.global.deleted ? null : info.global.size;
             },
-            linkTarget: (folder, path) => readLinkIn(folderPath(layout, folderById(folder)!.dir), path),
+            linkTarget: (folder, path) => readLinkIn(folders.get(folder)!, path),
           });
           const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
           if (news !== undefined) this.emit(news, event.id);

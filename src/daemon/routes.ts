@@ -20,6 +20,10 @@ import { settleFolders } from '../folders/settle.js';
 import { collectDiff, deliveryProgress, scanFolders } from '../folders/delivery.js';
 import { pausedIn, withPause } from '../mesh/pause.js';
 import type { DaemonState } from '../workspace/daemon-state.js';
+import { acceptWith, addFolderWith, currentOffers, entryOf, folderEntries, withoutFolder, type FolderChange } from '../folders/added.js';
+import type { AddedFolder } from '../workspace/config.js';
+import type { FolderOffers } from './folder-offers.js';
+import { homeFolders, sharedDevices } from '../folders/home-folders.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -31,10 +35,17 @@ export interface DaemonParts {
   backups: BackupSchedule;
   system: SystemWatch;
   mesh: MeshSync;
+  offers: FolderOffers;
 }
 
 /** What the CLI can ask a running daemon: the route table of src/ipc/routes.ts, served by src/ipc/server.ts. */
-export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh }: DaemonParts): RouteHandlers {
+export function controlRoutes({ layout, client, state, writer, invites, notifier, backups, system, mesh, offers }: DaemonParts): RouteHandlers {
+  /** A folder change made through the writer (the one writer of config.json while the daemon runs), and applied. */
+  const folderChange = async (work: (update: (edit: (current: BotsyncConfig) => BotsyncConfig) => Promise<BotsyncConfig>) => Promise<AddedFolder>): Promise<FolderChange> => {
+    let done!: { config: BotsyncConfig; applied: boolean };
+    const folder = await work(async (edit) => (done = await writer.update(edit)).config);
+    return { folder: entryOf(done.config, folder), applied: done.applied };
+  };
   return {
     status: async () => {
       const config = await loadConfig(layout);
@@ -43,7 +54,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
           layout,
           config,
           { pid: process.pid, state },
-          await queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId)),
+          await queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId), homeFolders(layout, config).map((folder) => folder.id)),
           await statusWarnings(layout, config),
           await listConflicts(layout, config),
           invites.pending(),
@@ -55,7 +66,7 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     'backup.reload': async () => backups.reload(),
     'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),
     'conflicts.resolve': async (request) => resolveConflicts(layout, await loadConfig(layout), request, indexedAuthors(client)),
-    'folders.settle': async (request) => settleFolders(client, (await loadConfig(layout)).role, request),
+    'folders.settle': async (request) => settleFolders(client, layout, await loadConfig(layout), request),
     'delivery.diff': async (request) => collectDiff(client, await loadConfig(layout), request),
     'delivery.scan': async () => scanFolders(client),
     'delivery.progress': async (request) => deliveryProgress(client, await loadConfig(layout), request),
@@ -64,6 +75,26 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       return { ...pausedIn(config), applied };
     },
     apply: async () => writer.apply(),
+    'folders.list': async () => {
+      const config = await loadConfig(layout);
+      return folderEntries(layout, config, await currentOffers(client, config));
+    },
+    'folders.add': async (input) => folderChange((update) => addFolderWith(layout, input, update)),
+    'folders.accept': async (input) => folderChange((update) => acceptWith(layout, client, input, update)),
+    'folders.remove': async (id) => {
+      // Marked before the folder goes: its peers' offer of it comes back at once, and is no news.
+      const current = await loadConfig(layout);
+      await offers.removedHere(id, sharedDevices(current, withoutFolder(current, id).folder));
+      return folderChange(async (update) => {
+        let removed!: AddedFolder;
+        await update((latest) => {
+          const edited = withoutFolder(latest, id);
+          removed = edited.folder;
+          return edited.config;
+        });
+        return removed;
+      });
+    },
     'peers.add': async (input) => writer.change((config) => withPeer(config, input)),
     'peers.remove': async (input) => writer.change((config) => withoutPeer(config, input)),
     'peers.approve': async (nameOrId) => {

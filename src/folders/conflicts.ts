@@ -5,14 +5,13 @@
  * outcome is the same everywhere, and each peer's versioning keeps what they replace or delete.
  */
 import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, type FolderSpec } from '../workspace/roles.js';
+import { homeFolderById, homeFolders, locateIn, type HomeFolder } from './home-folders.js';
 import { isConflictCopy, parseConflictName } from './conflict-name.js';
 import { taggedVersionName } from './recover.js';
 import { keepOf } from './versions.js';
@@ -99,8 +98,8 @@ export function deviceNameOf(config: BotsyncConfig, short: string): string {
 /** Every conflict copy in the home's folders, by folder then path. */
 export async function listConflicts(layout: Layout, config: BotsyncConfig, authors?: CopyAuthors): Promise<Conflict[]> {
   const found: Conflict[] = [];
-  for (const folder of FOLDERS) {
-    const root = folderPath(layout, folder.dir);
+  for (const folder of homeFolders(layout, config)) {
+    const root = folder.path;
     for (const relativePath of await walkCopies(root, '')) {
       const conflict = await conflictAt(config, folder, root, relativePath, authors);
       if (conflict !== undefined) found.push(conflict);
@@ -123,8 +122,8 @@ export function countByFolder(conflicts: readonly Conflict[]): Map<string, numbe
  * `NAME (from PEER, DATE).EXT`, `newest` keeps whichever was modified last.
  */
 export async function resolveConflict(layout: Layout, config: BotsyncConfig, target: string, keep: Keep, cwd: string, authors?: CopyAuthors): Promise<Resolution> {
-  const { folder, path } = locate(layout, target, cwd);
-  const root = folderPath(layout, folder.dir);
+  const { folder, path } = locate(layout, config, target, cwd);
+  const root = folder.path;
   const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
   const all = (await conflictsIn(config, folder, root, dir, authors)).filter((conflict) => conflict.path === path || conflict.conflictPath === path);
   const chosen = all.filter((conflict) => conflict.conflictPath === path);
@@ -134,7 +133,7 @@ export async function resolveConflict(layout: Layout, config: BotsyncConfig, tar
   }
   if (keep === 'remote' && copies.length > 1) {
     throw new BotsyncError('BAD_INPUT', `${target} has ${copies.length} conflict copies; --keep remote needs the one to keep.`, {
-      hint: `Name the copy: botsync conflicts resolve ${join(folder.dir, copies[0]!.conflictPath)} --keep remote (\`botsync conflicts\` lists them).`,
+      hint: `Name the copy: botsync conflicts resolve ${`${folder.id}/${copies[0]!.conflictPath}`} --keep remote (\`botsync conflicts\` lists them).`,
     });
   }
   return settle(root, copies, keep, keepOf(config) !== 'off');
@@ -167,8 +166,8 @@ export async function resolveAll(layout: Layout, config: BotsyncConfig, keep: Ke
   }
   const done: Resolution[] = [];
   for (const copies of groups.values()) {
-    const folder = folderById(copies[0]!.folder)!;
-    done.push(await settle(folderPath(layout, folder.dir), copies, keep, keepOf(config) !== 'off'));
+    const folder = homeFolderById(layout, config, copies[0]!.folder)!;
+    done.push(await settle(folder.path, copies, keep, keepOf(config) !== 'off'));
   }
   return done;
 }
@@ -261,22 +260,19 @@ async function keepBeside(root: string, copy: Conflict): Promise<string> {
   }
 }
 
-/** Which of the home's folders `target` is in, and its path inside it ('/'-separated). */
-function locate(layout: Layout, target: string, cwd: string): { folder: FolderSpec; path: string } {
-  const candidates = isAbsolute(target) ? [target] : [resolve(cwd, target), resolve(layout.home, target)];
-  for (const candidate of candidates) {
-    for (const folder of FOLDERS) {
-      const inside = relative(folderPath(layout, folder.dir), candidate);
-      if (inside !== '' && inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) return { folder, path: inside.split(sep).join('/') };
-    }
+/** Which of the folders `target` is in, and its path inside it ('/'-separated). */
+function locate(layout: Layout, config: BotsyncConfig, target: string, cwd: string): { folder: HomeFolder; path: string } {
+  const found = locateIn(homeFolders(layout, config), target, cwd);
+  if (found === undefined || found.rel === '') {
+    throw new BotsyncError('BAD_INPUT', `${target} is not in a folder of ${layout.home}.`, {
+      hint: 'Give the file as `botsync conflicts` lists it, e.g. shared/plan.md, or its full path.',
+    });
   }
-  throw new BotsyncError('BAD_INPUT', `${target} is not in a folder of ${layout.home}.`, {
-    hint: 'Give the file as `botsync conflicts` lists it, e.g. shared/plan.md, or its full path.',
-  });
+  return { folder: found.folder, path: found.rel };
 }
 
 /** The conflict copies in one directory of a folder (`dir` relative to the folder, '' for its top). */
-async function conflictsIn(config: BotsyncConfig, folder: FolderSpec, root: string, dir: string, authors: CopyAuthors | undefined): Promise<Conflict[]> {
+async function conflictsIn(config: BotsyncConfig, folder: HomeFolder, root: string, dir: string, authors: CopyAuthors | undefined): Promise<Conflict[]> {
   const found: Conflict[] = [];
   for (const entry of await readDirOrEmpty(join(root, dir))) {
     if (!entry.isFile()) continue;
@@ -286,7 +282,7 @@ async function conflictsIn(config: BotsyncConfig, folder: FolderSpec, root: stri
   return found;
 }
 
-async function conflictAt(config: BotsyncConfig, folder: FolderSpec, root: string, relativePath: string, authors: CopyAuthors | undefined): Promise<Conflict | undefined> {
+async function conflictAt(config: BotsyncConfig, folder: HomeFolder, root: string, relativePath: string, authors: CopyAuthors | undefined): Promise<Conflict | undefined> {
   const parsed = parseConflictName(relativePath);
   if (parsed === undefined) return undefined;
   // Gone since the directory was read (settled by another process, or synced away): no conflict any more.

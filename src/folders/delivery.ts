@@ -23,6 +23,7 @@ import type { Connections, DbListedFile, FilePage, FolderConfig } from '../synct
 import type { BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { folderById } from '../workspace/roles.js';
+import { readOfferLabel } from './offers.js';
 
 /** How one peer stands in one folder shared with it. */
 export interface FolderProgress {
@@ -41,9 +42,12 @@ export interface PeerProgress {
   folders: FolderProgress[];
 }
 
-/** botsync's folders as this Syncthing has them (not its internal mesh folders), each with the devices it is shared with. */
+/**
+ * botsync's folders as this Syncthing has them (the three and the added ones, known by their label:
+ * not its internal mesh folders), each with the devices it is shared with.
+ */
 export async function deliveryFolders(client: SyncthingClient): Promise<FolderConfig[]> {
-  return (await client.folders()).filter((folder) => folderById(folder.id) !== undefined);
+  return (await client.folders()).filter((folder) => folderById(folder.id) !== undefined || readOfferLabel(folder.label) !== undefined);
 }
 
 /** Per device: how it stands in each of `folders` shared with it, all asked at once. */

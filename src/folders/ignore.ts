@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { withLock } from '../lib/lock.js';
 import { pathExists, writeFileAtomic } from '../lib/state-file.js';
-import { folderPath } from '../workspace/home.js';
 import { loadConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, folderType, type FolderType, type Role } from '../workspace/roles.js';
+import type { FolderType, Role } from '../workspace/roles.js';
+import { homeFolders } from './home-folders.js';
 import { checkedPattern, compilePatterns, DEFAULT_IGNORES, LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from './ignore-rules.js';
 import { presetByName, presetRules, PRESETS, type Preset } from './presets.js';
 
@@ -139,7 +139,7 @@ export async function removeIgnore(layout: Layout, folderId: string, input: stri
 
 /** Every rule that applies to a folder on this machine (every folder without one), in the order Syncthing applies them. */
 export async function listIgnores(layout: Layout, folderId?: string): Promise<IgnoreRule[]> {
-  const ids = folderId === undefined ? FOLDERS.map((folder) => folder.id) : [folderId];
+  const ids = folderId === undefined ? homeFolders(layout, await loadConfig(layout)).map((folder) => folder.id) : [folderId];
   const lists = [];
   for (const id of ids) lists.push(await rulesOf(id, (await folderOf(layout, id)).dir));
   return lists.flat();
@@ -150,12 +150,13 @@ export async function listIgnores(layout: Layout, folderId?: string): Promise<Ig
  * BAD_INPUT (exit 2) naming the folders for an ID that is none of them.
  */
 async function folderOf(layout: Layout, folderId: string): Promise<{ dir: string; type: FolderType; role: Role }> {
-  const { role } = await loadConfig(layout);
-  const spec = folderById(folderId);
+  const config = await loadConfig(layout);
+  const folders = homeFolders(layout, config);
+  const spec = folders.find((folder) => folder.id === folderId);
   if (spec === undefined) {
-    throw new BotsyncError('BAD_INPUT', `There is no folder "${folderId}".`, { hint: `The folders are ${FOLDERS.map((folder) => folder.id).join(', ')}; pass one with --folder.` });
+    throw new BotsyncError('BAD_INPUT', `There is no folder "${folderId}".`, { hint: `The folders are ${folders.map((folder) => folder.id).join(', ')}; pass one with --folder.` });
   }
-  return { dir: folderPath(layout, spec.dir), type: folderType(spec, role), role };
+  return { dir: spec.path, type: spec.type, role: config.role };
 }
 
 async function editShared(layout: Layout, folderId: string, pattern: string, edit: (lines: string[]) => string[] | undefined): Promise<IgnoreChange> {

@@ -32,16 +32,16 @@ export interface Recovered {
  * sends it to the peers. With `to`, the version file is copied and stays a version.
  */
 export function recoverVersion(layout: Layout, config: BotsyncConfig, request: RecoverRequest): Promise<Recovered> {
-  const place = placeOf(layout, request.path, request.cwd);
+  const place = placeOf(layout, config, request.path, request.cwd);
   if (place.rel === '') {
     throw new BotsyncError('BAD_INPUT', `${place.shown} is a folder; recover brings back one file.`, { hint: `\`botsync versions ${place.shown}\` lists the files there that have versions.` });
   }
   return withSyncthing(config, async (client) => {
-    const folder = await versionedFolder(client, config, place.spec);
-    const versions = (await client.folderVersions(place.spec.id))[place.rel] ?? [];
+    const folder = await versionedFolder(client, config, place.folder);
+    const versions = (await client.folderVersions(place.folder.id))[place.rel] ?? [];
     if (versions.length === 0) {
       throw new BotsyncError('BAD_INPUT', `There is no version of ${place.shown}.`, {
-        hint: `\`botsync versions ${place.spec.dir}/\` lists the files there that have versions, \`botsync versions --deleted\` the deleted ones.`,
+        hint: `\`botsync versions ${place.folder.id}/\` lists the files there that have versions, \`botsync versions --deleted\` the deleted ones.`,
       });
     }
     const chosen = pickVersion(versions, request.at);
@@ -56,14 +56,14 @@ export function recoverVersion(layout: Layout, config: BotsyncConfig, request: R
       const to = await copyVersion(folder, place.rel, chosen, resolve(request.cwd, request.to));
       return { path: place.shown, restoredFrom, to };
     }
-    const failures = await client.restoreVersions(place.spec.id, { [place.rel]: chosen.versionTime });
+    const failures = await client.restoreVersions(place.folder.id, { [place.rel]: chosen.versionTime });
     const failure = Object.values(failures)[0];
     if (failure !== undefined) {
       throw new BotsyncError('SYNCTHING_API', `Syncthing could not put back ${place.shown}: ${failure}`, {
         hint: `The version is still kept; try \`botsync recover ${place.shown} --to DIR\` to copy it elsewhere.`,
       });
     }
-    await client.scan(place.spec.id, [place.rel]);
+    await client.scan(place.folder.id, [place.rel]);
     return { path: place.shown, restoredFrom, to: join(folder.path, place.rel) };
   });
 }

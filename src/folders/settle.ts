@@ -28,9 +28,10 @@ import { askDaemon } from '../ipc/client.js';
 import { pollUntil } from '../lib/time/poll.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { FolderStatus } from '../syncthing/rest-types.js';
-import { loadConfig } from '../workspace/config.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById, folderType, type FolderType, type Role } from '../workspace/roles.js';
+import type { FolderType, Role } from '../workspace/roles.js';
+import { homeFolders, type HomeFolder } from './home-folders.js';
 
 export type SettleDirection = 'pull' | 'push';
 
@@ -65,15 +66,15 @@ export const SETTLE_WAIT_MS = 30_000;
  * The folders to settle: the one named, checked against this machine's role, or every folder the
  * direction applies to here. BAD_INPUT (exit 2) for a folder that does not exist or cannot go that way.
  */
-export function settleTargets(role: Role, direction: SettleDirection, folder?: string): string[] {
+export function settleTargets(folders: readonly HomeFolder[], role: Role, direction: SettleDirection, folder?: string): string[] {
   const fits = (type: FolderType) => type === 'sendreceive' || type === (direction === 'pull' ? 'receiveonly' : 'sendonly');
-  if (folder === undefined) return FOLDERS.filter((spec) => fits(folderType(spec, role))).map((spec) => spec.id);
+  if (folder === undefined) return folders.filter((spec) => fits(spec.type)).map((spec) => spec.id);
   const id = folder.replace(/\/+$/, '');
-  const spec = folderById(id);
+  const spec = folders.find((candidate) => candidate.id === id);
   if (spec === undefined) {
-    throw new BotsyncError('BAD_INPUT', `There is no folder ${JSON.stringify(folder)}.`, { hint: `The folders are ${FOLDERS.map((f) => `${f.id}/`).join(', ')}.` });
+    throw new BotsyncError('BAD_INPUT', `There is no folder ${JSON.stringify(folder)}.`, { hint: `The folders are ${folders.map((f) => `${f.id}/`).join(', ')}.` });
   }
-  if (!fits(folderType(spec, role))) {
+  if (!fits(spec.type)) {
     throw new BotsyncError(
       'BAD_INPUT',
       direction === 'pull'
@@ -87,20 +88,21 @@ export function settleTargets(role: Role, direction: SettleDirection, folder?: s
 
 /** `botsync pull|push [FOLDER]`: the folder is checked here (bad input is refused with or without a daemon), the work done by the daemon. */
 export async function settle(layout: Layout, direction: SettleDirection, folder?: string): Promise<SettleReport> {
-  const { role } = await loadConfig(layout);
-  const folders = settleTargets(role, direction, folder);
+  const config = await loadConfig(layout);
+  const folders = settleTargets(homeFolders(layout, config), config.role, direction, folder);
   // Per folder: a scan, then an override or revert and the wait for the peers, each bounded.
   return askDaemon(layout, 'folders.settle', { direction, folders }, folders.length * (2 * SETTLE_WAIT_MS + 60_000));
 }
 
 /** Settles each folder in turn (the daemon runs this: it owns the Syncthing it asks). */
-export async function settleFolders(client: SyncthingClient, role: Role, request: SettleRequest, waitMs = SETTLE_WAIT_MS): Promise<SettleReport> {
+export async function settleFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, request: SettleRequest, waitMs = SETTLE_WAIT_MS): Promise<SettleReport> {
+  const home = homeFolders(layout, config);
   const folders: SettledFolder[] = [];
   for (const id of request.folders) {
     // Checked again: the request may come from a CLI of another version.
-    const [checked] = settleTargets(role, request.direction, id);
-    const spec = folderById(checked!)!;
-    folders.push(await settleOne(client, spec.id, folderType(spec, role), request.direction, waitMs));
+    const [checked] = settleTargets(home, config.role, request.direction, id);
+    const spec = home.find((candidate) => candidate.id === checked)!;
+    folders.push(await settleOne(client, spec.id, spec.type, request.direction, waitMs));
   }
   return { direction: request.direction, folders };
 }

@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { BotsyncError } from '../errors.js';
 import { pathExists } from '../lib/state-file.js';
 import { parseInterval } from '../lib/time/duration.js';
@@ -6,7 +6,8 @@ import { SyncthingClient } from '../syncthing/client.js';
 import type { FileVersion, FolderConfig, VersioningConfig } from '../syncthing/rest-types.js';
 import type { BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, type FolderSpec, type FolderType } from '../workspace/roles.js';
+import type { FolderType } from '../workspace/roles.js';
+import { homeFolders, locateIn, type HomeFolder } from './home-folders.js';
 
 /**
  * Versions (DESIGN "Nothing lost"): every folder where this machine receives changes keeps
@@ -72,30 +73,28 @@ export interface VersionedPath {
   versions: VersionEntry[];
 }
 
-/** A path the user named: one of the home's folders, and the path inside it ('' for the folder itself). */
+/** A path the user named: one of the folders, and the path inside it ('' for the folder itself). */
 export interface Place {
-  spec: FolderSpec;
+  folder: HomeFolder;
   rel: string;
   /** As output shows it: `shared/plan.md`. */
   shown: string;
 }
 
 /**
- * Reads a path as a user gives it: relative to the home when it starts with a folder's name
- * (`shared/plan.md`), else relative to the working directory, or absolute; it must lie in a folder.
+ * Reads a path as a user gives it: from a folder when it starts with the folder's ID
+ * (`shared/plan.md`), else from the working directory, or absolute; it must lie in a folder.
  */
-export function placeOf(layout: Layout, text: string, cwd: string): Place {
-  const first = text.split(/[/\\]/)[0];
-  const absolute = isAbsolute(text) ? text : FOLDERS.some((spec) => spec.dir === first) ? join(layout.home, text) : resolve(cwd, text);
-  const segments = relative(layout.home, absolute).split(sep).filter((segment) => segment !== '');
-  const spec = FOLDERS.find((candidate) => candidate.dir === segments[0]);
-  if (spec === undefined || segments.includes('..')) {
+export function placeOf(layout: Layout, config: BotsyncConfig, text: string, cwd: string): Place {
+  const folders = homeFolders(layout, config);
+  const found = locateIn(folders, text, cwd);
+  if (found === undefined) {
     throw new BotsyncError('BAD_INPUT', `${text} is not in a folder of ${layout.home}.`, {
-      hint: `Name a path like shared/plan.md (folders: ${FOLDERS.map((folder) => folder.dir).join(', ')}).`,
+      hint: `Name a path like shared/plan.md (folders: ${folders.map((folder) => folder.id).join(', ')}).`,
     });
   }
-  const rel = segments.slice(1).join('/');
-  return { spec, rel, shown: rel === '' ? `${spec.dir}/` : `${spec.dir}/${rel}` };
+  const { folder, rel } = found;
+  return { folder, rel, shown: rel === '' ? `${folder.id}/` : `${folder.id}/${rel}` };
 }
 
 /** Runs `work` with a client of this home's Syncthing, which must be running: it holds the list of versions. */
@@ -117,11 +116,11 @@ export async function withSyncthing<T>(config: BotsyncConfig, work: (client: Syn
 }
 
 /** The Syncthing folder of `spec` if it keeps versions; otherwise why not, as an error. */
-export async function versionedFolder(client: SyncthingClient, config: BotsyncConfig, spec: FolderSpec): Promise<FolderConfig> {
+export async function versionedFolder(client: SyncthingClient, config: BotsyncConfig, spec: HomeFolder): Promise<FolderConfig> {
   const folder = (await client.folders()).find((candidate) => candidate.id === spec.id);
   if (folder !== undefined && folder.versioning.type !== '') return folder;
   const why = folder?.type === 'sendonly' ? 'it is send-only here: no peer changes it on this machine' : `versions.keep is ${keepOf(config)}`;
-  throw new BotsyncError('BAD_INPUT', `${spec.dir}/ keeps no versions on this machine (${why}).`, {
+  throw new BotsyncError('BAD_INPUT', `${spec.id}/ keeps no versions on this machine (${why}).`, {
     hint: folder?.type === 'sendonly' ? 'Look on a machine that receives it.' : 'Turn versions on with `botsync config set versions.keep 30d`.',
   });
 }
@@ -135,17 +134,17 @@ export interface VersionsQuery {
 
 /** The versions of a path (a file, or everything under a directory), or of every versioned path. */
 export function listVersions(layout: Layout, config: BotsyncConfig, query: VersionsQuery): Promise<VersionedPath[]> {
-  const place = query.path === undefined ? undefined : placeOf(layout, query.path, query.cwd);
+  const place = query.path === undefined ? undefined : placeOf(layout, config, query.path, query.cwd);
   return withSyncthing(config, async (client) => {
     const folders = new Map((await client.folders()).map((folder) => [folder.id, folder]));
     const found: VersionedPath[] = [];
-    for (const spec of place === undefined ? FOLDERS : [place.spec]) {
+    for (const spec of place === undefined ? homeFolders(layout, config) : [place.folder]) {
       const folder = place === undefined ? folders.get(spec.id) : await versionedFolder(client, config, spec);
       if (folder === undefined || folder.versioning.type === '') continue;
       for (const [rel, versions] of Object.entries(await client.folderVersions(spec.id))) {
         if (place !== undefined && !(place.rel === '' || rel === place.rel || rel.startsWith(`${place.rel}/`))) continue;
         if (query.deleted === true && (await pathExists(join(folder.path, rel)))) continue;
-        found.push({ path: `${spec.dir}/${rel}`, versions: newestFirst(versions).map((version) => ({ time: utc(version.versionTime), size: version.size })) });
+        found.push({ path: `${spec.id}/${rel}`, versions: newestFirst(versions).map((version) => ({ time: utc(version.versionTime), size: version.size })) });
       }
     }
     return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

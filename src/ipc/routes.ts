@@ -6,6 +6,7 @@ import type { AddPeerInput, PeerChange, RemoveInput } from '../mesh/peers.js';
 import type { SettingChange } from '../mesh/settings.js';
 import type { Conflict, Resolution, ResolveRequest } from '../folders/conflicts.js';
 import type { SettleReport, SettleRequest } from '../folders/settle.js';
+import type { AcceptFolderInput, AddFolderInput, FolderChange, FolderEntry } from '../folders/added.js';
 import type { DeliveryProgress, DiffRequest, PeerDiff } from '../folders/delivery.js';
 import type { PauseChange, PauseRequest } from '../mesh/pause.js';
 import type { SendOutcome } from '../notify/sender.js';
@@ -54,6 +55,13 @@ export interface DaemonApi {
   'conflicts.resolve': Route<ResolveRequest, Resolution[]>;
   /** `botsync pull` / `push`: folders made to match their peers, or the peers made to match them. */
   'folders.settle': Route<SettleRequest, SettleReport>;
+  /** The folders synced here, then the folders peers offer (`offered: true`). */
+  'folders.list': Route<void, FolderEntry[]>;
+  'folders.add': Route<AddFolderInput, FolderChange>;
+  /** A peer's offer, by folder ID. */
+  'folders.accept': Route<AcceptFolderInput, FolderChange>;
+  /** An added folder's ID: it stops syncing here, its files stay. */
+  'folders.remove': Route<string, FolderChange>;
   /** `botsync diff`: what each peer (or the one named) needs, what this machine needs, local changes. */
   'delivery.diff': Route<DiffRequest, PeerDiff[]>;
   /** `botsync sync`: every folder scanned now; answers once the scans are in Syncthing's index. */

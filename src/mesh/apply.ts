@@ -6,9 +6,10 @@ import { keepOf, sameVersioning, versioningFor } from '../folders/versions.js';
 import { profileOptions } from '../syncthing/profiles.js';
 import type { DeviceConfig, FolderConfig, OptionsConfig } from '../syncthing/rest-types.js';
 import type { BotsyncConfig, PeerRecord } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderType, sharedBetween, type FolderSpec, type FolderType } from '../workspace/roles.js';
+import type { FolderType } from '../workspace/roles.js';
+import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
+import { readOfferLabel } from '../folders/offers.js';
 import { isFolderPaused, isPeerPaused } from './pause.js';
 import { LEGACY_MESH_FOLDER_ID, meshFolderAuthor, meshFolderId, prepareRecordDir, pruneMeshDir, recordDir } from './membership.js';
 
@@ -29,11 +30,13 @@ export interface ApplyReport {
 
 /**
  * Makes a running Syncthing match config.json: the peers as devices, the three folders with their
- * types and sharing by role, a mesh folder per author of records (membership.ts), the network
- * profile's options. config.json is the desired state, this Syncthing belongs to botsync alone, so a
- * device botsync does not know of is removed; of the folders, only botsync's own mesh folders are
- * ever removed (those of former peers, and the single shared one of earlier versions), never
- * another folder the user may have added. Each object is changed on its own through /rest/config/*,
+ * types and sharing by role, the folders added with `folders add|accept` with theirs, a mesh folder
+ * per author of records (membership.ts), the network profile's options. config.json is the desired
+ * state, this Syncthing belongs to botsync alone, so a device botsync does not know of is removed; of
+ * the folders, only botsync's own are ever removed: mesh folders (those of former peers, and the
+ * single shared one of earlier versions) and added folders no longer in config.json (`folders
+ * remove`: known by their label, folders/offers.ts), never another folder the user may have made in
+ * Syncthing itself. Removing a folder from Syncthing leaves its files where they are. Each object is changed on its own through /rest/config/*,
  * and only when it differs, so applying twice is a no-op.
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
@@ -112,25 +115,26 @@ function deviceFor(peer: PeerRecord, now: number): Partial<DeviceConfig> & { dev
 
 async function applyFolders(client: SyncthingClient, layout: Layout, config: BotsyncConfig, report: ApplyReport): Promise<void> {
   const mesh = meshFoldersFor(layout, config);
-  const wantedIds = new Set(mesh.map((folder) => folder.id));
+  const folders = homeFolders(layout, config);
+  const own = await Promise.all(folders.map(async (folder) => ({ ...folderFor(folder, config), ...(await minDiskFreeOf(folder.path)) })));
+  const wantedIds = new Set([...own, ...mesh].map((folder) => folder.id));
   const current = new Map((await client.folders()).map((folder) => [folder.id, folder]));
   // Removed first: the shared folder of earlier versions lies above the per-author ones.
-  for (const id of current.keys()) {
-    if ((id === LEGACY_MESH_FOLDER_ID || meshFolderAuthor(id) !== undefined) && !wantedIds.has(id)) {
+  for (const [id, folder] of current) {
+    if ((id === LEGACY_MESH_FOLDER_ID || meshFolderAuthor(id) !== undefined || readOfferLabel(folder.label) !== undefined) && !wantedIds.has(id)) {
       await client.deleteFolder(id);
       report.foldersRemoved.push(id);
     }
   }
   await pruneMeshDir(layout, new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]));
-  const own = await Promise.all(FOLDERS.map(async (spec) => ({ ...folderFor(spec, layout, config), ...(await minDiskFreeOf(folderPath(layout, spec.dir))) })));
   // Before Syncthing first scans a new folder; the daemon wrote them before Syncthing started, so a
   // change here is one made while it ran (a .stignore deleted by hand, say).
   // A folder botsync cannot write to still syncs (by the rules it has): no reason to stop the others.
-  for (const spec of FOLDERS) {
+  for (const folder of folders) {
     try {
-      if (await ensureIgnoreFiles(folderPath(layout, spec.dir))) report.ignoresChanged.push(spec.id);
+      if (await ensureIgnoreFiles(folder.path, presetOf(folder))) report.ignoresChanged.push(folder.id);
     } catch (error) {
-      report.ignoresFailed.push(`${spec.id}: ${(error as Error).message}`);
+      report.ignoresFailed.push(`${folder.id}: ${(error as Error).message}`);
     }
   }
   for (const listed of [...own, ...mesh]) {
@@ -189,16 +193,14 @@ async function minDiskFreeOf(path: string): Promise<Pick<FolderConfig, 'minDiskF
  * default 10 s delay; the periodic full rescan catches anything both miss. Where this machine
  * receives changes, versions keep what a peer replaces or deletes (folders/versions.ts).
  */
-function folderFor(spec: FolderSpec, layout: Layout, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
-  const peers = config.peers.filter((peer) => sharedBetween(spec, config.role, peer.role));
-  const type = folderType(spec, config.role);
+function folderFor(folder: HomeFolder, config: BotsyncConfig): Partial<FolderConfig> & { id: string } {
   return {
-    id: spec.id,
-    label: spec.label,
-    path: folderPath(layout, spec.dir),
-    type,
-    devices: [config.deviceId, ...peers.map((peer) => peer.deviceId)].map((deviceID) => ({ deviceID })),
-    versioning: versioningFor(type, keepOf(config)),
+    id: folder.id,
+    label: folder.label,
+    path: folder.path,
+    type: folder.type,
+    devices: [config.deviceId, ...folder.devices].map((deviceID) => ({ deviceID })),
+    versioning: versioningFor(folder.type, keepOf(config)),
     fsWatcherEnabled: true,
     fsWatcherDelayS: 10,
     rescanIntervalS: 3600,

@@ -2,7 +2,7 @@ import { BotsyncError } from '../errors.js';
 import { askDaemonOrChange } from '../ipc/client.js';
 import { updateConfig, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderById } from '../workspace/roles.js';
+import { folderIds } from '../folders/home-folders.js';
 import { findPeer, namedPeer } from './peers.js';
 
 /**
@@ -39,16 +39,17 @@ type Target = { kind: 'peer'; deviceId: string } | { kind: 'folder'; id: string 
 
 /** What a name given to pause or resume means; BAD_INPUT (exit 2) when it means both, or nothing. */
 export function pauseTarget(config: BotsyncConfig, name: string, as?: 'peer' | 'folder'): Target {
-  const folder = as === 'peer' ? undefined : folderById(name.replace(/\/+$/, ''));
+  const folders = folderIds(config);
+  const folder = as === 'peer' ? undefined : folders.find((id) => id === name.replace(/\/+$/, ''));
   const peer = as === 'folder' ? undefined : findPeer(config, name);
   if (folder !== undefined && peer !== undefined && config.peers.includes(peer)) {
     throw new BotsyncError('BAD_INPUT', `${JSON.stringify(name)} is both a peer and a folder.`, {
       hint: `Say which: --peer ${name} or --folder ${name}.`,
     });
   }
-  if (folder !== undefined) return { kind: 'folder', id: folder.id };
+  if (folder !== undefined) return { kind: 'folder', id: folder };
   if (as === 'folder') {
-    throw new BotsyncError('BAD_INPUT', `There is no folder ${JSON.stringify(name)}.`, { hint: `The folders are ${FOLDERS.map((spec) => spec.id).join(', ')}.` });
+    throw new BotsyncError('BAD_INPUT', `There is no folder ${JSON.stringify(name)}.`, { hint: `The folders are ${folders.join(', ')}.` });
   }
   try {
     return { kind: 'peer', deviceId: namedPeer(config, name).deviceId };
@@ -56,7 +57,7 @@ export function pauseTarget(config: BotsyncConfig, name: string, as?: 'peer' | '
     if (as === 'peer') throw error;
     const peers = config.peers.map((candidate) => candidate.name);
     throw new BotsyncError('BAD_INPUT', `No peer or folder is named ${JSON.stringify(name)}.`, {
-      hint: `The folders are ${FOLDERS.map((spec) => spec.id).join(', ')}; ${peers.length === 0 ? 'there are no peers yet' : `the peers are ${peers.join(', ')}`}.`,
+      hint: `The folders are ${folders.join(', ')}; ${peers.length === 0 ? 'there are no peers yet' : `the peers are ${peers.join(', ')}`}.`,
       cause: error,
     });
   }

@@ -37,6 +37,8 @@ const KIND_OF: Readonly<Record<BotsyncEvent['type'], EventKind | null>> = {
   'revocation.refused': 'devices',
   'pairing.completed': 'pairing',
   'backup.failed': 'backups',
+  // A peer offering to share a folder is news of the peers, as a pairing is.
+  'folder.offered': 'pairing',
   'folder.error': null,
   'events.missed': null,
 };
@@ -54,10 +56,10 @@ export interface FilterFlags {
 }
 
 /** The filter after the flags, on top of `current`; exit 2 with a hint for an unknown folder or kind. */
-export function applyFilterFlags(current: NotifyFilter, flags: FilterFlags): NotifyFilter {
+export function applyFilterFlags(current: NotifyFilter, flags: FilterFlags, isFolder: (id: string) => boolean = (id) => folderById(id) !== undefined): NotifyFilter {
   const folders = flags.folders === undefined ? current.folders : listOrAll(flags.folders, '--folders', (name) => {
     const id = name.replace(/\/+$/, '');
-    if (folderById(id) === undefined) {
+    if (!isFolder(id)) {
       throw new BotsyncError('BAD_INPUT', `There is no folder "${name}".`, { hint: 'Name folders by their ID, as `botsync status` lists them (e.g. --folders inbox), or all.' });
     }
     return id;

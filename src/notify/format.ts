@@ -150,6 +150,14 @@ export function formatEvent(event: OtherEvent): string {
       const shown = event.errors.slice(0, LIST_LIMIT).map((entry) => `- ${quote(entry.path)}: ${quote(entry.error)}`);
       return fitLines(lines, shown, count);
     }
+    case 'folder.offered': {
+      const flow = event.folderType === 'two-way' ? 'two-way' : event.folderType === 'send' ? 'send-only' : 'receive-only';
+      const id = folderWord(event.folder);
+      return fitLines([
+        `botsync: peer ${quote(event.from)} offers the folder ${folderName(event.folder)} (label ${quote(event.label)}); here it would be ${flow}${event.preset === undefined ? '' : `, with the ${token(event.preset)} preset`}.`,
+        `Nothing of it is written on this machine until it is accepted: botsync folders accept ${id} [PATH] (default PATH: folders/${id} in the botsync home).`,
+      ]);
+    }
     case 'backup.failed':
       return fitLines([
         `botsync: the scheduled backup failed while ${event.stage}: ${quote(event.message)}.`,
@@ -197,6 +205,7 @@ export function formatSummary(events: readonly NotifiedEvent[], since: string): 
   if (of('file.conflict') > 0) parts.push(`${plural(of('file.conflict'), 'conflict copy', 'conflict copies')} (\`botsync conflicts\`)`);
   if (of('files.deleted') > 0) parts.push(`${plural(of('files.deleted'), 'mass deletion')} by peers (\`botsync versions --deleted\`)`);
   if (of('folder.error') > 0) parts.push(`${plural(of('folder.error'), 'folder error')}`);
+  if (of('folder.offered') > 0) parts.push(`${plural(of('folder.offered'), 'folder offer')} from peers (\`botsync folders list\`)`);
   if (of('events.missed') > 0) parts.push(`${plural(of('events.missed'), 'gap')} in Syncthing's events`);
   if (of('device.connected', 'device.disconnected') > 0) parts.push(`${plural(of('device.connected', 'device.disconnected'), 'connection change')}`);
   return fitLines([
@@ -253,8 +262,15 @@ function fileLine(file: FileReceivedEvent): string {
 
 /** Folder ids are botsync's own; one that is not a plain word is quoted all the same. */
 export function folderName(folder: string): string {
-  return /^[A-Za-z0-9._-]{1,64}$/.test(folder) ? `${folder}/` : quote(folder, 64);
+  return PLAIN_FOLDER_ID.test(folder) ? `${folder}/` : quote(folder, 64);
 }
+
+/** A folder id as a word of a command. */
+function folderWord(folder: string): string {
+  return PLAIN_FOLDER_ID.test(folder) ? folder : quote(folder, 64);
+}
+
+const PLAIN_FOLDER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Device ids and roles are well-formed when they come from Syncthing and botsync; quoted if not. */
 export function token(text: string): string {

@@ -17,11 +17,15 @@
 import { sep } from 'node:path';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { linkLeavesFolder } from '../folders/symlinks.js';
-import { FOLDERS } from '../workspace/roles.js';
 import { parseConflictName, type ConflictCopy } from '../folders/conflict-name.js';
 import type { BotsyncEvent, FileAction, FileChangedEvent, FileConflictEvent, FileKind, FileReceivedEvent } from './types.js';
 
 export interface NormalizeLookup {
+  /**
+   * Whether a folder is one people and agents use (the three, and those added: folders/home-folders.ts);
+   * botsync's own (botsync-mesh-*) are internal and never reported.
+   */
+  isUserFolder(folder: string): boolean;
   /** The name botsync knows the device by (peers chose it: it is quoted when shown). */
   deviceName(id: string): string;
   /** This machine's name: a conflict copy its own Syncthing made holds this machine's version. */
@@ -41,9 +45,6 @@ export interface NormalizeLookup {
   linkTarget(folder: string, path: string): Promise<string | null>;
 }
 
-/** The folders people and agents use; botsync's own (botsync-mesh-*) are internal and never reported. */
-export const USER_FOLDER_IDS: ReadonlySet<string> = new Set(FOLDERS.map((folder) => folder.id));
-
 const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);
 /** ItemFinished's `type`: "file", "dir" or "symlink" (Syncthing 1.19's puller). */
 const KINDS: ReadonlySet<string> = new Set<FileKind>(['file', 'dir', 'symlink']);
@@ -56,7 +57,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
       const { item, folder, error, type, action } = data;
       if (typeof item !== 'string' || typeof folder !== 'string' || typeof action !== 'string') return undefined;
       if (error !== null && error !== undefined && error !== '') return undefined;
-      if (!USER_FOLDER_IDS.has(folder) || !ACTIONS.has(action)) return undefined;
+      if (!lookup.isUserFolder(folder) || !ACTIONS.has(action)) return undefined;
       const path = slashPath(item);
       const copy = type === 'file' ? parseConflictName(path) : undefined;
       // Made and removed by the merge within a second: neither is news (the merged file is).
@@ -75,7 +76,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     case 'LocalChangeDetected': {
       // Every local change comes here: a conflict copy this machine's Syncthing made is news, any other change is history.
       const { folder, path, type, action } = data;
-      if (typeof folder !== 'string' || typeof path !== 'string' || !USER_FOLDER_IDS.has(folder)) return undefined;
+      if (typeof folder !== 'string' || typeof path !== 'string' || !lookup.isUserFolder(folder)) return undefined;
       if (type === 'file' && action !== 'deleted') {
         const copy = parseConflictName(slashPath(path));
         // A copy of an append-only file is the merge's to announce (daemon/append-merge.ts).
@@ -94,7 +95,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     }
     case 'FolderErrors': {
       const { folder, errors } = data;
-      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || !Array.isArray(errors)) return undefined;
+      if (typeof folder !== 'string' || !lookup.isUserFolder(folder) || !Array.isArray(errors)) return undefined;
       // Syncthing ends some error texts with a newline.
       const list = errors.filter(isRecord).map((entry) => ({ path: String(entry.path ?? ''), error: String(entry.error ?? '').trimEnd() }));
       if (list.length === 0) return undefined;
@@ -103,7 +104,7 @@ export async function normalize(event: SyncthingEvent, lookup: NormalizeLookup):
     case 'StateChanged': {
       // The folder as a whole stopped: its path is gone, or the disk has no room left for Syncthing's database.
       const { folder, to, error } = data;
-      if (typeof folder !== 'string' || !USER_FOLDER_IDS.has(folder) || to !== 'error') return undefined;
+      if (typeof folder !== 'string' || !lookup.isUserFolder(folder) || to !== 'error') return undefined;
       const reason = typeof error === 'string' && error.trim() !== '' ? error.trimEnd() : 'Syncthing gave no reason';
       return { type: 'folder.error', time, folder, reason, errors: [] };
     }

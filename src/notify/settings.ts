@@ -3,6 +3,8 @@ import type { Layout } from '../workspace/layout.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { applyFilterFlags, EVENT_KINDS, type FilterFlags, type NotifyFilter } from './filter.js';
 import type { NotifyTarget } from './types.js';
+import { tryLoadConfig } from '../workspace/config.js';
+import { folderIds } from '../folders/home-folders.js';
 
 /**
  * Where notifications go. `botsync notify set` stores a target (token included, so the file is 0600 and
@@ -75,7 +77,10 @@ export async function setTarget(layout: Layout, options: SetOptions, env: NodeJS
   } else {
     target = { ...newTarget(options, env), ...openClawOptions(options) };
   }
-  const filter = applyFilterFlags({ ...(kept?.folders === undefined ? {} : { folders: kept.folders }), ...(kept?.events === undefined ? {} : { events: kept.events }) }, options);
+  // The added folders too (folders add|accept); a home not set up yet has the three.
+  const config = await tryLoadConfig(layout);
+  const known = config === undefined ? undefined : new Set(folderIds(config));
+  const filter = applyFilterFlags({ ...(kept?.folders === undefined ? {} : { folders: kept.folders }), ...(kept?.events === undefined ? {} : { events: kept.events }) }, options, known === undefined ? undefined : (id) => known.has(id));
   await writeJsonAtomic(layout.notifySettingsFile, { enabled: true, ...target, ...filter } satisfies StoredSettings);
   return { url: target.url, tokenEnv: options.tokenEnv ?? null, filter };
 }

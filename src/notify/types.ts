@@ -183,6 +183,26 @@ export interface FolderErrorEvent {
   errors: { path: string; error: string }[];
 }
 
+/**
+ * A peer offers a folder (Syncthing's pending folder offer): nothing of it is written here until
+ * `botsync folders accept`. Announced once per offer (daemon/folder-offers.ts).
+ */
+export interface FolderOfferedEvent {
+  type: 'folder.offered';
+  time: string;
+  /** The folder ID (checked: a plain name, folders/offers.ts). */
+  folder: string;
+  /** The offering peer's name. */
+  from: string;
+  deviceId: string;
+  /** The folder's label as the peer sent it: untrusted. */
+  label: string;
+  /** How it would flow here once accepted. */
+  folderType: 'two-way' | 'send' | 'receive';
+  /** The preset it would be accepted with, one this machine knows. */
+  preset?: string;
+}
+
 /** A scheduled backup failed; the schedule tries again at retryAt. */
 export interface BackupFailedEvent {
   type: 'backup.failed';
@@ -217,6 +237,7 @@ export type BotsyncEvent =
   | RevocationRefusedEvent
   | FilesDeletedEvent
   | FolderErrorEvent
+  | FolderOfferedEvent
   | BackupFailedEvent
   | EventsMissedEvent;
 
@@ -243,6 +264,7 @@ const TYPES: Record<BotsyncEvent['type'], true> = {
   'peer.refused': true,
   'revocation.refused': true,
   'folder.error': true,
+  'folder.offered': true,
   'backup.failed': true,
   'events.missed': true,
 };

@@ -8,10 +8,9 @@ import { SyncthingClient } from '../syncthing/client.js';
 import { configXmlPath, guiLoginOf } from '../syncthing/config-xml.js';
 import { deviceKeyHint, deviceKeyProblem, deviceKeyState } from '../syncthing/device-key.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
-import { folderPath } from '../workspace/home.js';
 import { listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS } from '../workspace/roles.js';
+import { homeFolders } from '../folders/home-folders.js';
 import { quote } from '../notify/format.js';
 import { notifyStatus, type NotifyStatus } from '../notify/status.js';
 import { escapingLinks } from '../folders/symlinks.js';
@@ -52,8 +51,8 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
   checks.push(await privateFile('syncthing-config', configXmlPath(layout.syncthingHome)));
   checks.push(await guiLoginCheck(layout));
   checks.push(await deviceKeyCheck(layout, config));
-  checks.push(await foldersPresent(layout));
-  checks.push(await symlinksCheck(layout));
+  checks.push(await foldersPresent(layout, config));
+  checks.push(await symlinksCheck(layout, config));
   checks.push(conflictsCheck(await listConflicts(layout, config)));
 
   try {
@@ -90,7 +89,7 @@ async function checkSyncthing(layout: Layout, config: BotsyncConfig, checks: Che
     checks.push({ id: 'syncthing-api', status: 'ok', message: `Syncthing ${version.version} answers on ${config.gui.address}` });
     checks.push(await guiClosedCheck(client));
     const folders = new Map((await client.folders()).map((folder) => [folder.id, folder]));
-    for (const spec of FOLDERS) {
+    for (const spec of homeFolders(layout, config)) {
       if (!folders.has(spec.id)) {
         checks.push({ id: `folder-${spec.id}`, status: 'fail', message: `Syncthing has no folder "${spec.id}"`, fix: 'Restart with `botsync stop && botsync start`; the daemon re-applies the folders.' });
         continue;
@@ -219,34 +218,41 @@ async function privateFile(id: string, path: string): Promise<Check> {
   }
 }
 
-async function foldersPresent(layout: Layout): Promise<Check> {
+async function foldersPresent(layout: Layout, config: BotsyncConfig): Promise<Check> {
   const missing: string[] = [];
-  for (const folder of FOLDERS) {
-    const path = folderPath(layout, folder.dir);
+  const folders = homeFolders(layout, config);
+  for (const { path } of folders) {
     const isDir = await stat(path).then((s) => s.isDirectory(), (error: unknown) => {
       if (errnoCode(error) === 'ENOENT') return false;
       throw error;
     });
     if (!isDir) missing.push(path);
   }
+  const added = folders.filter((folder) => folder.added !== undefined);
+  const also = added.length === 0 ? '' : ` (and ${added.map((folder) => folder.id).join(', ')})`;
   return missing.length === 0
-    ? { id: 'folders', status: 'ok', message: 'shared/, deliverables/ and inbox/ are present' }
-    : { id: 'folders', status: 'fail', message: `missing: ${missing.join(', ')}`, fix: 'Run `botsync init --force` to re-create them.' };
+    ? { id: 'folders', status: 'ok', message: `shared/, deliverables/ and inbox/ are present${also}` }
+    : {
+        id: 'folders',
+        status: 'fail',
+        message: `missing: ${missing.join(', ')}`,
+        fix: 'Run `botsync init --force` to re-create the home\'s folders; for an added folder, put its directory back, or `botsync folders remove ID`.',
+      };
 }
 
 /** How many escaping links `doctor` names; the count covers them all. */
 const LINKS_LISTED = 10;
 
 /** Links in the folders that lead out of them (folders/symlinks.ts): made by a peer, or here. */
-async function symlinksCheck(layout: Layout): Promise<Check> {
+async function symlinksCheck(layout: Layout, config: BotsyncConfig): Promise<Check> {
   const found: string[] = [];
   const unreadable: string[] = [];
   let total = 0;
-  for (const folder of FOLDERS) {
-    const scan = await escapingLinks(folderPath(layout, folder.dir), LINKS_LISTED - found.length);
+  for (const folder of homeFolders(layout, config)) {
+    const scan = await escapingLinks(folder.path, LINKS_LISTED - found.length);
     total += scan.total;
-    found.push(...scan.links.map((link) => `${folder.dir}/${quote(link.path)} -> ${quote(link.target)}`));
-    unreadable.push(...scan.unreadable.map((dir) => `${folder.dir}/${quote(dir)}`));
+    found.push(...scan.links.map((link) => `${folder.id}/${quote(link.path)} -> ${quote(link.target)}`));
+    unreadable.push(...scan.unreadable.map((dir) => `${folder.id}/${quote(dir)}`));
   }
   const unread = unreadable.length === 0 ? '' : ` (${unreadable.length} ${unreadable.length === 1 ? 'directory' : 'directories'} could not be read: ${unreadable.slice(0, LINKS_LISTED).join(', ')})`;
   if (total === 0) return { id: 'symlinks', status: 'ok', message: `no symbolic link points outside its folder${unread}` };

@@ -12,10 +12,10 @@ import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type Peer
 import { localChanges } from '../folders/settle.js';
 import { deliveryFolders, progressByDevice, type FolderProgress } from '../folders/delivery.js';
 import { isFolderPaused, isPeerPaused } from '../mesh/pause.js';
-import { folderPath } from '../workspace/home.js';
 import { countByFolder, listConflicts, type Conflict } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
-import { FOLDERS, folderType, type FolderType, type Role } from '../workspace/roles.js';
+import type { FolderType, Role } from '../workspace/roles.js';
+import { homeFolders } from '../folders/home-folders.js';
 
 /** The `status --json` shape from DESIGN.md; fields may be added, never renamed. */
 export interface StatusReport {
@@ -197,12 +197,12 @@ export function buildStatus(
         completion: live === undefined ? null : Object.fromEntries((live.completion.get(peer.deviceId) ?? []).map((folder) => [folder.folder, folder.completion])),
       };
     }),
-    folders: FOLDERS.map((folder, index) => {
-      const db = live?.folders[index];
+    folders: homeFolders(layout, config).map((folder) => {
+      const db = live?.folders.get(folder.id);
       return {
         id: folder.id,
-        path: folderPath(layout, folder.dir),
-        type: folderType(folder, config.role),
+        path: folder.path,
+        type: folder.type,
         state: db?.state ?? 'unknown',
         completion: db === undefined ? null : completion(db.status),
         error: db === undefined ? null : folderError(db),
@@ -230,7 +230,8 @@ export interface LiveState {
   system: SystemStatus | undefined;
   connections: Connections;
   stats: DeviceStats;
-  folders: (LiveFolder | undefined)[];
+  /** By folder ID; a folder Syncthing does not have (yet) is absent. */
+  folders: Map<string, LiveFolder | undefined>;
   /** Per peer: how it stands in each folder shared with it. */
   completion: Map<string, FolderProgress[]>;
 }
@@ -246,7 +247,7 @@ export interface LiveFolder {
  * What a running Syncthing reports, or undefined when it does not answer. The system status is the
  * caller's cached copy: Syncthing can hold that call for many seconds (see daemon/system-watch.ts).
  */
-export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, peers: readonly string[]): Promise<LiveState | undefined> {
+export async function queryLive(client: SyncthingClient, system: SystemStatus | undefined, peers: readonly string[], folderIds: readonly string[]): Promise<LiveState | undefined> {
   try {
     // The completions need the folders' devices first: they are asked alongside the rest, not after it.
     // A folder paused or removed between the two calls costs its completions, not the status.
@@ -258,9 +259,9 @@ export async function queryLive(client: SyncthingClient, system: SystemStatus | 
       client.connections(),
       client.deviceStats(),
       completion,
-      ...FOLDERS.map((folder) => liveFolder(client, folder.id).catch(unknownFolder)),
+      ...folderIds.map((id) => liveFolder(client, id).catch(unknownFolder)),
     ]);
-    return { version: version.version, system, connections, stats, folders, completion: byPeer };
+    return { version: version.version, system, connections, stats, folders: new Map(folderIds.map((id, index) => [id, folders[index]])), completion: byPeer };
   } catch (error) {
     if (isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')) return undefined;
     throw error;

@@ -16,6 +16,7 @@ import type {
   NeedPage,
   OptionsConfig,
   PendingDevices,
+  PendingFolders,
   SyncthingEvent,
   SystemStatus,
   SystemVersion,
@@ -204,6 +205,11 @@ export class SyncthingClient {
 
   pendingDevices(): Promise<PendingDevices> {
     return this.call('GET', '/rest/cluster/pending/devices');
+  }
+
+  /** The folders peers offer this device (shared with it there, not here): never accepted automatically. */
+  pendingFolders(): Promise<PendingFolders> {
+    return this.call('GET', '/rest/cluster/pending/folders');
   }
 
   /**

@@ -195,3 +195,10 @@ export interface DbFileVersion {
   size: number;
   version: string[];
 }
+
+/**
+ * /rest/cluster/pending/folders (Syncthing 1.19): folder ID -> offering device -> its offer, for the
+ * folders peers share with this device that it does not share with them (checked on 1.19.2; each
+ * offer also comes as PendingFoldersChanged `added`, and goes as `removed` once accepted).
+ */
+export type PendingFolders = Record<string, { offeredBy: Record<string, { time: string; label: string; receiveEncrypted: boolean; remoteEncrypted: boolean }> }>;

@@ -52,6 +52,24 @@ export interface Revocation {
   here?: true;
 }
 
+/** How an added folder flows from this machine: `folders add --type`. */
+export type AddedFolderType = 'two-way' | 'send' | 'receive';
+export const ADDED_FOLDER_TYPES: readonly AddedFolderType[] = ['two-way', 'send', 'receive'];
+
+/** A folder beyond the three: added here with `folders add`, or accepted from a peer's offer with `folders accept`. */
+export interface AddedFolder {
+  /** Folder ID, the same on every machine that syncs it. */
+  id: string;
+  /** Absolute, on this machine; each machine chooses its own. */
+  path: string;
+  type: AddedFolderType;
+  /** The preset whose rules its .botsyncignore started from (folders/presets.ts). */
+  preset?: string;
+  /** The device IDs it is shared with, or every peer (those paired later too). */
+  peers: string[] | 'all';
+  addedAt: string;
+}
+
 /** botsync's own record of a home: the desired state the daemon applies to Syncthing. */
 export interface BotsyncConfig {
   version: 1;
@@ -73,6 +91,8 @@ export interface BotsyncConfig {
   versions?: { keep: string };
   /** `merge.append`: the glob patterns of append-only files (folders/append-merge.ts); absent: the defaults. */
   merge?: { append: string[] };
+  /** Folders added with `folders add` / `folders accept` (folders/added.ts); absent: none. */
+  folders?: AddedFolder[];
   /** `botsync pause`: peers (by device ID) and folders (by ID) that do not sync until `botsync resume` (mesh/pause.ts). */
   paused?: { peers: string[]; folders: string[] };
   /** The pairing relay chosen at init with --relay / BOTSYNC_RELAY, if any. */
@@ -171,6 +191,7 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
   if (raw.mesh !== undefined && !(isObject(raw.mesh) && typeof raw.mesh.approve === 'boolean')) throw fail('"mesh.approve" must be true or false');
   if (raw.versions !== undefined && !(isObject(raw.versions) && typeof raw.versions.keep === 'string')) throw fail('"versions.keep" must be a duration like 30d, or off');
   if (raw.merge !== undefined && !(isObject(raw.merge) && Array.isArray(raw.merge.append) && raw.merge.append.every((glob) => typeof glob === 'string'))) throw fail('"merge.append" must be a list of patterns');
+  if (raw.folders !== undefined && !(Array.isArray(raw.folders) && raw.folders.every(isAddedFolder))) throw fail('"folders" must be a list of folders with an id, a path, a type and peers');
   if (raw.paused !== undefined && !(isObject(raw.paused) && isStringList(raw.paused.peers) && isStringList(raw.paused.folders))) throw fail('"paused" must list peers and folders');
   for (const peer of [...raw.peers, ...((raw.pending as unknown[] | undefined) ?? [])]) {
     if (!isObject(peer)) throw fail('a peer is not an object');
@@ -182,6 +203,12 @@ function parseConfig(raw: unknown, path: string): BotsyncConfig {
     }
   }
   return raw as unknown as BotsyncConfig;
+}
+
+function isAddedFolder(value: unknown): boolean {
+  if (!isObject(value) || typeof value.id !== 'string' || typeof value.path !== 'string' || typeof value.addedAt !== 'string') return false;
+  if (!ADDED_FOLDER_TYPES.includes(value.type as AddedFolderType) || (value.preset !== undefined && typeof value.preset !== 'string')) return false;
+  return value.peers === 'all' || (Array.isArray(value.peers) && value.peers.every((peer) => typeof peer === 'string'));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -47,6 +47,12 @@ export interface Layout {
   mergeEventCursorFile: string;
   /** The conflict copies of append-only files the merge announced (daemon/append-merge.ts): each is news once, across restarts. */
   mergeAnnouncedFile: string;
+  /** Where `folders accept` puts a folder when no path is given: `<home>/folders/<ID>`. */
+  acceptedFoldersDir: string;
+  /** The peers' folder offers already announced, so each is news once (daemon/folder-offers.ts). */
+  folderOffersFile: string;
+  /** How far the folder-offer watch has read Syncthing's events. */
+  folderOffersCursorFile: string;
   /** Held around each change of a folder's shared ignore rules (folders/ignore.ts). */
   ignoreLockFile: string;
 }
@@ -88,6 +94,9 @@ export function layoutFor(home: string): Layout {
     mergeBaseDir: join(stateDir, 'merge-base'),
     mergeEventCursorFile: join(stateDir, 'merge-events.cursor'),
     mergeAnnouncedFile: join(stateDir, 'merge-announced.json'),
+    acceptedFoldersDir: join(home, 'folders'),
+    folderOffersFile: join(stateDir, 'folder-offers.json'),
+    folderOffersCursorFile: join(stateDir, 'folder-offers.cursor'),
     ignoreLockFile: join(stateDir, 'ignore.lock'),
   };
 }

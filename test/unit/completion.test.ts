@@ -22,8 +22,11 @@ function program(): Command {
   return root;
 }
 
-/** Peer names by home: what config.json would hold. */
-const sources: CompletionSources = { peerNames: async (home) => (home === '/other' ? ['carol'] : ['bob', 'bobs-laptop']) };
+/** Peer names and folder IDs by home: what config.json would hold. */
+const sources: CompletionSources = {
+  peerNames: async (home) => (home === '/other' ? ['carol'] : ['bob', 'bobs-laptop']),
+  folderIds: async () => ['shared', 'deliverables', 'inbox', 'workspace'],
+};
 const at = (...words: string[]) => complete(program(), words, sources);
 
 describe('completion', () => {
@@ -47,8 +50,9 @@ describe('completion', () => {
     expect(await at('peers', 'remove', 'bo')).toEqual(['bob', 'bobs-laptop']);
     expect(await at('--home', '/other', 'peers', 'remove', '')).toEqual(['carol']);
     expect(await at('peers', 'remove', 'bob', '')).toEqual([]);
-    expect(await at('pull', '')).toEqual(['shared', 'deliverables', 'inbox']);
-    expect(await at('notify', 'set', '--folders', 'inbox,')).toEqual(['inbox,shared', 'inbox,deliverables']);
+    // The added folders too (`folders add`, `accept`), as config.json lists them.
+    expect(await at('pull', '')).toEqual(['shared', 'deliverables', 'inbox', 'workspace']);
+    expect(await at('notify', 'set', '--folders', 'inbox,')).toEqual(['inbox,shared', 'inbox,deliverables', 'inbox,workspace']);
     expect(await at('notify', 'set', '--events', 'files,d')).toEqual(['files,deletions', 'files,devices']);
     expect(await at('notify', 'set', '--url', '')).toEqual([]);
   });

@@ -12,6 +12,8 @@ const itemFinished = (data: Record<string, unknown>): SyncthingEvent => ({
   data: { action: 'update', error: null, folder: 'shared', item: 'dir1/f.txt', type: 'file', ...data },
 });
 
+/** The three folders and one added with `folders add`. */
+const USER_FOLDERS: ReadonlySet<string> = new Set(['shared', 'deliverables', 'inbox', 'workspace']);
 // As Syncthing 1.19.2 sent it when its puller moved the losing version aside.
 const localChangeDetected = (data: Record<string, unknown>): SyncthingEvent => ({
   id: 7,
@@ -25,6 +27,7 @@ function lookup(sizes: Record<string, number | null> = {}, links: Record<string,
   const asked: string[] = [];
   return {
     asked,
+    isUserFolder: (folder) => USER_FOLDERS.has(folder),
     deviceName: (id) => (id === PEER ? 'alice' : id.slice(0, 7)),
     ownName: 'carol',
     copyAuthor: async (folder, path) => {
@@ -137,6 +140,7 @@ describe('normalize', () => {
 
   it('keeps a file whose size cannot be read (gone again, Syncthing busy) with a null size', async () => {
     const failing: NormalizeLookup = {
+      isUserFolder: (folder) => USER_FOLDERS.has(folder),
       deviceName: () => 'x',
       ownName: 'x',
       copyAuthor: async () => Promise.reject(new Error('Syncthing busy')),
@@ -169,6 +173,15 @@ describe('normalize', () => {
     const deleted = lookup({}, links);
     expect(await normalize(itemFinished({ item: 'escape', action: 'delete', type: 'file' }), deleted)).toMatchObject({ kind: 'file', action: 'delete' });
     expect(deleted.asked).toEqual([]);
+  });
+
+  it('reports a file received in a folder added with `folders add` like one in the three', async () => {
+    expect(await normalize(itemFinished({ folder: 'workspace', item: 'memory/2026-12-01.md' }), lookup({ 'workspace:memory/2026-12-01.md': 9 }))).toMatchObject({
+      type: 'file.received',
+      folder: 'workspace',
+      path: 'memory/2026-12-01.md',
+      size: 9,
+    });
   });
 
   it("ignores failed items, botsync's internal mesh folder, unknown folders and malformed data", async () => {

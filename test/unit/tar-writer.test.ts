@@ -102,6 +102,22 @@ describe('tar writer', () => {
     expect(gnuTar(['-t'], archives[0]!)).toContain(LONG);
   });
 
+  it('archives a directory from anywhere under a path of its own (an added folder as folders/ID), with the same exclusions', async () => {
+    const elsewhere = join(root, 'workspace');
+    mkdirSync(join(elsewhere, 'memory'), { recursive: true });
+    writeFileSync(join(elsewhere, 'MEMORY.md'), '# memory\n');
+    writeFileSync(join(elsewhere, 'memory', 'day.md'), '- a day\n');
+    writeFileSync(join(elsewhere, 'memory', 'trace.log'), 'excluded\n');
+    mkdirSync(join(elsewhere, '.stversions'));
+    const writer = new TarWriter({ ...source(), paths: ['inbox'], mounted: [{ path: 'folders/workspace', dir: elsewhere }] });
+    const archive = await readAll(writer, 4096);
+    expect(gnuTar(['-t'], archive).trim().split('\n')).toEqual(['inbox/', 'inbox/task.md', 'folders/workspace/', 'folders/workspace/MEMORY.md', 'folders/workspace/memory/', 'folders/workspace/memory/day.md']);
+    const out = join(root, 'out-mounted');
+    mkdirSync(out);
+    gnuTar(['-x', '-C', out], archive);
+    expect(readFileSync(join(out, 'folders', 'workspace', 'memory', 'day.md'), 'utf8')).toBe('- a day\n');
+  });
+
   it('skips what vanishes while the folders are read, and cuts a file that grows at its size', async () => {
     const home = join(root, 'home');
     const writer = new TarWriter(source());

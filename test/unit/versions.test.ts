@@ -5,7 +5,7 @@ import { parseMoment } from '../../src/lib/time/duration.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 
-const config = { version: 1, deviceId: 'X', name: 'a', role: 'agent' } as BotsyncConfig;
+const config = { version: 1, deviceId: 'X', name: 'a', role: 'agent', peers: [] } as unknown as BotsyncConfig;
 const layout = layoutFor('/home/u/sync');
 
 describe('versions.keep', () => {
@@ -37,15 +37,15 @@ describe('versions.keep', () => {
 
 describe('the path a user names', () => {
   it('is read from the home when it starts with a folder, else from the working directory', () => {
-    expect(placeOf(layout, 'shared/plan.md', '/tmp')).toMatchObject({ rel: 'plan.md', shown: 'shared/plan.md', spec: { id: 'shared' } });
-    expect(placeOf(layout, 'notes/a.md', '/home/u/sync/inbox')).toMatchObject({ rel: 'notes/a.md', shown: 'inbox/notes/a.md' });
-    expect(placeOf(layout, '/home/u/sync/deliverables/r.pdf', '/')).toMatchObject({ rel: 'r.pdf', spec: { id: 'deliverables' } });
-    expect(placeOf(layout, 'shared', '/')).toMatchObject({ rel: '', shown: 'shared/' });
+    expect(placeOf(layout, config, 'shared/plan.md', '/tmp')).toMatchObject({ rel: 'plan.md', shown: 'shared/plan.md', folder: { id: 'shared' } });
+    expect(placeOf(layout, config, 'notes/a.md', '/home/u/sync/inbox')).toMatchObject({ rel: 'notes/a.md', shown: 'inbox/notes/a.md' });
+    expect(placeOf(layout, config, '/home/u/sync/deliverables/r.pdf', '/')).toMatchObject({ rel: 'r.pdf', folder: { id: 'deliverables' } });
+    expect(placeOf(layout, config, 'shared', '/')).toMatchObject({ rel: '', shown: 'shared/' });
   });
 
   it('must lie in a folder of the home', () => {
     for (const outside of ['/etc/passwd', '/home/u/sync/BOTSYNC.md', '/home/u/sync/.botsync/config.json', 'shared/../../x']) {
-      expect(() => placeOf(layout, outside, '/'), outside).toThrow(/is not in a folder of/);
+      expect(() => placeOf(layout, config, outside, '/'), outside).toThrow(/is not in a folder of/);
     }
   });
 });
