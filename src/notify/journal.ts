@@ -15,7 +15,8 @@ import { sleepUnlessAborted } from '../lib/time/sleep.js';
  * the last number from the journal's own tail when it starts: what a reader can have seen is what is
  * in the files, and a line handed to the kernel is there even after kill -9, so no number a reader saw
  * is given again. A number given to an event that never reached the file (a crash while the disk was
- * full) may be given again; nobody saw it.
+ * full) may be given again; nobody saw it. One given up while the disk was full is a gap, which an
+ * `events.missed` line tells.
  */
 
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -33,25 +34,45 @@ export class Journal {
   private seq: number;
   /** seq -> the Syncthing event id it came from, for events not yet in the file. */
   private readonly unwritten = new Map<number, number>();
+  /** Events given up while the journal could not be written, not yet told by an `events.missed` line. */
+  private missed = 0;
 
   /**
    * `onProblem` hears that the journal cannot be written (a full disk) and when it can again; nothing
-   * is lost meanwhile up to 1 MiB. Throws when the journal exists but cannot be read: numbering on
-   * from a guess could repeat a number.
+   * is lost meanwhile up to 1 MiB. Past it the oldest lines are given up, and once a line is written
+   * again an `events.missed` line says how many. Throws when the journal exists but cannot be read:
+   * numbering on from a guess could repeat a number.
    */
-  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs'> = {}) {
+  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs' | 'holdBytes'> = {}) {
     this.seq = lastSeq(layout.journalFile);
     this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, ...options, keep: KEEP, onProblem });
   }
 
   /** `sourceId`: the Syncthing event it came from, which the saved event cursor stays behind until the line is in the file. */
   append(event: BotsyncEvent, sourceId?: number): void {
+    this.put(event, sourceId, 1);
+  }
+
+  /** `standsFor`: how many events are untold when this line is given up (an events.missed line: those it tells). */
+  private put(event: BotsyncEvent, sourceId: number | undefined, standsFor: number): void {
     this.seq += 1;
     const seq = this.seq;
     if (sourceId !== undefined) this.unwritten.set(seq, sourceId);
     // seq and time first: they are what a reader looks for in a line.
     const { time, ...rest } = event;
-    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, () => this.unwritten.delete(seq));
+    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, (written) => {
+      // Given up or written, the line no longer holds the event cursor: a lost one is told instead of pinning it for good.
+      this.unwritten.delete(seq);
+      if (!written) this.missed += standsFor;
+      else if (this.missed > 0) this.tellMissed();
+    });
+  }
+
+  /** Once the journal takes lines again: the events it gave up, in one line after those it kept. */
+  private tellMissed(): void {
+    const count = this.missed;
+    this.missed = 0;
+    this.put({ type: 'events.missed', time: new Date().toISOString(), reason: 'not journaled: the disk was full', count }, undefined, count);
   }
 
   /** The Syncthing event id of the oldest event not yet in the file (held while the disk is full), or null. */

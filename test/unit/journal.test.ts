@@ -203,6 +203,34 @@ describe('the event journal', () => {
     expect((await allLines(layout)).map((line) => line.seq)).toEqual([1, 2]);
   });
 
+  it('lets go of the event cursor for events given up on a full disk, and tells their loss in the journal', async () => {
+    await mkdir(layout.stateDir, { recursive: true });
+    await symlink('/dev/full', layout.journalFile);
+    const problems: string[] = [];
+    // Room for two or three lines: the oldest of six are given up.
+    const journal = new Journal(layout, (message) => problems.push(message), { retryMs: 20, holdBytes: 400 });
+    try {
+      for (let n = 1; n <= 6; n++) journal.append(event(n), 40 + n);
+      await journal.flushed();
+      const deadline = Date.now() + 5_000;
+      while (problems.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(problems[0]).toMatch(/cannot write/);
+      await rm(layout.journalFile);
+      // Without the lost ones letting go, the cursor would stay at 41 for the daemon's life.
+      while (journal.heldSince() !== null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(journal.heldSince()).toBeNull();
+    } finally {
+      await journal.close();
+    }
+    const lines = await allLines(layout);
+    const kept = lines.slice(0, -1).map((line) => line.seq);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(6);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 6 - kept.length + 1 + i));
+    expect(lines.at(-1)).toMatchObject({ seq: 7, type: 'events.missed', reason: 'not journaled: the disk was full', count: 6 - kept.length });
+    expect(problems[1]).toMatch(new RegExp(`writable again; ${6 - kept.length} writes were dropped meanwhile$`));
+  });
+
   it('keeps the saved event cursor behind an event until its line is in the file', async () => {
     const journal = new Journal(layout);
     journal.append(event(1), 17);
