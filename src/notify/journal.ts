@@ -1,10 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { followLog } from '../lib/log-reader.js';
 import { logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent, JournaledEvent } from './types.js';
-import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event
@@ -211,9 +210,8 @@ function scanFileBackward(fd: number, size: number, visit: (event: JournaledEven
 
 /**
  * Calls `onEvent` for each event appended after `from` (as readJournal left it) that `types` accepts,
- * until `signal` aborts. Across a rotation the file it reads is drained to its end, then what was added
- * since is read from the files as readJournal reads them (however many rotations happened between two
- * turns), and seq numbers keep an event from being printed twice.
+ * until `signal` aborts. The lines come from the log follower (lib/log-reader.ts), which reads a
+ * rotated file until its writer's last lines are in; seq numbers keep an event from being printed twice.
  */
 export async function followJournal(
   layout: Layout,
@@ -222,92 +220,17 @@ export async function followJournal(
   signal: AbortSignal,
   options: { types?: (type: string) => boolean; everyMs?: number } = {},
 ): Promise<void> {
-  const path = layout.journalFile;
-  let position = from;
   let last = from.seq;
-  let current: Followed | undefined;
-  const accept = (event: JournaledEvent) => {
+  const deliver = (line: string) => {
+    const event = parseLine(line);
+    if (event === undefined) return;
     if (event.seq !== undefined) {
       if (last !== null && event.seq <= last) return;
       last = event.seq;
     }
     if (options.types?.(event.type) ?? true) onEvent(event);
   };
-  const deliver = (line: string) => {
-    const event = parseLine(line);
-    if (event !== undefined) accept(event);
-  };
-  try {
-    while (!signal.aborted) {
-      if (current === undefined) {
-        const handle = await openIfExists(path);
-        const ino = handle === undefined ? undefined : (await handle.stat()).ino;
-        if (handle !== undefined && ino === position.ino) {
-          current = { handle, ino, offset: position.offset, partial: Buffer.alloc(0) };
-        } else if (handle !== undefined) {
-          await handle.close();
-          // Not the file `position` is in (rotated since, or new): catch up from the files, then follow from their end.
-          const caught = await readJournal(layout, last === null ? {} : { afterSeq: last });
-          caught.events.forEach(accept);
-          position = caught.position;
-          continue;
-        }
-      }
-      if (current !== undefined) {
-        const grew = await readOn(current, deliver);
-        const now = await stat(path).catch((error: unknown) => {
-          if (errnoCode(error) === 'ENOENT') return undefined;
-          throw error;
-        });
-        // Rotated (or cut short): once the old file stopped growing, so that its writer's last lines are in.
-        if ((now === undefined || now.ino !== current.ino || now.size < current.offset) && !grew) {
-          await current.handle.close();
-          current = undefined;
-          position = { ino: null, offset: 0, seq: last };
-          continue;
-        }
-      }
-      await sleepUnlessAborted(options.everyMs ?? 100, signal);
-    }
-  } finally {
-    await current?.handle.close();
-  }
-}
-
-interface Followed {
-  handle: FileHandle;
-  ino: number;
-  offset: number;
-  /** The start of a line whose end is not written yet. */
-  partial: Buffer;
-}
-
-async function openIfExists(path: string): Promise<FileHandle | undefined> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Reads what was appended since the last turn; true when there was anything. */
-async function readOn(file: Followed, deliver: (line: string) => void): Promise<boolean> {
-  let grew = false;
-  for (;;) {
-    const buffer = Buffer.alloc(CHUNK_BYTES);
-    const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, file.offset);
-    if (bytesRead === 0) return grew;
-    grew = true;
-    file.offset += bytesRead;
-    // Split as bytes: a character cut between two reads is whole again once joined.
-    let bytes = Buffer.concat([file.partial, buffer.subarray(0, bytesRead)]);
-    for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a)) {
-      deliver(bytes.subarray(0, newline).toString('utf8'));
-      bytes = bytes.subarray(newline + 1);
-    }
-    file.partial = Buffer.from(bytes);
-  }
+  await followLog(layout.journalFile, deliver, { from: from.ino === null ? undefined : { ino: from.ino, size: from.offset }, signal, everyMs: options.everyMs });
 }
 
 /** A line that does not parse is one the daemon was cut off writing (a crash); it is skipped. */

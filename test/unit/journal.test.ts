@@ -141,8 +141,9 @@ describe('the event journal', () => {
     const seen: number[] = [];
     const stop = new AbortController();
     const following = followJournal(layout, position, (e) => void seen.push(e.seq!), stop.signal, { everyMs: 5 });
+    // Each rotated file is read until it stayed quiet for 250 ms (lib/log-reader.ts): seconds in all, many more on a loaded machine.
     const caughtUp = async (n: number) => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 60_000;
       while ((seen.at(-1) ?? 0) < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     };
     try {
@@ -161,7 +162,7 @@ describe('the event journal', () => {
       await following;
     }
     expect(seen).toEqual(Array.from({ length: 75 }, (_, i) => i + 6));
-  });
+  }, 120_000);
 
   it('follows by type, and from a journal that does not exist yet', async () => {
     const { position } = await readJournal(layout);

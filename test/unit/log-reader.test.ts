@@ -71,6 +71,32 @@ it('follows a log from where the last lines ended, across rotations, losing and 
   }
 }, 90_000);
 
+it('follows on in the file the last lines came from when it was rotated before following began', async () => {
+  const path = join(root, 'daemon.log');
+  const log = new RotatingLog(path, { maxBytes: 60, keep: 3 });
+  log.write(line(1));
+  log.write(line(2));
+  await log.flushed();
+  const { end } = await lastLines(path, 10);
+  // Line 3 fills the file, line 4 rotates it: both come after `end`, in two files.
+  log.write(line(3));
+  log.write(line(4));
+  await log.flushed();
+  expect(await readFile(`${path}.1`, 'utf8')).toBe(line(1) + line(2) + line(3));
+  const seen: string[] = [];
+  const stop = new AbortController();
+  const following = followLog(path, (text) => seen.push(text), { from: end, signal: stop.signal, everyMs: 5 });
+  try {
+    const done = await pollUntil(async () => (seen.length >= 2 ? true : undefined), { everyMs: 10, timeoutMs: 30_000 });
+    expect(done, JSON.stringify(seen)).toBe(true);
+    expect(seen).toEqual([line(3).trim(), line(4).trim()]);
+  } finally {
+    stop.abort();
+    await following;
+    await log.close();
+  }
+});
+
 it('writes no secret to the file, and gives callers the same redaction for what they show elsewhere', async () => {
   const path = join(root, 'daemon.log');
   const log = smallLog(path, ['api-key-123']);
