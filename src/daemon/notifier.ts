@@ -120,6 +120,9 @@ export class Notifier {
         }
         // Past what memory may hold while the disk refuses writes, the stream waits (Syncthing keeps the events).
         await this.queue.room();
+        // The stream saves its cursor once this resolves, also the last time as it stops: the journal's
+        // lines written first, so the cursor is past them and a restart does not journal them again.
+        await this.journal.flushed();
       },
       onGap: ({ reason, count }) => {
         // The daemon starts Syncthing itself, and the stream recovers what Syncthing saw since it started:

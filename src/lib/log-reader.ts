@@ -26,7 +26,10 @@ export async function lastLines(path: string, count: number): Promise<{ lines: s
 }
 
 export interface FollowOptions {
-  /** Where reading starts in the current file (from lastLines); without it, at the file's start. */
+  /**
+   * Where reading starts (from lastLines): in that file, also when it was rotated since; without it,
+   * at the current file's start.
+   */
   from?: LogEnd;
   signal: AbortSignal;
   everyMs?: number;
@@ -78,20 +81,22 @@ export async function followLog(path: string, onLine: (line: string) => void, { 
     partial = '';
     decoder = new StringDecoder('utf8');
   };
+  /** `path.index` from `offset` to its end; it is then the file last finished. */
+  const readRotated = async (index: number, offset: number) => {
+    const file = await openIfExists(`${path}.${index}`);
+    if (file === undefined) return;
+    try {
+      position = offset;
+      await drainRotated(file);
+      finished = (await file.stat()).ino;
+    } finally {
+      await file.close();
+    }
+    endOfFile();
+  };
   const readRotatedAfter = async (done: number) => {
     const at = await rotatedIndex(path, done);
-    for (let index = (at ?? 1) - 1; index >= 1; index--) {
-      const file = await openIfExists(`${path}.${index}`);
-      if (file === undefined) continue;
-      try {
-        position = 0;
-        await drainRotated(file);
-        finished = (await file.stat()).ino;
-      } finally {
-        await file.close();
-      }
-      endOfFile();
-    }
+    for (let index = (at ?? 1) - 1; index >= 1; index--) await readRotated(index, 0);
   };
   try {
     while (!signal.aborted) {
@@ -100,8 +105,19 @@ export async function followLog(path: string, onLine: (line: string) => void, { 
         handle = await openIfExists(path);
         if (handle !== undefined) {
           ino = (await handle.stat()).ino;
-          position = from !== undefined && from.ino === ino ? from.size : 0;
+          const start = from;
           from = undefined;
+          position = start !== undefined && start.ino === ino ? start.size : 0;
+          if (start !== undefined && start.ino !== ino) {
+            // Rotated between the read that gave `from` and now: that file goes on from there, then those after it.
+            const at = await rotatedIndex(path, start.ino);
+            if (at !== undefined) {
+              await handle.close();
+              handle = undefined;
+              await readRotated(at, start.size);
+              continue;
+            }
+          }
         }
       }
       if (handle !== undefined) {

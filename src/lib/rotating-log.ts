@@ -16,7 +16,7 @@ export interface RotatingLogOptions {
   onProblem?: (message: string) => void;
   /** How often a failing file is tried again. */
   retryMs?: number;
-  /** How much text is held in memory while the file cannot be written; the oldest goes first past it. */
+  /** How much text is held in memory while the file cannot be written; the oldest is given up first past it. */
   holdBytes?: number;
 }
 
@@ -37,10 +37,10 @@ export class RotatingLog {
   private readonly secrets: string[];
   private readonly retryMs: number;
   private readonly holdBytes: number;
-  /** Text not yet written, each with what hears that it was (write's onWritten). */
-  private held: { text: string; done?: () => void }[] = [];
+  /** Text not yet written, each with what hears whether it was (write's onWritten). */
+  private held: { text: string; done?: (written: boolean) => void }[] = [];
   private heldBytes = 0;
-  /** Writes given up while failing (held text past holdBytes). */
+  /** Writes given up (held text past holdBytes) since the outage began; told when it ends. */
   private dropped = 0;
   /** Set from the first failed write until a retry has written everything held. */
   private failing: Error | undefined;
@@ -70,22 +70,19 @@ export class RotatingLog {
   }
 
   /**
-   * `onWritten` runs once the text is in the file (handed to the kernel, so it survives the process
-   * being killed), also when that happens on a retry; never for text dropped while failing.
+   * `onWritten` runs once for each write: with true once the text is in the file (handed to the kernel,
+   * so it survives the process being killed), also when that happens on a retry; with false once it is
+   * given up (held past holdBytes, written after close, or lost at close), so a caller waiting for it
+   * is never left waiting.
    */
-  write(text: string, onWritten?: () => void): void {
-    if (this.closed) return;
-    const clean = this.redacted(text);
-    if (this.failing !== undefined) this.hold(clean, onWritten);
-    else this.append(clean, onWritten);
+  write(text: string, onWritten?: (written: boolean) => void): void {
+    if (this.closed) return onWritten?.(false);
+    this.put(this.redacted(text), onWritten);
   }
 
   /** Resolves once what was written so far reached the file (or is held, while the file cannot be written). */
   flushed(): Promise<void> {
-    const stream = this.stream;
-    if (stream === undefined || stream.destroyed) return Promise.resolve();
-    // Writes complete in order: the callback of an empty one runs after every write before it.
-    return new Promise((resolve) => stream.write('', () => resolve()));
+    return new Promise((resolve) => this.afterQueued(() => resolve()));
   }
 
   line(message: string): void {
@@ -104,7 +101,20 @@ export class RotatingLog {
     return new Promise((resolve) => stream.end(() => resolve()));
   }
 
-  private append(text: string, onWritten?: () => void): void {
+  private put(text: string, onWritten?: (written: boolean) => void): void {
+    if (this.failing !== undefined) this.hold(text, onWritten);
+    else this.append(text, onWritten);
+  }
+
+  /** Runs `then` once every write queued so far reported back (false: the stream failed), at once when none is open. */
+  private afterQueued(then: (written: boolean) => void): void {
+    const stream = this.stream;
+    if (stream === undefined || stream.destroyed) return then(false);
+    // Writes complete in order: the callback of an empty one runs after every write before it.
+    stream.write('', (error) => then(error === null || error === undefined));
+  }
+
+  private append(text: string, onWritten?: (written: boolean) => void): void {
     let stream: WriteStream;
     try {
       stream = this.stream ?? this.open();
@@ -116,7 +126,9 @@ export class RotatingLog {
     }
     this.size += Buffer.byteLength(text);
     stream.write(text, (error) => {
-      if (error === null || error === undefined) return onWritten?.();
+      if (error === null || error === undefined) return onWritten?.(true);
+      // Closed: nothing retries it.
+      if (this.closed) return onWritten?.(false);
       // Not written: kept for the retry, in the order the failed writes report back.
       this.hold(text, onWritten);
       if (stream === this.stream) this.fail(error);
@@ -150,12 +162,14 @@ export class RotatingLog {
     return this.open();
   }
 
-  private hold(text: string, done?: () => void): void {
+  private hold(text: string, done?: (written: boolean) => void): void {
     this.held.push({ text, done });
     this.heldBytes += Buffer.byteLength(text);
     while (this.heldBytes > this.holdBytes && this.held.length > 1) {
-      this.heldBytes -= Buffer.byteLength(this.held.shift()!.text);
+      const oldest = this.held.shift()!;
+      this.heldBytes -= Buffer.byteLength(oldest.text);
       this.dropped += 1;
+      oldest.done?.(false);
     }
   }
 
@@ -175,37 +189,37 @@ export class RotatingLog {
   private retry(): void {
     this.retryTimer = undefined;
     if (this.closed) return;
-    const text = this.takeHeld();
+    const held = this.takeHeld();
     this.failing = undefined;
-    // A write cut short by the failure may have left half a line: open() starts what follows on a line of its own.
-    this.append(text.text, () => {
-      for (const done of text.done) done();
-      if (this.failing !== undefined || !this.outageReported) return;
+    // Each entry written on its own: one that fails again is held again with its own callback, so a
+    // later drop gives up only that one. A write cut short by the failure may have left half a line:
+    // open() starts what follows on a line of its own.
+    for (const entry of held) this.put(entry.text, entry.done);
+    this.afterQueued((written) => {
+      if (!written || this.failing !== undefined || !this.outageReported) return;
       this.outageReported = false;
-      this.options.onProblem?.(`${this.path} is writable again${text.dropped > 0 ? `; ${text.dropped} writes were dropped meanwhile` : ''}`);
+      const dropped = this.dropped;
+      this.dropped = 0;
+      this.options.onProblem?.(`${this.path} is writable again${dropped > 0 ? `; ${dropped} writes were dropped meanwhile` : ''}`);
     });
   }
 
   private lastTry(): void {
-    const text = this.takeHeld();
+    const held = this.takeHeld();
+    let lost: Error | undefined;
     try {
-      appendFileSync(this.path, (endsMidLine(this.path) ? '\n' : '') + text.text, { mode: 0o600 });
-      for (const done of text.done) done();
+      appendFileSync(this.path, (endsMidLine(this.path) ? '\n' : '') + held.map((entry) => entry.text).join(''), { mode: 0o600 });
     } catch (error) {
-      this.options.onProblem?.(`closing ${this.path} lost ${text.count + text.dropped} writes it could not make: ${(error as Error).message}`);
+      lost = error as Error;
+      this.options.onProblem?.(`closing ${this.path} lost ${held.length + this.dropped} writes it could not make: ${lost.message}`);
     }
+    for (const entry of held) entry.done?.(lost === undefined);
   }
 
-  private takeHeld(): { text: string; done: (() => void)[]; count: number; dropped: number } {
-    const taken = {
-      text: this.held.map((entry) => entry.text).join(''),
-      done: this.held.flatMap((entry) => (entry.done === undefined ? [] : [entry.done])),
-      count: this.held.length,
-      dropped: this.dropped,
-    };
+  private takeHeld(): { text: string; done?: (written: boolean) => void }[] {
+    const taken = this.held;
     this.held = [];
     this.heldBytes = 0;
-    this.dropped = 0;
     return taken;
   }
 }

@@ -1,10 +1,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { followLog } from '../lib/log-reader.js';
 import { logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent, JournaledEvent } from './types.js';
-import { sleepUnlessAborted } from '../lib/time/sleep.js';
 
 /**
  * The event feed as NDJSON in `<state>/events.ndjson` (rotated by size): the daemon appends every event
@@ -15,7 +14,8 @@ import { sleepUnlessAborted } from '../lib/time/sleep.js';
  * the last number from the journal's own tail when it starts: what a reader can have seen is what is
  * in the files, and a line handed to the kernel is there even after kill -9, so no number a reader saw
  * is given again. A number given to an event that never reached the file (a crash while the disk was
- * full) may be given again; nobody saw it.
+ * full) may be given again; nobody saw it. One given up while the disk was full is a gap, which an
+ * `events.missed` line tells.
  */
 
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -33,25 +33,45 @@ export class Journal {
   private seq: number;
   /** seq -> the Syncthing event id it came from, for events not yet in the file. */
   private readonly unwritten = new Map<number, number>();
+  /** Events given up while the journal could not be written, not yet told by an `events.missed` line. */
+  private missed = 0;
 
   /**
    * `onProblem` hears that the journal cannot be written (a full disk) and when it can again; nothing
-   * is lost meanwhile up to 1 MiB. Throws when the journal exists but cannot be read: numbering on
-   * from a guess could repeat a number.
+   * is lost meanwhile up to 1 MiB. Past it the oldest lines are given up, and once a line is written
+   * again an `events.missed` line says how many. Throws when the journal exists but cannot be read:
+   * numbering on from a guess could repeat a number.
    */
-  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs'> = {}) {
+  constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs' | 'holdBytes'> = {}) {
     this.seq = lastSeq(layout.journalFile);
     this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, ...options, keep: KEEP, onProblem });
   }
 
   /** `sourceId`: the Syncthing event it came from, which the saved event cursor stays behind until the line is in the file. */
   append(event: BotsyncEvent, sourceId?: number): void {
+    this.put(event, sourceId, 1);
+  }
+
+  /** `standsFor`: how many events are untold when this line is given up (an events.missed line: those it tells). */
+  private put(event: BotsyncEvent, sourceId: number | undefined, standsFor: number): void {
     this.seq += 1;
     const seq = this.seq;
     if (sourceId !== undefined) this.unwritten.set(seq, sourceId);
     // seq and time first: they are what a reader looks for in a line.
     const { time, ...rest } = event;
-    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, () => this.unwritten.delete(seq));
+    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, (written) => {
+      // Given up or written, the line no longer holds the event cursor: a lost one is told instead of pinning it for good.
+      this.unwritten.delete(seq);
+      if (!written) this.missed += standsFor;
+      else if (this.missed > 0) this.tellMissed();
+    });
+  }
+
+  /** Once the journal takes lines again: the events it gave up, in one line after those it kept. */
+  private tellMissed(): void {
+    const count = this.missed;
+    this.missed = 0;
+    this.put({ type: 'events.missed', time: new Date().toISOString(), reason: 'not journaled: the disk was full', count }, undefined, count);
   }
 
   /** The Syncthing event id of the oldest event not yet in the file (held while the disk is full), or null. */
@@ -190,9 +210,8 @@ function scanFileBackward(fd: number, size: number, visit: (event: JournaledEven
 
 /**
  * Calls `onEvent` for each event appended after `from` (as readJournal left it) that `types` accepts,
- * until `signal` aborts. Across a rotation the file it reads is drained to its end, then what was added
- * since is read from the files as readJournal reads them (however many rotations happened between two
- * turns), and seq numbers keep an event from being printed twice.
+ * until `signal` aborts. The lines come from the log follower (lib/log-reader.ts), which reads a
+ * rotated file until its writer's last lines are in; seq numbers keep an event from being printed twice.
  */
 export async function followJournal(
   layout: Layout,
@@ -201,92 +220,17 @@ export async function followJournal(
   signal: AbortSignal,
   options: { types?: (type: string) => boolean; everyMs?: number } = {},
 ): Promise<void> {
-  const path = layout.journalFile;
-  let position = from;
   let last = from.seq;
-  let current: Followed | undefined;
-  const accept = (event: JournaledEvent) => {
+  const deliver = (line: string) => {
+    const event = parseLine(line);
+    if (event === undefined) return;
     if (event.seq !== undefined) {
       if (last !== null && event.seq <= last) return;
       last = event.seq;
     }
     if (options.types?.(event.type) ?? true) onEvent(event);
   };
-  const deliver = (line: string) => {
-    const event = parseLine(line);
-    if (event !== undefined) accept(event);
-  };
-  try {
-    while (!signal.aborted) {
-      if (current === undefined) {
-        const handle = await openIfExists(path);
-        const ino = handle === undefined ? undefined : (await handle.stat()).ino;
-        if (handle !== undefined && ino === position.ino) {
-          current = { handle, ino, offset: position.offset, partial: Buffer.alloc(0) };
-        } else if (handle !== undefined) {
-          await handle.close();
-          // Not the file `position` is in (rotated since, or new): catch up from the files, then follow from their end.
-          const caught = await readJournal(layout, last === null ? {} : { afterSeq: last });
-          caught.events.forEach(accept);
-          position = caught.position;
-          continue;
-        }
-      }
-      if (current !== undefined) {
-        const grew = await readOn(current, deliver);
-        const now = await stat(path).catch((error: unknown) => {
-          if (errnoCode(error) === 'ENOENT') return undefined;
-          throw error;
-        });
-        // Rotated (or cut short): once the old file stopped growing, so that its writer's last lines are in.
-        if ((now === undefined || now.ino !== current.ino || now.size < current.offset) && !grew) {
-          await current.handle.close();
-          current = undefined;
-          position = { ino: null, offset: 0, seq: last };
-          continue;
-        }
-      }
-      await sleepUnlessAborted(options.everyMs ?? 100, signal);
-    }
-  } finally {
-    await current?.handle.close();
-  }
-}
-
-interface Followed {
-  handle: FileHandle;
-  ino: number;
-  offset: number;
-  /** The start of a line whose end is not written yet. */
-  partial: Buffer;
-}
-
-async function openIfExists(path: string): Promise<FileHandle | undefined> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Reads what was appended since the last turn; true when there was anything. */
-async function readOn(file: Followed, deliver: (line: string) => void): Promise<boolean> {
-  let grew = false;
-  for (;;) {
-    const buffer = Buffer.alloc(CHUNK_BYTES);
-    const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, file.offset);
-    if (bytesRead === 0) return grew;
-    grew = true;
-    file.offset += bytesRead;
-    // Split as bytes: a character cut between two reads is whole again once joined.
-    let bytes = Buffer.concat([file.partial, buffer.subarray(0, bytesRead)]);
-    for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a)) {
-      deliver(bytes.subarray(0, newline).toString('utf8'));
-      bytes = bytes.subarray(newline + 1);
-    }
-    file.partial = Buffer.from(bytes);
-  }
+  await followLog(layout.journalFile, deliver, { from: from.ino === null ? undefined : { ino: from.ino, size: from.offset }, signal, everyMs: options.everyMs });
 }
 
 /** A line that does not parse is one the daemon was cut off writing (a crash); it is skipped. */

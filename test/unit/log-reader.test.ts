@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { followLog, lastLines } from '../../src/lib/log-reader.js';
-import { RotatingLog } from '../../src/lib/rotating-log.js';
+import { RotatingLog, type RotatingLogOptions } from '../../src/lib/rotating-log.js';
 import { pollUntil } from '../../src/lib/time/poll.js';
 
 let root: string;
@@ -19,6 +19,15 @@ function smallLog(path: string, secrets: string[] = []): RotatingLog {
   return new RotatingLog(path, { maxBytes: 100, keep: 3, secrets });
 }
 const line = (n: number) => `line ${String(n).padStart(14, '0')}\n`;
+
+/** A log holding lines 1 and 2, and its last lines as a follower starts from them. */
+async function twoLines(path: string, options: RotatingLogOptions) {
+  const log = new RotatingLog(path, options);
+  log.write(line(1));
+  log.write(line(2));
+  await log.flushed();
+  return { log, ...(await lastLines(path, 10)) };
+}
 
 it('reads the last lines across the rotated files, oldest first', async () => {
   const path = join(root, 'daemon.log');
@@ -39,11 +48,7 @@ it('reads the last lines across the rotated files, oldest first', async () => {
 it('follows a log from where the last lines ended, across rotations, losing and repeating nothing', async () => {
   const path = join(root, 'daemon.log');
   // Enough old files that none is dropped before the follower read it, however slowly it runs.
-  const log = new RotatingLog(path, { maxBytes: 100, keep: 20 });
-  log.write(line(1));
-  log.write(line(2));
-  await log.flushed();
-  const { lines, end } = await lastLines(path, 10);
+  const { log, lines, end } = await twoLines(path, { maxBytes: 100, keep: 20 });
   expect(lines).toEqual([line(1).trim(), line(2).trim()]);
 
   const seen: string[] = [];
@@ -70,6 +75,28 @@ it('follows a log from where the last lines ended, across rotations, losing and 
     await log.close();
   }
 }, 90_000);
+
+it('follows on in the file the last lines came from when it was rotated before following began', async () => {
+  const path = join(root, 'daemon.log');
+  const { log, end } = await twoLines(path, { maxBytes: 60, keep: 3 });
+  // Line 3 fills the file, line 4 rotates it: both come after `end`, in two files.
+  log.write(line(3));
+  log.write(line(4));
+  await log.flushed();
+  expect(await readFile(`${path}.1`, 'utf8')).toBe(line(1) + line(2) + line(3));
+  const seen: string[] = [];
+  const stop = new AbortController();
+  const following = followLog(path, (text) => seen.push(text), { from: end, signal: stop.signal, everyMs: 5 });
+  try {
+    const done = await pollUntil(async () => (seen.length >= 2 ? true : undefined), { everyMs: 10, timeoutMs: 30_000 });
+    expect(done, JSON.stringify(seen)).toBe(true);
+    expect(seen).toEqual([line(3).trim(), line(4).trim()]);
+  } finally {
+    stop.abort();
+    await following;
+    await log.close();
+  }
+});
 
 it('writes no secret to the file, and gives callers the same redaction for what they show elsewhere', async () => {
   const path = join(root, 'daemon.log');

@@ -2,7 +2,7 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RotatingLog, type RotatingLogOptions } from '../../src/lib/rotating-log.js';
 
 /** Polls until `probe` holds; the retry runs on a real (short) timer. */
@@ -73,6 +73,47 @@ describe('a rotating log on a full disk', () => {
     expect(lines.at(-1)).toBe('entry 39');
     expect(lines.length).toBeLessThanOrEqual(11);
     expect(problems[1]).toMatch(new RegExp(`writable again; ${40 - lines.length} writes were dropped meanwhile$`));
+  });
+
+  it('tells each write whether it was written or given up, also when a retry failed again', async () => {
+    // Only the retry timer is faked: the test decides when a retry runs; the writes are real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const heard = new Map<number, boolean[]>();
+    try {
+      const log = await onFullDisk({ holdBytes: 100 });
+      const entry = (i: number) => log.write(`entry ${String(i).padStart(2, '0')}\n`, (written) => heard.set(i, [...(heard.get(i) ?? []), written]));
+      for (let i = 0; i < 8; i++) entry(i);
+      // The failed writes reported back: held, and a retry is due.
+      await log.flushed();
+      expect(problems).toHaveLength(1);
+      vi.advanceTimersByTime(20);
+      // The retry failed as well: what it tried is held again, each entry on its own.
+      await log.flushed();
+      // Past 100 bytes the oldest entries are given up, one at a time.
+      for (let i = 8; i < 16; i++) entry(i);
+      await rm(path);
+      vi.advanceTimersByTime(20);
+      await log.flushed();
+      await log.close();
+    } finally {
+      vi.useRealTimers();
+    }
+    // Eleven 9-byte entries fit in 100 bytes: only the five oldest were given up, not all that the failed retry tried.
+    const kept = Array.from({ length: 11 }, (_, i) => `entry ${String(i + 5).padStart(2, '0')}`);
+    expect((await text(path)).trim().split('\n')).toEqual(kept);
+    for (let i = 0; i < 16; i++) expect(heard.get(i), `entry ${i}`).toEqual([i >= 5]);
+    expect(problems[1]).toBe(`${path} is writable again; 5 writes were dropped meanwhile`);
+  });
+
+  it('tells a write lost at close, and one made after it, that it was not written', async () => {
+    const log = await onFullDisk();
+    const heard: string[] = [];
+    // Still on its way to the full disk when the log closes.
+    log.write('in flight\n', (written) => heard.push(`in flight ${written}`));
+    await log.close();
+    log.write('after close\n', (written) => heard.push(`after close ${written}`));
+    expect(heard).toEqual(['in flight false', 'after close false']);
+    expect(unhandled).toEqual([]);
   });
 
   it('starts what it held on a new line when the failure cut a line short', async () => {
