@@ -9,8 +9,10 @@
  * that Syncthing has just written in B's shared/ (x.md arrives in shared/, B at once writes
  * inbox/x.md), which must not be taken for Syncthing's own write and left to its 10 s watcher.
  * For reference, the same inbox write right after another name arrived in shared/: what that busy
- * moment costs any write. The samples are taken in turns, round after round, so load drift falls on
- * all alike.
+ * moment costs any write. And an edit of a file that just arrived (B answers A's file 200 ms and 1 s
+ * after it arrived in shared/, timed from B's edit until A has it), which must not be taken for
+ * Syncthing's write of that file either; the plain 1 s-watcher pair does the same for reference.
+ * The samples are taken in turns, round after round, so load drift falls on all alike.
  *
  * Each sample is an isolated write: the pause before it outlasts every timer a previous write can
  * leave running. Syncthing sleeps 250 ms after sending an index update (batching), and its watcher
@@ -31,6 +33,10 @@ import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
 import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
 
 const FILE_BYTES = 1024;
+/** An edit's size: unlike the received file's, so that the editing side's arrival is told apart. */
+const EDIT_BYTES = 2 * FILE_BYTES;
+/** How long after the arrival the edit is made: a person answering at once, and a second later. */
+const EDIT_AFTER_MS = [200, 1_000] as const;
 const TARGET_MEDIAN_MS = 250;
 /** Longer than Syncthing's 250 ms index-batching sleep; raw pairs add their watcher delay to it. */
 const QUIET_MS = 500;
@@ -69,7 +75,7 @@ interface VariantResult extends Summary {
 type DetectedBy = 'watch' | 'poll';
 
 /** Writes one file on A and resolves when B has it at full size; B's directory is watched before the write. */
-async function oneSample(writeDir: string, readDir: string, name: string): Promise<{ ms: number; by: DetectedBy }> {
+async function oneSample(writeDir: string, readDir: string, name: string, bytes = FILE_BYTES): Promise<{ ms: number; by: DetectedBy }> {
   const target = join(readDir, name);
   let settle!: (detection: { at: bigint; by: DetectedBy }) => void;
   let fail!: (error: Error) => void;
@@ -82,7 +88,7 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
   let lastEventAt: bigint | undefined;
   const check = async (at: bigint, by: DetectedBy) => {
     try {
-      if (done || (await stat(target)).size !== FILE_BYTES || done) return;
+      if (done || (await stat(target)).size !== bytes || done) return;
       done = true;
       if (by === 'watch') return settle({ at, by });
       // The poll's stat and the inotify event can complete in the same loop turn; let the event's
@@ -100,7 +106,7 @@ async function oneSample(writeDir: string, readDir: string, name: string): Promi
   const poll = setInterval(() => void check(process.hrtime.bigint(), 'poll'), FALLBACK_POLL_MS);
   const timeout = setTimeout(() => fail(new Error(`${name} did not reach ${readDir} within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS);
   try {
-    const data = randomBytes(FILE_BYTES);
+    const data = randomBytes(bytes);
     const start = process.hrtime.bigint();
     await writeFile(join(writeDir, name), data);
     const { at, by } = await seen;
@@ -121,6 +127,18 @@ interface Variant {
 /** A write into `writeDir` until it is in `readDir`. */
 function oneWay(label: string, writeDir: string, readDir: string): Variant {
   return { label, sample: (name) => oneSample(writeDir, readDir, name) };
+}
+
+/** A file written in `aDir` until it is in `bDir`, then edited there `afterMs` later: timed from the edit until `aDir` has it. */
+function editAfterReceive(label: string, aDir: string, bDir: string, afterMs: number): Variant {
+  return {
+    label,
+    sample: async (name) => {
+      await oneSample(aDir, bDir, name);
+      await sleep(afterMs);
+      return oneSample(bDir, aDir, name, EDIT_BYTES);
+    },
+  };
 }
 
 /**
@@ -170,13 +188,14 @@ await runBench('sync-latency', async () => {
       return oneSample(b.path('inbox'), a.path('inbox'), name);
     },
   });
-  const [shared, deliverables, inbox, inboxAfterShared, inboxAfterOtherShared] = await measure(
+  const [shared, deliverables, inbox, inboxAfterShared, inboxAfterOtherShared, ...botsyncEdits] = await measure(
     [
       oneWay('botsync', a.path('shared'), b.path('shared')),
       oneWay('botsync-deliverables', a.path('deliverables'), b.path('deliverables')),
       oneWay('botsync-inbox', b.path('inbox'), a.path('inbox')),
       inboxAfterArrival('botsync-inbox-after-shared', (name) => name),
       inboxAfterArrival('botsync-inbox-after-other-shared', (name) => `other-${name}`),
+      ...EDIT_AFTER_MS.map((ms) => editAfterReceive(`botsync-edit-${ms}ms-after-receive`, a.path('shared'), b.path('shared'), ms)),
     ],
     samples,
   );
@@ -197,14 +216,21 @@ await runBench('sync-latency', async () => {
   };
 
   let syncthingWatcher1s: (VariantResult & { fsWatcherDelayS: number }) | undefined;
+  let syncthingWatcher1sEdits: VariantResult[] = [];
   if (!flags['no-watcher1s']) {
     await raw.patchFolder({ fsWatcherDelayS: 1 });
     const patched = await raw.folder();
     log(`syncthing: folder ${FOLDER_ID} now fsWatcherDelayS=${patched.fsWatcherDelayS}`);
-    syncthingWatcher1s = {
-      ...(await measure([oneWay('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath)], samples, patched.fsWatcherDelayS))[0]!,
-      fsWatcherDelayS: patched.fsWatcherDelayS,
-    };
+    const [oneWayResult, ...edits] = await measure(
+      [
+        oneWay('syncthing-watcher1s', raw.a.folderPath, raw.b.folderPath),
+        ...EDIT_AFTER_MS.map((ms) => editAfterReceive(`syncthing-watcher1s-edit-${ms}ms-after-receive`, raw.a.folderPath, raw.b.folderPath, ms)),
+      ],
+      samples,
+      patched.fsWatcherDelayS,
+    );
+    syncthingWatcher1s = { ...oneWayResult!, fsWatcherDelayS: patched.fsWatcherDelayS };
+    syncthingWatcher1sEdits = edits;
   }
   await raw.stop();
 
@@ -218,8 +244,16 @@ await runBench('sync-latency', async () => {
     botsyncInboxAfterOtherShared: inboxAfterOtherShared!,
     inboxAfterSharedVsInbox: round(inboxAfterShared!.medianMs / inbox!.medianMs, 1),
     inboxAfterSharedVsAfterOther: round(inboxAfterShared!.medianMs / inboxAfterOtherShared!.medianMs, 1),
+    // Issue 15's edit-after-receive: target <= 100 ms median, like any other write.
+    botsyncEditAfterReceive: Object.fromEntries(EDIT_AFTER_MS.map((ms, i) => [`${ms}ms`, botsyncEdits[i]!])),
     syncthingDefault,
-    ...(syncthingWatcher1s === undefined ? {} : { syncthingWatcher1s }),
+    ...(syncthingWatcher1s === undefined
+      ? {}
+      : {
+          syncthingWatcher1s,
+          syncthingWatcher1sEditAfterReceive: Object.fromEntries(EDIT_AFTER_MS.map((ms, i) => [`${ms}ms`, syncthingWatcher1sEdits[i]!])),
+          editAfterReceiveVsWatcher1s: Object.fromEntries(EDIT_AFTER_MS.map((ms, i) => [`${ms}ms`, round(botsyncEdits[i]!.medianMs / syncthingWatcher1sEdits[i]!.medianMs, 2)])),
+        }),
     speedupVsDefault: round(syncthingDefault.medianMs / botsync.medianMs, 1),
     ...(syncthingWatcher1s === undefined ? {} : { speedupVsWatcher1s: round(syncthingWatcher1s.medianMs / botsync.medianMs, 1) }),
     targetMedianMs: TARGET_MEDIAN_MS,
