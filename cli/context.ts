@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { BotsyncError } from '../src/errors.js';
-import { NETWORK_PROFILES, type NetworkProfile } from '../src/workspace/config.js';
 import { layoutFor, resolveHome, type Layout } from '../src/workspace/layout.js';
 import { printer, type Printer } from './output.js';
 
@@ -42,13 +40,4 @@ function rootOf(command: Command): Command {
   let root = command;
   while (root.parent !== null) root = root.parent;
   return root;
-}
-
-/** --network, else BOTSYNC_NETWORK, else the default for real users: internet. */
-export function networkFrom(context: Context): NetworkProfile {
-  const chosen = context.options.network ?? context.env.BOTSYNC_NETWORK ?? 'internet';
-  if (!NETWORK_PROFILES.includes(chosen as NetworkProfile)) {
-    throw new BotsyncError('USAGE', `Unknown network profile "${chosen}".`, { hint: 'Use --network internet, lan or loopback.' });
-  }
-  return chosen as NetworkProfile;
 }

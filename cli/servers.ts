@@ -1,4 +1,6 @@
+import { BotsyncError } from '../src/errors.js';
 import { changeSetting } from '../src/mesh/settings.js';
+import { NETWORK_PROFILES, type NetworkProfile } from '../src/workspace/config.js';
 import { parseDiscovery, parseRelays } from '../src/workspace/network.js';
 import type { Context } from './context.js';
 
@@ -28,4 +30,13 @@ export function serversFrom(context: Context): ServerChoice {
 /** Stores the servers given into the home (through its daemon when it runs). */
 export async function storeServers(context: Context, servers: ServerChoice): Promise<void> {
   for (const [key, value] of Object.entries(servers.given)) await changeSetting(context.layout, key, value);
+}
+
+/** --network, else BOTSYNC_NETWORK, else the default for real users: internet. */
+export function networkFrom(context: Context): NetworkProfile {
+  const chosen = context.options.network ?? context.env.BOTSYNC_NETWORK ?? 'internet';
+  if (!NETWORK_PROFILES.includes(chosen as NetworkProfile)) {
+    throw new BotsyncError('USAGE', `Unknown network profile "${chosen}".`, { hint: 'Use --network internet, lan or loopback.' });
+  }
+  return chosen as NetworkProfile;
 }

@@ -1,10 +1,10 @@
 import { initHome } from '../../src/setup/init-home.js';
 import type { Role } from '../../src/workspace/roles.js';
-import { networkFrom, type Context } from '../context.js';
+import type { Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim } from '../output.js';
 import { describeOffer, makeOffer, reportGuest, type Offer } from '../pairing.js';
-import { serversFrom, storeServers } from '../servers.js';
+import { networkFrom, serversFrom, storeServers } from '../servers.js';
 import { locateSyncthing } from '../syncthing-binary.js';
 
 interface InitFlags {

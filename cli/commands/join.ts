@@ -10,11 +10,11 @@ import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
 import { parseInterval } from '../../src/lib/time/duration.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
-import { networkFrom, type Context } from '../context.js';
+import type { Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim, yellow } from '../output.js';
 import { directCodeOf, relayFor } from '../pairing.js';
-import { serversFrom, storeServers } from '../servers.js';
+import { networkFrom, serversFrom, storeServers } from '../servers.js';
 import { locateSyncthing } from '../syncthing-binary.js';
 
 interface JoinFlags {

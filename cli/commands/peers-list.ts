@@ -1,4 +1,4 @@
-import { collectStatus } from '../../src/report/status.js';
+import { collectStatus } from '../../src/report/collect-status.js';
 import type { Context } from '../context.js';
 import { bold, dim, green, table, yellow } from '../output.js';
 

@@ -1,4 +1,5 @@
-import { collectStatus, type StatusReport } from '../../src/report/status.js';
+import { collectStatus } from '../../src/report/collect-status.js';
+import type { StatusReport } from '../../src/report/status.js';
 import type { Context } from '../context.js';
 import { bold, dim, green, red, table, yellow } from '../output.js';
 

@@ -1,6 +1,5 @@
 import { isBotsyncError } from '../errors.js';
 import { lockHolder } from '../lib/lock.js';
-import { askDaemonOr } from '../ipc/client.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
@@ -8,7 +7,7 @@ import { readDaemonState, type DaemonState } from '../workspace/daemon-state.js'
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
-import { loadConfig, peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
+import { peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
 import { localChanges } from '../folders/settle.js';
 import { deliveryFolders, progressByDevice, type FolderProgress } from '../folders/delivery.js';
 import { isFolderPaused, isPeerPaused } from '../mesh/pause.js';
@@ -112,24 +111,20 @@ export interface PeerConnection {
 }
 
 /**
- * The status as the CLI sees it: from the daemon, which asks its Syncthing, when it runs; from
- * config.json alone when it does not.
+ * The status from config.json alone, for when no daemon answers (report/collect-status.ts asks it first).
+ * A daemon still starting holds its lock but does not answer on its socket yet.
  */
-export async function collectStatus(layout: Layout): Promise<StatusReport> {
-  const config = await loadConfig(layout);
-  return askDaemonOr(layout, 'status', undefined, async () => {
-    // A daemon still starting holds its lock but does not answer on its socket yet.
-    const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
-    const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
-    return buildStatus(
-      layout,
-      config,
-      daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState },
-      undefined,
-      await statusWarnings(layout, config),
-      await listConflicts(layout, config),
-    );
-  });
+export async function localStatus(layout: Layout, config: BotsyncConfig): Promise<StatusReport> {
+  const daemonPid = await lockHolder(layout.lockFile, legacyDaemonCheck(layout));
+  const daemonState = daemonPid === undefined ? undefined : await readDaemonState(layout);
+  return buildStatus(
+    layout,
+    config,
+    daemonPid === undefined ? undefined : { pid: daemonPid, state: daemonState },
+    undefined,
+    await statusWarnings(layout, config),
+    await listConflicts(layout, config),
+  );
 }
 
 /**
