@@ -152,7 +152,12 @@ function networkChecks(config: BotsyncConfig, report: NetworkReport): Check[] {
 
 /** Folder directories the fast-scan watcher could not watch, inotify's limit reached: they sync, only slower. */
 async function watchLimitCheck(layout: Layout): Promise<Check> {
-  const reached = (await readDaemonState(layout))?.watchLimit;
+  let reached;
+  try {
+    reached = (await readDaemonState(layout))?.watchLimit;
+  } catch (error) {
+    return failure('inotify-limit', error);
+  }
   if (reached === undefined) return { id: 'inotify-limit', status: 'ok', message: "the fast-scan watcher did not meet inotify's watch limit" };
   const { id, message, fix } = watchLimitWarning(reached);
   return { id, status: 'warn', message, fix };
