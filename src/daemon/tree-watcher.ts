@@ -22,14 +22,20 @@ export interface TreeWatcherOptions {
   watch?: (dir: string, listener: WatchListener<string>) => FSWatcher;
 }
 
-/** fs.inotify.max_user_watches, the per-user limit of inotify watches; undefined where there is none (not Linux). */
+/**
+ * The inotify watch limit this process meets; undefined where there is none (not Linux). Since Linux
+ * 5.11 watches are counted per user namespace, in /proc/sys/user/max_inotify_watches (in the first
+ * namespace, the same value as fs.inotify.max_user_watches); older kernels have only the latter.
+ */
 export async function inotifyWatchLimit(): Promise<number | undefined> {
-  try {
-    return Number((await readFile('/proc/sys/fs/inotify/max_user_watches', 'utf8')).trim());
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
+  for (const path of ['/proc/sys/user/max_inotify_watches', '/proc/sys/fs/inotify/max_user_watches']) {
+    try {
+      return Number((await readFile(path, 'utf8')).trim());
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
   }
+  return undefined;
 }
 
 /**

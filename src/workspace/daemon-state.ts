@@ -29,7 +29,7 @@ export interface DaemonState {
 
 export interface WatchLimitState {
   since: string;
-  /** fs.inotify.max_user_watches when it was reached; null where it could not be read. */
+  /** The watch limit when it was reached (fs.inotify.max_user_watches, or the user namespace's); null where it could not be read. */
   limit: number | null;
   /** The folders that met it, each with the first directory left unwatched ('' for its root). */
   folders: { id: string; dir: string }[];
