@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchTree, type TreeWatcher } from '../../src/daemon/tree-watcher.js';
 import { waitFor } from '../helpers/harness.js';
+import { directoriesIn } from '../helpers/dir-tree.js';
 
 describe('watchTree on the real file system', () => {
   let root: string;
@@ -104,8 +105,7 @@ describe('watchTree at the inotify watch limit', () => {
   let root: string;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'botsync-watch-limit-'));
-    for (let index = 0; index < DIRS; index++) await mkdir(join(root, `d${index}`));
+    root = await directoriesIn('botsync-watch-limit-', DIRS);
   });
 
   afterEach(async () => {
