@@ -396,6 +396,8 @@ class FolderWatchers {
   /** Logged once for the daemon's life, whichever folders meet the limit after the first. */
   private limitReached(folder: HomeFolder, dir: string): void {
     if (this.limit !== undefined) {
+      // A folder watched anew (its path changed) may meet it again: listed once.
+      if (this.limit.folders.some((listed) => listed.id === folder.id)) return;
       this.limit.folders.push({ id: folder.id, dir });
       this.onLimit(this.limit);
       return;

@@ -18,7 +18,7 @@ export interface TreeWatcherOptions {
    * reached (Linux). The watcher goes on with the directories it has, and tries each new one again.
    */
   onLimit?: (dir: string) => void;
-  /** fs.watch of one directory; replaced in unit tests to meet the limit without lowering it. */
+  /** fs.watch of one directory; replaced to count watches (bench) or to meet the limit without lowering it (unit tests). */
   watch?: (dir: string, listener: WatchListener<string>) => FSWatcher;
 }
 

@@ -161,12 +161,12 @@ const SUGGESTED_WATCH_LIMIT = 524288;
  * have run short too; its hourly rescan is then what finds changes there.
  */
 export function watchLimitWarning(reached: WatchLimitState): StatusWarning {
-  const value = reached.limit === null ? '' : ` (${reached.limit})`;
+  const value = reached.limit === null ? WATCH_LIMIT_SYSCTL : `${WATCH_LIMIT_SYSCTL}, here ${reached.limit}`;
   const where = reached.folders.map((folder) => (folder.dir === '' ? folder.id : `${folder.id} (from ${folder.id}/${folder.dir})`)).join(', ');
   const raised = Math.max(SUGGESTED_WATCH_LIMIT, 2 * (reached.limit ?? 0));
   return {
     id: 'inotify-limit',
-    message: `the system's limit of inotify watches${value}, ${WATCH_LIMIT_SYSCTL}, was reached: botsync's fast scans leave out directories of ${where}; changes there wait for Syncthing's own watcher (10 s), or its hourly rescan if Syncthing ran out of watches too`,
+    message: `inotify's watch limit (${value}) was reached: botsync's fast scans leave out directories of ${where}; changes there wait for Syncthing's own watcher (10 s), or its hourly rescan if Syncthing ran out of watches too`,
     fix: `Raise the limit with \`sudo sysctl ${WATCH_LIMIT_SYSCTL}=${raised}\`, keep it across reboots with the line \`${WATCH_LIMIT_SYSCTL}=${raised}\` in /etc/sysctl.d/90-botsync.conf, then run \`botsync restart\`.`,
   };
 }

@@ -39,7 +39,7 @@ describe('the daemon at the inotify watch limit', () => {
   it('warns in status, checks in doctor with the sysctl, and logs it once', async () => {
     const warning = await waitFor(async () => ((await home.status()).warnings as { id: string; message: string; fix: string }[]).find((entry) => entry.id === 'inotify-limit'), 'the inotify-limit warning in status', 30_000, 200);
     expect(warning.message).toContain('shared');
-    expect(warning.message).toContain(`(${LIMIT})`);
+    expect(warning.message).toContain(`here ${LIMIT}`);
     expect(warning.fix).toMatch(/sysctl fs\.inotify\.max_user_watches=\d+/);
     expect(warning.fix).toContain('/etc/sysctl.d/');
 
@@ -53,6 +53,6 @@ describe('the daemon at the inotify watch limit', () => {
     expect(check).toMatchObject({ status: 'warn', fix: warning.fix });
 
     const log = await readFile(home.path('.botsync', 'logs', 'daemon.log'), 'utf8');
-    expect(log.split('\n').filter((line) => line.includes('limit of inotify watches'))).toHaveLength(1);
+    expect(log.split('\n').filter((line) => line.includes("inotify's watch limit"))).toHaveLength(1);
   });
 });
