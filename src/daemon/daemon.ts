@@ -30,12 +30,13 @@ import { IncomingWrites } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
-import { readDaemonState, writeDaemonState, type DaemonState } from '../workspace/daemon-state.js';
+import { readDaemonState, writeDaemonState, type DaemonState, type WatchLimitState } from '../workspace/daemon-state.js';
 import { Supervisor } from '../lib/supervisor.js';
 import { FirstDial } from './first-dial.js';
 import { RelayRejoin } from './relay-rejoin.js';
 import { SystemWatch } from './system-watch.js';
-import { watchTree, type TreeWatcher } from './tree-watcher.js';
+import { inotifyWatchLimit, watchTree, type TreeWatcher } from './tree-watcher.js';
+import { watchLimitWarning } from '../report/status.js';
 import { AppendMerge } from './append-merge.js';
 import { FolderOffers } from './folder-offers.js';
 import { ensureIgnoreFiles } from '../folders/ignore.js';
@@ -158,7 +159,10 @@ async function supervise(
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
-  const watchers = new FolderWatchers(layout, scans, say);
+  const watchers = new FolderWatchers(layout, scans, say, (reached) => {
+    state.watchLimit = reached;
+    void recordState();
+  });
   const system = new SystemWatch(client, say);
   const addresses = async () => ownAddresses(await loadConfig(layout), system.current());
   const mesh = new MeshSync(layout, client, addresses, say, (event) => notifier.emit(event));
@@ -333,11 +337,14 @@ function updateManifest(layout: Layout, role: BotsyncConfig['role'], say: (messa
 class FolderWatchers {
   private readonly watching = new Map<string, { path: string; watcher: TreeWatcher }>();
   private started = false;
+  private limit: WatchLimitState | undefined;
 
   constructor(
     private readonly layout: Layout,
     private readonly scans: ScanScheduler,
     private readonly say: (message: string) => void,
+    /** Told each time another folder meets inotify's watch limit, for daemon.json. */
+    private readonly onLimit: (reached: WatchLimitState) => void,
   ) {}
 
   start(config: BotsyncConfig): void {
@@ -379,10 +386,34 @@ class FolderWatchers {
         );
       },
       onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
+      onLimit: (dir) => this.limitReached(folder, dir),
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
       // reported, so that IncomingWrites learns what Syncthing is about to write.
       ignore: (name) => name === '.stfolder' || name === '.stversions',
     });
+  }
+
+  /** Logged once for the daemon's life, whichever folders meet the limit after the first. */
+  private limitReached(folder: HomeFolder, dir: string): void {
+    if (this.limit !== undefined) {
+      // A folder watched anew (its path changed) may meet it again: listed once.
+      if (this.limit.folders.some((listed) => listed.id === folder.id)) return;
+      this.limit.folders.push({ id: folder.id, dir });
+      this.onLimit(this.limit);
+      return;
+    }
+    const reached: WatchLimitState = { since: new Date().toISOString(), limit: null, folders: [{ id: folder.id, dir }] };
+    this.limit = reached;
+    inotifyWatchLimit()
+      .then(
+        (value) => void (reached.limit = value ?? null),
+        (error: unknown) => this.say(`cannot read inotify's watch limit: ${(error as Error).message}`),
+      )
+      .then(() => {
+        const warning = watchLimitWarning(reached);
+        this.say(`${warning.message}. ${warning.fix}`);
+        this.onLimit(reached);
+      });
   }
 }
 

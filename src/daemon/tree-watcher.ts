@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { watch as fsWatch, type FSWatcher, type WatchListener } from 'node:fs';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -13,6 +13,29 @@ export interface TreeWatcherOptions {
   onError: (error: unknown) => void;
   /** Names (any path segment) whose changes are not reported, e.g. Syncthing's temporary files. */
   ignore: (name: string) => boolean;
+  /**
+   * Called once, with the first directory left unwatched, when inotify's per-user watch limit is
+   * reached (Linux). The watcher goes on with the directories it has, and tries each new one again.
+   */
+  onLimit?: (dir: string) => void;
+  /** fs.watch of one directory; replaced to count watches (bench) or to meet the limit without lowering it (unit tests). */
+  watch?: (dir: string, listener: WatchListener<string>) => FSWatcher;
+}
+
+/**
+ * The inotify watch limit this process meets; undefined where there is none (not Linux). Since Linux
+ * 5.11 watches are counted per user namespace, in /proc/sys/user/max_inotify_watches (in the first
+ * namespace, the same value as fs.inotify.max_user_watches); older kernels have only the latter.
+ */
+export async function inotifyWatchLimit(): Promise<number | undefined> {
+  for (const path of ['/proc/sys/user/max_inotify_watches', '/proc/sys/fs/inotify/max_user_watches']) {
+    try {
+      return Number((await readFile(path, 'utf8')).trim());
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -23,7 +46,7 @@ export interface TreeWatcherOptions {
  */
 export function watchTree(root: string, options: TreeWatcherOptions): TreeWatcher {
   if (process.platform === 'darwin' || process.platform === 'win32') {
-    const watcher = watch(root, { recursive: true }, (_event, name) => {
+    const watcher = fsWatch(root, { recursive: true }, (_event, name) => {
       if (name !== null) report(options, name.split(sep).join('/'));
     });
     watcher.on('error', options.onError);
@@ -39,6 +62,7 @@ function report(options: TreeWatcherOptions, path: string): void {
 class LinuxTreeWatcher implements TreeWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
   private closed = false;
+  private limitReported = false;
 
   constructor(
     private readonly root: string,
@@ -55,17 +79,24 @@ class LinuxTreeWatcher implements TreeWatcher {
 
   private async addTree(dir: string, reportContent: boolean): Promise<void> {
     if (this.closed || this.watchers.has(dir)) return;
-    let watcher: FSWatcher;
+    let watcher: FSWatcher | undefined;
     try {
-      watcher = watch(dir, (event, name) => this.onEvent(dir, event, name));
+      watcher = (this.options.watch ?? fsWatch)(dir, (event, name) => this.onEvent(dir, event, name));
     } catch (error) {
       // The directory went away before we got to it: its removal is reported by its parent.
       if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
-      this.options.onError(error);
-      return;
+      if (errnoCode(error) !== 'ENOSPC') {
+        this.options.onError(error);
+        return;
+      }
+      // Out of inotify watches: this directory is left to Syncthing's own watcher. The walk goes on: a
+      // directory further down gets a watch if one was freed meanwhile (a directory removed).
+      this.limitReached(dir);
     }
-    watcher.on('error', () => this.drop(dir));
-    this.watchers.set(dir, watcher);
+    if (watcher !== undefined) {
+      watcher.on('error', () => this.drop(dir));
+      this.watchers.set(dir, watcher);
+    }
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -107,6 +138,12 @@ class LinuxTreeWatcher implements TreeWatcher {
       throw error;
     }
     if (isDirectory) await this.addTree(path, true);
+  }
+
+  private limitReached(dir: string): void {
+    if (this.limitReported) return;
+    this.limitReported = true;
+    this.options.onLimit?.(this.relative(dir));
   }
 
   private drop(dir: string): void {

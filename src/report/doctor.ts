@@ -16,6 +16,8 @@ import { notifyStatus, type NotifyStatus } from '../notify/status.js';
 import { escapingLinks } from '../folders/symlinks.js';
 import { askNetworkReport, type NetworkReport } from './network.js';
 import { endpointOf, isRelayListener } from '../mesh/address.js';
+import { readDaemonState } from '../workspace/daemon-state.js';
+import { watchLimitWarning } from './status.js';
 
 export interface Check {
   id: string;
@@ -77,6 +79,7 @@ export async function runDoctor(layout: Layout, env: NodeJS.ProcessEnv = process
     return done();
   }
   checks.push({ id: 'daemon', status: 'ok', message: `daemon running (pid ${pid})` });
+  checks.push(await watchLimitCheck(layout));
   await checkSyncthing(layout, config, checks);
   checks.push(notifyCheck(await notifyStatus(layout, env)));
   return done();
@@ -145,6 +148,19 @@ function networkChecks(config: BotsyncConfig, report: NetworkReport): Check[] {
     );
   }
   return checks;
+}
+
+/** Folder directories the fast-scan watcher could not watch, inotify's limit reached: they sync, only slower. */
+async function watchLimitCheck(layout: Layout): Promise<Check> {
+  let reached;
+  try {
+    reached = (await readDaemonState(layout))?.watchLimit;
+  } catch (error) {
+    return failure('inotify-limit', error);
+  }
+  if (reached === undefined) return { id: 'inotify-limit', status: 'ok', message: "the fast-scan watcher did not meet inotify's watch limit" };
+  const { id, message, fix } = watchLimitWarning(reached);
+  return { id, status: 'warn', message, fix };
 }
 
 /** Conflict copies wait for someone to choose a version: until then each holds an edit nobody sees in the file. */

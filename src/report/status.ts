@@ -3,7 +3,7 @@ import { lockHolder } from '../lib/lock.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
-import { readDaemonState, type DaemonState } from '../workspace/daemon-state.js';
+import { readDaemonState, type DaemonState, type WatchLimitState } from '../workspace/daemon-state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
@@ -146,6 +146,26 @@ export async function statusWarnings(layout: Layout, config: BotsyncConfig): Pro
   }
 }
 
+/** The sysctl that bounds inotify watches per user, and the least botsync suggests raising it to. */
+const WATCH_LIMIT_SYSCTL = 'fs.inotify.max_user_watches';
+const SUGGESTED_WATCH_LIMIT = 524288;
+
+/**
+ * The daemon met inotify's watch limit (daemon.json's watchLimit): the directories it could not watch
+ * still sync, at Syncthing's pace. Syncthing's own watcher draws on the same per-user limit, so it may
+ * have run short too; its hourly rescan is then what finds changes there.
+ */
+export function watchLimitWarning(reached: WatchLimitState): StatusWarning {
+  const value = reached.limit === null ? WATCH_LIMIT_SYSCTL : `${WATCH_LIMIT_SYSCTL}, here ${reached.limit}`;
+  const where = reached.folders.map((folder) => (folder.dir === '' ? folder.id : `${folder.id} (from ${folder.id}/${folder.dir})`)).join(', ');
+  const raised = Math.max(SUGGESTED_WATCH_LIMIT, 2 * (reached.limit ?? 0));
+  return {
+    id: 'inotify-limit',
+    message: `inotify's watch limit (${value}) was reached: botsync's fast scans leave out directories of ${where}; changes there wait for Syncthing's own watcher (10 s), or its hourly rescan if Syncthing ran out of watches too`,
+    fix: `Raise the limit with \`sudo sysctl ${WATCH_LIMIT_SYSCTL}=${raised}\`, keep it across reboots with the line \`${WATCH_LIMIT_SYSCTL}=${raised}\` in /etc/sysctl.d/90-botsync.conf, then run \`botsync restart\`.`,
+  };
+}
+
 export interface DaemonInfo {
   pid: number;
   state: DaemonState | undefined;
@@ -207,7 +227,7 @@ export function buildStatus(
       };
     }),
     invites,
-    warnings,
+    warnings: daemon?.state?.watchLimit === undefined ? warnings : [...warnings, watchLimitWarning(daemon.state.watchLimit)],
     pending: (config.pending ?? []).map((peer) => ({
       deviceId: peer.deviceId,
       name: peer.name,

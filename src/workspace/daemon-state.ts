@@ -20,6 +20,19 @@ export interface DaemonState {
     lastExit?: string;
   };
   error?: { code: string; message: string; hint?: string };
+  /**
+   * Set once inotify's watch limit left folder directories without the fast-scan watcher (their changes
+   * wait for Syncthing's own watcher): `status` warns of it and `doctor` gives the fix.
+   */
+  watchLimit?: WatchLimitState;
+}
+
+export interface WatchLimitState {
+  since: string;
+  /** The watch limit when it was reached (fs.inotify.max_user_watches, or the user namespace's); null where it could not be read. */
+  limit: number | null;
+  /** The folders that met it, each with the first directory left unwatched ('' for its root). */
+  folders: { id: string; dir: string }[];
 }
 
 export async function readDaemonState(layout: Layout): Promise<DaemonState | undefined> {

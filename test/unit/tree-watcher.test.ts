@@ -1,9 +1,11 @@
+import { watch, type FSWatcher, type WatchListener } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchTree, type TreeWatcher } from '../../src/daemon/tree-watcher.js';
 import { waitFor } from '../helpers/harness.js';
+import { directoriesIn } from '../helpers/dir-tree.js';
 
 describe('watchTree on the real file system', () => {
   let root: string;
@@ -70,5 +72,85 @@ describe('watchTree on the real file system', () => {
     await writeFile(join(root, 'after-close.txt'), 'x');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seen.has('after-close.txt')).toBe(false);
+  });
+});
+
+/** fs.watch that runs out of inotify watches after `limit` directories, as the kernel does at fs.inotify.max_user_watches. */
+class LimitedWatch {
+  readonly watched: string[] = [];
+  readonly attempts: string[] = [];
+  closed = 0;
+
+  constructor(private readonly limit: number) {}
+
+  readonly watch = (dir: string, listener: WatchListener<string>): FSWatcher => {
+    this.attempts.push(dir);
+    if (this.watched.length >= this.limit) {
+      throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${dir}'`), { code: 'ENOSPC', errno: -28, syscall: 'watch', path: dir });
+    }
+    const watcher = watch(dir, listener);
+    const close = watcher.close.bind(watcher);
+    watcher.close = () => {
+      this.closed++;
+      close();
+    };
+    this.watched.push(dir);
+    return watcher;
+  };
+}
+
+describe('watchTree at the inotify watch limit', () => {
+  const DIRS = 8;
+  const LIMIT = 4;
+  let root: string;
+
+  beforeEach(async () => {
+    root = await directoriesIn('botsync-watch-limit-', DIRS);
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps the directories it watches, reports the limit once, and closes every watch', async () => {
+    const fake = new LimitedWatch(LIMIT);
+    const seen = new Set<string>();
+    const errors: unknown[] = [];
+    const limits: string[] = [];
+    const watcher = watchTree(root, {
+      onChange: (path) => seen.add(path),
+      onError: (error) => errors.push(error),
+      onLimit: (dir) => limits.push(dir),
+      ignore: () => false,
+      watch: fake.watch,
+    });
+    try {
+      // The walk tries every directory, those past the limit included.
+      await waitFor(() => fake.attempts.length === DIRS + 1, 'the walk of every directory', 5_000, 10);
+      expect(fake.watched).toHaveLength(LIMIT);
+      expect(fake.watched[0]).toBe(root);
+      expect(limits).toHaveLength(1);
+      const watchedDirs = fake.watched.slice(1).map((dir) => relative(root, dir));
+      expect(limits[0]).toBe(fake.attempts.map((dir) => relative(root, dir)).find((dir) => dir !== '' && !watchedDirs.includes(dir)));
+
+      // A directory made now, at the limit, is not watched, said no second time, and still reported by its parent.
+      await mkdir(join(root, 'late'));
+      await waitFor(() => fake.attempts.includes(join(root, 'late')), 'an attempt to watch the new directory', 5_000, 10);
+      expect(seen.has('late')).toBe(true);
+      expect(limits).toHaveLength(1);
+
+      for (const dir of watchedDirs) {
+        await writeFile(join(root, dir, 'file.txt'), 'x');
+        await waitFor(() => seen.has(`${dir}/file.txt`), `a change in the watched ${dir}`, 5_000, 10);
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+    expect(fake.closed).toBe(LIMIT);
+    seen.clear();
+    await writeFile(join(root, 'after-close.txt'), 'x');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([...seen]).toEqual([]);
   });
 });
