@@ -165,10 +165,14 @@ describe('a hostile relay', () => {
     const ids = [(await a.status()).deviceId, (await b.status()).deviceId];
     const secret = code.split('-').slice(2);
     const forbidden = [...ids.flatMap((id) => [id, id.replace(/-/g, ''), id.slice(0, 7)]), code, secret.join('-'), secret.join(' '), ...secret.map((word) => `"${word}"`)];
-    const carried = hostile.seen.join('\n');
+    // The wire's own field names are the protocol's words, not data: a secret word such as "reason"
+    // or "token" is also a key of the relay's JSON. A word as a value would still be found.
+    const withoutKeys = (text: string) => text.replace(/"\w+":/g, '');
+    const carried = withoutKeys(hostile.seen.join('\n'));
+    const stored = withoutKeys(storageMidway);
     for (const text of forbidden) {
       expect(carried).not.toContain(text);
-      expect(storageMidway).not.toContain(text);
+      expect(stored).not.toContain(text);
     }
   });
 });
