@@ -3,7 +3,9 @@
  * answers as told: a status (with optional Retry-After) per request, or not listening at all.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { expect } from 'vitest';
 import { freePort } from '../../src/net/ports.js';
+import type { TestHome } from './harness.js';
 
 export interface ReceivedHook {
   at: number;
@@ -64,4 +66,16 @@ export class WebhookReceiver {
     res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.retryAfter === undefined ? {} : { 'retry-after': String(answer.retryAfter) }) });
     res.end(JSON.stringify({ ok: answer.status < 300 }));
   }
+}
+
+/** A listening receiver for each home, and each home's notifications set to it (its token given by the name of a variable, as users do). */
+export async function notifyEachTo(homes: readonly TestHome[], token: string): Promise<WebhookReceiver[]> {
+  const receivers: WebhookReceiver[] = [];
+  for (const home of homes) {
+    const receiver = await WebhookReceiver.create();
+    await receiver.listen();
+    receivers.push(receiver);
+    expect((await home.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: token })).exitCode).toBe(0);
+  }
+  return receivers;
 }

@@ -4,7 +4,7 @@ import { shortDeviceId } from '../../src/syncthing/device-id.js';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 import { MERGE_WINDOW_MS } from '../../src/daemon/append-merge.js';
 import { apart, baseIs, contentOf, copiesOf, eventsOf, lastConnected, logSays } from '../helpers/merge.js';
-import { WebhookReceiver } from '../helpers/webhook.js';
+import { notifyEachTo, type WebhookReceiver } from '../helpers/webhook.js';
 
 /** Stops and starts a home's daemon; returns once it has looked at the conflict copies on disk again. */
 async function restart(home: TestHome): Promise<void> {
@@ -27,12 +27,7 @@ describe('append-only merge between a pair (A and B apart, then together)', () =
   beforeAll(async () => {
     requirePrerequisites();
     ({ a, b } = await pairedHomes());
-    for (const home of [a, b]) {
-      const receiver = await WebhookReceiver.create();
-      await receiver.listen();
-      receivers.push(receiver);
-      expect((await home.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: 'merge-test-token' })).exitCode).toBe(0);
-    }
+    receivers.push(...(await notifyEachTo([a, b], 'merge-test-token')));
   }, 120_000);
   afterAll(async () => {
     console.log(JSON.stringify({ appendMerge: figures }));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destroyAll, pairedHomes, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
-import { WebhookReceiver } from '../helpers/webhook.js';
+import { notifyEachTo, type WebhookReceiver } from '../helpers/webhook.js';
 import type { Conflict } from '../../src/folders/conflicts.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 
@@ -71,12 +71,7 @@ describe('conflicts between two real Syncthing homes edited while apart', () => 
   beforeAll(async () => {
     requirePrerequisites();
     ({ a, b } = await pairedHomes());
-    for (const home of [a, b]) {
-      const receiver = await WebhookReceiver.create();
-      await receiver.listen();
-      receivers.push(receiver);
-      expect((await home.run(['notify', 'set', '--url', receiver.url, '--token-env', 'HOOKS_TOKEN'], { HOOKS_TOKEN: TOKEN })).exitCode).toBe(0);
-    }
+    receivers.push(...(await notifyEachTo([a, b], TOKEN)));
   });
   afterAll(async () => {
     await destroyAll();
