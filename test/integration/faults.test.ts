@@ -56,6 +56,8 @@ describe('a corrupt backup.json while backups are scheduled', () => {
   });
   afterEach(async () => {
     await receiver.close();
+    // Its daemon first: a scheduled backup still running would write the remote back into the scratch directory.
+    await home?.destroy();
     await rm(scratch, { recursive: true, force: true });
   });
 
