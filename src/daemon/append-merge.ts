@@ -117,8 +117,9 @@ export class AppendMerge {
       if (this.stopping) return;
       const folder = homeFolderById(this.layout, config, copy.folder);
       if (folder === undefined || !matches(copy.path)) continue;
-      present.add(copyKey(folder, copy.conflictPath));
-      if (Array.isArray(saved) && saved.includes(copyKey(folder, copy.conflictPath))) this.announced.add(copyKey(folder, copy.conflictPath));
+      const key = copyKey(folder, copy.conflictPath);
+      present.add(key);
+      if (Array.isArray(saved) && saved.includes(key)) this.announced.add(key);
       await this.guard(`looking at conflict copy ${quote(`${folder.id}/${copy.conflictPath}`)}`, () => this.merge(config, folder, copy.conflictPath));
     }
     // Copies settled meanwhile are forgotten: the file stays small.
