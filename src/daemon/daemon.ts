@@ -2,14 +2,16 @@ import { rm } from 'node:fs/promises';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
-import { freeListenPort, freePort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
+import { freeListenPort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
 import { findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
 import { GUI_USER } from '../syncthing/gui-login.js';
 import { closeOpenGui } from '../setup/close-gui.js';
+import { moveGuiPort } from '../setup/gui-port.js';
 import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
 import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
+import { isBotsyncError } from '../errors.js';
 import { refreshManifest } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
@@ -220,14 +222,25 @@ async function supervise(
     });
 
   const supervisor = new Supervisor({
-    spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: config.gui.address, output: (chunk) => syncthingLog.write(chunk) }),
+    spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: client.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
       // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.
       const identity = child.pid === undefined ? undefined : await identityOf(child.pid);
       state.syncthing = { ...state.syncthing!, pid: child.pid, identity };
       await recordState();
       system.restarted();
-      await waitUntilReady(client, child);
+      try {
+        await waitUntilReady(client, child);
+      } catch (error) {
+        if (!isBotsyncError(error, 'SYNCTHING_GUI_PORT_TAKEN')) throw error;
+        // Chosen free, then taken before Syncthing bound it (another home starting at once): the
+        // supervisor starts it again, on another port.
+        child.kill('SIGTERM');
+        const taken = client.address;
+        await client.retarget((await moveGuiPort(layout)).gui.address);
+        say(`GUI port ${taken} was taken as Syncthing started; starting it again on ${client.address}`);
+        return;
+      }
       // config.json is re-read: peers added while Syncthing was down are applied now.
       const report = await writer.apply();
       say(`Syncthing ready (pid ${child.pid}); applied ${JSON.stringify(report)}`);
@@ -439,17 +452,15 @@ function ignoresChanged(folder: HomeFolder, path: string, scans: ScanScheduler, 
  * applied once Syncthing runs (peers learn the new one from the mesh record, or from discovery).
  */
 async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<BotsyncConfig> {
-  let address: string | undefined;
-  let listenPort: number | undefined;
+  let updated = config;
   if (!(await isPortFree(portOf(config.gui.address)))) {
-    address = `127.0.0.1:${await freePort()}`;
-    say(`GUI port ${config.gui.address} is in use; using ${address}`);
+    updated = await moveGuiPort(layout);
+    say(`GUI port ${config.gui.address} is in use; using ${updated.gui.address}`);
   }
-  if (!(await isListenPortFree(config.listenPort, config.network))) {
-    listenPort = await freeListenPort(config.network);
-    say(`listen port ${config.listenPort} is in use; using ${listenPort}`);
+  if (!(await isListenPortFree(updated.listenPort, updated.network))) {
+    const listenPort = await freeListenPort(updated.network);
+    say(`listen port ${updated.listenPort} is in use; using ${listenPort}`);
+    ({ config: updated } = await updateConfig(layout, (current) => ({ ...current, listenPort })));
   }
-  if (address === undefined && listenPort === undefined) return config;
-  const { config: updated } = await updateConfig(layout, (current) => ({ ...current, gui: { ...current.gui, address: address ?? current.gui.address }, listenPort: listenPort ?? current.listenPort }));
   return updated;
 }

@@ -23,10 +23,10 @@ export interface BackoffPolicy extends Backoff {
   resetAfterMs: number;
 }
 
-export interface SupervisorOptions {
-  spawn: () => ChildHandle;
+export interface SupervisorOptions<Child extends ChildHandle = ChildHandle> {
+  spawn: () => Child;
   /** Called for every start; its failure is reported through onError, the child keeps running. */
-  onStart?: (child: ChildHandle) => Promise<void>;
+  onStart?: (child: Child) => Promise<void>;
   onExit?: (exit: ChildExit, restartInMs: number) => void;
   onError?: (error: unknown) => void;
   backoff?: BackoffPolicy;
@@ -36,24 +36,24 @@ export interface SupervisorOptions {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
 
-export class Supervisor {
-  private readonly options: SupervisorOptions;
+export class Supervisor<Child extends ChildHandle = ChildHandle> {
+  private readonly options: SupervisorOptions<Child>;
   private readonly backoff: BackoffPolicy;
   private readonly clock: Clock;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
-  private current: ChildHandle | undefined;
+  private current: Child | undefined;
   /** The running onStart: stop() waits for it, so that none of its steps runs after the stop. */
   private starting: Promise<void> | undefined;
   private restartCount = 0;
 
-  constructor(options: SupervisorOptions) {
+  constructor(options: SupervisorOptions<Child>) {
     this.options = options;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.clock = options.clock ?? systemClock;
   }
 
-  get child(): ChildHandle | undefined {
+  get child(): Child | undefined {
     return this.current;
   }
 

@@ -46,18 +46,32 @@ interface CallOptions {
  * Authenticates with X-API-Key: Syncthing 1.19 refuses a Bearer token.
  */
 export class SyncthingClient {
-  readonly address: string;
+  private currentAddress: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
-  private readonly pool: Pool;
+  private pool: Pool;
   private redials = 0;
 
   constructor(options: ClientOptions) {
-    this.address = options.address;
+    this.currentAddress = options.address;
     this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    // Several connections: a long-polling events call must not hold up ordinary calls behind it.
-    this.pool = new Pool(`http://${options.address}`, { connections: 8, keepAliveTimeout: 10_000 });
+    this.pool = poolFor(options.address);
+  }
+
+  get address(): string {
+    return this.currentAddress;
+  }
+
+  /**
+   * Points the client at Syncthing's new GUI address (its port was taken while it was down). Calls
+   * still waiting on the old one fail at once: whatever answers there is not this Syncthing.
+   */
+  async retarget(address: string): Promise<void> {
+    const old = this.pool;
+    this.currentAddress = address;
+    this.pool = poolFor(address);
+    await old.destroy();
   }
 
   async close(): Promise<void> {
@@ -300,6 +314,11 @@ export class SyncthingClient {
       cause: error,
     });
   }
+}
+
+function poolFor(address: string): Pool {
+  // Several connections: a long-polling events call must not hold up ordinary calls behind it.
+  return new Pool(`http://${address}`, { connections: 8, keepAliveTimeout: 10_000 });
 }
 
 function queryString(query: Query | undefined): string {

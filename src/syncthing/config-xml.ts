@@ -69,6 +69,11 @@ export async function hardenGui(path: string, settings: GuiSettings): Promise<vo
   await editConfig(path, (config) => applyGuiHardening(firstChild(config, 'gui'), settings));
 }
 
+/** Moves the GUI/REST listener to another 127.0.0.1 port; only while Syncthing is not running, which would overwrite the file. */
+export async function setGuiAddress(path: string, guiAddress: string): Promise<void> {
+  await editConfig(path, (config) => void (firstChild(config, 'gui').address = [guiAddress]));
+}
+
 async function editConfig(path: string, edit: (config: XmlElement) => void): Promise<void> {
   const doc = await readConfig(path);
   edit(configuration(doc, path));

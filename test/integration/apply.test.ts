@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildHandle } from '../../src/lib/supervisor.js';
 import { applyConfig, meshFoldersFor, type ApplyReport } from '../../src/mesh/apply.js';
 import { meshFolderId, recordDir } from '../../src/mesh/membership.js';
 import { withPeer } from '../../src/mesh/peers.js';
 import { findSyncthing } from '../../src/syncthing/binary.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 import { SyncthingClient } from '../../src/syncthing/client.js';
-import { spawnSyncthing, waitUntilReady } from '../../src/syncthing/process.js';
+import { spawnSyncthing, waitUntilReady, type SyncthingChild } from '../../src/syncthing/process.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
 import { folderPath } from '../../src/workspace/home.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
@@ -31,7 +30,7 @@ describe('applying config.json to Syncthing', () => {
   let home: TestHome;
   let layout: Layout;
   let base: BotsyncConfig;
-  let child: ChildHandle;
+  let child: SyncthingChild;
   let client: SyncthingClient;
   const bob = stranger(); // human
   const gina = stranger(); // another agent
