@@ -204,5 +204,10 @@ describe('folders add / accept / remove between two real Syncthing homes (agent 
     // A keeps its folder, shared with B still.
     expect((await a.json(['folders', 'list']))[3]).toMatchObject({ id: 'workspace', peers: ['bob'] });
     expect(await exists(join(source, 'memory', '2026-12-02.md'))).toBe(true);
+    // The offer is a live one again: accepted where it was, and removed once more, the text says when it comes back.
+    expect((await b.json(['folders', 'accept', 'workspace', target])).folder).toMatchObject({ id: 'workspace', path: target, peers: ['alice'] });
+    const again = await b.run(['folders', 'remove', 'workspace']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('If "alice" still shares it, their offer is listed again in `botsync folders list` when you next connect to them (`botsync folders accept workspace` then takes it up again).');
   });
 });
