@@ -1,4 +1,5 @@
 import { BotsyncError } from '../../src/errors.js';
+import { pairedFolders, type FolderEntry } from '../../src/folders/added.js';
 import { addHostAndItsPeers, awaitConnection, defaultConnectTimeoutMs, type ConnectionOutcome } from '../../src/mesh/join.js';
 import { addPairedPeer, detailsOf } from '../../src/mesh/pairing-peers.js';
 import { parseCode } from '../../src/pairing/codes.js';
@@ -46,9 +47,12 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
     const ownCode = await directCodeOf(context, config);
     const check = authenticationString(config.deviceId, peer.deviceId);
     const folders = FOLDERS.filter((folder) => sharedBetween(folder, config.role, peer.role)).map((folder) => folder.id);
-    context.out.result({ peer: { deviceId: peer.deviceId, name: peer.name }, folders, directCode: ownCode, authenticationString: check }, () =>
+    const addedFolders = await pairedFolders(context.layout, { deviceId: peer.deviceId, offers: [] });
+    context.out.result({ peer: { deviceId: peer.deviceId, name: peer.name }, folders, addedFolders, directCode: ownCode, authenticationString: check }, () =>
       [
-        `Added ${bold(peer.name)} (${peer.role}). Now, on ${peer.name}, run:`,
+        `Added ${bold(peer.name)} (${peer.role}).`,
+        ...describeAdded(peer.name, addedFolders),
+        `Now, on ${peer.name}, run:`,
         '',
         `    botsync peers add ${ownCode}`,
         '',
@@ -72,26 +76,39 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
     onWait: (waitedMs, reason) => context.out.progress(`Paired with ${host.name}; connecting (${Math.round(waitedMs / 1000)} s): ${reason}`),
   });
   context.out.progressDone();
+  const addedFolders = await pairedFolders(context.layout, host);
   context.out.result(
     {
       peer: { deviceId: host.deviceId, name: host.name },
       folders: host.folders,
+      addedFolders,
       connected: outcome.connected,
       connection: outcome.connection,
       ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     },
-    () => describeJoin(context, host, outcome),
+    () => describeJoin(context, host, outcome, addedFolders),
   );
 }
 
-function describeJoin(context: Context, host: HostDetails, outcome: ConnectionOutcome): string {
+function describeJoin(context: Context, host: HostDetails, outcome: ConnectionOutcome, added: readonly FolderEntry[]): string {
   const paired = `Paired with ${bold(host.name)} (${host.role}), sharing ${host.folders.join(', ')}`;
   if (outcome.connected) {
     const how = outcome.connection === null ? '' : ` (${outcome.connection.type}, ${outcome.connection.address})`;
-    return [`${paired}; connected${how}.`, dim(`Files in ${context.layout.home} now sync in real time.`)].join('\n');
+    return [`${paired}; connected${how}.`, ...describeAdded(host.name, added), dim(`Files in ${context.layout.home} now sync in real time.`)].join('\n');
   }
   return [
     `${paired}, but ${yellow(`not connected after ${Math.round(outcome.waitedMs / 1000)} s`)}: ${outcome.reason}`,
+    ...describeAdded(host.name, added),
     dim(`The pairing is saved and botsync keeps trying by itself. Check that botsync runs on ${host.name} and that both machines can reach the internet (or each other); \`botsync doctor\` shows discovery, relay and dial errors.`),
   ].join('\n');
+}
+
+/** The folders beyond the three: those of this machine now shared with the peer, and the peer's offers, accepted only on request. */
+function describeAdded(peer: string, added: readonly FolderEntry[]): string[] {
+  return added.map((folder) => {
+    const kind = `${folder.type}${folder.preset === undefined ? '' : `, preset ${folder.preset}`}`;
+    return folder.offered === true
+      ? `${peer} offers folder ${bold(folder.id)} (${kind}): accept it with \`botsync folders accept ${folder.id} [PATH]\` (default ${folder.path}).`
+      : `Also shared with ${peer}: folder ${bold(folder.id)} (${kind}) at ${folder.path}.`;
+  });
 }

@@ -109,7 +109,7 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
     log.redact(config.gui.apiKey);
     say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
   }
-  await updateManifest(layout, config.role, say);
+  await updateManifest(layout, config, say);
   // A socket directory that is not ours is refused here, before any service starts.
   const socket = await prepareControlSocket(layout);
   // Syncthing started without its key would make a new one and become a device no peer knows.
@@ -173,8 +173,9 @@ async function supervise(
     watchers.follow(current);
     firstDial?.configApplied(current);
     mesh.configApplied(current);
-    // A `config set role` changes what the folders mean for this machine: agents reading the home are told at once.
-    await updateManifest(layout, current.role, say);
+    // A `config set role` changes what the folders mean for this machine, a folder added, accepted or
+    // removed which folders there are: agents reading the home are told at once.
+    await updateManifest(layout, current, say);
     await mesh.publish(current);
   });
   firstDial = new FirstDial(layout, client, writer, say);
@@ -335,9 +336,9 @@ async function supervise(
 }
 
 /** Not a reason to stop or to fail an apply: the manifest is for agents reading the home, the daemon does without it. */
-function updateManifest(layout: Layout, role: BotsyncConfig['role'], say: (message: string) => void): Promise<unknown> {
-  return refreshManifest(layout, role).then(
-    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${role}`),
+function updateManifest(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<unknown> {
+  return refreshManifest(layout, config.role, config.folders).then(
+    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${config.role} and ${(config.folders ?? []).length} added folders`),
     (error: unknown) => say(`cannot update ${layout.manifestFile}: ${(error as Error).message}`),
   );
 }

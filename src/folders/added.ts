@@ -4,7 +4,9 @@ import { BotsyncError, errnoCode } from '../errors.js';
 import { askDaemon, askDaemonOr, askDaemonOrChange } from '../ipc/client.js';
 import { findPeer } from '../mesh/peers.js';
 import type { SyncthingClient } from '../syncthing/client.js';
-import { ADDED_FOLDER_TYPES, loadConfig, updateConfig, type AddedFolder, type AddedFolderType, type BotsyncConfig } from '../workspace/config.js';
+import { ADDED_FOLDER_TYPES, loadConfig, peerRef, updateConfig, type AddedFolder, type AddedFolderType, type BotsyncConfig } from '../workspace/config.js';
+import type { FolderOfferDetails } from '../pairing/details.js';
+import type { PendingFolders } from '../syncthing/rest-types.js';
 import type { Layout } from '../workspace/layout.js';
 import { folderById, type FolderType } from '../workspace/roles.js';
 import { homeFolders, isWithin, sharedDevices } from './home-folders.js';
@@ -138,8 +140,24 @@ export async function acceptWith(layout: Layout, client: SyncthingClient, input:
 
 /** The folders peers offer this machine now (Syncthing's pending list, read as offers.ts says). */
 export async function currentOffers(client: SyncthingClient, config: BotsyncConfig): Promise<FolderOffer[]> {
-  const pending = await client.pendingFolders();
+  return offersIn(await client.pendingFolders(), config);
+}
+
+function offersIn(pending: PendingFolders, config: BotsyncConfig): FolderOffer[] {
   return offersFrom(pending, config, (id) => reservedId(id), (name) => PRESETS.some((preset) => preset.name === name));
+}
+
+/**
+ * What a pairing brought beyond the three folders, for `join`: the folders added here that are now
+ * shared with the peer, then the folders it offers. Those come from its pairing details, read as its
+ * Syncthing's offer is read, since that offer may not have reached this machine's Syncthing yet.
+ */
+export async function pairedFolders(layout: Layout, peer: { deviceId: string; offers: readonly FolderOfferDetails[] }): Promise<FolderEntry[]> {
+  const config = await loadConfig(layout);
+  const time = new Date().toISOString();
+  const pending: PendingFolders = Object.fromEntries(peer.offers.map((offer) => [offer.id, { offeredBy: { [peer.deviceId]: { time, label: offer.label, receiveEncrypted: false, remoteEncrypted: false } } }]));
+  const name = peerRef(config, peer.deviceId).name;
+  return folderEntries(layout, config, offersIn(pending, config)).filter((entry) => folderById(entry.id) === undefined && (entry.offered === true || entry.peers.includes(name)));
 }
 
 /** What `folders list` shows: every folder synced here, then the offers of folders not here yet. */

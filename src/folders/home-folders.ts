@@ -1,5 +1,5 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { AddedFolder, AddedFolderType, BotsyncConfig } from '../workspace/config.js';
+import { SYNCTHING_TYPE, type AddedFolder, type BotsyncConfig } from '../workspace/config.js';
 import { folderPath } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { FOLDERS, folderType, sharedBetween, type FolderType } from '../workspace/roles.js';
@@ -23,8 +23,6 @@ export interface HomeFolder {
   /** For an added folder, its record in config.json; absent for the three. */
   added?: AddedFolder;
 }
-
-export const SYNCTHING_TYPE: Readonly<Record<AddedFolderType, FolderType>> = { 'two-way': 'sendreceive', send: 'sendonly', receive: 'receiveonly' };
 
 export function homeFolders(layout: Layout, config: BotsyncConfig): HomeFolder[] {
   const own = FOLDERS.map((spec) => ({

@@ -3,6 +3,7 @@ import type { HostDetails, MachineDetails } from '../pairing/details.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
+import { offerLabel } from '../folders/offers.js';
 import type { Layout } from '../workspace/layout.js';
 import { changePeer, withPeer, type AddPeerInput, type PeerChange } from './peers.js';
 
@@ -20,6 +21,8 @@ const PROBE_MS = 1_000;
  * machines left out still reach the guest through the mesh records every machine shares.
  */
 const MAX_LISTED_PEERS = 12;
+/** Folder offers listed for the guest, under the same limit; the guest sees any others in `folders list`. */
+const MAX_LISTED_OFFERS = 8;
 
 export function detailsOf(config: BotsyncConfig, addresses: string[]): MachineDetails {
   return { deviceId: config.deviceId, name: config.name, addresses, role: config.role };
@@ -33,6 +36,11 @@ export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest
       .filter((peer) => peer.deviceId !== guest.deviceId && peer.via === undefined)
       .slice(0, MAX_LISTED_PEERS)
       .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, addresses: peer.addresses.filter((a) => a !== 'dynamic'), role: peer.role })),
+    // What the guest's Syncthing will be offered once connected: the added folders shared with every peer (or with it already).
+    offers: (config.folders ?? [])
+      .filter((folder) => folder.peers === 'all' || folder.peers.includes(guest.deviceId))
+      .slice(0, MAX_LISTED_OFFERS)
+      .map((folder) => ({ id: folder.id, label: offerLabel(folder) })),
   };
 }
 

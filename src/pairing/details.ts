@@ -12,10 +12,20 @@ export interface MachineDetails {
   role: Role;
 }
 
-/** The host also names the folders it shares and the machines it already syncs with. */
+/**
+ * The host also names the folders it shares and the machines it already syncs with, and the folders
+ * beyond the three it offers the guest: each with the label its Syncthing offer carries (folders/offers.ts
+ * reads it), so the guest can say what awaits it before that offer arrives.
+ */
 export interface HostDetails extends MachineDetails {
   folders: string[];
   peers: MachineDetails[];
+  offers: FolderOfferDetails[];
+}
+
+export interface FolderOfferDetails {
+  id: string;
+  label: string;
 }
 
 /** Larger lists are refused: the relay's message limit caps honest ones well below this. */
@@ -40,7 +50,14 @@ export function decodeHostDetails(bytes: Uint8Array): HostDetails {
     if (typeof folder !== 'string' || !/^[\w.-]{1,64}$/.test(folder)) throw invalid('a folder ID');
     return folder;
   });
-  return { ...base, folders, peers: list(value.peers).map(machineDetails) };
+  // A host of a botsync before offers sends none.
+  const offers = (value.offers === undefined ? [] : list(value.offers)).map((offer): FolderOfferDetails => {
+    const record = (typeof offer === 'object' && offer !== null ? offer : {}) as Record<string, unknown>;
+    if (typeof record.id !== 'string' || !/^[\w.-]{1,64}$/.test(record.id)) throw invalid('a folder ID');
+    if (typeof record.label !== 'string' || record.label.length > 128 || hasHiddenCharacters(record.label)) throw invalid('a folder label');
+    return { id: record.id, label: record.label };
+  });
+  return { ...base, folders, peers: list(value.peers).map(machineDetails), offers };
 }
 
 function machineDetails(value: unknown): MachineDetails {

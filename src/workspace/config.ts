@@ -1,7 +1,7 @@
 import { BotsyncError } from '../errors.js';
 import { shortDeviceId } from '../syncthing/device-id.js';
 import type { Layout } from './layout.js';
-import { ROLES, type Role } from './roles.js';
+import { ROLES, type FolderType, type Role } from './roles.js';
 import { corruptState, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { withLock } from '../lib/lock.js';
 
@@ -55,6 +55,8 @@ export interface Revocation {
 /** How an added folder flows from this machine: `folders add --type`. */
 export type AddedFolderType = 'two-way' | 'send' | 'receive';
 export const ADDED_FOLDER_TYPES: readonly AddedFolderType[] = ['two-way', 'send', 'receive'];
+/** What each added folder type is in Syncthing's words. */
+export const SYNCTHING_TYPE: Readonly<Record<AddedFolderType, FolderType>> = { 'two-way': 'sendreceive', send: 'sendonly', receive: 'receiveonly' };
 
 /** A folder beyond the three: added here with `folders add`, or accepted from a peer's offer with `folders accept`. */
 export interface AddedFolder {

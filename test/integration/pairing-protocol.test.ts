@@ -11,7 +11,7 @@ const RELAY_ID = HOST;
 const RELAY_ADDRESS = `relay://203.0.113.1:22067/?id=${RELAY_ID}&pingInterval=0s&networkTimeout=2m0s&statusAddr=:22070&providedBy=`;
 
 const guest = (addresses: unknown[]): MachineDetails => ({ deviceId: GUEST, name: 'laptop', role: 'human', addresses: addresses as string[] });
-const hostDetails = (addresses: unknown[]): HostDetails => ({ deviceId: HOST, name: 'agent-box', role: 'agent', addresses: addresses as string[], folders: ['shared'], peers: [] });
+const hostDetails = (addresses: unknown[]): HostDetails => ({ deviceId: HOST, name: 'agent-box', role: 'agent', addresses: addresses as string[], folders: ['shared'], peers: [], offers: [] });
 
 /** The protocol between two RelayClients through the real relay in workerd, with a recording host side. */
 async function pair(relay: LocalRelay, guestDetails: MachineDetails, reply: HostDetails, sideFor: (invite: HostInvite, hostRelay: RelayClient) => Partial<HostSide> = () => ({})) {

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { CLI, destroyAll, requirePrerequisites, TEST_ENV, TestHome, waitFor } from '../helpers/harness.js';
@@ -76,6 +77,7 @@ describe('pairing by code through the relay', () => {
     expect(joined).toEqual({
       peer: { deviceId: init.deviceId, name: 'agent-box' },
       folders: ['shared', 'deliverables', 'inbox'],
+      addedFolders: [],
       connected: true,
       connection: { type: 'tcp-lan', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
     });
@@ -87,6 +89,32 @@ describe('pairing by code through the relay', () => {
 
     await writeFile(a.path('deliverables', 'report.md'), 'done');
     await waitFor(async () => (await readFile(b.path('deliverables', 'report.md'), 'utf8').catch(() => '')) === 'done', 'the report on B');
+  });
+
+  it('join lists the folders beyond the three, and BOTSYNC.md follows them as they are added, accepted and removed', async () => {
+    const [a, b] = await Promise.all([home('fxa'), home('fxb')]);
+    const [project, notes] = [join(a.root, 'project'), join(b.root, 'notes')];
+    await Promise.all([mkdir(project), mkdir(notes)]);
+    await a.json(['init', '--name', 'agent-box']);
+    await a.json(['folders', 'add', project, '--preset', 'openclaw']);
+    await b.init('human', 'laptop');
+    await b.json(['folders', 'add', notes, '--type', 'send']);
+    const manifest = (h: TestHome) => readFile(h.path('BOTSYNC.md'), 'utf8');
+    // Written by the daemon's apply of the added folder.
+    await waitFor(async () => (await manifest(a)).includes(`- \`${project}\` - folder \`project\` (preset openclaw), shared with \`botsync folders\` (two-way: everyone edits`), "A's BOTSYNC.md to list project");
+    const invite = await a.json(['invite']);
+    const joined = await b.json(['join', invite.code]);
+    expect(joined.addedFolders).toEqual([
+      { id: 'notes', path: notes, type: 'send', peers: ['agent-box'] },
+      { id: 'project', path: b.path('folders', 'project'), type: 'two-way', preset: 'openclaw', peers: ['agent-box'], offered: true },
+    ]);
+    await waitFor(async () => (await b.json(['folders', 'list'])).some((folder: { id: string; offered?: true }) => folder.id === 'project' && folder.offered), "A's offer on B");
+    await b.json(['folders', 'accept', 'project']);
+    await waitFor(async () => (await manifest(b)).includes(`- \`${b.path('folders', 'project')}\` - folder \`project\``), "B's BOTSYNC.md to list project");
+    expect(await manifest(b)).toContain(`- \`${notes}\` - folder \`notes\`, shared with \`botsync folders\` (you write here;`);
+    await b.json(['folders', 'remove', 'notes']);
+    await waitFor(async () => !(await manifest(b)).includes('folder `notes`'), "B's BOTSYNC.md to leave notes out");
+    expect(await manifest(b)).toContain('folder `project`');
   });
 
   it("tells both machines' agents at once that the pairing completed", async () => {

@@ -9,7 +9,7 @@ import { withLeft, withoutMembers } from '../../src/mesh/leave.js';
 import { hostDetailsFor } from '../../src/mesh/pairing-peers.js';
 import { withApproved, withDeviceAsIn, withoutPeer, withPeer } from '../../src/mesh/peers.js';
 import { settingOf, withSetting } from '../../src/mesh/settings.js';
-import type { MachineDetails } from '../../src/pairing/details.js';
+import { decodeHostDetails, encodeDetails, type MachineDetails } from '../../src/pairing/details.js';
 import { deviceIdFromDer } from '../../src/syncthing/certificate-id.js';
 import { layoutFor } from '../../src/workspace/layout.js';
 import type { BotsyncConfig, PeerRecord } from '../../src/workspace/config.js';
@@ -397,6 +397,25 @@ describe('records', () => {
     const config = home([direct(X, 'x'), { ...direct(Y, 'y'), via: X }], { pending: [{ ...direct(Z, 'z'), via: X }] });
     expect(recordOf(config, ['tcp://127.0.0.1:9']).peers.map((peer) => peer.deviceId)).toEqual([X]);
     expect(hostDetailsFor(config, [], machine(D, 'guest')).peers.map((peer) => peer.deviceId)).toEqual([X]);
+  });
+
+  it("pairing details name the added folders the guest will be offered, read back as sent; a host without them sends none", () => {
+    const folders: BotsyncConfig['folders'] = [
+      { id: 'project', path: '/srv/project', type: 'send', preset: 'openclaw', peers: 'all', addedAt: T0 },
+      { id: 'private', path: '/srv/private', type: 'two-way', peers: [X], addedAt: T0 },
+      { id: 'again', path: '/srv/again', type: 'receive', peers: [D], addedAt: T0 },
+    ];
+    const details = hostDetailsFor(home([direct(X, 'x')], { folders }), [], machine(D, 'guest'));
+    expect(details.offers).toEqual([
+      { id: 'project', label: 'botsync folder (send, preset openclaw)' },
+      { id: 'again', label: 'botsync folder (receive)' },
+    ]);
+    expect(decodeHostDetails(encodeDetails(details)).offers).toEqual(details.offers);
+    const { offers: _none, ...older } = details;
+    expect(decodeHostDetails(encodeDetails(older as typeof details)).offers).toEqual([]);
+    for (const bad of [[{ id: '../x', label: 'botsync folder (send)' }], [{ id: 'x', label: 'botsync\u202efolder' }], [{ id: 'x' }], 'x']) {
+      expect(() => decodeHostDetails(encodeDetails({ ...details, offers: bad as never }))).toThrow(expect.objectContaining({ code: 'PAIRING_MALFORMED' }));
+    }
   });
 
   it('read only the fields the rules use, and refuse malformed ones whole', () => {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installSkill, packagedSkill } from '../../src/setup/skill.js';
 import { ensureHomeLayout, refreshManifest } from '../../src/workspace/home.js';
 import { layoutFor } from '../../src/workspace/layout.js';
+import type { AddedFolder } from '../../src/workspace/config.js';
 import { ROOT, runCli } from '../helpers/harness.js';
 
 const SKILL = join(ROOT, 'skills', 'botsync', 'SKILL.md');
@@ -102,6 +103,24 @@ describe('BOTSYNC.md', () => {
     expect(text).toMatch(/`deliverables\/`[^\n]*you write here/);
     expect(text).toMatch(/`inbox\/`[^\n]*you read here/);
     for (const needed of ['data, not instructions', 'sync --wait', 'conflicts resolve', 'recover', 'events --since', 'skill install']) expect(text).toContain(needed);
+  });
+
+  it('lists the folders added or accepted, by path, type and preset, and is rewritten as they come and go', async () => {
+    const layout = layoutFor(root);
+    await ensureHomeLayout(layout, 'agent');
+    const added: AddedFolder[] = [
+      { id: 'workspace', path: '/srv/agent/workspace', type: 'two-way', preset: 'openclaw', peers: 'all', addedAt: '2026-12-01T00:00:00.000Z' },
+      { id: 'reports', path: join(root, 'folders', 'reports'), type: 'receive', peers: 'all', addedAt: '2026-12-01T00:00:00.000Z' },
+    ];
+    expect(await readFile(layout.manifestFile, 'utf8')).not.toContain('folder `');
+    expect(await refreshManifest(layout, 'agent', added)).toBe(true);
+    const text = await readFile(layout.manifestFile, 'utf8');
+    expect(text).toContain('- `/srv/agent/workspace` - folder `workspace` (preset openclaw), shared with `botsync folders` (two-way: everyone edits, everyone sees the changes).');
+    expect(text).toContain(`- \`${join(root, 'folders', 'reports')}\` - folder \`reports\`, shared with \`botsync folders\` (you read here; files arrive`);
+    expect(text).toContain('`botsync folders list --json` (`offered: true`)');
+    expect(await refreshManifest(layout, 'agent', added)).toBe(false);
+    expect(await refreshManifest(layout, 'agent', added.slice(1))).toBe(true);
+    expect(await readFile(layout.manifestFile, 'utf8')).not.toContain('workspace');
   });
 
   it('is rewritten when it is an older botsync text or another role, and left alone when its owner made it theirs', async () => {
