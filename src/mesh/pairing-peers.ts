@@ -1,5 +1,5 @@
 import { addressesAnsweringAs } from '../net/probe.js';
-import type { HostDetails, MachineDetails } from '../pairing/details.js';
+import { encodeDetails, type HostDetails, type MachineDetails } from '../pairing/details.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
@@ -21,27 +21,35 @@ const PROBE_MS = 1_000;
  * machines left out still reach the guest through the mesh records every machine shares.
  */
 const MAX_LISTED_PEERS = 12;
-/** Folder offers listed for the guest, under the same limit; the guest sees any others in `folders list`. */
-const MAX_LISTED_OFFERS = 8;
+/**
+ * Folder offers are listed for the guest only while the details stay this small (bytes of JSON): 4 KiB
+ * of base64 hold ~3 KiB, less the frame and the seal, and the peers come first. Any offer left out is
+ * still offered by Syncthing, in the guest's `folders list`.
+ */
+const OFFERS_BUDGET = 2_800;
 
 export function detailsOf(config: BotsyncConfig, addresses: string[]): MachineDetails {
   return { deviceId: config.deviceId, name: config.name, addresses, role: config.role };
 }
 
 export function hostDetailsFor(config: BotsyncConfig, addresses: string[], guest: MachineDetails): HostDetails {
-  return {
+  const details: HostDetails = {
     ...detailsOf(config, addresses),
     folders: FOLDERS.filter((folder) => sharedBetween(folder, config.role, guest.role)).map((folder) => folder.id),
     peers: config.peers
       .filter((peer) => peer.deviceId !== guest.deviceId && peer.via === undefined)
       .slice(0, MAX_LISTED_PEERS)
       .map((peer) => ({ deviceId: peer.deviceId, name: peer.name, addresses: peer.addresses.filter((a) => a !== 'dynamic'), role: peer.role })),
-    // What the guest's Syncthing will be offered once connected: the added folders shared with every peer (or with it already).
-    offers: (config.folders ?? [])
-      .filter((folder) => folder.peers === 'all' || folder.peers.includes(guest.deviceId))
-      .slice(0, MAX_LISTED_OFFERS)
-      .map((folder) => ({ id: folder.id, label: offerLabel(folder) })),
+    offers: [],
   };
+  // What the guest's Syncthing will be offered once connected: the added folders shared with every peer (or with it already).
+  for (const folder of config.folders ?? []) {
+    if (folder.peers !== 'all' && !folder.peers.includes(guest.deviceId)) continue;
+    const offers = [...details.offers, { id: folder.id, label: offerLabel(folder) }];
+    if (encodeDetails({ ...details, offers }).length > OFFERS_BUDGET) break;
+    details.offers = offers;
+  }
+  return details;
 }
 
 /**

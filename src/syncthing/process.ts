@@ -26,8 +26,8 @@ export interface SyncthingChild extends ChildHandle {
  * port taken after botsync chose it (by another home's Syncthing starting at the same moment, say)
  * makes it log the second line and exit 1.
  */
-const GUI_LISTENING = /INFO: GUI and API listening on /;
-const GUI_PORT_TAKEN = /Failed starting API: listen tcp [^ ]+: bind: address already in use/;
+const GUI_LISTENING = /GUI and API listening on /;
+const GUI_PORT_TAKEN = /Failed starting API: listen tcp \S+: bind: address already in use/;
 
 export function spawnSyncthing(options: SpawnOptions): SyncthingChild {
   const subprocess = execa(options.binary.path, serveArgs(options.syncthingHome, options.guiAddress), {

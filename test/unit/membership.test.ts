@@ -411,6 +411,13 @@ describe('records', () => {
       { id: 'again', label: 'botsync folder (receive)' },
     ]);
     expect(decodeHostDetails(encodeDetails(details)).offers).toEqual(details.offers);
+    // Never past what a relay message holds: the offers that do not fit are left to Syncthing's own.
+    const many = Array.from({ length: 64 }, (_, n) => ({ id: `folder-${'x'.repeat(50)}-${n}`, path: `/srv/${n}`, type: 'two-way' as const, peers: 'all' as const, addedAt: T0 }));
+    const crowded = hostDetailsFor(home([direct(X, 'x')], { folders: many }), [], machine(D, 'guest'));
+    expect(crowded.offers.length).toBeGreaterThan(0);
+    expect(crowded.offers.length).toBeLessThan(64);
+    expect(encodeDetails(crowded).length).toBeLessThanOrEqual(2_800);
+    expect(crowded.offers).toEqual(many.slice(0, crowded.offers.length).map((folder) => ({ id: folder.id, label: 'botsync folder (two-way)' })));
     const { offers: _none, ...older } = details;
     expect(decodeHostDetails(encodeDetails(older as typeof details)).offers).toEqual([]);
     for (const bad of [[{ id: '../x', label: 'botsync folder (send)' }], [{ id: 'x', label: 'botsync\u202efolder' }], [{ id: 'x' }], 'x']) {
