@@ -26,6 +26,7 @@ import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
 import { acquireLock, releaseLock } from '../lib/lock.js';
 import { identityOf } from '../lib/process-identity.js';
+import { matchLowerPriority } from '../lib/priority.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites } from './incoming-writes.js';
@@ -242,6 +243,7 @@ async function supervise(
         say(`GUI port ${taken} was taken as Syncthing started; starting it again on ${client.address}`);
         return;
       }
+      if (child.pid !== undefined) takeSyncthingsPriority(child.pid, say);
       // config.json is re-read: peers added while Syncthing was down are applied now.
       const report = await writer.apply();
       say(`Syncthing ready (pid ${child.pid}); applied ${JSON.stringify(report)}`);
@@ -428,6 +430,16 @@ class FolderWatchers {
         this.say(`${warning.message}. ${warning.fix}`);
         this.onLimit(reached);
       });
+  }
+}
+
+/** Said once per change: Syncthing sets its niceness at each start, the same each time. */
+function takeSyncthingsPriority(pid: number, say: (message: string) => void): void {
+  try {
+    const nice = matchLowerPriority(pid);
+    if (nice !== undefined) say(`running at Syncthing's priority (nice ${nice}), so as not to take its CPU`);
+  } catch (error) {
+    say(`cannot match Syncthing's priority: ${(error as Error).message}`);
   }
 }
 

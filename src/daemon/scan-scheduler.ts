@@ -9,7 +9,7 @@ export type ScanFn = (folder: string, subs: string[]) => Promise<void>;
 
 export interface ScanSchedulerOptions {
   windowMs?: number;
-  /** Past this many distinct paths one scan of the whole folder is cheaper than listing them. */
+  /** Sub-paths per scan at most: past it, changed paths are merged into their parent directories. */
   maxPaths?: number;
   onError?: (folder: string, error: unknown) => void;
 }
@@ -59,7 +59,7 @@ export class ScanScheduler {
   private async flush(folder: string, queue: FolderQueue): Promise<void> {
     queue.timer = undefined;
     if (this.closed) return;
-    const subs = coalescePaths([...queue.pending], this.maxPaths);
+    const subs = coalescePaths(queue.pending, this.maxPaths);
     queue.pending.clear();
     queue.inFlight = true;
     try {
@@ -74,16 +74,84 @@ export class ScanScheduler {
 }
 
 /**
- * The smallest set of sub-paths covering every changed path: a path inside another one is dropped.
- * An empty result means "scan the whole folder" (too many paths, or the folder root itself changed).
+ * Files of one directory past this many are scanned as that directory: one walk of it costs less
+ * than as many sub-path scans (Syncthing walks and checks its index once per sub-path).
  */
-export function coalescePaths(paths: string[], maxPaths: number): string[] {
-  if (paths.includes('') || paths.includes('.')) return [];
-  const kept = new Set<string>();
-  for (const path of [...new Set(paths)].sort((a, b) => a.length - b.length)) {
-    const parts = path.split('/');
-    const covered = parts.some((_, i) => i > 0 && kept.has(parts.slice(0, i).join('/')));
-    if (!covered) kept.add(path);
+const CROWDED_DIR = 8;
+
+/**
+ * The sub-paths to scan for a set of changed paths; an empty result means the whole folder (the root
+ * itself changed, or the changes are spread over more top-level entries than `maxPaths`). A path
+ * inside another is dropped; the changed files of a crowded directory become the directory; while
+ * more than `maxPaths` are left, less crowded directories are merged too, and last the deepest paths
+ * become their parents. A burst in one subtree is one scan of that subtree, never of the whole folder.
+ */
+export function coalescePaths(paths: Iterable<string>, maxPaths: number): string[] {
+  const kept = outermost(paths);
+  if (kept === undefined) return [];
+  // Once only: a directory of changed subdirectories is not walked whole (its other subtrees may be
+  // large), unless the limit asks for it below.
+  mergeCrowded(kept, CROWDED_DIR);
+  // Over the limit, directories with fewer changed entries are merged too, the most crowded first.
+  for (let crowd = CROWDED_DIR; kept.size > maxPaths && crowd >= 2; crowd--) while (mergeCrowded(kept, crowd));
+  while (kept.size > maxPaths) {
+    let deepest = 0;
+    for (const path of kept) deepest = Math.max(deepest, depthOf(path));
+    if (deepest === 1) return [];
+    for (const path of [...kept]) {
+      if (depthOf(path) < deepest) continue;
+      kept.delete(path);
+      kept.add(parentOf(path));
+    }
+    dropCovered(kept);
   }
-  return kept.size > maxPaths ? [] : [...kept].sort();
+  return [...kept].sort();
+}
+
+/** The paths, without those inside another one; undefined if the root itself is among them. */
+function outermost(paths: Iterable<string>): Set<string> | undefined {
+  const kept = new Set<string>();
+  for (const path of paths) {
+    if (path === '' || path === '.') return undefined;
+    kept.add(path);
+  }
+  dropCovered(kept);
+  return kept;
+}
+
+function dropCovered(kept: Set<string>): void {
+  for (const path of kept) {
+    for (let parent = parentOf(path); parent !== ''; parent = parentOf(parent)) {
+      if (kept.has(parent)) {
+        kept.delete(path);
+        break;
+      }
+    }
+  }
+}
+
+/** Replaces the entries of each directory holding `crowd` or more (the folder root aside) by the directory; whether any was. */
+function mergeCrowded(kept: Set<string>, crowd: number): boolean {
+  const children = new Map<string, number>();
+  for (const path of kept) {
+    const parent = parentOf(path);
+    if (parent !== '') children.set(parent, (children.get(parent) ?? 0) + 1);
+  }
+  const crowded = new Set([...children].filter(([, count]) => count >= crowd).map(([parent]) => parent));
+  if (crowded.size === 0) return false;
+  for (const path of kept) if (crowded.has(parentOf(path))) kept.delete(path);
+  for (const parent of crowded) kept.add(parent);
+  dropCovered(kept);
+  return true;
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}
+
+function depthOf(path: string): number {
+  let depth = 1;
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) depth++;
+  return depth;
 }

@@ -78,6 +78,13 @@ interface Cursor {
 }
 
 const BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
+/**
+ * After a poll that returned events, the next waits this long, so that a burst (10,000 received files
+ * are some 30,000 events) reaches the consumer in batches: each poll costs two requests, a delivery
+ * and a cursor write. A lone event still arrives at once: the long poll returns when it happens. Kept
+ * short: a subscription buffers only Syncthing's last 1000 events.
+ */
+const GATHER_MS = 50;
 
 export class EventStream {
   private readonly client: EventClient;
@@ -183,6 +190,7 @@ export class EventStream {
     if (fresh.length > 0) await this.onEvents(fresh);
     cursor.lastId = events[events.length - 1]!.id;
     await this.save();
+    await this.clock.sleep(GATHER_MS, signal);
   }
 
   /** First round of this process: resume from the cursor file when it belongs to this Syncthing. */

@@ -6,9 +6,41 @@ describe('coalescePaths', () => {
     expect(coalescePaths(['a/b/c', 'a/b', 'a b', 'x', 'a/b/d'], 10)).toEqual(['a b', 'a/b', 'x']);
   });
 
-  it('asks for the whole folder past the limit or when the root changed', () => {
+  it('asks for the whole folder when the root changed, or past the limit at the top level', () => {
     expect(coalescePaths(['a', 'b', 'c'], 2)).toEqual([]);
     expect(coalescePaths(['a', ''], 10)).toEqual([]);
+  });
+
+  it('scans a crowded directory as the directory, and a sparse one file by file', () => {
+    const crowded = Array.from({ length: 8 }, (_, i) => `docs/f${i}.md`);
+    expect(coalescePaths([...crowded, 'notes/a.md', 'notes/b.md', 'top.md'], 64)).toEqual(['docs', 'notes/a.md', 'notes/b.md', 'top.md']);
+    expect(coalescePaths(crowded.slice(1), 64)).toEqual(crowded.slice(1));
+  });
+
+  it('does not merge crowded directories into their parent below the limit: its other subtrees may be large', () => {
+    const dirs = Array.from({ length: 10 }, (_, d) => Array.from({ length: 8 }, (_, f) => `big/d${d}/f${f}`)).flat();
+    expect(coalescePaths(dirs, 64)).toEqual(Array.from({ length: 10 }, (_, d) => `big/d${d}`).sort());
+  });
+
+  it('never merges top-level files into a scan of the whole folder below the limit', () => {
+    const top = Array.from({ length: 20 }, (_, i) => `f${i}.md`);
+    expect(coalescePaths(top, 64)).toEqual([...top].sort());
+  });
+
+  it('turns a burst in one subtree into one scan of it, however many files', () => {
+    const burst: string[] = [];
+    for (let d = 0; d < 100; d++) for (let f = 0; f < 100; f++) burst.push(`burst/d${d}/f${f}.txt`);
+    expect(coalescePaths([...burst, 'burst/d3', 'other/x.md'], 64)).toEqual(['burst', 'other/x.md']);
+  });
+
+  it('over the limit, merges less crowded directories, and lifts lone deep paths last', () => {
+    // 70 directories of two files each: not crowded, but 140 paths: merged into their 70 directories, then into `a`.
+    const paths = Array.from({ length: 70 }, (_, i) => [`a/d${i}/x`, `a/d${i}/y`]).flat();
+    expect(coalescePaths([...paths, 'b/c/d/e'], 64)).toEqual(['a', 'b/c/d/e']);
+    expect(coalescePaths(paths.slice(0, 60), 64)).toEqual([...paths.slice(0, 60)].sort());
+    const lone = Array.from({ length: 70 }, (_, i) => `t${i}/deep/file`);
+    expect(coalescePaths(lone, 64)).toEqual([]);
+    expect(coalescePaths(lone, 70)).toEqual([...lone].sort());
   });
 });
 

@@ -1,0 +1,283 @@
+/**
+ * A burst of small files written at once on A, until every one of them is on B: botsync's pair (the
+ * daemon's fast scans) against the plain Syncthing pair with a 1 s watcher, for N = 100, 1000 and
+ * 10,000 files of 1 KB spread over 100 new directories. Beside the time, where it went: how many
+ * scans A's Syncthing ran and how long they took, how many index updates each side committed or
+ * received, how long B was pulling, and the CPU time of each Syncthing and each daemon.
+ *
+ * Each sample writes into a directory of its own, so the folder grows sample after sample as it
+ * would in use; before the next one both sides are idle and the watchers' timers have run out.
+ *
+ *   node_modules/.bin/tsx bench/burst.ts [--sizes 100,1000,10000] [--samples N] [--big-samples N]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SyncthingClient } from '../src/syncthing/client.ts';
+import type { SyncthingEvent } from '../src/syncthing/rest-types.ts';
+import { loadConfig } from '../src/workspace/config.ts';
+import { layoutFor } from '../src/workspace/layout.ts';
+import { pairedHomes, waitFor, type TestHome } from '../test/helpers/harness.ts';
+import { checkpoint, interrupted, log, onCleanup, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
+import { cpuMs, processTree } from './lib/proc.ts';
+import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
+import { elapsedMs, median, round } from './lib/stats.ts';
+
+const FILE_BYTES = 1024;
+const DIRS = 100;
+/** Files written at the same time: enough to outrun any watcher, as a `cp -r` or a `git checkout` does. */
+const WRITERS = 8;
+/** How often B's directories are counted; a sample is late by at most this much. */
+const POLL_MS = 50;
+/** After a sample, longer than the 1 s watcher's tick and Syncthing's 250 ms index pacing. */
+const SETTLE_MS = 2_000;
+const SAMPLE_TIMEOUT_MS = 300_000;
+const TARGET_RATIO = 0.8;
+const TARGET_RATIO_SMALL = 0.5;
+const SMALL_MAX = 1000;
+
+const { values: flags } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,1000,10000' },
+    samples: { type: 'string', default: '3' },
+    // A 10,000-file sample costs ~10-20 s per variant: fewer of them unless asked.
+    'big-samples': { type: 'string', default: '2' },
+  },
+});
+const sizes = flags.sizes!.split(',').map((text) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < DIRS || n % DIRS !== 0) throw new Error(`--sizes: each size must be a multiple of ${DIRS}, got ${text}`);
+  return n;
+});
+const samplesFor = (n: number) => Number(n > SMALL_MAX ? flags['big-samples'] : flags.samples);
+
+/** One side of a pair as the bench sees it: where files go, its Syncthing, and the processes to meter. */
+interface Side {
+  dir: string;
+  folder: string;
+  client: SyncthingClient;
+  syncthingPid: number;
+  daemonPid?: number;
+}
+
+/** Everything one Syncthing reported, kept with its time, so that a sample can take its own slice. */
+class EventLog {
+  readonly events: SyncthingEvent[] = [];
+  private readonly done: Promise<void>;
+
+  constructor(private readonly client: SyncthingClient, stop: AbortSignal) {
+    this.done = this.follow(stop);
+  }
+
+  private async follow(stop: AbortSignal): Promise<void> {
+    // The unfiltered stream: a filtered one is a new subscription at each call and can miss events between calls.
+    let since = (await this.client.events(0, { limit: 1, waitS: 0 })).at(-1)?.id ?? 0;
+    while (!stop.aborted) {
+      const batch = await this.client.events(since, { waitS: 1, signal: stop }).catch((error: unknown) => {
+        if (stop.aborted) return [];
+        throw error;
+      });
+      for (const event of batch) this.events.push(event);
+      since = batch.at(-1)?.id ?? since;
+    }
+  }
+
+  stopped(): Promise<void> {
+    return this.done;
+  }
+
+  between(folder: string, fromMs: number, toMs: number): SyncthingEvent[] {
+    return this.events.filter((event) => {
+      const at = Date.parse(event.time);
+      const data = event.data as { folder?: string };
+      return at >= fromMs && at <= toMs && data.folder === folder;
+    });
+  }
+}
+
+/** How long the folder was in `state`, and how often it entered it, from StateChanged events. */
+function timeIn(events: SyncthingEvent[], state: string, endMs: number): { count: number; ms: number } {
+  let count = 0;
+  let ms = 0;
+  let since: number | undefined;
+  for (const event of events) {
+    if (event.type !== 'StateChanged') continue;
+    const data = event.data as { to: string; from: string };
+    const at = Date.parse(event.time);
+    if (data.to === state) {
+      count++;
+      since = at;
+    } else if (data.from === state && since !== undefined) {
+      ms += at - since;
+      since = undefined;
+    }
+  }
+  if (since !== undefined) ms += endMs - since;
+  return { count, ms };
+}
+
+interface SampleFigures {
+  ms: number;
+  writeMs: number;
+  senderScans: number;
+  senderScanMs: number;
+  senderIndexUpdates: number;
+  receiverIndexUpdates: number;
+  receiverScans: number;
+  receiverScanMs: number;
+  receiverSyncs: number;
+  receiverSyncMs: number;
+  cpuMs: Record<string, number>;
+}
+
+async function countArrived(dirs: string[]): Promise<number> {
+  let count = 0;
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    // Syncthing writes `.syncthing.NAME.tmp` and renames it: only final names have arrived, in full.
+    for (const name of names) if (!name.startsWith('.syncthing.')) count++;
+  }
+  return count;
+}
+
+async function writeBurst(root: string, n: number): Promise<void> {
+  const perDir = n / DIRS;
+  const jobs: Array<[string, number]> = [];
+  for (let d = 0; d < DIRS; d++) for (let f = 0; f < perDir; f++) jobs.push([`d${String(d).padStart(2, '0')}`, f]);
+  const made = new Map<string, Promise<unknown>>();
+  let next = 0;
+  const data = randomBytes(FILE_BYTES);
+  const writer = async () => {
+    for (let job = jobs[next++]; job !== undefined; job = jobs[next++]) {
+      const [dir, f] = job;
+      if (!made.has(dir)) made.set(dir, mkdir(join(root, dir), { recursive: true }));
+      await made.get(dir);
+      // The same bytes with a per-file prefix: every file differs, none costs a fresh random draw.
+      await writeFile(join(root, dir, `f${f}.txt`), Buffer.concat([Buffer.from(`${dir}/${f}\n`), data]).subarray(0, FILE_BYTES));
+    }
+  };
+  await Promise.all(Array.from({ length: WRITERS }, writer));
+}
+
+async function meter(sides: Record<string, Side>): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  for (const [name, side] of Object.entries(sides)) {
+    figures[`${name}Syncthing`] = await cpuMs(await processTree(side.syncthingPid));
+    if (side.daemonPid !== undefined) figures[`${name}Daemon`] = await cpuMs([side.daemonPid]);
+  }
+  return figures;
+}
+
+async function waitIdle(sides: Side[]): Promise<void> {
+  await waitFor(
+    async () => (await Promise.all(sides.map(async (side) => (await side.client.folderStatus(side.folder)).state === 'idle'))).every(Boolean),
+    'both folders to be idle',
+    120_000,
+    100,
+  );
+}
+
+async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n: number, name: string): Promise<SampleFigures> {
+  const bDirs = Array.from({ length: DIRS }, (_, d) => join(b.dir, name, `d${String(d).padStart(2, '0')}`));
+  const cpuBefore = await meter({ a, b });
+  const startMs = Date.now();
+  const start = process.hrtime.bigint();
+  let arrived = 0;
+  const writing = writeBurst(join(a.dir, name), n).then(() => elapsedMs(start));
+  const deadline = Date.now() + SAMPLE_TIMEOUT_MS;
+  while ((arrived = await countArrived(bDirs)) < n) {
+    if (Date.now() > deadline) throw new Error(`${name}: ${arrived} of ${n} files reached B within ${SAMPLE_TIMEOUT_MS} ms`);
+    interrupted.throwIfAborted();
+    await sleep(POLL_MS);
+  }
+  const ms = elapsedMs(start);
+  const writeMs = await writing;
+  const endMs = Date.now();
+  const cpuAfter = await meter({ a, b });
+  // Events are fetched with a 1 s long poll: wait for the ones up to the arrival.
+  await sleep(1_200);
+  const sent = logs.a.between(a.folder, startMs, endMs);
+  const received = logs.b.between(b.folder, startMs, endMs);
+  const scans = timeIn(sent, 'scanning', endMs);
+  const syncs = timeIn(received, 'syncing', endMs);
+  const receiverScans = timeIn(received, 'scanning', endMs);
+  return {
+    ms: round(ms, 0),
+    writeMs: round(writeMs, 0),
+    senderScans: scans.count,
+    senderScanMs: scans.ms,
+    senderIndexUpdates: sent.filter((event) => event.type === 'LocalIndexUpdated').length,
+    receiverIndexUpdates: received.filter((event) => event.type === 'RemoteIndexUpdated').length,
+    // Scans on B are wasted work (Syncthing wrote those files itself) and hold its pulling up.
+    receiverScans: receiverScans.count,
+    receiverScanMs: receiverScans.ms,
+    receiverSyncs: syncs.count,
+    receiverSyncMs: syncs.ms,
+    cpuMs: Object.fromEntries(Object.entries(cpuAfter).map(([key, value]) => [key, round(value - cpuBefore[key]!, 0)])),
+  };
+}
+
+/** Every size, `samplesFor(n)` times, on one pair; returns the median time per size and each sample's figures. */
+async function measure(label: string, a: Side, b: Side): Promise<Record<string, { medianMs: number; samples: SampleFigures[] }>> {
+  const stop = new AbortController();
+  const logs = { a: new EventLog(a.client, stop.signal), b: new EventLog(b.client, stop.signal) };
+  const results: Record<string, { medianMs: number; samples: SampleFigures[] }> = {};
+  try {
+    for (const n of sizes) {
+      const samples: SampleFigures[] = [];
+      for (let i = 0; i < samplesFor(n); i++) {
+        await checkpoint();
+        await waitIdle([a, b]);
+        await sleep(SETTLE_MS);
+        const sample = await oneBurst(a, b, logs, n, `burst-${n}-${i}-${randomBytes(2).toString('hex')}`);
+        samples.push(sample);
+        log(`${label}: ${n} files: ${sample.ms} ms (written in ${sample.writeMs} ms; A scanned ${sample.senderScans}x for ${sample.senderScanMs} ms; ${sample.senderIndexUpdates} local / ${sample.receiverIndexUpdates} remote index updates; B scanned ${sample.receiverScans}x; cpu ${JSON.stringify(sample.cpuMs)})`);
+      }
+      results[String(n)] = { medianMs: round(median(samples.map((sample) => sample.ms)), 0), samples };
+    }
+  } finally {
+    stop.abort();
+    await Promise.all([logs.a.stopped(), logs.b.stopped()]);
+  }
+  return results;
+}
+
+async function botsyncSide(home: TestHome, folder: string): Promise<Side> {
+  const config = await loadConfig(layoutFor(home.home));
+  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+  onCleanup(() => client.close());
+  const state = await home.daemonState();
+  if (state?.syncthing?.pid === undefined) throw new Error(`${home.home} has no running Syncthing`);
+  return { dir: home.path(folder), folder, client, syncthingPid: state.syncthing.pid, daemonPid: state.pid };
+}
+
+await runBench('burst', async () => {
+  log('botsync: setting up a paired agent/human home through the CLI');
+  const { a, b } = await settledBeforeCleanup(pairedHomes());
+  const botsync = await measure('botsync', await botsyncSide(a, 'shared'), await botsyncSide(b, 'shared'));
+  // Gone before the plain pair starts, so that nothing competes with the reference.
+  await Promise.all([a.destroy(), b.destroy()]);
+
+  log('syncthing: starting a plain pair with a 1 s watcher');
+  const raw = await settledBeforeCleanup(startRawPair());
+  await raw.patchFolder({ fsWatcherDelayS: 1 });
+  const rawSide = (node: typeof raw.a): Side => ({ dir: node.folderPath, folder: FOLDER_ID, client: node.client, syncthingPid: node.child.pid! });
+  const watcher1s = await measure('syncthing-watcher1s', rawSide(raw.a), rawSide(raw.b));
+  await raw.stop();
+
+  const ratios = Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));
+  return {
+    fileBytes: FILE_BYTES,
+    dirs: DIRS,
+    syncthingVersion: raw.binary.version,
+    botsync,
+    syncthingWatcher1s: watcher1s,
+    vsWatcher1s: ratios,
+    target: { ratio: TARGET_RATIO, ratioUpTo1000: TARGET_RATIO_SMALL },
+    meetsTarget: sizes.every((n) => ratios[String(n)]! <= (n <= SMALL_MAX ? TARGET_RATIO_SMALL : TARGET_RATIO)),
+  };
+});
