@@ -9,7 +9,7 @@ import { reportFailure } from './output.js';
  * The `botsync` command. The two calls scripts make most often are answered here, without the
  * commander program: `--version`, and `status` when the daemon answers it. Commander alone loads
  * node:child_process and costs about a fifth of Node's own start-up, and each further module file
- * costs a load of its own (DESIGN: both within 1.3x of `node -e 0`), so this is built as one file of
+ * costs a load of its own (issue 15: both within 1.3x of `node -e 0`), so this is built as one file of
  * its own (scripts/build.ts). Every other command line, any flag these two do not take here, and a
  * status with no daemon to ask go to the program (program.ts), which parses, helps and refuses as always.
  */
