@@ -58,6 +58,19 @@ export function formatError(error: BotsyncError, json: boolean): string {
   return `${red('botsync:')} ${error.message}\n${hint}`;
 }
 
+/** Prints a command's failure (a BotsyncError, or anything else as INTERNAL) and returns the exit status it means. */
+export function reportFailure(error: unknown, json: boolean): number {
+  const failure =
+    error instanceof BotsyncError
+      ? error
+      : new BotsyncError('INTERNAL', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, {
+          hint: 'Run again with BOTSYNC_DEBUG=1 to see where it happened, and report it.',
+        });
+  process.stderr.write(formatError(failure, json));
+  if (process.env.BOTSYNC_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+  return failure.exitCode;
+}
+
 export function table(rows: string[][]): string {
   const widths = rows.reduce<number[]>((acc, row) => row.map((cell, i) => Math.max(acc[i] ?? 0, stripAnsi(cell).length)), []);
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - stripAnsi(cell).length))).join('  ')).join('\n');

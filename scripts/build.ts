@@ -1,6 +1,10 @@
 /**
- * The CLI's build: one ESM bundle, split so that `dist/main.js` loads only the parser and each command
- * module is loaded when its command runs (cli/main.ts). test/unit/cold-start.test.ts builds with the
+ * The CLI's build, in two parts. `dist/program.js` is the commander program, one ESM bundle split so
+ * that it loads only the parser and each command module is loaded when its command runs
+ * (cli/program.ts). `dist/main.js`, the entry, is one file of its own with nothing but what answers
+ * `--version` and a status from the daemon (cli/main.ts): in a split bundle the same few modules come
+ * in a dozen chunks, each a load of its own. The modules main.js holds are also in the program's
+ * chunks; the two never hand each other an object. test/unit/cold-start.test.ts builds with the
  * same options to check what the fast paths load.
  *
  *   node_modules/.bin/tsx scripts/build.ts      (npm run build)
@@ -8,14 +12,11 @@
 import { build, type BuildOptions } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
-export const buildOptions = {
-  entryPoints: ['cli/main.ts'],
+const common = {
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  outdir: 'dist',
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: true,
@@ -24,4 +25,9 @@ export const buildOptions = {
   banner: { js: "import { createRequire as __botsyncRequire } from 'node:module'; const require = __botsyncRequire(import.meta.url);" },
 } satisfies BuildOptions;
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await build(buildOptions);
+export const programBuild = { ...common, entryPoints: ['cli/program.ts'], splitting: true, outdir: 'dist' } satisfies BuildOptions;
+
+// main.ts imports './program.js', which is dist/program.js beside it (and cli/program.ts from the source).
+export const entryBuild = { ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/main.js', external: ['./program.js'] } satisfies BuildOptions;
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await Promise.all([build(programBuild), build(entryBuild)]);

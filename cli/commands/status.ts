@@ -1,10 +1,32 @@
+import { isBotsyncError } from '../../src/errors.js';
+import { askDaemon } from '../../src/ipc/client.js';
 import { collectStatus } from '../../src/report/collect-status.js';
 import type { StatusReport } from '../../src/report/status.js';
-import type { Context } from '../context.js';
+import type { BaseContext, Context } from '../context.js';
 import { bold, dim, green, red, table, yellow } from '../output.js';
 
 export async function run(context: Context): Promise<void> {
-  const status = await collectStatus(context.layout);
+  show(context, await collectStatus(context.layout));
+}
+
+/**
+ * main.ts's fast path: the status when the daemon answers. False, with nothing printed, when no daemon
+ * does, or its socket is not safe to use: then the program's `run` asks again, and askDaemonOr decides
+ * whether the status is built here (which loads what this path leaves out) or refused.
+ */
+export async function runFromDaemon(context: BaseContext): Promise<boolean> {
+  let status: StatusReport;
+  try {
+    status = await askDaemon(context.layout, 'status');
+  } catch (error) {
+    if (isBotsyncError(error, 'DAEMON_NOT_RUNNING') || isBotsyncError(error, 'CONTROL_SOCKET_UNSAFE')) return false;
+    throw error;
+  }
+  show(context, status);
+  return true;
+}
+
+function show(context: BaseContext, status: StatusReport): void {
   context.out.result(status, () => render(status));
 }
 

@@ -24,6 +24,7 @@ import { acceptWith, addFolderWith, currentOffers, entryOf, folderEntries, witho
 import type { AddedFolder } from '../workspace/config.js';
 import type { FolderOffers } from './folder-offers.js';
 import { homeFolders, sharedDevices } from '../folders/home-folders.js';
+import { CopyWalker } from '../folders/copy-walker.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -46,22 +47,20 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
     const folder = await work(async (edit) => (done = await writer.update(edit)).config);
     return { folder: entryOf(done.config, folder), applied: done.applied };
   };
+  // Status re-reads only the directories that changed since the last status (folders/copy-walker.ts).
+  const statusCopies = new CopyWalker();
   return {
     status: async () => {
       const config = await loadConfig(layout);
-      return {
-        ...buildStatus(
-          layout,
-          config,
-          { pid: process.pid, state },
-          await queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId), homeFolders(layout, config).map((folder) => folder.id)),
-          await statusWarnings(layout, config),
-          await listConflicts(layout, config),
-          invites.pending(),
-        ),
-        notify: await notifier.status(),
-        backup: await readBackupState(layout),
-      };
+      // Each part waits on something else (Syncthing, the files): asked all at once.
+      const [live, warnings, conflicts, notify, backup] = await Promise.all([
+        queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId), homeFolders(layout, config).map((folder) => folder.id)),
+        statusWarnings(layout, config),
+        listConflicts(layout, config, undefined, statusCopies.walk),
+        notifier.status(),
+        readBackupState(layout),
+      ]);
+      return { ...buildStatus(layout, config, { pid: process.pid, state }, live, warnings, conflicts, invites.pending()), notify, backup };
     },
     'backup.reload': async () => backups.reload(),
     'conflicts.list': async () => listConflicts(layout, await loadConfig(layout), indexedAuthors(client)),

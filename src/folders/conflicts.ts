@@ -4,7 +4,7 @@
  * rename, link), which Syncthing scans as this machine's own changes and sends to every peer, so the
  * outcome is the same everywhere, and each peer's versioning keeps what they replace or delete.
  */
-import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
@@ -12,7 +12,8 @@ import { shortDeviceId } from '../syncthing/device-id.js';
 import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { homeFolderById, homeFolders, locateIn, type HomeFolder } from './home-folders.js';
-import { isConflictCopy, parseConflictName } from './conflict-name.js';
+import { parseConflictName } from './conflict-name.js';
+import { readDirOrEmpty, walkCopies, type CopyWalk } from './copy-walker.js';
 import { taggedVersionName } from './recover.js';
 import { keepOf } from './versions.js';
 
@@ -52,8 +53,6 @@ export interface Resolution {
 }
 
 /** Directories Syncthing keeps for itself in a folder; a copy in them is none of the folder's files. */
-const SYNCTHING_DIRS: ReadonlySet<string> = new Set(['.stversions', '.stfolder']);
-
 /**
  * Finds the author of a conflict copy in Syncthing's index: the short ID of the device that made it
  * (its `modifiedBy`), or undefined when the index does not say (the copy not scanned yet).
@@ -95,12 +94,12 @@ export function deviceNameOf(config: BotsyncConfig, short: string): string {
   return knownDevices(config).find((peer) => shortDeviceId(peer.deviceId) === short)?.name ?? short;
 }
 
-/** Every conflict copy in the home's folders, by folder then path. */
-export async function listConflicts(layout: Layout, config: BotsyncConfig, authors?: CopyAuthors): Promise<Conflict[]> {
+/** Every conflict copy in the home's folders, by folder then path; `walk` finds them (a daemon's remembers what it read). */
+export async function listConflicts(layout: Layout, config: BotsyncConfig, authors?: CopyAuthors, walk: CopyWalk = walkCopies): Promise<Conflict[]> {
   const found: Conflict[] = [];
   for (const folder of homeFolders(layout, config)) {
     const root = folder.path;
-    for (const relativePath of await walkCopies(root, '')) {
+    for (const relativePath of await walk(root)) {
       const conflict = await conflictAt(config, folder, root, relativePath, authors);
       if (conflict !== undefined) found.push(conflict);
     }
@@ -298,29 +297,6 @@ async function conflictAt(config: BotsyncConfig, folder: HomeFolder, root: strin
   };
 }
 
-/** The conflict copies under `dir` of `root`, '/'-separated relative paths; Syncthing's own directories and links are not followed. */
-async function walkCopies(root: string, dir: string): Promise<string[]> {
-  const copies: string[] = [];
-  for (const entry of await readDirOrEmpty(join(root, dir))) {
-    const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
-    if (entry.isDirectory()) {
-      if (!(dir === '' && SYNCTHING_DIRS.has(entry.name))) copies.push(...(await walkCopies(root, path)));
-    } else if (entry.isFile() && isConflictCopy(entry.name)) {
-      copies.push(path);
-    }
-  }
-  return copies;
-}
-
-/** A missing directory (a folder not created yet, one removed meanwhile) holds no conflicts. */
-async function readDirOrEmpty(path: string) {
-  try {
-    return await readdir(path, { withFileTypes: true });
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
-    throw error;
-  }
-}
 
 async function statOrUndefined(path: string) {
   try {

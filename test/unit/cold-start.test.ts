@@ -1,22 +1,25 @@
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildOptions } from '../../scripts/build.ts';
+import { entryBuild, programBuild } from '../../scripts/build.ts';
 
 /**
- * What the CLI loads before `botsync --version` and `botsync status --json` answer (DESIGN: within
- * 1.5x of `node -e 0`; bench/cli-start.ts measures it). Built as `npm run build` builds, into memory,
- * and read from esbuild's metafile: the modules a path loads are its chunks' static imports, followed
- * from dist/main.js (and, for status, from the command's own chunk, which main.js imports when it runs).
+ * What the CLI loads before `botsync --version` and `botsync status --json` answer (issue 15: within
+ * 1.3x of `node -e 0`; bench/cli-start.ts measures it). Built as `npm run build` builds, into memory,
+ * and read from esbuild's metafiles: dist/main.js, the entry, is a build of its own; the modules a path
+ * of the program loads are its chunks' static imports, followed from dist/program.js (and, for status,
+ * from the command's own chunk, which program.js imports when it runs).
  */
 
-let meta: Metafile;
+let entry: Metafile;
+let program: Metafile;
 
 beforeAll(async () => {
-  ({ metafile: meta } = await build({ ...buildOptions, write: false, metafile: true, sourcemap: false, logLevel: 'silent' }));
+  const inMemory = { write: false, metafile: true, sourcemap: false, logLevel: 'silent' } as const;
+  [{ metafile: entry }, { metafile: program }] = await Promise.all([build({ ...entryBuild, ...inMemory }), build({ ...programBuild, ...inMemory })]);
 }, 60_000);
 
 /** The inputs and Node built-ins loaded by the outputs `from` statically import, transitively. */
-function loadedBy(...from: string[]): { outputs: string[]; inputs: string[]; builtins: string[] } {
+function loadedBy(meta: Metafile, ...from: string[]): { outputs: string[]; inputs: string[]; builtins: string[] } {
   const seen = new Set<string>();
   const builtins = new Set<string>();
   const stack = [...from];
@@ -32,7 +35,7 @@ function loadedBy(...from: string[]): { outputs: string[]; inputs: string[]; bui
   return { outputs: [...seen], inputs: [...seen].flatMap((output) => Object.keys(meta.outputs[output]!.inputs)), builtins: [...builtins] };
 }
 
-function outputOf(entryPoint: string): string {
+function outputOf(meta: Metafile, entryPoint: string): string {
   const output = Object.keys(meta.outputs).find((path) => meta.outputs[path]!.entryPoint === entryPoint);
   if (output === undefined) throw new Error(`no output has the entry point ${entryPoint}`);
   return output;
@@ -40,16 +43,32 @@ function outputOf(entryPoint: string): string {
 
 /** Dependencies no fast path needs: the Syncthing REST client's HTTP stack, pairing words, config.xml, processes, archives, crypto. */
 const HEAVY_PACKAGES = ['undici', 'bip39', 'xml2js', 'execa', 'tar', 'yauzl', '@noble', 'bcryptjs'];
-const HEAVY_BUILTINS = ['node:crypto', 'node:http', 'node:https', 'node:http2', 'node:tls', 'node:zlib', 'node:worker_threads'];
+const HEAVY_BUILTINS = ['node:crypto', 'node:http', 'node:https', 'node:http2', 'node:tls', 'node:zlib', 'node:worker_threads', 'node:child_process'];
 
 function packagesIn(inputs: string[]): string[] {
   return [...new Set(inputs.flatMap((input) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? []))];
 }
 
 describe('cold start', () => {
-  it('main.js loads the parser and no command module, whatever the commands added', () => {
-    const { inputs, builtins } = loadedBy(outputOf('cli/main.ts'));
+  it('main.js is one file: --version and a status from the daemon, no parser, no other command, no dependency', () => {
+    const scripts = Object.keys(entry.outputs).filter((path) => path.endsWith('.js'));
+    expect(scripts).toEqual(['dist/main.js']);
+    const main = entry.outputs['dist/main.js']!;
+    const inputs = Object.keys(main.inputs);
     expect(inputs).toContain('cli/main.ts');
+    expect(inputs.filter((input) => input.startsWith('cli/commands/'))).toEqual(['cli/commands/status.ts']);
+    expect(inputs).not.toContain('cli/program.ts');
+    expect(inputs).not.toContain('src/report/status.ts');
+    expect(inputs).not.toContain('src/syncthing/client.ts');
+    expect(packagesIn(inputs)).toEqual([]);
+    // Its one way out is the program, loaded only for the command lines it does not answer.
+    expect(main.imports.filter((imported) => !imported.path.startsWith('node:'))).toEqual([{ path: './program.js', kind: 'dynamic-import', external: true }]);
+    expect(main.imports.map((imported) => imported.path).filter((path) => HEAVY_BUILTINS.includes(path))).toEqual([]);
+  });
+
+  it('program.js loads the parser and no command module, whatever the commands added', () => {
+    const { inputs, builtins } = loadedBy(program, outputOf(program, 'cli/program.ts'));
+    expect(inputs).toContain('cli/program.ts');
     expect(inputs.filter((input) => input.startsWith('cli/commands/'))).toEqual([]);
     expect(packagesIn(inputs)).toEqual(['commander']);
     // config.json's module (and the lock and /proc reading with it) is for the commands that read it.
@@ -57,8 +76,8 @@ describe('cold start', () => {
     expect(builtins.filter((builtin) => HEAVY_BUILTINS.includes(builtin) || builtin === 'node:fs/promises')).toEqual([]);
   });
 
-  it('status answered by the daemon loads the socket client, not the Syncthing client or the local status', () => {
-    const { inputs, builtins } = loadedBy(outputOf('cli/main.ts'), outputOf('cli/commands/status.ts'));
+  it("the program's status asks the daemon through the socket client, without the Syncthing client or the local status", () => {
+    const { inputs, builtins } = loadedBy(program, outputOf(program, 'cli/program.ts'), outputOf(program, 'cli/commands/status.ts'));
     expect(inputs).toContain('src/report/collect-status.ts');
     expect(inputs).toContain('src/ipc/client.ts');
     expect(inputs).not.toContain('src/report/status.ts');
@@ -68,10 +87,10 @@ describe('cold start', () => {
   });
 
   it('the local status (no daemon) is loaded by the status command when no daemon answers', () => {
-    const local = outputOf('src/report/status.ts');
-    const { outputs } = loadedBy(outputOf('cli/commands/status.ts'));
+    const local = outputOf(program, 'src/report/status.ts');
+    const { outputs } = loadedBy(program, outputOf(program, 'cli/commands/status.ts'));
     expect(outputs).not.toContain(local);
-    expect(outputs.some((output) => meta.outputs[output]!.imports.some((imported) => imported.kind === 'dynamic-import' && imported.path === local))).toBe(true);
-    expect(loadedBy(local).inputs).toContain('src/syncthing/client.ts');
+    expect(outputs.some((output) => program.outputs[output]!.imports.some((imported) => imported.kind === 'dynamic-import' && imported.path === local))).toBe(true);
+    expect(loadedBy(program, local).inputs).toContain('src/syncthing/client.ts');
   });
 });
