@@ -21,6 +21,8 @@ export interface Transfer {
   from: string;
   to: string;
   bytes: number;
+  /** Puts the file at `from` instead of writing `bytes` random bytes there (a hard link to data made beforehand). */
+  put?: (from: string) => Promise<void>;
 }
 
 /**
@@ -81,9 +83,9 @@ export async function writeAndAwait(transfers: Transfer[], timeoutMs = DEFAULT_T
       watcher.on('error', (error) => fail(error));
       watchers.push(watcher);
     }
-    const contents = transfers.map((transfer) => randomBytes(transfer.bytes));
+    const contents = transfers.map((transfer) => (transfer.put === undefined ? randomBytes(transfer.bytes) : undefined));
     const start = process.hrtime.bigint();
-    for (const [i, transfer] of transfers.entries()) await writeFile(transfer.from, contents[i]!);
+    for (const [i, transfer] of transfers.entries()) await (transfer.put?.(transfer.from) ?? writeFile(transfer.from, contents[i]!));
     await allSeen;
     return { ms: elapsedMs(start, latest), by: polled ? 'poll' : 'watch' };
   } finally {
