@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SyncthingClient } from '../src/syncthing/client.ts';
 import type { SyncthingEvent } from '../src/syncthing/rest-types.ts';
-import { loadConfig } from '../src/workspace/config.ts';
-import { layoutFor } from '../src/workspace/layout.ts';
 import { pairedHomes, waitFor, type TestHome } from '../test/helpers/harness.ts';
-import { checkpoint, interrupted, log, onCleanup, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
+import { homeClient } from './lib/home-client.ts';
+import { checkpoint, interrupted, log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { cpuMs, processTree } from './lib/proc.ts';
 import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
 import { elapsedMs, median, round } from './lib/stats.ts';
@@ -247,9 +246,7 @@ async function measure(label: string, a: Side, b: Side): Promise<Record<string, 
 }
 
 async function botsyncSide(home: TestHome, folder: string): Promise<Side> {
-  const config = await loadConfig(layoutFor(home.home));
-  const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
-  onCleanup(() => client.close());
+  const client = await homeClient(home);
   const state = await home.daemonState();
   if (state?.syncthing?.pid === undefined) throw new Error(`${home.home} has no running Syncthing`);
   return { dir: home.path(folder), folder, client, syncthingPid: state.syncthing.pid, daemonPid: state.pid };

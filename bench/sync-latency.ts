@@ -23,11 +23,9 @@
  *   node_modules/.bin/tsx bench/sync-latency.ts [--samples N] [--default-samples N] [--no-watcher1s] [--pause-ms N]
  */
 import { randomBytes } from 'node:crypto';
-import { watch } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pairedHomes } from '../test/helpers/harness.ts';
+import { FALLBACK_POLL_MS, oneSample, type DetectedBy } from './lib/arrival.ts';
 import { checkpoint, log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
 import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
@@ -40,10 +38,6 @@ const EDIT_AFTER_MS = [200, 1_000] as const;
 const TARGET_MEDIAN_MS = 250;
 /** Longer than Syncthing's 250 ms index-batching sleep; raw pairs add their watcher delay to it. */
 const QUIET_MS = 500;
-/** Generous even for the 10 s watcher: a sample this slow means sync is broken, not slow. */
-const SAMPLE_TIMEOUT_MS = 60_000;
-/** Only a safety net behind fs.watch; a poll this slow would show as a visibly rounded-up sample. */
-const FALLBACK_POLL_MS = 50;
 
 const { values: flags } = parseArgs({
   options: {
@@ -70,52 +64,6 @@ interface VariantResult extends Summary {
   /** The first file after the pair connected, not counted: it also pays for index exchange and warm caches. */
   warmupMs: number;
   pauseMs: number;
-}
-
-type DetectedBy = 'watch' | 'poll';
-
-/** Writes one file on A and resolves when B has it at full size; B's directory is watched before the write. */
-async function oneSample(writeDir: string, readDir: string, name: string, bytes = FILE_BYTES): Promise<{ ms: number; by: DetectedBy }> {
-  const target = join(readDir, name);
-  let settle!: (detection: { at: bigint; by: DetectedBy }) => void;
-  let fail!: (error: Error) => void;
-  const seen = new Promise<{ at: bigint; by: DetectedBy }>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  let done = false;
-  // Syncthing writes a temporary file and renames it into place: the final name's event is the arrival.
-  let lastEventAt: bigint | undefined;
-  const check = async (at: bigint, by: DetectedBy) => {
-    try {
-      if (done || (await stat(target)).size !== bytes || done) return;
-      done = true;
-      if (by === 'watch') return settle({ at, by });
-      // The poll's stat and the inotify event can complete in the same loop turn; let the event's
-      // callback run first, since its timestamp is the closer one.
-      setImmediate(() => settle(lastEventAt === undefined ? { at, by } : { at: lastEventAt, by: 'watch' }));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') fail(error as Error);
-    }
-  };
-  const watcher = watch(readDir, (_event, filename) => {
-    if (filename !== name) return;
-    lastEventAt = process.hrtime.bigint();
-    void check(lastEventAt, 'watch');
-  });
-  const poll = setInterval(() => void check(process.hrtime.bigint(), 'poll'), FALLBACK_POLL_MS);
-  const timeout = setTimeout(() => fail(new Error(`${name} did not reach ${readDir} within ${SAMPLE_TIMEOUT_MS} ms`)), SAMPLE_TIMEOUT_MS);
-  try {
-    const data = randomBytes(bytes);
-    const start = process.hrtime.bigint();
-    await writeFile(join(writeDir, name), data);
-    const { at, by } = await seen;
-    return { ms: elapsedMs(start, at), by };
-  } finally {
-    watcher.close();
-    clearInterval(poll);
-    clearTimeout(timeout);
-  }
 }
 
 /** One kind of sample: a file of the given name written and awaited, its time returned. */

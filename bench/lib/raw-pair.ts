@@ -21,6 +21,7 @@ import { log, onCleanup } from './lifecycle.ts';
 export const FOLDER_ID = 'bench';
 const OUTPUT_CHUNKS_KEPT = 200;
 const STOP_GRACE_MS = 10_000;
+export const CLIENT_TIMEOUT_MS = 60_000;
 
 export interface RawNode {
   name: string;
@@ -37,8 +38,10 @@ export interface RawPair {
   binary: SyncthingBinary;
   a: RawNode;
   b: RawNode;
-  /** From resuming both devices until each reports the other connected. */
-  connectMs: number;
+  /** From resuming both devices until each reports the other connected (undefined while `paused`). */
+  connectMs: number | undefined;
+  /** Resumes both devices and waits until they are connected: the time that took. */
+  connect(): Promise<number>;
   /** The folder settings Syncthing reports on A, to show what was measured. */
   folder(): Promise<FolderConfig>;
   /** Changes the folder on both sides and waits until it is idle again. */
@@ -46,12 +49,21 @@ export interface RawPair {
   stop(): Promise<void>;
 }
 
+export interface RawPairOptions {
+  /** Folder settings set when the folder is created; the rest stay Syncthing's defaults. */
+  folder?: Partial<FolderConfig>;
+  /** Fills A's folder before the folder is added, so that A's first scan finds what it wrote. */
+  seedA?: (folderPath: string) => Promise<void>;
+  /** Returns with the devices still paused and the folders just added (not yet scanned): the caller times `connect()`. */
+  paused?: boolean;
+}
+
 /**
- * Starts the pair and returns once both are connected and the folder is idle on both sides. The
- * folder is created with only id, path, type and devices, so every other setting is Syncthing's
- * default (watcher on, 10 s delay).
+ * Starts the pair and returns once both are connected and the folder is idle on both sides (unless
+ * `paused`). The folder is created with only id, path, type and devices and `options.folder`, so every
+ * other setting is Syncthing's default (watcher on, 10 s delay).
  */
-export async function startRawPair(): Promise<RawPair> {
+export async function startRawPair(options: RawPairOptions = {}): Promise<RawPair> {
   const root = await mkdtemp(join(tmpdir(), 'botsync-bench-raw-'));
   const nodes: RawNode[] = [];
   let stopped: Promise<void> | undefined;
@@ -69,21 +81,29 @@ export async function startRawPair(): Promise<RawPair> {
       a.client.putDevice({ deviceID: b.deviceId, name: b.name, addresses: [b.listenAddress], paused: true }),
       b.client.putDevice({ deviceID: a.deviceId, name: a.name, addresses: [a.listenAddress], paused: true }),
     ]);
+    await options.seedA?.(a.folderPath);
     const devices = [{ deviceID: a.deviceId }, { deviceID: b.deviceId }];
     await Promise.all(
-      [a, b].map((node) => node.client.putFolder({ id: FOLDER_ID, label: FOLDER_ID, path: node.folderPath, type: 'sendreceive', devices })),
+      [a, b].map((node) => node.client.putFolder({ id: FOLDER_ID, label: FOLDER_ID, path: node.folderPath, type: 'sendreceive', devices, ...options.folder })),
     );
-    const resumedAt = Date.now();
-    await Promise.all([a.client.patchDevice(b.deviceId, { paused: false }), b.client.patchDevice(a.deviceId, { paused: false })]);
-    await waitFor(async () => (await isConnected(a, b)) && (await isConnected(b, a)), 'the raw Syncthing pair to connect', 60_000, 20);
-    const connectMs = Date.now() - resumedAt;
-    await waitIdle([a, b]);
+    const connect = async () => {
+      const resumedAt = Date.now();
+      await Promise.all([a.client.patchDevice(b.deviceId, { paused: false }), b.client.patchDevice(a.deviceId, { paused: false })]);
+      await waitFor(async () => (await isConnected(a, b)) && (await isConnected(b, a)), 'the raw Syncthing pair to connect', 60_000, 20);
+      return Date.now() - resumedAt;
+    };
+    let connectMs: number | undefined;
+    if (options.paused !== true) {
+      connectMs = await connect();
+      await waitIdle([a, b]);
+    }
 
     return {
       binary,
       a,
       b,
       connectMs,
+      connect,
       folder: async () => (await a.client.folders()).find((folder) => folder.id === FOLDER_ID)!,
       patchFolder: async (patch) => {
         await Promise.all([a.client.patchFolder(FOLDER_ID, patch), b.client.patchFolder(FOLDER_ID, patch)]);
@@ -119,7 +139,8 @@ async function startNode(binary: SyncthingBinary, root: string, name: string, no
       if (output.length > OUTPUT_CHUNKS_KEPT) output.shift();
     },
   });
-  const client = new SyncthingClient({ address: guiAddress, apiKey });
+  // Generous: a Syncthing busy with 100,000 files on 2 cores can take seconds to answer.
+  const client = new SyncthingClient({ address: guiAddress, apiKey, timeoutMs: CLIENT_TIMEOUT_MS });
   const node: RawNode = { name, deviceId, listenAddress: `tcp://127.0.0.1:${listenPort}`, folderPath, client, child, output };
   // Registered before waiting, so a Syncthing that never becomes ready is still stopped.
   nodes.push(node);

@@ -151,10 +151,15 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
  */
 export async function pairedHomes(): Promise<{ a: TestHome; b: TestHome }> {
   const [a, b] = await Promise.all([TestHome.create('botsync-a-'), TestHome.create('botsync-b-')]);
-  const [ia, ib] = await Promise.all([a.init('agent', 'alice'), b.init('human', 'bob')]);
-  const [sa, sb] = await Promise.all([a.status(), b.status()]);
-  await a.json(['peers', 'add', ib.deviceId, '--name', 'bob', '--address', sb.addresses[0]]);
-  await b.json(['peers', 'add', ia.deviceId, '--name', 'alice', '--address', sa.addresses[0]]);
+  await Promise.all([a.init('agent', 'alice'), b.init('human', 'bob')]);
+  await addEachOther(a, b);
   await waitFor(async () => (await a.status()).peers[0]?.connected && (await b.status()).peers[0]?.connected, 'A and B to connect', 60_000, 200);
   return { a, b };
+}
+
+/** Initialised homes agent A (alice) and human B (bob) add each other as peers; they connect soon after. */
+export async function addEachOther(a: TestHome, b: TestHome): Promise<void> {
+  const [sa, sb] = await Promise.all([a.status(), b.status()]);
+  await a.json(['peers', 'add', sb.deviceId, '--name', 'bob', '--address', sb.addresses[0]]);
+  await b.json(['peers', 'add', sa.deviceId, '--name', 'alice', '--address', sa.addresses[0]]);
 }
