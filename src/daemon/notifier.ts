@@ -49,6 +49,8 @@ export class Notifier {
   private target: ResolvedTarget = { target: undefined, source: 'none', filter: {} };
   /** config.json as last read, and the file it was read from: a burst's batches do not read it again. */
   private cachedView: { stamp: string; view: ConfigView } | undefined;
+  /** The oldest source id of each report in progress. */
+  private readonly reporting = new Map<symbol, number>();
 
   constructor(
     private readonly layout: Layout,
@@ -112,7 +114,7 @@ export class Notifier {
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
-      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince(), this.authors.heldSince()].reduce(oldestOf, this.batcher.heldSince()),
+      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince(), this.authors.heldSince(), ...this.reporting.values()].reduce(oldestOf, this.batcher.heldSince()),
       onEvents: async (events) => {
         const view = await this.view();
         const ready: Ready[] = [];
@@ -155,14 +157,21 @@ export class Notifier {
    */
   private async report(ready: Ready[], known?: ConfigView): Promise<void> {
     if (ready.length === 0) return;
-    const view = known ?? (await this.view());
-    const made: { event: BotsyncEvent; sourceId: number }[] = [];
-    for (const { event, sourceId, by } of ready) {
-      const normalized = await normalize(event, this.lookup(view, by));
-      const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
-      if (news !== undefined) made.push({ event: news, sourceId });
+    // Held until emitted: items handed back by a timer are in no delivery the stream waits for.
+    const token = Symbol('report');
+    this.reporting.set(token, ready.reduce((oldest, { sourceId }) => Math.min(oldest, sourceId), Number.POSITIVE_INFINITY));
+    try {
+      const view = known ?? (await this.view());
+      const made: { event: BotsyncEvent; sourceId: number }[] = [];
+      for (const { event, sourceId, by } of ready) {
+        const normalized = await normalize(event, this.lookup(view, by));
+        const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
+        if (news !== undefined) made.push({ event: news, sourceId });
+      }
+      for (const { event, sourceId } of made) this.emit(event, sourceId);
+    } finally {
+      this.reporting.delete(token);
     }
-    for (const { event, sourceId } of made) this.emit(event, sourceId);
   }
 
   /** What the notifier needs of config.json, read again only when the file changed (every writer replaces it: a new inode). */
