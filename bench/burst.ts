@@ -187,8 +187,12 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
   const start = process.hrtime.bigint();
   let arrived = 0;
   const writing = writeBurst(join(a.dir, name), n).then(() => elapsedMs(start));
+  let writeError: unknown;
+  // Seen by the loop below, so that a failed write ends the sample instead of a wait for files never written.
+  writing.catch((error: unknown) => (writeError = error ?? new Error('writing the burst failed')));
   const deadline = Date.now() + SAMPLE_TIMEOUT_MS;
   while ((arrived = await countArrived(bDirs)) < n) {
+    if (writeError !== undefined) throw writeError;
     if (Date.now() > deadline) throw new Error(`${name}: ${arrived} of ${n} files reached B within ${SAMPLE_TIMEOUT_MS} ms`);
     interrupted.throwIfAborted();
     await sleep(POLL_MS);

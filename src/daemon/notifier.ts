@@ -5,7 +5,8 @@ import { DeletionWatch } from '../notify/deletions.js';
 import { DeliveryLoop } from '../notify/delivery.js';
 import { FolderErrorNews } from '../notify/folder-errors.js';
 import { Journal } from '../notify/journal.js';
-import { normalize } from '../notify/normalize.js';
+import { itemKey, normalize, receivedItem, remoteChange, type NormalizeLookup } from '../notify/normalize.js';
+import { ReceivedAuthors } from '../notify/authors.js';
 import { Outbox } from '../notify/outbox.js';
 import { NotificationQueue } from '../notify/queue.js';
 import { resolveTarget, type ResolvedTarget } from '../notify/settings.js';
@@ -17,7 +18,11 @@ import { isNotified, type BotsyncEvent } from '../notify/types.js';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
-import { loadConfig } from '../workspace/config.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import type { SyncthingEvent } from '../syncthing/rest-types.js';
+import { errnoCode } from '../errors.js';
+import { lstat, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { appendMatcher, appendPatterns } from '../folders/append-merge.js';
 import { conflictAuthor, deviceNameOf, indexedAuthors } from '../folders/conflicts.js';
 import type { Layout } from '../workspace/layout.js';
@@ -39,7 +44,13 @@ export class Notifier {
   private readonly stream: EventStream;
   private readonly dispatcher: Dispatcher;
   private readonly folderErrors = new FolderErrorNews();
+  private readonly authors: ReceivedAuthors<SyncthingEvent>;
+  private readonly lookup: (view: ConfigView, by: string | undefined) => NormalizeLookup;
   private target: ResolvedTarget = { target: undefined, source: 'none', filter: {} };
+  /** config.json as last read, and the file it was read from: a burst's batches do not read it again. */
+  private cachedView: { stamp: string; view: ConfigView } | undefined;
+  /** The oldest source id of each report in progress. */
+  private readonly reporting = new Map<symbol, number>();
 
   constructor(
     private readonly layout: Layout,
@@ -79,45 +90,50 @@ export class Notifier {
       onError: (error) => say(`judging a burst of deletions failed: ${(error as Error).message}`),
     });
     const authors = indexedAuthors(client);
+    this.lookup = (view, by) => ({
+      isUserFolder: (folder) => view.folders.has(folder),
+      deviceName: (id) => view.names.get(id) ?? id.slice(0, 7),
+      ownName: view.config.name,
+      copyAuthor: async (folder, path) => conflictAuthor(view.config, path, by ?? (await authors(folder, path))),
+      appendOnly: view.appendOnly,
+      sender: async (folder, path) => {
+        // Asked only for an item whose RemoteChangeDetected did not come (notify/authors.ts).
+        const modifiedBy = by ?? (await client.fileInfo(folder, path)).global.modifiedBy;
+        return modifiedBy === '' ? null : deviceNameOf(view.config, modifiedBy);
+      },
+      fileSize: (folder, path) => sizeOnDisk(view.folders.get(folder)!, path),
+      linkTarget: (folder, path) => readLinkIn(view.folders.get(folder)!, path),
+    });
+    this.authors = new ReceivedAuthors<SyncthingEvent>({
+      onOverdue: (items) => {
+        this.report(items.map(({ value, sourceId }) => ({ event: value, sourceId }))).catch((error: unknown) => say(`reporting received files failed: ${(error as Error).message}`));
+      },
+    });
     this.stream = new EventStream({
       client,
       cursorFile: layout.eventCursorFile,
       types: [...NOTIFY_EVENT_TYPES],
       // The saved cursor stays behind events still held in an open batch or not yet on disk: a crash re-reads them.
-      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince()].reduce(oldestOf, this.batcher.heldSince()),
+      heldSince: () => [this.deletions.heldSince(), this.queue.heldSince(), this.journal.heldSince(), this.authors.heldSince(), ...this.reporting.values()].reduce(oldestOf, this.batcher.heldSince()),
       onEvents: async (events) => {
-        const config = await loadConfig(layout);
-        const names = new Map(config.peers.map((peer) => [peer.deviceId, peer.name]));
-        const folders = new Map(homeFolders(layout, config).map((folder) => [folder.id, folder.path]));
-        const appendOnly = appendMatcher(appendPatterns(config));
-        // One look at Syncthing's record of an item gives both its size and who made it.
-        const records = new Map<string, ReturnType<SyncthingClient['fileInfo']>>();
-        const record = (folder: string, path: string) => {
-          const key = `${folder}\u0000${path}`;
-          const known = records.get(key) ?? client.fileInfo(folder, path);
-          records.set(key, known);
-          return known;
-        };
+        const view = await this.view();
+        const ready: Ready[] = [];
         for (const event of events) {
-          const normalized = await normalize(event, {
-            isUserFolder: (folder) => folders.has(folder),
-            deviceName: (id) => names.get(id) ?? id.slice(0, 7),
-            ownName: config.name,
-            copyAuthor: async (folder, path) => conflictAuthor(config, path, await authors(folder, path)),
-            appendOnly,
-            sender: async (folder, path) => {
-              const by = (await record(folder, path)).global.modifiedBy;
-              return by === '' ? null : deviceNameOf(config, by);
-            },
-            fileSize: async (folder, path) => {
-              const info = await record(folder, path);
-              return info.global.deleted ? null : info.global.size;
-            },
-            linkTarget: (folder, path) => readLinkIn(folders.get(folder)!, path),
-          });
-          const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
-          if (news !== undefined) this.emit(news, event.id);
+          const change = remoteChange(event);
+          if (change !== undefined) {
+            const finished = this.authors.changed(change.key, change.by);
+            if (finished !== undefined) ready.push({ event: finished.value, sourceId: finished.sourceId, by: change.by });
+            continue;
+          }
+          const received = receivedItem(event);
+          if (received !== undefined && view.folders.has(received.folder)) {
+            const by = this.authors.finished(itemKey(received.folder, received.item), event, event.id);
+            if (by !== undefined) ready.push({ event, sourceId: event.id, by });
+            continue;
+          }
+          ready.push({ event, sourceId: event.id });
         }
+        await this.report(ready, view);
         // Past what memory may hold while the disk refuses writes, the stream waits (Syncthing keeps the events).
         await this.queue.room();
         // The stream saves its cursor once this resolves, also the last time as it stops: the journal's
@@ -132,6 +148,46 @@ export class Notifier {
       },
       log: say,
     });
+  }
+
+  /**
+   * Turns Syncthing events into botsync events and reports them, all of them in one go once each is
+   * made: the journal writes the lines of one delivery in one append. `by`: the item's author, when
+   * its RemoteChangeDetected told.
+   */
+  private async report(ready: Ready[], known?: ConfigView): Promise<void> {
+    if (ready.length === 0) return;
+    // Held until emitted: items handed back by a timer are in no delivery the stream waits for.
+    const token = Symbol('report');
+    this.reporting.set(token, ready.reduce((oldest, { sourceId }) => Math.min(oldest, sourceId), Number.POSITIVE_INFINITY));
+    try {
+      const view = known ?? (await this.view());
+      const made: { event: BotsyncEvent; sourceId: number }[] = [];
+      for (const { event, sourceId, by } of ready) {
+        const normalized = await normalize(event, this.lookup(view, by));
+        const news = normalized === undefined ? undefined : this.folderErrors.filter(normalized);
+        if (news !== undefined) made.push({ event: news, sourceId });
+      }
+      for (const { event, sourceId } of made) this.emit(event, sourceId);
+    } finally {
+      this.reporting.delete(token);
+    }
+  }
+
+  /** What the notifier needs of config.json, read again only when the file changed (every writer replaces it: a new inode). */
+  private async view(): Promise<ConfigView> {
+    const info = await stat(this.layout.configFile, { bigint: true });
+    const stamp = `${info.ino}:${info.size}:${info.mtimeNs}`;
+    if (this.cachedView?.stamp === stamp) return this.cachedView.view;
+    const config = await loadConfig(this.layout);
+    const view: ConfigView = {
+      config,
+      names: new Map(config.peers.map((peer) => [peer.deviceId, peer.name])),
+      folders: new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder.path])),
+      appendOnly: appendMatcher(appendPatterns(config)),
+    };
+    this.cachedView = { stamp, view };
+    return view;
   }
 
   async start(): Promise<void> {
@@ -163,6 +219,8 @@ export class Notifier {
     const before = this.target;
     // Files batched while there was a target are queued before it goes, as news from that time.
     if (next.target === undefined) this.batcher.flush();
+    // Files the new filter leaves out are not sent, also those of the batch still open.
+    else this.batcher.keepOnly((event) => passesFilter(next.filter, event));
     this.target = next;
     try {
       const comingOn = before.target === undefined && next.target !== undefined;
@@ -195,12 +253,39 @@ export class Notifier {
   async stop(): Promise<void> {
     this.queue.stopWaiting();
     await this.stream.stop();
+    // Syncthing stops after the notifier, and its events with it: what still waits for its author is looked up now.
+    await this.report(this.authors.takeAll().map(({ value, sourceId }) => ({ event: value, sourceId })));
     await this.deletions.flush();
     this.batcher.flush();
     await this.delivery.stop();
     await this.queue.stop();
     await this.dispatcher.close();
     await this.journal.close();
+  }
+}
+
+interface ConfigView {
+  config: BotsyncConfig;
+  names: Map<string, string>;
+  /** Folder id -> its path, for the folders people and agents use. */
+  folders: Map<string, string>;
+  appendOnly: (path: string) => boolean;
+}
+
+interface Ready {
+  event: SyncthingEvent;
+  sourceId: number;
+  by?: string;
+}
+
+/** The size of a file as it is on disk now; null when it is gone or not a file. */
+async function sizeOnDisk(root: string, path: string): Promise<number | null> {
+  try {
+    const info = await lstat(join(root, ...path.split('/')));
+    return info.isFile() ? info.size : null;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return null;
+    throw error;
   }
 }
 

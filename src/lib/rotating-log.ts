@@ -21,7 +21,7 @@ export interface RotatingLogOptions {
 }
 
 const RETRY_MS = 5_000;
-const HOLD_BYTES = 1024 * 1024;
+export const HOLD_BYTES = 1024 * 1024;
 
 /**
  * An append-only log file that rotates by size (log, log.1, ... log.N) and never writes a secret. A

@@ -45,6 +45,8 @@ export class Batcher {
   private readonly window: BatchWindow;
   private readonly onError: ((error: unknown) => void) | undefined;
   private files: FileReceivedEvent[] = [];
+  /** The source id of each file in `files`, where it came from one. */
+  private sources: (number | undefined)[] = [];
   private oldestSourceId: number | null = null;
 
   constructor(options: BatcherOptions) {
@@ -75,8 +77,19 @@ export class Batcher {
       return;
     }
     this.files.push(event);
+    this.sources.push(sourceId);
     if (sourceId !== undefined) this.oldestSourceId = Math.min(this.oldestSourceId ?? sourceId, sourceId);
     this.window.extend();
+  }
+
+  /** Leaves in the open batch only the files `keep` accepts (a narrower notify filter applies to it too). */
+  keepOnly(keep: (event: FileReceivedEvent) => boolean): void {
+    const kept = this.files.map((event, index) => ({ event, sourceId: this.sources[index] })).filter(({ event }) => keep(event));
+    if (kept.length === this.files.length) return;
+    this.files = kept.map(({ event }) => event);
+    this.sources = kept.map(({ sourceId }) => sourceId);
+    this.oldestSourceId = kept.reduce<number | null>((oldest, { sourceId }) => (sourceId === undefined ? oldest : Math.min(oldest ?? sourceId, sourceId)), null);
+    if (this.files.length === 0) this.window.clear();
   }
 
   /** Closes the open batch now (at shutdown, or before news that must follow it). */
@@ -84,6 +97,7 @@ export class Batcher {
     if (this.files.length === 0) return;
     this.emit({ message: formatFileBatch(this.files), eventCount: this.files.length }, this.oldestSourceId);
     this.files = [];
+    this.sources = [];
     this.oldestSourceId = null;
     this.window.clear();
   }

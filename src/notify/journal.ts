@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { followLog } from '../lib/log-reader.js';
-import { logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
+import { HOLD_BYTES, logFiles, RotatingLog, type RotatingLogOptions } from '../lib/rotating-log.js';
 import { errnoCode } from '../errors.js';
 import type { Layout } from '../workspace/layout.js';
 import type { BotsyncEvent, JournaledEvent } from './types.js';
@@ -21,6 +21,13 @@ import type { BotsyncEvent, JournaledEvent } from './types.js';
 const MAX_BYTES = 10 * 1024 * 1024;
 const KEEP = 2;
 const CHUNK_BYTES = 64 * 1024;
+const WRITE_BYTES = 64 * 1024;
+
+interface PendingLine {
+  line: string;
+  seq: number;
+  standsFor: number;
+}
 /**
  * The journal is in the order events were reported, and an event's `time` is when it happened: one
  * waiting for a Syncthing lookup or a burst's judgement is reported a little after events that
@@ -33,6 +40,13 @@ export class Journal {
   private seq: number;
   /** seq -> the Syncthing event id it came from, for events not yet in the file. */
   private readonly unwritten = new Map<number, number>();
+  /** Lines made since the last write, written together (see put). */
+  private pending: PendingLine[] = [];
+  /**
+   * The most one write takes: lines are written together, and still a small part of what a file or
+   * the memory held on a full disk takes, so that a rotation or a drop there concerns a few lines.
+   */
+  private readonly writeBytes: number;
   /** Events given up while the journal could not be written, not yet told by an `events.missed` line. */
   private missed = 0;
 
@@ -44,6 +58,7 @@ export class Journal {
    */
   constructor(layout: Layout, onProblem?: (message: string) => void, options: Pick<RotatingLogOptions, 'maxBytes' | 'retryMs' | 'holdBytes'> = {}) {
     this.seq = lastSeq(layout.journalFile);
+    this.writeBytes = Math.min(WRITE_BYTES, (options.maxBytes ?? MAX_BYTES) / 16, (options.holdBytes ?? HOLD_BYTES) / 16);
     this.log = new RotatingLog(layout.journalFile, { maxBytes: MAX_BYTES, ...options, keep: KEEP, onProblem });
   }
 
@@ -59,11 +74,32 @@ export class Journal {
     if (sourceId !== undefined) this.unwritten.set(seq, sourceId);
     // seq and time first: they are what a reader looks for in a line.
     const { time, ...rest } = event;
-    this.log.write(`${JSON.stringify({ seq, time, ...rest })}\n`, (written) => {
-      // Given up or written, the line no longer holds the event cursor: a lost one is told instead of pinning it for good.
-      this.unwritten.delete(seq);
-      if (!written) this.missed += standsFor;
-      else if (this.missed > 0) this.tellMissed();
+    // The lines appended in one go (a delivery of Syncthing events: thousands in a burst) are one write.
+    if (this.pending.length === 0) queueMicrotask(() => this.writePending());
+    this.pending.push({ line: `${JSON.stringify({ seq, time, ...rest })}\n`, seq, standsFor });
+  }
+
+  private writePending(): void {
+    const lines = this.pending;
+    this.pending = [];
+    let start = 0;
+    while (start < lines.length) {
+      let end = start + 1;
+      let bytes = lines[start]!.line.length;
+      while (end < lines.length && bytes + lines[end]!.line.length <= this.writeBytes) bytes += lines[end++]!.line.length;
+      this.writeLines(lines.slice(start, end));
+      start = end;
+    }
+  }
+
+  private writeLines(lines: PendingLine[]): void {
+    this.log.write(lines.map((entry) => entry.line).join(''), (written) => {
+      // Given up or written, the lines no longer hold the event cursor: lost ones are told instead of pinning it for good.
+      for (const entry of lines) {
+        this.unwritten.delete(entry.seq);
+        if (!written) this.missed += entry.standsFor;
+      }
+      if (written && this.missed > 0) this.tellMissed();
     });
   }
 
@@ -83,10 +119,12 @@ export class Journal {
 
   /** Resolves once every event appended so far is in the file, for a reader of it (the summary). */
   flushed(): Promise<void> {
+    this.writePending();
     return this.log.flushed();
   }
 
   close(): Promise<void> {
+    this.writePending();
     return this.log.close();
   }
 }

@@ -45,6 +45,30 @@ export interface NormalizeLookup {
   linkTarget(folder: string, path: string): Promise<string | null>;
 }
 
+/** An item the puller wrote without error (a successful ItemFinished): what becomes news once its author is known. */
+export function receivedItem(event: SyncthingEvent): { folder: string; item: string } | undefined {
+  if (event.type !== 'ItemFinished' || !isRecord(event.data)) return undefined;
+  const { item, folder, error } = event.data;
+  if (typeof item !== 'string' || typeof folder !== 'string' || (error !== null && error !== undefined && error !== '')) return undefined;
+  return { folder, item };
+}
+
+/**
+ * RemoteChangeDetected: the puller recorded an item it took from a peer, with `modifiedBy`, the short
+ * id of the device that made that version (what `/rest/db/file` would say; Syncthing 1.19's folder.go).
+ */
+export function remoteChange(event: SyncthingEvent): { key: string; by: string } | undefined {
+  if (event.type !== 'RemoteChangeDetected' || !isRecord(event.data)) return undefined;
+  const { folder, path, modifiedBy } = event.data;
+  if (typeof folder !== 'string' || typeof path !== 'string' || typeof modifiedBy !== 'string') return undefined;
+  return { key: itemKey(folder, path), by: modifiedBy };
+}
+
+/** One item of one folder, as both events name it. */
+export function itemKey(folder: string, item: string): string {
+  return `${folder}\u0000${slashPath(item)}`;
+}
+
 const ACTIONS: ReadonlySet<string> = new Set<FileAction>(['update', 'delete', 'metadata']);
 /** ItemFinished's `type`: "file", "dir" or "symlink" (Syncthing 1.19's puller). */
 const KINDS: ReadonlySet<string> = new Set<FileKind>(['file', 'dir', 'symlink']);

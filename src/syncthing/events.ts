@@ -34,9 +34,10 @@ export const RESTARTED = 'Syncthing restarted';
 
 /**
  * What the notifier subscribes to; StateChanged for a folder that stops as a whole (its state "error");
- * LocalChangeDetected for the conflict copies this machine's Syncthing makes (only a peer's copy comes as ItemFinished).
+ * LocalChangeDetected for the conflict copies this machine's Syncthing makes (only a peer's copy comes as ItemFinished);
+ * RemoteChangeDetected for who made each item received (notify/authors.ts).
  */
-export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged', 'LocalChangeDetected'];
+export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged', 'LocalChangeDetected', 'RemoteChangeDetected'];
 
 /** The part of the REST client the stream uses (tests wrap it). */
 export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'>;

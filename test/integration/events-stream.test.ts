@@ -165,7 +165,7 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
     const sink = new Sink();
     open(sink);
     await waitFor(() => readCursor(cursorFile), 'the first cursor');
-    expect(await readCursor(cursorFile)).toEqual({ startTime: fake.startTime, lastId: 0, types: 'DeviceConnected,DeviceDisconnected,FolderErrors,ItemFinished,LocalChangeDetected,StateChanged' });
+    expect(await readCursor(cursorFile)).toEqual({ startTime: fake.startTime, lastId: 0, types: 'DeviceConnected,DeviceDisconnected,FolderErrors,ItemFinished,LocalChangeDetected,RemoteChangeDetected,StateChanged' });
     fake.file('a.txt');
     fake.file('b.txt');
     await waitFor(() => sink.items().length === 2, 'two items');

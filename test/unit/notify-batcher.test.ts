@@ -100,6 +100,26 @@ describe('Batcher', () => {
     expect(batcher.pending).toBe(0);
   });
 
+  it('keepOnly leaves in the open batch what a narrower filter accepts, and lets go of the source ids of what it left out', () => {
+    batcher.add(file('a.txt', 'shared'), 40);
+    batcher.add(file('b.txt', 'inbox'), 41);
+    batcher.add(file('c.txt', 'shared'), 42);
+    batcher.keepOnly((event) => event.folder === 'inbox');
+    expect(batcher.pending).toBe(1);
+    expect(batcher.heldSince()).toBe(41);
+    vi.advanceTimersByTime(2_000);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.eventCount).toBe(1);
+    expect(sent[0]!.message).toContain('"b.txt"');
+    expect(sent[0]!.message).not.toContain('"a.txt"');
+    // Nothing left: no batch and no timer.
+    batcher.add(file('d.txt', 'shared'), 43);
+    batcher.keepOnly(() => false);
+    expect(batcher.heldSince()).toBeNull();
+    vi.advanceTimersByTime(60_000);
+    expect(sent).toHaveLength(1);
+  });
+
   it('keeps a batch whose hand-over failed in a timer, reports it, and retries', () => {
     let fail = true;
     const errors: unknown[] = [];

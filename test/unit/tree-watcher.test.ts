@@ -154,3 +154,66 @@ describe('watchTree at the inotify watch limit', () => {
     expect([...seen]).toEqual([]);
   });
 });
+
+describe('watchTree when a directory goes', () => {
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'botsync-watch-drop-'));
+    await mkdir(join(root, 't', 'a', 'b'), { recursive: true });
+    await mkdir(join(root, 't', 'c'));
+    await mkdir(join(root, 'u'));
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('gives back the watches of everything below it, also below a directory left unwatched at the limit', async () => {
+    const unwatched = join(root, 't');
+    const open = new Map<string, FSWatcher>();
+    const closed = new Set<string>();
+    const refusals: string[] = [];
+    const errors: unknown[] = [];
+    const seen = new Set<string>();
+    const watcher = watchTree(root, {
+      onChange: (path) => seen.add(path),
+      onError: (error) => errors.push(error),
+      ignore: () => false,
+      // t is refused as the kernel refuses a watch past fs.inotify.max_user_watches; the walk goes on below it.
+      watch: (dir: string, listener: WatchListener<string>): FSWatcher => {
+        if (dir === unwatched) {
+          refusals.push(dir);
+          throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${dir}'`), { code: 'ENOSPC' });
+        }
+        const inner = watch(dir, listener);
+        const close = inner.close.bind(inner);
+        inner.close = () => {
+          closed.add(relative(root, dir));
+          close();
+        };
+        open.set(dir, inner);
+        return inner;
+      },
+    });
+    try {
+      const below = ['t/a', 't/a/b', 't/c'];
+      await waitFor(() => open.size === 5, 'watches on the root, u and the three below t', 5_000, 10);
+      await rm(unwatched, { recursive: true });
+      await waitFor(() => below.every((dir) => closed.has(dir)), 'the watches below t given back', 5_000, 10);
+      expect([...closed].sort()).toEqual(below);
+
+      // The rest is still watched, and t made again is walked again: what is below it gets new watches.
+      await writeFile(join(root, 'u', 'still.txt'), 'x');
+      await waitFor(() => seen.has('u/still.txt'), 'a change in u', 5_000, 10);
+      await mkdir(join(unwatched, 'again'), { recursive: true });
+      await waitFor(() => open.has(join(unwatched, 'again')), 'a watch on t/again', 5_000, 10);
+      await writeFile(join(unwatched, 'again', 'new.txt'), 'x');
+      await waitFor(() => seen.has('t/again/new.txt'), 'a change in t/again', 5_000, 10);
+      expect(refusals).toHaveLength(2);
+      expect(errors).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  });
+});
