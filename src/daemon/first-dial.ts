@@ -47,6 +47,8 @@ export class FirstDial {
   /** Peers watched for a first connection that does not come (by ID and when added): when each is redialled next, and how often it was. */
   private readonly unconnected = new Map<string, { peer: PeerRecord; dueAt: number; redials: number }>();
   private stallCheck: NodeJS.Timeout | undefined;
+  /** The check running now, which stop() waits for: its redial must not reach a Syncthing being stopped. */
+  private checking: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly layout: Layout,
@@ -60,7 +62,7 @@ export class FirstDial {
     this.loop ??= this.run();
   }
 
-  /** Called after every apply: schedules the end of the dial-first periods in `config`. */
+  /** Called after every apply: watches its new peers for a first connection, and schedules the end of its dial-first periods. */
   configApplied(config: BotsyncConfig, now = Date.now()): void {
     this.watchUnconnected(config, now);
     clearTimeout(this.expiry);
@@ -73,7 +75,7 @@ export class FirstDial {
     clearTimeout(this.expiry);
     clearTimeout(this.stallCheck);
     this.stopping.abort();
-    await this.loop;
+    await Promise.all([this.loop, this.checking]);
   }
 
   /** Watches the peers of `config` added in the last two minutes, not paused and not connected yet, for a connection that does not come. */
@@ -98,7 +100,9 @@ export class FirstDial {
     clearTimeout(this.stallCheck);
     const due = this.watched().map(({ dueAt }) => dueAt);
     if (due.length === 0 || this.stopping.signal.aborted) return;
-    this.stallCheck = setTimeout(() => void this.redialUnconnected(), Math.max(0, Math.min(...due) - now));
+    this.stallCheck = setTimeout(() => {
+      this.checking = this.redialUnconnected();
+    }, Math.max(0, Math.min(...due) - now));
   }
 
   /** Redials the watched peers whose time has come and that Syncthing does not have connected. */
