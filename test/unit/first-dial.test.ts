@@ -6,6 +6,7 @@ import type { ConfigWriter } from '../../src/daemon/config-writer.js';
 import { FirstDial } from '../../src/daemon/first-dial.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { SyncthingEvent } from '../../src/syncthing/rest-types.js';
+import type { Backoff } from '../../src/lib/time/backoff.js';
 import { loadConfig, saveConfig, type BotsyncConfig } from '../../src/workspace/config.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 import { waitFor } from '../helpers/harness.js';
@@ -17,6 +18,8 @@ const LARGE = 'ZZZZZZZ-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2';
 /** Syncthing's event long poll and redials, scripted: the events a test pushes, the redials it sees. */
 class ScriptedSyncthing {
   readonly redialled: string[] = [];
+  /** The devices /rest/system/connections shows connected. */
+  readonly connected = new Set<string>();
   private queue: SyncthingEvent[] = [];
   private waiting: (() => void) | undefined;
   private nextId = 1;
@@ -38,6 +41,7 @@ class ScriptedSyncthing {
       return this.queue.splice(0);
     },
     redial: async (deviceId: string) => void this.redialled.push(deviceId),
+    connections: async () => ({ connections: Object.fromEntries([...this.connected].map((id) => [id, { connected: true }])) }),
   } as unknown as SyncthingClient;
 }
 
@@ -61,7 +65,7 @@ describe('the first connection to a just-paired peer', () => {
     redial: (deviceId: string) => syncthing.client.redial(deviceId),
   } as unknown as ConfigWriter;
 
-  async function start(self: string, peer: string, addedAt: Date, dialFirst?: BotsyncConfig['peers'][number]['dialFirst']): Promise<void> {
+  async function start(self: string, peer: string, addedAt: Date, dialFirst?: BotsyncConfig['peers'][number]['dialFirst'], stall?: Backoff): Promise<void> {
     await saveConfig(layout, {
       version: 1,
       deviceId: self,
@@ -73,7 +77,7 @@ describe('the first connection to a just-paired peer', () => {
       peers: [{ deviceId: peer, name: 'peer', role: 'human', addresses: ['dynamic', 'relay://203.0.113.1:22067/?id=x'], addedAt: addedAt.toISOString(), ...(dialFirst === undefined ? {} : { dialFirst }) }],
       createdAt: addedAt.toISOString(),
     });
-    dial = new FirstDial(layout, syncthing.client, writer, () => undefined);
+    dial = new FirstDial(layout, syncthing.client, writer, () => undefined, stall);
     dial.start();
   }
 
@@ -141,5 +145,59 @@ describe('the first connection to a just-paired peer', () => {
     dial.configApplied(await loadConfig(layout));
     await waitFor(() => updates.length === 1, 'the dial-first period to end', 5_000);
     expect((await loadConfig(layout)).peers[0]!.dialFirst).toBeUndefined();
+  });
+
+  describe('a new peer that does not connect', () => {
+    // Steps of milliseconds rather than seconds; what is checked is who is redialled, not when.
+    const stall: Backoff = { initialMs: 20, maxMs: 80 };
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('is redialled, and again, until it connects', async () => {
+      await start(SMALL, LARGE, new Date(), undefined, stall);
+      dial.configApplied(await loadConfig(layout));
+      await waitFor(() => syncthing.redialled.length >= 2, 'two redials');
+      expect(new Set(syncthing.redialled)).toEqual(new Set([LARGE]));
+      syncthing.push('DeviceConnected', LARGE);
+      await waitFor(async () => {
+        const before = syncthing.redialled.length;
+        await pause(200);
+        return syncthing.redialled.length === before;
+      }, 'the redials to stop');
+    });
+
+    it('is redialled from the machine with the larger ID too', async () => {
+      await start(LARGE, SMALL, new Date(), undefined, stall);
+      dial.configApplied(await loadConfig(layout));
+      await waitFor(() => syncthing.redialled.length >= 1, 'a redial');
+      expect(syncthing.redialled[0]).toBe(SMALL);
+    });
+
+    it('is not redialled when Syncthing has it connected (before this daemon watched its events, say)', async () => {
+      await start(SMALL, LARGE, new Date(), undefined, stall);
+      syncthing.connected.add(LARGE);
+      dial.configApplied(await loadConfig(layout));
+      await pause(300);
+      expect(syncthing.redialled).toEqual([]);
+    });
+
+    it('is not redialled when paused, or when it was added long ago', async () => {
+      await start(SMALL, LARGE, new Date(), undefined, stall);
+      dial.configApplied({ ...(await loadConfig(layout)), paused: { peers: [LARGE], folders: [] } });
+      const old = await loadConfig(layout);
+      const other = 'BBBBBBB-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2';
+      dial.configApplied({ ...old, peers: [...old.peers, { ...old.peers[0]!, deviceId: other, addedAt: new Date(Date.now() - 10 * 60_000).toISOString() }], paused: { peers: [LARGE], folders: [] } });
+      await pause(300);
+      expect(syncthing.redialled).toEqual([]);
+    });
+
+    it('stops being redialled once it is removed', async () => {
+      await start(SMALL, LARGE, new Date(), undefined, stall);
+      dial.configApplied(await loadConfig(layout));
+      await waitFor(() => syncthing.redialled.length >= 1, 'a redial');
+      dial.configApplied({ ...(await loadConfig(layout)), peers: [] });
+      const after = syncthing.redialled.length;
+      await pause(300);
+      expect(syncthing.redialled.length).toBe(after);
+    });
   });
 });
