@@ -29,7 +29,7 @@ import { identityOf } from '../lib/process-identity.js';
 import { matchLowerPriority } from '../lib/priority.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
-import { IncomingWrites } from './incoming-writes.js';
+import { IncomingWrites, isSyncthingTemporary } from './incoming-writes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
@@ -390,22 +390,22 @@ class FolderWatchers {
     return watchTree(folder.path, {
       onChange: (path) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
-        incoming.isSyncthingWrite(path).then(
-          (syncthings) => {
-            if (!syncthings) this.scans.notify(folder.id, path);
-          },
-          (error: unknown) => {
-            // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
-            this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
-            this.scans.notify(folder.id, path);
-          },
-        );
+        let syncthings: boolean;
+        try {
+          syncthings = incoming.isSyncthingWrite(path);
+        } catch (error) {
+          // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
+          this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
+          syncthings = false;
+        }
+        if (!syncthings) this.scans.notify(folder.id, path);
       },
       onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
       onLimit: (dir) => this.limitReached(folder, dir),
       // Syncthing's marker and versions directories hold nothing to scan; its temporary files are
       // reported, so that IncomingWrites learns what Syncthing is about to write.
       ignore: (name) => name === '.stfolder' || name === '.stversions',
+      notDirectory: isSyncthingTemporary,
     });
   }
 

@@ -51,6 +51,28 @@ describe('watchTree on the real file system', () => {
     await sees('new/a/later.txt');
   });
 
+  it('takes a name said never to be a directory at its word: no watch is added for it', async () => {
+    watcher.close();
+    watcher = watchTree(root, {
+      onChange: (path) => seen.add(path),
+      onError: (error) => errors.push(error),
+      ignore: () => false,
+      notDirectory: (name) => name.endsWith('.tmp'),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Not something Syncthing makes; it shows that no look was taken at what the new entry is.
+    await mkdir(join(root, 'odd.tmp'));
+    await mkdir(join(root, 'plain'));
+    await sees('odd.tmp');
+    await sees('plain');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writeFile(join(root, 'odd.tmp', 'inside.txt'), 'x');
+    await writeFile(join(root, 'plain', 'inside.txt'), 'x');
+    await sees('plain/inside.txt');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen.has('odd.tmp/inside.txt')).toBe(false);
+  });
+
   it('keeps watching a directory that was removed and created again', async () => {
     await rm(join(root, 'existing'), { recursive: true });
     await sees('existing');
