@@ -6,7 +6,8 @@
  * received, how long B was pulling, and the CPU time of each Syncthing and each daemon.
  *
  * Each sample writes into a directory of its own, so the folder grows sample after sample as it
- * would in use; before the next one both sides are idle and the watchers' timers have run out.
+ * would in use; before the next one every side is idle and the watchers' timers have run out. Both
+ * pairs run all along and take their samples in turns; the idle one costs next to nothing.
  *
  *   node_modules/.bin/tsx bench/burst.ts [--sizes 100,1000,10000] [--samples N] [--big-samples N]
  */
@@ -224,27 +225,45 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
   };
 }
 
-/** Every size, `samplesFor(n)` times, on one pair; returns the median time per size and each sample's figures. */
-async function measure(label: string, a: Side, b: Side): Promise<Record<string, { medianMs: number; samples: SampleFigures[] }>> {
+interface Pair {
+  label: string;
+  a: Side;
+  b: Side;
+}
+
+type Results = Record<string, { medianMs: number; samples: SampleFigures[] }>;
+
+/**
+ * Every size, `samplesFor(n)` times, on each pair in turns (the order swapped every round): this
+ * disk's speed drifts over minutes (Syncthing fsyncs every file it receives), and a drift must fall
+ * on both pairs alike. Before each sample every folder of both pairs is idle.
+ */
+async function measure(pairs: Pair[]): Promise<Results[]> {
   const stop = new AbortController();
-  const logs = { a: new EventLog(a.client, stop.signal), b: new EventLog(b.client, stop.signal) };
-  const results: Record<string, { medianMs: number; samples: SampleFigures[] }> = {};
+  const logs = pairs.map((pair) => ({ a: new EventLog(pair.a.client, stop.signal), b: new EventLog(pair.b.client, stop.signal) }));
+  const results: Results[] = pairs.map(() => ({}));
+  const everySide = pairs.flatMap((pair) => [pair.a, pair.b]);
   try {
     for (const n of sizes) {
-      const samples: SampleFigures[] = [];
+      const samples: SampleFigures[][] = pairs.map(() => []);
       for (let i = 0; i < samplesFor(n); i++) {
-        await checkpoint();
-        await waitIdle([a, b]);
-        await sleep(SETTLE_MS);
-        const sample = await oneBurst(a, b, logs, n, `burst-${n}-${i}-${randomBytes(2).toString('hex')}`);
-        samples.push(sample);
-        log(`${label}: ${n} files: ${sample.ms} ms (written in ${sample.writeMs} ms; A scanned ${sample.senderScans}x for ${sample.senderScanMs} ms; ${sample.senderIndexUpdates} local / ${sample.receiverIndexUpdates} remote index updates; B scanned ${sample.receiverScans}x; cpu ${JSON.stringify(sample.cpuMs)})`);
+        const order = pairs.map((_, p) => p);
+        if (i % 2 === 1) order.reverse();
+        for (const p of order) {
+          const { label, a, b } = pairs[p]!;
+          await checkpoint();
+          await waitIdle(everySide);
+          await sleep(SETTLE_MS);
+          const sample = await oneBurst(a, b, logs[p]!, n, `burst-${n}-${i}-${randomBytes(2).toString('hex')}`);
+          samples[p]!.push(sample);
+          log(`${label}: ${n} files: ${sample.ms} ms (written in ${sample.writeMs} ms; A scanned ${sample.senderScans}x for ${sample.senderScanMs} ms; ${sample.senderIndexUpdates} local / ${sample.receiverIndexUpdates} remote index updates; B scanned ${sample.receiverScans}x; cpu ${JSON.stringify(sample.cpuMs)})`);
+        }
       }
-      results[String(n)] = { medianMs: round(median(samples.map((sample) => sample.ms)), 0), samples };
+      samples.forEach((taken, p) => (results[p]![String(n)] = { medianMs: round(median(taken.map((sample) => sample.ms)), 0), samples: taken }));
     }
   } finally {
     stop.abort();
-    await Promise.all([logs.a.stopped(), logs.b.stopped()]);
+    await Promise.all(logs.flatMap((log) => [log.a.stopped(), log.b.stopped()]));
   }
   return results;
 }
@@ -259,15 +278,14 @@ async function botsyncSide(home: TestHome, folder: string): Promise<Side> {
 await runBench('burst', async () => {
   log('botsync: setting up a paired agent/human home through the CLI');
   const { a, b } = await settledBeforeCleanup(pairedHomes());
-  const botsync = await measure('botsync', await botsyncSide(a, 'shared'), await botsyncSide(b, 'shared'));
-  // Gone before the plain pair starts, so that nothing competes with the reference.
-  await Promise.all([a.destroy(), b.destroy()]);
-
   log('syncthing: starting a plain pair with a 1 s watcher');
   const raw = await settledBeforeCleanup(startRawPair());
   await raw.patchFolder({ fsWatcherDelayS: 1 });
   const rawSide = (node: typeof raw.a): Side => ({ dir: node.folderPath, folder: FOLDER_ID, client: node.client, syncthingPid: node.child.pid! });
-  const watcher1s = await measure('syncthing-watcher1s', rawSide(raw.a), rawSide(raw.b));
+  const [botsync, watcher1s] = (await measure([
+    { label: 'botsync', a: await botsyncSide(a, 'shared'), b: await botsyncSide(b, 'shared') },
+    { label: 'syncthing-watcher1s', a: rawSide(raw.a), b: rawSide(raw.b) },
+  ])) as [Results, Results];
   await raw.stop();
 
   const ratios = Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));

@@ -13,6 +13,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { isBotsyncError } from '../src/errors.ts';
 import { pollUntil } from '../src/lib/time/poll.ts';
 import { sleepUnlessAborted } from '../src/lib/time/sleep.ts';
 import { SyncthingClient } from '../src/syncthing/client.ts';
@@ -77,14 +78,20 @@ class Watch {
         if (config === undefined) return;
         first(this.setUpAt, i, now);
         machine.deviceId ??= config.deviceId;
-        machine.client ??= new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+        // A daemon moves its GUI port when another program took it as Syncthing started: follow it.
+        if (machine.client?.address !== config.gui.address) {
+          await machine.client?.close();
+          machine.client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
+        }
         for (const peer of config.peers) note(this.known, i, ids.indexOf(peer.deviceId), now);
         let connections: Record<string, { connected: boolean }>;
         try {
           ({ connections } = await machine.client.connections());
-        } catch {
-          // Its Syncthing does not answer yet (the join is starting it): the next look asks again.
-          return;
+        } catch (error) {
+          // Its Syncthing does not answer yet (the join is starting it), or another one holds the port
+          // the daemon is about to move away from: the next look asks again.
+          if ((['SYNCTHING_NOT_RUNNING', 'SYNCTHING_TIMEOUT', 'SYNCTHING_AUTH'] as const).some((code) => isBotsyncError(error, code))) return;
+          throw error;
         }
         first(this.syncthingAt, i, now);
         for (const [id, connection] of Object.entries(connections)) if (connection.connected) note(this.connected, i, ids.indexOf(id), now);

@@ -237,7 +237,9 @@ async function supervise(
         if (!isBotsyncError(error, 'SYNCTHING_GUI_PORT_TAKEN')) throw error;
         // Chosen free, then taken before Syncthing bound it (another home starting at once): the
         // supervisor starts it again, on another port.
+        // Syncthing exits by itself after the failed bind; config.xml is edited only once it has.
         child.kill('SIGTERM');
+        await child.exited;
         const taken = client.address;
         await client.retarget((await moveGuiPort(layout)).gui.address);
         say(`GUI port ${taken} was taken as Syncthing started; starting it again on ${client.address}`);

@@ -93,7 +93,7 @@ export function coalescePaths(paths: Iterable<string>, maxPaths: number): string
   // large), unless the limit asks for it below.
   mergeCrowded(kept, CROWDED_DIR);
   // Over the limit, directories with fewer changed entries are merged too, the most crowded first.
-  for (let crowd = CROWDED_DIR; kept.size > maxPaths && crowd >= 2; crowd--) while (mergeCrowded(kept, crowd));
+  for (let crowd = CROWDED_DIR; kept.size > maxPaths && crowd >= 2; crowd--) while (kept.size > maxPaths && mergeCrowded(kept, crowd));
   while (kept.size > maxPaths) {
     let deepest = 0;
     for (const path of kept) deepest = Math.max(deepest, depthOf(path));

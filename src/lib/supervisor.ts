@@ -97,6 +97,9 @@ export class Supervisor<Child extends ChildHandle = ChildHandle> {
         this.current = child;
         this.starting = this.options.onStart?.(child).catch((error: unknown) => this.options.onError?.(error));
         exit = await child.exited;
+        // A start is over before the next begins: what onStart does about a failed start (moving a
+        // taken port) must be in place before the child is spawned again.
+        await this.starting;
       } catch (error) {
         // A spawn that throws is a start that failed: reported, and tried again after the backoff,
         // rather than ending the loop (and with it every restart to come).

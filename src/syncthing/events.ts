@@ -80,12 +80,14 @@ interface Cursor {
 
 const BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
 /**
- * After a poll that returned events, the next waits this long, so that a burst (10,000 received files
- * are some 30,000 events) reaches the consumer in batches: each poll costs two requests, a delivery
- * and a cursor write. A lone event still arrives at once: the long poll returns when it happens. Kept
- * short: a subscription buffers only Syncthing's last 1000 events.
+ * After a poll that returned a few events, the next waits this long, so that a burst reaches the
+ * consumer in batches rather than an event or two at a time: each round costs three requests, a
+ * delivery and a cursor write. A lone event still arrives at once (the long poll returns when it
+ * happens), and a poll that returned many does not wait: a subscription buffers only Syncthing's
+ * last 1000 events, and a stream that has fallen that far behind must catch up.
  */
 const GATHER_MS = 50;
+const GATHER_BELOW = 100;
 
 export class EventStream {
   private readonly client: EventClient;
@@ -191,7 +193,7 @@ export class EventStream {
     if (fresh.length > 0) await this.onEvents(fresh);
     cursor.lastId = events[events.length - 1]!.id;
     await this.save();
-    await this.clock.sleep(GATHER_MS, signal);
+    if (events.length < GATHER_BELOW) await this.clock.sleep(GATHER_MS, signal);
   }
 
   /** First round of this process: resume from the cursor file when it belongs to this Syncthing. */
@@ -232,8 +234,10 @@ export class EventStream {
       return {};
     }
     if (value.types !== this.filterKey) {
-      // Another filter reads another subscription: its ids mean nothing here.
+      // Another filter reads another subscription: its ids mean nothing here. What happened in between
+      // (a new version subscribing to more types, started after Syncthing) is not known, and is said.
       this.log(`The event filter changed (${value.types ?? 'none'} -> ${this.filterKey}); starting from the newest event.`);
+      this.reportGap({ reason: 'the event filter changed (botsync was upgraded)', count: null });
       return {};
     }
     return { cursor: { startTime: value.startTime, lastId: value.lastId as number }, text: JSON.stringify(raw) };

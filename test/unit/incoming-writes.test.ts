@@ -1,4 +1,4 @@
-import { appendFile, chmod, mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,11 +18,13 @@ describe("telling Syncthing's own writes apart", () => {
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
-  /** Syncthing's write of `path`: the temporary file beside it, then the rename into place. */
+  /** Syncthing's write of `path`: the temporary file beside it, given the sender's mtime, then the rename into place. */
   async function receive(path: string, content: string): Promise<void> {
     const temporary = path.includes('/') ? path.replace(/([^/]+)$/, '.syncthing.$1.tmp') : `.syncthing.${path}.tmp`;
     await writeFile(join(root, temporary), content);
     expect(await incoming.isSyncthingWrite(temporary)).toBe(true);
+    const sendersMtime = new Date(Date.now() - 3_000);
+    await utimes(join(root, temporary), sendersMtime, sendersMtime);
     await rename(join(root, temporary), join(root, path));
   }
 
@@ -51,6 +53,19 @@ describe("telling Syncthing's own writes apart", () => {
       expect(await incoming.isSyncthingWrite('docs/report.md'), what).toBe(false);
       now += 5_000;
     }
+  });
+
+  it("never takes a write made before the rename's event was handled (a daemon behind a burst) for the rename", async () => {
+    const temporary = 'docs/.syncthing.late.md.tmp';
+    await writeFile(join(root, temporary), 'from the agent\n');
+    expect(incoming.isSyncthingWrite(temporary)).toBe(true);
+    const sendersMtime = new Date(Date.now() - 3_000);
+    await utimes(join(root, temporary), sendersMtime, sendersMtime);
+    await rename(join(root, temporary), join(root, 'docs', 'late.md'));
+    // The person answers in place before the daemon gets to the rename's event.
+    await writeFile(join(root, 'docs', 'late.md'), 'from the agent\nanswer\n');
+    expect(incoming.isSyncthingWrite('docs/late.md')).toBe(false);
+    expect(incoming.isSyncthingWrite('docs/late.md')).toBe(false);
   });
 
   it('takes no change of the file for the rename while the temporary file is still being written', async () => {

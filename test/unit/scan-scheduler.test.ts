@@ -22,6 +22,15 @@ describe('coalescePaths', () => {
     expect(coalescePaths(dirs, 64)).toEqual(Array.from({ length: 10 }, (_, d) => `big/d${d}`).sort());
   });
 
+  it('merges only as much as the limit needs', () => {
+    // 33 directories of two files each under p/: 66 paths, two over the limit of 64.
+    const paths = Array.from({ length: 33 }, (_, i) => [`p/m${i}/x`, `p/m${i}/y`]).flat();
+    const subs = coalescePaths(paths, 64);
+    expect(subs.length).toBeLessThanOrEqual(64);
+    expect(subs).not.toContain('p');
+    expect(subs.filter((sub) => sub.split('/').length === 2).length).toBeGreaterThan(0);
+  });
+
   it('never merges top-level files into a scan of the whole folder below the limit', () => {
     const top = Array.from({ length: 20 }, (_, i) => `f${i}.md`);
     expect(coalescePaths(top, 64)).toEqual([...top].sort());
