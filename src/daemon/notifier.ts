@@ -51,6 +51,8 @@ export class Notifier {
   private cachedView: { stamp: string; view: ConfigView } | undefined;
   /** The oldest source id of each report in progress. */
   private readonly reporting = new Map<symbol, number>();
+  /** Reports of items whose author came late, started by a timer rather than a delivery. */
+  private readonly overdue = new Set<Promise<void>>();
 
   constructor(
     private readonly layout: Layout,
@@ -106,7 +108,14 @@ export class Notifier {
     });
     this.authors = new ReceivedAuthors<SyncthingEvent>({
       onOverdue: (items) => {
-        this.report(items.map(({ value, sourceId }) => ({ event: value, sourceId }))).catch((error: unknown) => say(`reporting received files failed: ${(error as Error).message}`));
+        const reported = this.report(items.map(({ value, sourceId }) => ({ event: value, sourceId }))).catch((error: unknown) => {
+          // Their hold on the cursor ends with the report: said as a loss, not only in the log.
+          say(`reporting received files failed: ${(error as Error).message}`);
+          this.emit({ type: 'events.missed', time: new Date().toISOString(), reason: `reporting received files failed: ${(error as Error).message}`, count: items.length });
+        });
+        // Awaited by stop(), before the journal and the delivery close.
+        this.overdue.add(reported);
+        void reported.finally(() => this.overdue.delete(reported));
       },
     });
     this.stream = new EventStream({
@@ -253,6 +262,7 @@ export class Notifier {
   async stop(): Promise<void> {
     this.queue.stopWaiting();
     await this.stream.stop();
+    await Promise.all(this.overdue);
     // Syncthing stops after the notifier, and its events with it: what still waits for its author is looked up now.
     await this.report(this.authors.takeAll().map(({ value, sourceId }) => ({ event: value, sourceId })));
     await this.deletions.flush();
