@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { pairedHomes, waitFor } from '../test/helpers/harness.ts';
 import { errnoCode } from '../src/errors.ts';
 import { log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
+import { cpuMs, processTree } from './lib/proc.ts';
 import { elapsedMs, round } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { files: { type: 'string', default: '10000' }, dirs: { type: 'string', default: '100' } } });
@@ -20,22 +21,12 @@ const dirs = Number(flags.dirs);
 if (!Number.isInteger(files) || files < 1) throw new Error(`--files must be a positive integer, got ${flags.files}`);
 if (!Number.isInteger(dirs) || dirs < 1) throw new Error(`--dirs must be a positive integer, got ${flags.dirs}`);
 
-/** Linux's USER_HZ: /proc/PID/stat counts CPU time in these ticks. */
-const TICKS_PER_S = 100;
 /** The daemon is quiet once its CPU time has not moved for this long. */
 const QUIET_MS = 2_000;
 
-/** User plus system CPU time of a process (ms), with its children's when asked (Syncthing's monitor runs the real one). */
-async function cpuMs(pid: number, withChildren: boolean): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces: the fields counted from after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let ticks = Number(fields[11]) + Number(fields[12]);
-  if (withChildren) {
-    const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim();
-    for (const child of children === '' ? [] : children.split(' ')) ticks += ((await cpuMs(Number(child), true)) / 1000) * TICKS_PER_S;
-  }
-  return (ticks / TICKS_PER_S) * 1000;
+/** CPU time in ms of a process, with its descendants' when asked (Syncthing's monitor runs the real one). */
+async function cpuOf(pid: number, withChildren: boolean): Promise<number> {
+  return cpuMs(withChildren ? await processTree(pid) : [pid]);
 }
 
 /** Files (not Syncthing's temporary ones) in the burst's directories on B. */
@@ -67,8 +58,8 @@ await runBench('receive-cost', async () => {
   const root = a.path('shared', 'burst');
   await mkdir(root);
   for (let dir = 0; dir < dirs; dir++) await mkdir(`${root}/d${dir}`);
-  const daemonBefore = await cpuMs(daemonPid, false);
-  const syncthingBefore = await cpuMs(syncthingPid, true);
+  const daemonBefore = await cpuOf(daemonPid, false);
+  const syncthingBefore = await cpuOf(syncthingPid, true);
   log(`writing ${files} files in ${dirs} directories`);
   const start = process.hrtime.bigint();
   for (let index = 0; index < files; index++) await writeFile(`${root}/d${index % dirs}/f${index}.txt`, body);
@@ -78,16 +69,16 @@ await runBench('receive-cost', async () => {
   const receiveMs = elapsedMs(start);
   log(`all on B after ${round(receiveMs)} ms; waiting for B's daemon to be quiet`);
 
-  let last = await cpuMs(daemonPid, false);
+  let last = await cpuOf(daemonPid, false);
   let quietSince = Date.now();
   while (Date.now() - quietSince < QUIET_MS) {
     await sleep(250);
-    const now = await cpuMs(daemonPid, false);
+    const now = await cpuOf(daemonPid, false);
     if (now !== last) quietSince = Date.now();
     last = now;
   }
   const daemonCpuMs = last - daemonBefore;
-  const syncthingCpuMs = (await cpuMs(syncthingPid, true)) - syncthingBefore;
+  const syncthingCpuMs = (await cpuOf(syncthingPid, true)) - syncthingBefore;
 
   const received = (await readFile(b.path('.botsync', 'events.ndjson'), 'utf8'))
     .split('\n')

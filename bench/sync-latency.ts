@@ -36,6 +36,8 @@ const EDIT_BYTES = 2 * FILE_BYTES;
 /** How long after the arrival the edit is made: a person answering at once, and a second later. */
 const EDIT_AFTER_MS = [200, 1_000] as const;
 const TARGET_MEDIAN_MS = 250;
+/** Issue 15: an edit of a file that just arrived is as fast as any other write. */
+const EDIT_TARGET_MEDIAN_MS = 100;
 /** Longer than Syncthing's 250 ms index-batching sleep; raw pairs add their watcher delay to it. */
 const QUIET_MS = 500;
 
@@ -205,6 +207,9 @@ await runBench('sync-latency', async () => {
     speedupVsDefault: round(syncthingDefault.medianMs / botsync.medianMs, 1),
     ...(syncthingWatcher1s === undefined ? {} : { speedupVsWatcher1s: round(syncthingWatcher1s.medianMs / botsync.medianMs, 1) }),
     targetMedianMs: TARGET_MEDIAN_MS,
-    meetsTarget: [botsync, deliverables!, inbox!, inboxAfterShared!].every((folder) => folder.medianMs <= TARGET_MEDIAN_MS),
+    editTargetMedianMs: EDIT_TARGET_MEDIAN_MS,
+    meetsTarget:
+      [botsync, deliverables!, inbox!, inboxAfterShared!].every((folder) => folder.medianMs <= TARGET_MEDIAN_MS) &&
+      botsyncEdits.every((edit) => edit!.medianMs <= EDIT_TARGET_MEDIAN_MS),
   };
 });

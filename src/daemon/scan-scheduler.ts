@@ -90,8 +90,9 @@ export function coalescePaths(paths: Iterable<string>, maxPaths: number): string
   const kept = outermost(paths);
   if (kept === undefined) return [];
   // Once only: a directory of changed subdirectories is not walked whole (its other subtrees may be
-  // large), unless the limit asks for it below.
-  mergeCrowded(kept, CROWDED_DIR);
+  // large), unless the limit asks for it below. A handful of paths is scanned as it is: the directory
+  // may hold 50,000 files, and a few sub-paths cost little.
+  if (kept.size > maxPaths / 4) mergeCrowded(kept, CROWDED_DIR);
   // Over the limit, directories with fewer changed entries are merged too, the most crowded first.
   for (let crowd = CROWDED_DIR; kept.size > maxPaths && crowd >= 2; crowd--) while (kept.size > maxPaths && mergeCrowded(kept, crowd));
   while (kept.size > maxPaths) {

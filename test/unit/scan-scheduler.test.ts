@@ -11,10 +11,16 @@ describe('coalescePaths', () => {
     expect(coalescePaths(['a', ''], 10)).toEqual([]);
   });
 
-  it('scans a crowded directory as the directory, and a sparse one file by file', () => {
-    const crowded = Array.from({ length: 8 }, (_, i) => `docs/f${i}.md`);
+  it('in a burst, scans a crowded directory as the directory, and a sparse one file by file', () => {
+    const crowded = Array.from({ length: 20 }, (_, i) => `docs/f${i}.md`);
     expect(coalescePaths([...crowded, 'notes/a.md', 'notes/b.md', 'top.md'], 64)).toEqual(['docs', 'notes/a.md', 'notes/b.md', 'top.md']);
-    expect(coalescePaths(crowded.slice(1), 64)).toEqual(crowded.slice(1));
+    const sparse = Array.from({ length: 7 }, (_, d) => Array.from({ length: 3 }, (_, f) => `d${d}/f${f}`)).flat();
+    expect(coalescePaths(sparse, 64)).toEqual([...sparse].sort());
+  });
+
+  it('scans a few changes as they are, even all in one directory (it may be huge)', () => {
+    const few = Array.from({ length: 10 }, (_, i) => `big/f${i}.md`);
+    expect(coalescePaths(few, 64)).toEqual([...few].sort());
   });
 
   it('does not merge crowded directories into their parent below the limit: its other subtrees may be large', () => {
