@@ -1,5 +1,5 @@
 import { watch, type FSWatcher, type WatchListener } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -228,7 +228,10 @@ describe('watchTree when a directory goes', () => {
       // The rest is still watched, and t made again is walked again: what is below it gets new watches.
       await writeFile(join(root, 'u', 'still.txt'), 'x');
       await waitFor(() => seen.has('u/still.txt'), 'a change in u', 5_000, 10);
-      await mkdir(join(unwatched, 'again'), { recursive: true });
+      // Made elsewhere and moved in whole: t itself is unwatched (refused), so a directory made in it
+      // after the walk would be Syncthing's watcher's to see; moved in, it is there when t is walked.
+      await mkdir(join(root, 'staging', 'again'), { recursive: true });
+      await rename(join(root, 'staging'), unwatched);
       await waitFor(() => open.has(join(unwatched, 'again')), 'a watch on t/again', 5_000, 10);
       await writeFile(join(unwatched, 'again', 'new.txt'), 'x');
       await waitFor(() => seen.has('t/again/new.txt'), 'a change in t/again', 5_000, 10);
