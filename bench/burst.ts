@@ -12,12 +12,13 @@
  *   node_modules/.bin/tsx bench/burst.ts [--sizes 100,1000,10000] [--samples N] [--big-samples N]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SyncthingClient } from '../src/syncthing/client.ts';
 import type { SyncthingEvent } from '../src/syncthing/rest-types.ts';
 import { pairedHomes, waitFor, type TestHome } from '../test/helpers/harness.ts';
+import { countArrived } from './lib/arrival.ts';
 import { homeClient } from './lib/home-client.ts';
 import { checkpoint, interrupted, log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { cpuMs, processTree } from './lib/proc.ts';
@@ -129,19 +130,6 @@ interface SampleFigures {
   receiverSyncs: number;
   receiverSyncMs: number;
   cpuMs: Record<string, number>;
-}
-
-async function countArrived(dirs: string[]): Promise<number> {
-  let count = 0;
-  for (const dir of dirs) {
-    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [];
-      throw error;
-    });
-    // Syncthing writes `.syncthing.NAME.tmp` and renames it: only final names have arrived, in full.
-    for (const name of names) if (!name.startsWith('.syncthing.')) count++;
-  }
-  return count;
 }
 
 async function writeBurst(root: string, n: number): Promise<void> {

@@ -7,10 +7,10 @@
  *
  *   node_modules/.bin/tsx bench/receive-cost.ts [--files 10000] [--dirs 100]
  */
-import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pairedHomes, waitFor } from '../test/helpers/harness.ts';
-import { errnoCode } from '../src/errors.ts';
+import { countArrived } from './lib/arrival.ts';
 import { log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { cpuMs, processTree } from './lib/proc.ts';
 import { elapsedMs, round } from './lib/stats.ts';
@@ -30,16 +30,8 @@ async function cpuOf(pid: number, withChildren: boolean): Promise<number> {
 }
 
 /** Files (not Syncthing's temporary ones) in the burst's directories on B. */
-async function arrived(root: string): Promise<number> {
-  let count = 0;
-  for (let dir = 0; dir < dirs; dir++) {
-    try {
-      count += (await readdir(`${root}/d${dir}`)).filter((name) => !name.startsWith('.syncthing.')).length;
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw error;
-    }
-  }
-  return count;
+function arrived(root: string): Promise<number> {
+  return countArrived(Array.from({ length: dirs }, (_, dir) => `${root}/d${dir}`));
 }
 
 await runBench('receive-cost', async () => {

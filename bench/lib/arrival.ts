@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { elapsedMs } from './stats.ts';
 
@@ -98,4 +98,18 @@ export async function writeAndAwait(transfers: Transfer[], timeoutMs = DEFAULT_T
 /** Writes one file named `name` in `writeDir` (1 KB unless told) and resolves when `readDir` has it at full size. */
 export function oneSample(writeDir: string, readDir: string, name: string, bytes = 1024): Promise<{ ms: number; by: DetectedBy }> {
   return writeAndAwait([{ from: join(writeDir, name), to: join(readDir, name), bytes }]);
+}
+
+/** Files Syncthing has put in place in these directories (its `.syncthing.NAME.tmp` files are not yet there); a missing directory holds none. */
+export async function countArrived(dirs: string[]): Promise<number> {
+  let count = 0;
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    // Syncthing writes `.syncthing.NAME.tmp` and renames it: only final names have arrived, in full.
+    for (const name of names) if (!name.startsWith('.syncthing.')) count++;
+  }
+  return count;
 }
