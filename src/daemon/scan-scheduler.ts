@@ -1,8 +1,18 @@
+import { systemClock, type Clock } from '../lib/time/clock.js';
+
 /**
  * Turns a stream of changed paths into few targeted scans: the first change in a folder opens a short
  * window, every change inside it joins the same scan, and changes that arrive while a scan runs are
  * collected for the next one. Each folder has at most one scan in flight, so a burst of thousands of
  * writes costs a handful of scans, and a single write is scanned within about one window.
+ *
+ * A burst goes on while changes keep coming in the middle of scans: the first part of it is scanned at
+ * once, as any change is (the receiver starts pulling), and what comes during or just after that scan
+ * is held until the writes pause, for a while at most. A scan taken in the middle of a burst walks the
+ * same directories again for the next part, and each walk costs the sender's Syncthing CPU and sends
+ * the receiver one more index piece. Measured for
+ * 10,000 files written at once: 7 scans of 5.8 s in all without the hold, against 2.1 s for the
+ * one scan of a plain 1 s watcher.
  */
 
 export type ScanFn = (folder: string, subs: string[]) => Promise<void>;
@@ -11,11 +21,21 @@ export interface ScanSchedulerOptions {
   windowMs?: number;
   /** Sub-paths per scan at most: past it, changed paths are merged into their parent directories. */
   maxPaths?: number;
+  /** A burst is scanned once no change came for this long... */
+  quietMs?: number;
+  /** ...or once its first change waited this long, whichever comes first. */
+  holdMs?: number;
+  clock?: Pick<Clock, 'now'>;
   onError?: (folder: string, error: unknown) => void;
 }
 
 interface FolderQueue {
   pending: Set<string>;
+  /** When the oldest of `pending` came, and the newest. */
+  firstAt: number;
+  lastAt: number;
+  /** When the last scan ended. */
+  scannedAt: number;
   timer: NodeJS.Timeout | undefined;
   inFlight: boolean;
 }
@@ -24,6 +44,9 @@ export class ScanScheduler {
   private readonly scan: ScanFn;
   private readonly windowMs: number;
   private readonly maxPaths: number;
+  private readonly quietMs: number;
+  private readonly holdMs: number;
+  private readonly clock: Pick<Clock, 'now'>;
   private readonly onError: ((folder: string, error: unknown) => void) | undefined;
   private readonly queues = new Map<string, FolderQueue>();
   private closed = false;
@@ -32,16 +55,22 @@ export class ScanScheduler {
     this.scan = scan;
     this.windowMs = options.windowMs ?? 15;
     this.maxPaths = options.maxPaths ?? 64;
+    this.quietMs = options.quietMs ?? 150;
+    this.holdMs = options.holdMs ?? 1_000;
+    this.clock = options.clock ?? systemClock;
     this.onError = options.onError;
   }
 
   notify(folder: string, path: string): void {
     if (this.closed) return;
+    const now = this.clock.now();
     let queue = this.queues.get(folder);
     if (queue === undefined) {
-      queue = { pending: new Set(), timer: undefined, inFlight: false };
+      queue = { pending: new Set(), firstAt: now, lastAt: now, scannedAt: -Infinity, timer: undefined, inFlight: false };
       this.queues.set(folder, queue);
     }
+    if (queue.pending.size === 0) queue.firstAt = now;
+    queue.lastAt = now;
     queue.pending.add(path);
     this.schedule(folder, queue);
   }
@@ -51,14 +80,23 @@ export class ScanScheduler {
     for (const queue of this.queues.values()) clearTimeout(queue.timer);
   }
 
-  private schedule(folder: string, queue: FolderQueue): void {
+  private schedule(folder: string, queue: FolderQueue, delayMs = this.windowMs): void {
     if (queue.timer !== undefined || queue.inFlight || queue.pending.size === 0) return;
-    queue.timer = setTimeout(() => void this.flush(folder, queue), this.windowMs);
+    queue.timer = setTimeout(() => void this.flush(folder, queue), delayMs);
+  }
+
+  /** How much longer the pending changes wait: 0 unless they go on a burst (more than a handful, begun during or just after a scan) whose writes have not paused yet, for a while. */
+  private holdFor(queue: FolderQueue): number {
+    if (queue.pending.size <= this.maxPaths / 4 || queue.firstAt - queue.scannedAt > this.quietMs) return 0;
+    const now = this.clock.now();
+    return Math.max(0, Math.min(queue.lastAt + this.quietMs, queue.firstAt + this.holdMs) - now);
   }
 
   private async flush(folder: string, queue: FolderQueue): Promise<void> {
     queue.timer = undefined;
     if (this.closed) return;
+    const hold = this.holdFor(queue);
+    if (hold > 0) return this.schedule(folder, queue, hold);
     const subs = coalescePaths(queue.pending, this.maxPaths);
     queue.pending.clear();
     queue.inFlight = true;
@@ -68,6 +106,7 @@ export class ScanScheduler {
       this.onError?.(folder, error);
     } finally {
       queue.inFlight = false;
+      queue.scannedAt = this.clock.now();
     }
     this.schedule(folder, queue);
   }

@@ -97,6 +97,66 @@ describe('ScanScheduler', () => {
     finish();
   });
 
+  /** A scheduler whose scans each take `scanMs`, recording when they started and what they covered. */
+  function timedScheduler(scanMs: number) {
+    const scans: { at: number; subs: string[] }[] = [];
+    const scheduler = new ScanScheduler(
+      async (_folder, subs) => {
+        scans.push({ at: Date.now(), subs });
+        await new Promise((resolve) => setTimeout(resolve, scanMs));
+      },
+      { windowMs: 15, quietMs: 150, holdMs: 1000 },
+    );
+    return { scans, scheduler };
+  }
+
+  it('scans the start of a burst at once, and holds what comes during the scan until the writes pause', async () => {
+    const { scans, scheduler } = timedScheduler(100);
+    const start = Date.now();
+    // 40 files every 10 ms for 500 ms: one writer's burst.
+    for (let tick = 0; tick < 50; tick++) {
+      for (let i = 0; i < 40; i++) scheduler.notify('shared', `burst/d${i}/f${tick}`);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(scans[0]!.at - start).toBeLessThanOrEqual(20);
+    // The scan after the first waits for the pause (the last write at 490 ms, quiet for 150 ms).
+    expect(scans).toHaveLength(2);
+    expect(scans[1]!.at - start).toBeGreaterThanOrEqual(490 + 150);
+    expect(scans[1]!.subs).toEqual(Array.from({ length: 40 }, (_, i) => `burst/d${i}`).sort());
+  });
+
+  it('holds a burst that does not pause for a while at most', async () => {
+    const { scans, scheduler } = timedScheduler(50);
+    const start = Date.now();
+    for (let tick = 0; tick < 300; tick++) {
+      for (let i = 0; i < 20; i++) scheduler.notify('shared', `burst/d${i}/f${tick}`);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    const during = scans.filter((scan) => scan.at - start < 3000);
+    // Every hold ends within 1 s of its first change: never a scan-free second while writes go on.
+    for (let i = 1; i < during.length; i++) expect(during[i]!.at - during[i - 1]!.at).toBeLessThanOrEqual(1000 + 50 + 15);
+    expect(during.length).toBeGreaterThanOrEqual(3);
+    expect(during.length).toBeLessThanOrEqual(6);
+    scheduler.close();
+  });
+
+  it('does not hold a handful of changes, nor a new burst after a quiet spell', async () => {
+    const { scans, scheduler } = timedScheduler(100);
+    for (let i = 0; i < 30; i++) scheduler.notify('shared', `a/f${i}`);
+    await vi.advanceTimersByTimeAsync(50);
+    for (let i = 0; i < 3; i++) scheduler.notify('shared', `b/f${i}`);
+    await vi.advanceTimersByTimeAsync(100);
+    // Three changes made during the first scan are scanned right after it.
+    expect(scans.map((scan) => scan.subs)).toEqual([['a'], ['b/f0', 'b/f1', 'b/f2']]);
+    await vi.advanceTimersByTimeAsync(1000);
+    const quietAt = Date.now();
+    for (let i = 0; i < 30; i++) scheduler.notify('shared', `c/f${i}`);
+    await vi.advanceTimersByTimeAsync(15);
+    expect(scans).toHaveLength(3);
+    expect(scans[2]!.at - quietAt).toBe(15);
+  });
+
   it('reports a failed scan and keeps going', async () => {
     const errors: unknown[] = [];
     let calls = 0;
