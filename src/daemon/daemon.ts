@@ -30,6 +30,7 @@ import { matchLowerPriority } from '../lib/priority.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites, isSyncthingTemporary } from './incoming-writes.js';
+import { IndexedDirectories } from './indexed-directory.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
@@ -162,7 +163,7 @@ async function supervise(
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
-  const watchers = new FolderWatchers(layout, scans, say, (reached) => {
+  const watchers = new FolderWatchers(layout, client, scans, say, (reached) => {
     state.watchLimit = reached;
     void recordState();
   });
@@ -359,6 +360,7 @@ class FolderWatchers {
 
   constructor(
     private readonly layout: Layout,
+    private readonly client: SyncthingClient,
     private readonly scans: ScanScheduler,
     private readonly say: (message: string) => void,
     /** Told each time another folder meets inotify's watch limit, for daemon.json. */
@@ -388,19 +390,35 @@ class FolderWatchers {
   }
 
   private watch(folder: HomeFolder): TreeWatcher {
-    const incoming = new IncomingWrites(folder.path);
-    return watchTree(folder.path, {
+    const incoming = new IncomingWrites(folder.path, {
+      othersWrite: (path, error) => {
+        if (error !== undefined) this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
+        this.scans.notify(folder.id, path);
+      },
+    });
+    const directories = new IndexedDirectories(this.client, folder.id, folder.path);
+    const watcher = watchTree(folder.path, {
       onChange: (path) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
         let syncthings: boolean;
+        let directoryMode: number | undefined;
         try {
           syncthings = incoming.isSyncthingWrite(path);
+          directoryMode = syncthings ? undefined : directories.modeOf(path);
         } catch (error) {
           // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
           this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
           syncthings = false;
         }
-        if (!syncthings) this.scans.notify(folder.id, path);
+        if (syncthings) return;
+        if (directoryMode === undefined) return this.scans.notify(folder.id, path);
+        directories.holds(path, directoryMode).then(
+          (indexed) => indexed || this.scans.notify(folder.id, path),
+          (error: unknown) => {
+            this.say(`looking up ${folder.id}/${path} in Syncthing's index failed: ${(error as Error).message}`);
+            this.scans.notify(folder.id, path);
+          },
+        );
       },
       onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
       onLimit: (dir) => this.limitReached(folder, dir),
@@ -409,6 +427,12 @@ class FolderWatchers {
       ignore: (name) => name === '.stfolder' || name === '.stversions',
       notDirectory: isSyncthingTemporary,
     });
+    return {
+      close: () => {
+        watcher.close();
+        incoming.close();
+      },
+    };
   }
 
   /** Logged once for the daemon's life, whichever folders meet the limit after the first. */

@@ -38,6 +38,8 @@ interface CallOptions {
   body?: unknown;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** A 404 is an answer (nothing there), not a failure: resolves to undefined. */
+  absentOn404?: boolean;
 }
 
 /**
@@ -217,6 +219,11 @@ export class SyncthingClient {
     return this.call('GET', '/rest/db/file', { query: { folder, file } });
   }
 
+  /** What the index holds for a path, undefined when it holds nothing for it. */
+  indexEntry(folder: string, file: string): Promise<DbFile | undefined> {
+    return this.call('GET', '/rest/db/file', { query: { folder, file }, absentOn404: true });
+  }
+
   pendingDevices(): Promise<PendingDevices> {
     return this.call('GET', '/rest/cluster/pending/devices');
   }
@@ -278,6 +285,7 @@ export class SyncthingClient {
         hint: 'Another program may be using this port, or config.json no longer matches Syncthing: run `botsync doctor`.',
       });
     }
+    if (response.statusCode === 404 && options.absentOn404 === true) return undefined as T;
     if (response.statusCode >= 300) {
       throw new BotsyncError('SYNCTHING_API', `Syncthing answered ${response.statusCode} to ${method} ${path}: ${text.trim().slice(0, 200)}`, {
         hint: 'Run `botsync doctor`; BOTSYNC_DEBUG=1 shows more.',

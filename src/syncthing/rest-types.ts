@@ -194,6 +194,12 @@ export interface DbFileVersion {
   type?: string | number;
   size: number;
   version: string[];
+  /** Octal, as "0755"; meaningless when noPermissions. */
+  permissions: string;
+  noPermissions: boolean;
+  /** RFC 3339 with nanoseconds. */
+  modified: string;
+  invalid: boolean;
 }
 
 /**

@@ -1,0 +1,45 @@
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode } from '../errors.js';
+import type { SyncthingClient } from '../syncthing/client.js';
+import type { DbFileVersion } from '../syncthing/rest-types.js';
+
+/**
+ * Tells the directories Syncthing made apart from everyone else's. Syncthing makes a received
+ * directory with a plain mkdir, no temporary name to tell it by; but it makes it only because the
+ * global index holds it. A directory that is in the global index as it is on disk (there, not deleted,
+ * with the same permissions: all a scan compares of a directory) gives a scan nothing to find for it,
+ * and a scan of a directory walks everything below it, while Syncthing pulls into it. Measured: for
+ * 1,000 files received in 100 new directories, the receiving daemon had Syncthing walk the burst's
+ * root three times during the pull. What lands inside such a directory is judged file by file.
+ */
+export class IndexedDirectories {
+  constructor(
+    private readonly client: SyncthingClient,
+    private readonly folderId: string,
+    private readonly root: string,
+  ) {}
+
+  /** The permission bits of the directory at a changed path (folder-relative, '/'-separated); undefined if it is not one, or is gone. */
+  modeOf(path: string): number | undefined {
+    if (path === '') return undefined;
+    try {
+      const stats = lstatSync(join(this.root, ...path.split('/')));
+      return stats.isDirectory() ? stats.mode & 0o777 : undefined;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+      throw error;
+    }
+  }
+
+  /** Whether the global index holds this directory, with these permissions. */
+  async holds(path: string, mode: number): Promise<boolean> {
+    const entry = await this.client.indexEntry(this.folderId, path);
+    return entry !== undefined && sameDirectory(entry.global, mode);
+  }
+}
+
+function sameDirectory(global: DbFileVersion, mode: number): boolean {
+  const isDirectory = global.type === 'FILE_INFO_TYPE_DIRECTORY' || global.type === 1;
+  return isDirectory && !global.deleted && !global.invalid && (global.noPermissions || Number.parseInt(global.permissions, 8) === mode);
+}
