@@ -165,6 +165,21 @@ describe('the first connection to a just-paired peer', () => {
       }, 'the redials to stop');
     });
 
+    it('is watched again when its first connection drops, and redialled until it is back', async () => {
+      // The larger ID: the race's redial is the other machine's, so every redial seen here is the watch's.
+      await start(LARGE, SMALL, new Date(), undefined, stall);
+      syncthing.push('DeviceConnected', SMALL);
+      syncthing.push('DeviceDisconnected', SMALL);
+      await waitFor(() => syncthing.redialled.length >= 2, 'two redials');
+      expect(new Set(syncthing.redialled)).toEqual(new Set([SMALL]));
+      syncthing.push('DeviceConnected', SMALL);
+      await waitFor(async () => {
+        const before = syncthing.redialled.length;
+        await pause(200);
+        return syncthing.redialled.length === before;
+      }, 'the redials to stop');
+    });
+
     it('is redialled from the machine with the larger ID too', async () => {
       await start(LARGE, SMALL, new Date(), undefined, stall);
       dial.configApplied(await loadConfig(layout));
