@@ -2,15 +2,17 @@ import { BotsyncError } from '../../src/errors.js';
 import { pairedFolders, type FolderEntry } from '../../src/folders/added.js';
 import { addHostAndItsPeers, awaitConnection, defaultConnectTimeoutMs, type ConnectionOutcome } from '../../src/mesh/join.js';
 import { addPairedPeer, detailsOf } from '../../src/mesh/pairing-peers.js';
-import { parseCode } from '../../src/pairing/codes.js';
+import { parseCode, type PairingCode } from '../../src/pairing/codes.js';
 import type { HostDetails } from '../../src/pairing/details.js';
 import { authenticationString, isDirectCode, parseDirectCode } from '../../src/pairing/direct-code.js';
 import { joinWithCode } from '../../src/pairing/protocol.js';
 import { RelayClient } from '../../src/pairing/relay-client.js';
+import { ownAddresses } from '../../src/mesh/own-addresses.js';
 import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
 import { parseInterval } from '../../src/lib/time/duration.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
+import type { BotsyncConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
 import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim, yellow } from '../output.js';
@@ -39,7 +41,12 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
   const binary = await locateSyncthing(context);
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
   const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays });
-  await startDaemonFor(context);
+  const daemon = startDaemonFor(context);
+  if (direct === undefined && created) {
+    await pairWhileTheDaemonStarts(context, code!, config, daemon, timeoutMs);
+    return;
+  }
+  await daemon;
   if (!created) await storeServers(context, servers);
 
   if (direct !== undefined) {
@@ -62,15 +69,39 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
     return;
   }
 
+  // A home set up before: its running Syncthing knows this machine's addresses best.
+  const host = await pair(context, code!, config, (await askNetworkReport(context.layout)).addresses);
+  await addHostAndItsPeers(context.layout, host);
+  await connectAndReport(context, config, host, timeoutMs);
+}
+
+/**
+ * A home set up just now pairs while its daemon starts, the two about as long: its addresses are those
+ * of its configuration, all a Syncthing that never ran could report. The exchange is the same. When
+ * the daemon fails after the host accepted this machine, the host is kept in config.json before the
+ * failure is told, so that the next `botsync start` connects the pairing.
+ */
+async function pairWhileTheDaemonStarts(context: Context, code: PairingCode, config: BotsyncConfig, daemon: Promise<unknown>, timeoutMs: number | undefined): Promise<void> {
+  const [started, paired] = await Promise.allSettled([daemon, pair(context, code, config, ownAddresses(config, undefined))]);
+  if (paired.status === 'rejected') throw paired.reason;
+  if (started.status === 'rejected') {
+    await addPairedPeer(context.layout, paired.value);
+    throw started.reason;
+  }
+  await addHostAndItsPeers(context.layout, paired.value);
+  await connectAndReport(context, config, paired.value, timeoutMs);
+}
+
+async function pair(context: Context, code: PairingCode, config: BotsyncConfig, addresses: string[]): Promise<HostDetails> {
   const relayClient = new RelayClient(relayFor(context, config), context.env);
-  const me = detailsOf(config, (await askNetworkReport(context.layout)).addresses);
-  let host: HostDetails;
   try {
-    host = await joinWithCode(relayClient, code!, me);
+    return await joinWithCode(relayClient, code, detailsOf(config, addresses));
   } finally {
     await relayClient.close();
   }
-  await addHostAndItsPeers(context.layout, host);
+}
+
+async function connectAndReport(context: Context, config: BotsyncConfig, host: HostDetails, timeoutMs: number | undefined): Promise<void> {
   const outcome = await awaitConnection(context.layout, host.deviceId, {
     timeoutMs: timeoutMs ?? defaultConnectTimeoutMs(config.network),
     onWait: (waitedMs, reason) => context.out.progress(`Paired with ${host.name}; connecting (${Math.round(waitedMs / 1000)} s): ${reason}`),

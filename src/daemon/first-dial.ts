@@ -35,7 +35,8 @@ export const STALL_BACKOFF: Backoff = { initialMs: 3_000, maxMs: 24_000 };
  *   one after the other (members introduced to each other by records) dial before the other knows
  *   them, are refused, and can be left with Syncthing's redial timers: 20 s and 60 s measured in
  *   bench/mesh.ts, against well under a second for the other pairs. The machine with the larger
- *   device ID waits half a step longer, so that the two do not redial in step.
+ *   device ID waits half a step longer, so that the two do not redial in step. A first connection
+ *   that drops is watched the same way from the drop on.
  */
 export class FirstDial {
   private readonly stopping = new AbortController();
@@ -83,12 +84,17 @@ export class FirstDial {
     const recent = config.peers.filter((peer) => now - Date.parse(peer.addedAt) < RACE_WATCH_MS && !isPeerPaused(config, peer.deviceId));
     const keys = new Set(recent.map(watchKey));
     for (const key of this.unconnected.keys()) if (!keys.has(key)) this.unconnected.delete(key);
-    const stagger = (peer: PeerRecord) => (config.deviceId > peer.deviceId ? this.stall.initialMs / 2 : 0);
     for (const peer of recent) {
       if (this.unconnected.has(watchKey(peer)) || this.connectedAt.has(peer.deviceId)) continue;
-      this.unconnected.set(watchKey(peer), { peer, dueAt: Math.max(now, Date.parse(peer.addedAt)) + this.stall.initialMs + stagger(peer), redials: 0 });
+      this.watchFrom(config, peer, Math.max(now, Date.parse(peer.addedAt)));
     }
     this.scheduleStallCheck(now);
+  }
+
+  /** Watches `peer` for a connection from `from` on; the machine with the larger device ID waits half a step longer. */
+  private watchFrom(config: BotsyncConfig, peer: PeerRecord, from: number): void {
+    const stagger = config.deviceId > peer.deviceId ? this.stall.initialMs / 2 : 0;
+    this.unconnected.set(watchKey(peer), { peer, dueAt: from + this.stall.initialMs + stagger, redials: 0 });
   }
 
   /** The watched peers still within their first two minutes at their next redial. */
@@ -162,7 +168,15 @@ export class FirstDial {
     this.connectedAt.delete(deviceId);
     const config = await loadConfig(this.layout);
     const peer = config.peers.find((candidate) => candidate.deviceId === deviceId);
-    const raced = peer !== undefined && since !== undefined && now - since < RACE_DROP_MS && now - Date.parse(peer.addedAt) < RACE_WATCH_MS;
+    const recent = peer !== undefined && now - Date.parse(peer.addedAt) < RACE_WATCH_MS;
+    // A new peer's first connection that dropped is watched again like one that never came: when the
+    // redial below (or the other machine's) is refused too, both would be left with Syncthing's redial
+    // timers, 20 s measured in bench/mesh.ts with every machine joining at once.
+    if (recent && !isPeerPaused(config, deviceId)) {
+      this.watchFrom(config, peer, now);
+      this.scheduleStallCheck(now);
+    }
+    const raced = recent && since !== undefined && now - since < RACE_DROP_MS;
     // One redial settles a race. A connection that drops again is refused, not raced: redialling it
     // at once, again and again, would only be refused as fast as it dials.
     if (!raced || config.deviceId > deviceId || this.redialled.has(`${deviceId}@${peer.addedAt}`)) return;

@@ -7,8 +7,13 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import { loadConfig, peerRef, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
+import { BotsyncError } from '../errors.js';
+import type { PeerChange } from '../mesh/peers.js';
 import type { ConfigWriter } from './config-writer.js';
 import { watchTree, type TreeWatcher } from './tree-watcher.js';
+
+/** A change a pass makes before it plans: the config it leaves, and records it brings (a just-paired host's list). */
+type FirstChange = (config: BotsyncConfig) => { config: BotsyncConfig; extra: IntroducerRecord[] };
 
 /** How many refused device IDs an event lists; the count says how many there were. */
 const LISTED_REFUSALS = 20;
@@ -99,9 +104,19 @@ export class MeshSync {
     this.schedule();
   }
 
-  /** The machines a just-paired host listed for this guest: introduced by the host, by the same rules as its record. */
-  introduce(via: string, machines: MachineDetails[]): Promise<void> {
-    return this.run([{ deviceId: via, peers: machines, revoked: [] }]);
+  /**
+   * A just-paired host (`pair` adds it) and the machines it listed for this guest, introduced by it by
+   * the same rules as its record: one change of config.json, applied to Syncthing once.
+   */
+  async pairedWith(pair: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }, machines: MachineDetails[]): Promise<PeerChange> {
+    let peer: PeerRecord | undefined;
+    const applied = await this.run((current) => {
+      const paired = pair(current);
+      peer = paired.peer;
+      return { config: paired.config, extra: [{ deviceId: paired.peer.deviceId, peers: machines, revoked: [] }] };
+    });
+    if (peer === undefined) throw new BotsyncError('DAEMON_FAILED', 'The daemon is not watching mesh records yet.', { hint: 'Try again in a moment.' });
+    return { peer, applied };
   }
 
   async close(): Promise<void> {
@@ -115,30 +130,36 @@ export class MeshSync {
     if (this.closed) return;
     clearTimeout(this.timer);
     // Records arrive as a temp file renamed into place, several peers' at once after a change: one look after they settle.
-    this.timer = setTimeout(() => void this.run([]).catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), 200);
+    this.timer = setTimeout(() => void this.run().catch((error: unknown) => this.say(`applying peers' mesh records failed: ${(error as Error).message}`)), 200);
   }
 
   /** One pass at a time: each plans from the config the previous one left. */
-  private run(extra: IntroducerRecord[]): Promise<void> {
-    const next = this.passes.then(() => this.pass(extra));
-    this.passes = next.catch(() => undefined);
+  private run(first?: FirstChange): Promise<boolean> {
+    const next = this.passes.then(() => this.pass(first));
+    this.passes = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
-  private async pass(extra: IntroducerRecord[]): Promise<void> {
+  /** Resolves to whether the change reached Syncthing (false while it is down: its next start applies it). */
+  private async pass(first?: FirstChange): Promise<boolean> {
     const writer = this.writer;
-    if (writer === undefined) return;
+    if (writer === undefined) return false;
     const read = await authenticRecords(this.layout, await loadConfig(this.layout));
     this.reportProblems(read);
-    const records = [...read.records, ...extra];
     let before!: BotsyncConfig;
     let plan!: MembershipPlan;
-    await writer.update((current) => {
-      before = current;
-      plan = planMembership(current, records);
-      return plan.changed ? plan.config : undefined;
+    const { applied } = await writer.update((current) => {
+      const changed = first?.(current);
+      before = changed?.config ?? current;
+      plan = planMembership(before, [...read.records, ...(changed?.extra ?? [])]);
+      if (plan.changed) return plan.config;
+      return before === current ? undefined : before;
     });
     await this.report(before, plan);
+    return applied;
   }
 
   /** Each unusable record is logged once per version. */

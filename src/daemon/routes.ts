@@ -106,10 +106,10 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       notifier.emit(introducedEvent('peer.added', before, peer));
       return change;
     },
-    'peers.introduced': async ({ via, machines }) => mesh.introduce(via, machines),
-    'peers.paired': async ({ machine, name }) => {
+    'peers.paired': async ({ machine, name, introduces }) => {
       const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
-      return writer.change((config) => withPeer(config, { ...peerInputFor(config, machine), ...(name === undefined ? {} : { name }), dialFirst }));
+      const pair = (config: BotsyncConfig) => withPeer(config, { ...peerInputFor(config, machine), ...(name === undefined ? {} : { name }), dialFirst });
+      return introduces === undefined ? writer.change(pair) : mesh.pairedWith(pair, introduces);
     },
     network: async () => buildNetworkReport(await loadConfig(layout), system.current(), await client.connections()),
     'config.set': async ({ key, value }) => {

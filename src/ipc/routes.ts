@@ -33,10 +33,11 @@ export interface DaemonApi {
   'peers.remove': Route<RemoveInput, PeerChange>;
   /** The name or device ID of a device waiting for approval. */
   'peers.approve': Route<string, PeerChange>;
-  /** A machine met through a pairing: dialled first where it answers now, and through its relays. */
-  'peers.paired': Route<{ machine: MachineDetails; name?: string }, PeerChange>;
-  /** The machines a just-paired host listed: introduced by it (mesh/membership.ts). */
-  'peers.introduced': Route<{ via: string; machines: MachineDetails[] }, void>;
+  /**
+   * A machine met through a pairing: dialled first where it answers now, and through its relays.
+   * `introduces`: the machines a just-paired host listed, introduced by it (mesh/membership.ts) in the same change.
+   */
+  'peers.paired': Route<{ machine: MachineDetails; name?: string; introduces?: MachineDetails[] }, PeerChange>;
   'pairing.completed': Route<Omit<PairingCompletedEvent, 'type' | 'time'>, void>;
   /** `botsync leave`: this machine revokes itself through its record and forgets its peers (mesh/leave.ts). */
   leave: Route<void, LeaveReport>;

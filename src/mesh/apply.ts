@@ -36,8 +36,10 @@ export interface ApplyReport {
  * the folders, only botsync's own are ever removed: mesh folders (those of former peers, and the
  * single shared one of earlier versions) and added folders no longer in config.json (`folders
  * remove`: known by their label, folders/offers.ts), never another folder the user may have made in
- * Syncthing itself. Removing a folder from Syncthing leaves its files where they are. Each object is changed on its own through /rest/config/*,
- * and only when it differs, so applying twice is a no-op.
+ * Syncthing itself. Removing a folder from Syncthing leaves its files where they are. Objects are
+ * changed only when they differ, so applying twice is a no-op; the devices added or changed go to
+ * Syncthing in one request, the folders in another (each request is a save of its config, and a join
+ * changes a dozen objects).
  */
 export async function applyConfig(client: SyncthingClient, layout: Layout, config: BotsyncConfig): Promise<ApplyReport> {
   const report: ApplyReport = { devicesAdded: [], devicesUpdated: [], devicesRemoved: [], devicesResumed: [], foldersChanged: [], foldersRemoved: [], optionsChanged: [], ignoresChanged: [], ignoresFailed: [] };
@@ -49,7 +51,7 @@ export async function applyConfig(client: SyncthingClient, layout: Layout, confi
   // such a connection and waits out its reconnect interval. The resume is a redial: a device removed
   // and added again within a minute of Syncthing's last dial to it is dialled at once all the same.
   // A resumed device is redialled too: a plain resume waits out Syncthing's redial timer (client.redial).
-  for (const deviceId of [...report.devicesAdded, ...report.devicesResumed]) if (!isPeerPaused(config, deviceId)) await client.redial(deviceId);
+  await client.redialAll([...report.devicesAdded, ...report.devicesResumed].filter((deviceId) => !isPeerPaused(config, deviceId)));
   return report;
 }
 
@@ -69,10 +71,12 @@ async function applyOptions(client: SyncthingClient, layout: Layout, config: Bot
 
 async function applyDevices(client: SyncthingClient, config: BotsyncConfig, report: ApplyReport, now = Date.now()): Promise<void> {
   const current = new Map((await client.devices()).map((device) => [device.deviceID, device]));
+  // Devices changed are sent whole, as they are with the changes: a device in the request replaces Syncthing's.
+  const changed: (Partial<DeviceConfig> & { deviceID: string })[] = [];
   // This machine's own device carries its name too (`config set name`), as Syncthing's GUI shows it.
   const own = current.get(config.deviceId);
   if (own !== undefined && own.name !== config.name) {
-    await client.patchDevice(config.deviceId, { name: config.name });
+    changed.push({ ...own, name: config.name });
     report.devicesUpdated.push(config.deviceId);
   }
   for (const peer of config.peers) {
@@ -80,15 +84,16 @@ async function applyDevices(client: SyncthingClient, config: BotsyncConfig, repo
     const wanted = deviceFor(peer, now);
     const paused = isPeerPaused(config, peer.deviceId);
     if (device === undefined) {
-      await client.putDevice({ ...wanted, paused: true });
+      changed.push({ ...wanted, paused: true });
       report.devicesAdded.push(peer.deviceId);
     } else if (device.name !== wanted.name || !sameAddresses(device.addresses, wanted.addresses ?? []) || device.autoAcceptFolders || device.introducer || device.paused !== paused) {
       // A device left paused by an apply that was interrupted before its resume is resumed here too.
-      await client.patchDevice(peer.deviceId, { ...wanted, paused });
+      changed.push({ ...device, ...wanted, paused });
       report.devicesUpdated.push(peer.deviceId);
       if (device.paused && !paused) report.devicesResumed.push(peer.deviceId);
     }
   }
+  if (changed.length > 0) await client.putDevices(changed);
   const known = new Set([config.deviceId, ...config.peers.map((peer) => peer.deviceId)]);
   for (const deviceId of current.keys()) {
     if (!known.has(deviceId)) {
@@ -137,6 +142,8 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
       report.ignoresFailed.push(`${folder.id}: ${(error as Error).message}`);
     }
   }
+  // Sent whole, as devices are (applyDevices).
+  const changed: (Partial<FolderConfig> & { id: string })[] = [];
   for (const listed of [...own, ...mesh]) {
     // Every folder but botsync's own mesh folders can be paused (`botsync pause FOLDER`): membership keeps flowing.
     const wanted = meshFolderAuthor(listed.id) === undefined ? { ...listed, paused: isFolderPaused(config, listed.id) } : listed;
@@ -144,16 +151,17 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
     if (folder === undefined) {
       const author = meshFolderAuthor(wanted.id);
       if (author !== undefined) await prepareRecordDir(layout, author, author === config.deviceId);
-      await client.putFolder(wanted);
+      changed.push(wanted);
       report.foldersChanged.push(wanted.id);
       continue;
     }
     const patch = folderPatch(folder, wanted);
     if (patch !== undefined) {
-      await client.patchFolder(wanted.id, patch);
+      changed.push({ ...folder, ...patch });
       report.foldersChanged.push(wanted.id);
     }
   }
+  if (changed.length > 0) await client.putFolders(changed);
   // A whole scan: files the old rules skipped are found, those the new ones ignore are marked so.
   // A paused folder cannot be scanned; its next scan after `resume` finds the same.
   for (const id of report.ignoresChanged) if (current.has(id) && !isFolderPaused(config, id)) await client.scan(id);

@@ -5,7 +5,6 @@ import type { PeerConnection } from '../report/status.js';
 import { pollUntil } from '../lib/time/poll.js';
 import type { NetworkProfile } from '../workspace/config.js';
 import type { Layout } from '../workspace/layout.js';
-import { addPairedPeer } from './pairing-peers.js';
 
 /**
  * After a verified pairing, the guest adds the host, and the machines the host paired with are
@@ -13,8 +12,8 @@ import { addPairedPeer } from './pairing-peers.js';
  * successive invites ends up fully connected. `join` has started the daemon, which applies the rules.
  */
 export async function addHostAndItsPeers(layout: Layout, host: HostDetails): Promise<void> {
-  await addPairedPeer(layout, host);
-  await askDaemon(layout, 'peers.introduced', { via: host.deviceId, machines: host.peers });
+  // One change and one apply for all of them: each apply makes Syncthing save its config and restart folders.
+  await askDaemon(layout, 'peers.paired', { machine: host, introduces: host.peers });
   // This machine's agent hears of the pairing like the host's does.
   await askDaemon(layout, 'pairing.completed', { deviceId: host.deviceId, name: host.name, role: host.role });
 }

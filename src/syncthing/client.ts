@@ -107,6 +107,14 @@ export class SyncthingClient {
     return this.call('PUT', `/rest/config/folders/${encodeURIComponent(folder.id)}`, { body: folder });
   }
 
+  /**
+   * Creates or replaces several folders in one change of Syncthing's config (one save); folders not
+   * listed stay as they are, fields left out take Syncthing's folder defaults.
+   */
+  putFolders(folders: (Partial<FolderConfig> & { id: string })[]): Promise<void> {
+    return this.call('PUT', '/rest/config/folders', { body: folders });
+  }
+
   patchFolder(id: string, patch: Partial<FolderConfig>): Promise<void> {
     return this.call('PATCH', `/rest/config/folders/${encodeURIComponent(id)}`, { body: patch });
   }
@@ -127,6 +135,11 @@ export class SyncthingClient {
     return this.call('PUT', `/rest/config/devices/${encodeURIComponent(device.deviceID)}`, { body: device });
   }
 
+  /** Creates or replaces several devices in one change of Syncthing's config, as putFolders does folders. */
+  putDevices(devices: (Partial<DeviceConfig> & { deviceID: string })[]): Promise<void> {
+    return this.call('PUT', '/rest/config/devices', { body: devices });
+  }
+
   patchDevice(deviceId: string, patch: Partial<DeviceConfig>): Promise<void> {
     return this.call('PATCH', `/rest/config/devices/${encodeURIComponent(deviceId)}`, { body: patch });
   }
@@ -143,6 +156,14 @@ export class SyncthingClient {
     const { addresses } = await this.device(deviceId);
     const nonce = (this.redials++).toString(36) + Date.now().toString(36);
     await this.patchDevice(deviceId, { paused: false, addresses: addresses.map((address) => respelled(address, nonce)) });
+  }
+
+  /** `redial` for several devices, in one change of Syncthing's config. */
+  async redialAll(deviceIds: readonly string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    const nonce = (this.redials++).toString(36) + Date.now().toString(36);
+    const devices = (await this.devices()).filter((device) => deviceIds.includes(device.deviceID));
+    await this.putDevices(devices.map((device) => ({ ...device, paused: false, addresses: device.addresses.map((address) => respelled(address, nonce)) })));
   }
 
   deleteDevice(deviceId: string): Promise<void> {

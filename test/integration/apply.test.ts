@@ -63,7 +63,10 @@ describe('applying config.json to Syncthing', () => {
   });
 
   it('adds the peers as devices, shares the folders by role and a record folder per author; a second apply changes nothing', async () => {
+    // Syncthing saves its config once per request that changes it: devices, folders, then the resume.
+    const since = Math.max(0, ...(await client.events(0, { types: ['ConfigSaved'], waitS: 0 })).map((event) => event.id));
     const first = await applyConfig(client, layout, withBoth);
+    expect(await client.events(since, { types: ['ConfigSaved'], waitS: 0 })).toHaveLength(3);
     expect(first.devicesAdded.sort()).toEqual([bob, gina].sort());
     expect(first.foldersChanged.sort()).toEqual(['deliverables', 'inbox', 'shared', meshFolderId(base.deviceId), meshFolderId(bob), meshFolderId(gina)].sort());
 

@@ -193,6 +193,22 @@ describe('pairing by code through the relay', () => {
     expect((await b.status()).peers).toEqual([]);
   });
 
+  it('keeps the pairing when the joining daemon fails to start, and connects once it runs', async () => {
+    const [a, b] = await Promise.all([home('df1'), home('df2')]);
+    const init = await a.json(['init', '--name', 'host']);
+    // Syncthing that sets a home up but does not serve it: the join's daemon fails as it starts.
+    const failing = join(b.home, '..', 'syncthing-that-will-not-serve');
+    await writeFile(failing, '#!/bin/sh\nif [ "$1" = serve ]; then echo "not serving" >&2; exit 3; fi\nexec syncthing "$@"\n', { mode: 0o700 });
+    const joined = await b.run(['join', init.code, '--name', 'guest', '--syncthing', failing]);
+    expect(joined.exitCode).not.toBe(0);
+    expect(joined.stderr).toMatch(/daemon did not start|Syncthing/);
+    const config = JSON.parse(await readFile(b.path('.botsync', 'config.json'), 'utf8'));
+    expect(config.peers).toEqual([expect.objectContaining({ deviceId: init.deviceId, name: 'host' })]);
+    expect(await deviceIds(a)).toEqual([config.deviceId]);
+    expect((await b.run(['start'])).exitCode).toBe(0);
+    await waitFor(async () => (await b.status()).peers[0]?.connected === true, 'B to connect to A once its daemon runs', 60_000, 200);
+  });
+
   it('refuses a malformed code with exit 2 and a hint, before setting anything up', async () => {
     const a = await home('m');
     const typo = await a.run(['join', 'ocean-tigre-bacon-ladder-mango']);

@@ -152,17 +152,30 @@ describe('the first connection to a just-paired peer', () => {
     const stall: Backoff = { initialMs: 20, maxMs: 80 };
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    it('is redialled, and again, until it connects', async () => {
-      await start(SMALL, LARGE, new Date(), undefined, stall);
-      dial.configApplied(await loadConfig(layout));
+    /** Redialled twice or more (and nothing else is), then no more once it connects. */
+    async function redialledUntilConnected(peer: string): Promise<void> {
       await waitFor(() => syncthing.redialled.length >= 2, 'two redials');
-      expect(new Set(syncthing.redialled)).toEqual(new Set([LARGE]));
-      syncthing.push('DeviceConnected', LARGE);
+      expect(new Set(syncthing.redialled)).toEqual(new Set([peer]));
+      syncthing.push('DeviceConnected', peer);
       await waitFor(async () => {
         const before = syncthing.redialled.length;
         await pause(200);
         return syncthing.redialled.length === before;
       }, 'the redials to stop');
+    }
+
+    it('is redialled, and again, until it connects', async () => {
+      await start(SMALL, LARGE, new Date(), undefined, stall);
+      dial.configApplied(await loadConfig(layout));
+      await redialledUntilConnected(LARGE);
+    });
+
+    it('is watched again when its first connection drops, and redialled until it is back', async () => {
+      // The larger ID: the race's redial is the other machine's, so every redial seen here is the watch's.
+      await start(LARGE, SMALL, new Date(), undefined, stall);
+      syncthing.push('DeviceConnected', SMALL);
+      syncthing.push('DeviceDisconnected', SMALL);
+      await redialledUntilConnected(SMALL);
     });
 
     it('is redialled from the machine with the larger ID too', async () => {
