@@ -25,15 +25,20 @@ class ScriptedSyncthing {
     patchOptions: async () => undefined,
     devices: async () => [...this.devices.values()],
     putDevice: async (device: DeviceConfig) => void this.devices.set(device.deviceID, device),
+    putDevices: async (devices: DeviceConfig[]) => devices.forEach((device) => this.devices.set(device.deviceID, device)),
     patchDevice: async (id: string, patch: Partial<DeviceConfig>) => void this.devices.set(id, { ...this.devices.get(id)!, ...patch }),
     deleteDevice: async (id: string) => void this.devices.delete(id),
     folders: async () => [...this.folders.values()],
     putFolder: async (folder: FolderConfig) => void this.folders.set(folder.id, folder),
+    putFolders: async (folders: FolderConfig[]) => folders.forEach((folder) => this.folders.set(folder.id, folder)),
     patchFolder: async (id: string, patch: Partial<FolderConfig>) => void this.folders.set(id, { ...this.folders.get(id)!, ...patch }),
     redial: async (id: string) => {
       this.redialled.push(id);
       const device = this.devices.get(id)!;
       this.devices.set(id, { ...device, paused: false, addresses: device.addresses.map((address) => respelled(address, String(this.redialled.length))) });
+    },
+    redialAll: async (ids: string[]) => {
+      for (const id of ids) await this.client.redial(id);
     },
   } as unknown as SyncthingClient;
 }
