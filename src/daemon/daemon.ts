@@ -396,7 +396,8 @@ class FolderWatchers {
         this.scans.notify(folder.id, path);
       },
     });
-    const directories = new IndexedDirectories(this.client, folder.id, folder.path);
+    // Elsewhere a directory's scan is also the only look at what it holds.
+    const directories = process.platform === 'linux' ? new IndexedDirectories(this.client, folder.id, folder.path) : undefined;
     const watcher = watchTree(folder.path, {
       onChange: (path) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
@@ -404,14 +405,14 @@ class FolderWatchers {
         let directoryMode: number | undefined;
         try {
           syncthings = incoming.isSyncthingWrite(path);
-          directoryMode = syncthings ? undefined : directories.modeOf(path);
+          directoryMode = syncthings ? undefined : directories?.modeOf(path);
         } catch (error) {
           // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
           this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
           syncthings = false;
         }
         if (syncthings) return;
-        if (directoryMode === undefined) return this.scans.notify(folder.id, path);
+        if (directoryMode === undefined || directories === undefined) return this.scans.notify(folder.id, path);
         directories.holds(path, directoryMode).then(
           (indexed) => indexed || this.scans.notify(folder.id, path),
           (error: unknown) => {

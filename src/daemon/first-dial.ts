@@ -50,6 +50,8 @@ export class FirstDial {
   private stallCheck: NodeJS.Timeout | undefined;
   /** The check running now, which stop() waits for: its redial must not reach a Syncthing being stopped. */
   private checking: Promise<void> = Promise.resolve();
+  /** How often each new peer's first connections dropped: the redials after a drop back off. */
+  private readonly drops = new Map<string, number>();
 
   constructor(
     private readonly layout: Layout,
@@ -91,10 +93,14 @@ export class FirstDial {
     this.scheduleStallCheck(now);
   }
 
-  /** Watches `peer` for a connection from `from` on; the machine with the larger device ID waits half a step longer. */
-  private watchFrom(config: BotsyncConfig, peer: PeerRecord, from: number): void {
+  /**
+   * Watches `peer` for a connection from `from` on, after `redials` earlier ones (a connection that
+   * keeps dropping is not redialled sooner each time); the machine with the larger device ID waits
+   * half a step longer.
+   */
+  private watchFrom(config: BotsyncConfig, peer: PeerRecord, from: number, redials = 0): void {
     const stagger = config.deviceId > peer.deviceId ? this.stall.initialMs / 2 : 0;
-    this.unconnected.set(watchKey(peer), { peer, dueAt: from + this.stall.initialMs + stagger, redials: 0 });
+    this.unconnected.set(watchKey(peer), { peer, dueAt: from + backoffDelay(this.stall, redials) + stagger, redials });
   }
 
   /** The watched peers still within their first two minutes at their next redial. */
@@ -107,7 +113,8 @@ export class FirstDial {
     const due = this.watched().map(({ dueAt }) => dueAt);
     if (due.length === 0 || this.stopping.signal.aborted) return;
     this.stallCheck = setTimeout(() => {
-      this.checking = this.redialUnconnected();
+      // After the one running, if any (a drop re-arms this while a check runs): stop() awaits the last.
+      this.checking = this.checking.then(() => this.redialUnconnected());
     }, Math.max(0, Math.min(...due) - now));
   }
 
@@ -173,7 +180,9 @@ export class FirstDial {
     // redial below (or the other machine's) is refused too, both would be left with Syncthing's redial
     // timers, 20 s measured in bench/mesh.ts with every machine joining at once.
     if (recent && !isPeerPaused(config, deviceId)) {
-      this.watchFrom(config, peer, now);
+      const drops = (this.drops.get(watchKey(peer)) ?? 0) + 1;
+      this.drops.set(watchKey(peer), drops);
+      this.watchFrom(config, peer, now, drops - 1);
       this.scheduleStallCheck(now);
     }
     const raced = recent && since !== undefined && now - since < RACE_DROP_MS;

@@ -10,20 +10,23 @@ import { errnoCode } from '../errors.js';
  * a burst of received files, but a time window after the write is not enough: a person answering a
  * file a second after it arrived would wait for Syncthing's own watcher. So NAME's change is
  * Syncthing's only when the rename has happened (the temporary file is gone) and the file is still
- * what the rename put there: the same inode, size and permissions, and an mtime either unchanged or
- * set (a write sets mtime and ctime to the same moment; Syncthing's utimensat sets a past one). Any
- * other change of NAME, in place or by a new file, is someone else's.
+ * what the rename put there, changed at most by one mtime set to a past moment (Syncthing's
+ * utimensat; a write sets mtime and ctime to the same moment, now). Any other change of NAME, in
+ * place, of its mode or by a new file, is someone else's.
  */
 export class IncomingWrites {
   /** Files whose temporary file was seen, until when their rename may still come. */
   private readonly writing = new Map<string, number>();
-  /** What Syncthing's rename put in place, until when a repeated event for it is expected. */
-  private readonly written = new Map<string, { file: FileIdentity; until: number }>();
+  /**
+   * What Syncthing's rename put in place, until when a repeated event for it is expected; `mtimeSet`:
+   * the one change Syncthing makes after the rename, its utimensat, was seen.
+   */
+  private readonly written = new Map<string, { file: FileIdentity; until: number; mtimeSet: boolean }>();
   /**
    * Renamed into place with mtime equal to ctime when first looked at: Syncthing's write before its
    * utimensat (the temporary file written in the same clock tick as the rename), or a write since
    * the rename, made before a daemon behind a burst got to its event. Looked at again once
-   * Syncthing's utimensat is due: still a written-looking mtime, and the write was someone else's.
+   * Syncthing's utimensat is due: still unchanged, and the write was someone else's.
    */
   private readonly unsure = new Map<string, number>();
   private settle: NodeJS.Timeout | undefined;
@@ -41,7 +44,11 @@ export class IncomingWrites {
        * measured during a burst of 1,000 files on 2 cores, 5% of them came more than 2 s after.
        */
       windowMs?: number;
-      /** How long after the rename Syncthing's utimensat has surely come (traced: 25 ms on a quiet machine). */
+      /**
+       * How long after the rename Syncthing's utimensat is waited for, when the rename alone cannot
+       * tell (traced: 25 ms on a quiet machine, and some seconds behind a burst); one later still costs
+       * a scan, and a person's write in that case waits this long for it.
+       */
       settleMs?: number;
       now?: () => number;
       /** Told of a change first taken for Syncthing's that the second look found to be someone else's, or could not tell. */
@@ -49,7 +56,7 @@ export class IncomingWrites {
     } = {},
   ) {
     this.windowMs = options.windowMs ?? 10_000;
-    this.settleMs = options.settleMs ?? 500;
+    this.settleMs = options.settleMs ?? 2_000;
     this.now = options.now ?? Date.now;
     this.othersWrite = options.othersWrite ?? (() => undefined);
   }
@@ -76,13 +83,15 @@ export class IncomingWrites {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
       if ((identityOf(join(this.root, ...temporaryOf(path).split('/')))) !== undefined) return false;
       this.writing.delete(path);
-      this.written.set(path, { file, until: now + this.windowMs });
+      this.written.set(path, { file, until: now + this.windowMs, mtimeSet: false });
       if (file.mtimeNs === file.ctimeNs) this.doubt(path, now);
       return true;
     }
-    if (known !== undefined && sameContent(known.file, file)) {
+    if (known !== undefined && sameFile(known.file, file)) return true;
+    if (known !== undefined && !known.mtimeSet && isMtimeSet(known.file, file)) {
       known.file = file;
-      if (file.mtimeNs !== file.ctimeNs) this.unsure.delete(path);
+      known.mtimeSet = true;
+      this.unsure.delete(path);
       return true;
     }
     return this.forget(path);
@@ -116,15 +125,12 @@ export class IncomingWrites {
         file = identityOf(join(this.root, ...path.split('/')));
       } catch (error) {
         // Cannot be told apart: scanned.
-        this.written.delete(path);
         this.othersWrite(path, error);
         continue;
       }
-      // Gone, replaced or rewritten since: its own events say so. Still as written: no utimensat came.
-      if (file !== undefined && known !== undefined && sameContent(known.file, file) && file.mtimeNs === file.ctimeNs) {
-        this.written.delete(path);
-        this.othersWrite(path);
-      }
+      // Gone, replaced or rewritten since: its own events say so. Still as it was: no utimensat came.
+      // What is known stays: a utimensat later still than this is Syncthing's, and the scan is asked.
+      if (file !== undefined && known !== undefined && sameFile(known.file, file)) this.othersWrite(path);
     }
     const next = Math.min(...this.unsure.values());
     if (Number.isFinite(next)) this.settle = setTimeout(() => this.lookAgain(), Math.max(0, next - now));
@@ -156,14 +162,19 @@ function identityOf(path: string): FileIdentity | undefined {
   }
 }
 
+/** Nothing changed: a repeated event. */
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
 /**
- * The same file with the same content as far as anyone can tell: inode, size and permissions, and
- * its mtime unchanged or set to a moment other than the change's (a utimensat; a write moves mtime
- * and ctime together).
+ * Syncthing's utimensat after the rename: the same inode, size and permissions, an mtime set to a
+ * moment before the rename (the sender's; a write moves mtime and ctime together, to now). Taken once
+ * per write: a second such change is someone else's (`cp -p`, `touch -d`).
  */
-function sameContent(before: FileIdentity, after: FileIdentity): boolean {
-  if (before.ino !== after.ino || before.size !== after.size || before.mode !== after.mode) return false;
-  return after.mtimeNs === before.mtimeNs || after.mtimeNs !== after.ctimeNs;
+function isMtimeSet(renamed: FileIdentity, after: FileIdentity): boolean {
+  if (renamed.ino !== after.ino || renamed.size !== after.size || renamed.mode !== after.mode) return false;
+  return after.mtimeNs !== after.ctimeNs && after.mtimeNs < renamed.ctimeNs;
 }
 
 const PREFIXES = ['.syncthing.', '~syncthing~'];

@@ -11,7 +11,8 @@ import type { DbFileVersion } from '../syncthing/rest-types.js';
  * with the same permissions: all a scan compares of a directory) gives a scan nothing to find for it,
  * and a scan of a directory walks everything below it, while Syncthing pulls into it. Measured: for
  * 1,000 files received in 100 new directories, the receiving daemon had Syncthing walk the burst's
- * root three times during the pull. What lands inside such a directory is judged file by file.
+ * root three times during the pull. What lands inside such a directory is judged file by file, so
+ * this holds only where the tree watcher reports what a new directory holds (Linux).
  */
 export class IndexedDirectories {
   constructor(
@@ -32,10 +33,15 @@ export class IndexedDirectories {
     }
   }
 
-  /** Whether the global index holds this directory, with these permissions. */
+  /**
+   * Whether the global index holds this directory, with these permissions, and this device's own
+   * entry does not say otherwise: in a receive-only folder a local deletion never reaches the global
+   * index, and the directory put back is a change.
+   */
   async holds(path: string, mode: number): Promise<boolean> {
     const entry = await this.client.indexEntry(this.folderId, path);
-    return entry !== undefined && sameDirectory(entry.global, mode);
+    // 1.19 answers an entry this device has not got yet with an empty one.
+    return entry !== undefined && sameDirectory(entry.global, mode) && (entry.local.name === '' || sameDirectory(entry.local, mode));
   }
 }
 

@@ -142,24 +142,22 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
       report.ignoresFailed.push(`${folder.id}: ${(error as Error).message}`);
     }
   }
-  // Sent whole, as devices are (applyDevices).
+  for (const listed of mesh) {
+    const author = meshFolderAuthor(listed.id);
+    if (!current.has(listed.id) && author !== undefined) await prepareRecordDir(layout, author, author === config.deviceId);
+  }
+  // Sent whole, as devices are (applyDevices), so read again right before: a folder changed meanwhile
+  // outside this queue (`botsync push` makes one send-only) is not put back as it was.
+  const latest = new Map((await client.folders()).map((folder) => [folder.id, folder]));
   const changed: (Partial<FolderConfig> & { id: string })[] = [];
   for (const listed of [...own, ...mesh]) {
     // Every folder but botsync's own mesh folders can be paused (`botsync pause FOLDER`): membership keeps flowing.
     const wanted = meshFolderAuthor(listed.id) === undefined ? { ...listed, paused: isFolderPaused(config, listed.id) } : listed;
-    const folder = current.get(wanted.id);
-    if (folder === undefined) {
-      const author = meshFolderAuthor(wanted.id);
-      if (author !== undefined) await prepareRecordDir(layout, author, author === config.deviceId);
-      changed.push(wanted);
-      report.foldersChanged.push(wanted.id);
-      continue;
-    }
-    const patch = folderPatch(folder, wanted);
-    if (patch !== undefined) {
-      changed.push({ ...folder, ...patch });
-      report.foldersChanged.push(wanted.id);
-    }
+    const folder = latest.get(wanted.id);
+    const patch = folder === undefined ? wanted : folderPatch(folder, wanted);
+    if (patch === undefined) continue;
+    changed.push(folder === undefined ? wanted : { ...folder, ...patch });
+    report.foldersChanged.push(wanted.id);
   }
   if (changed.length > 0) await client.putFolders(changed);
   // A whole scan: files the old rules skipped are found, those the new ones ignore are marked so.

@@ -106,7 +106,17 @@ describe("telling Syncthing's own writes apart", () => {
     incoming.isSyncthingWrite('docs/late.md');
     await settled();
     expect(others).toEqual(['docs/late.md']);
+    await appendFile(join(root, 'docs', 'late.md'), 'and more\n');
     expect(incoming.isSyncthingWrite('docs/late.md')).toBe(false);
+  });
+
+  it("takes Syncthing's one mtime set after the rename, never a second one (cp -p, touch -d)", async () => {
+    await receive('docs/report.md', 'from the agent\n');
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    // The same size rewritten and its old mtime put back, as `cp -p` or `rsync -t --inplace` do.
+    await writeFile(join(root, 'docs', 'report.md'), 'from the agenT\n');
+    await setSendersMtime('docs/report.md');
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(false);
   });
 
   it('takes no change of the file for the rename while the temporary file is still being written', async () => {
