@@ -5,17 +5,25 @@
  * write until B's daemon is quiet again (it journals the files after they land). Also how many of the
  * files B journaled as file.received, and whether each named A as its sender.
  *
- *   node_modules/.bin/tsx bench/receive-cost.ts [--files 10000] [--dirs 100]
+ * With `--profile DIR`, B's daemon is run again in the foreground under `node --cpu-prof` (it starts
+ * its Syncthing anew), and the profile it leaves in DIR as it stops is summarised on stderr, by self
+ * and by inclusive time per function.
+ *
+ *   node_modules/.bin/tsx bench/receive-cost.ts [--files 10000] [--dirs 100] [--profile DIR]
  */
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pairedHomes, waitFor } from '../test/helpers/harness.ts';
+import { CLI, pairedHomes, ROOT, TEST_ENV, waitFor, type TestHome } from '../test/helpers/harness.ts';
 import { countArrived } from './lib/arrival.ts';
-import { log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
+import { summariseProfile } from './lib/cpu-profile.ts';
+import { log, onCleanup, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
 import { cpuMs, processTree } from './lib/proc.ts';
 import { elapsedMs, round } from './lib/stats.ts';
 
-const { values: flags } = parseArgs({ options: { files: { type: 'string', default: '10000' }, dirs: { type: 'string', default: '100' } } });
+const { values: flags } = parseArgs({ options: { files: { type: 'string', default: '10000' }, dirs: { type: 'string', default: '100' }, profile: { type: 'string' } } });
 const files = Number(flags.files);
 const dirs = Number(flags.dirs);
 if (!Number.isInteger(files) || files < 1) throw new Error(`--files must be a positive integer, got ${flags.files}`);
@@ -29,6 +37,36 @@ async function cpuOf(pid: number, withChildren: boolean): Promise<number> {
   return cpuMs(withChildren ? await processTree(pid) : [pid]);
 }
 
+/** B's daemon again, in the foreground under the profiler; its Syncthing is a new one, connected again before this returns. */
+async function profiledDaemon(b: TestHome, dir: string): Promise<ChildProcess> {
+  const stopped = await b.run(['stop']);
+  if (stopped.exitCode !== 0) throw new Error(`botsync stop on B exited ${stopped.exitCode}: ${stopped.stderr}`);
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, CLI, 'daemon'], { env: { ...process.env, ...TEST_ENV, ...b.env }, stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  onCleanup(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  });
+  await waitFor(async () => (await b.daemonState())?.pid === child.pid && (await b.status()).peers[0]?.connected, "B's profiled daemon to connect", 60_000, 200);
+  return child;
+}
+
+/** Stops the profiled daemon, which writes its profile as it exits, and prints the summary of the one profile in `dir`. */
+async function reportProfile(child: ChildProcess, dir: string): Promise<void> {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+  const profiles = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
+  if (profiles.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${profiles.length}`);
+  const summary = await summariseProfile(join(dir, profiles[0]!), ROOT);
+  log(`profile ${join(dir, profiles[0]!)}: ${summary.totalMs} ms of samples (idle left out)`);
+  for (const [title, list] of [['self', summary.bySelf], ['inclusive', summary.byInclusive]] as const) {
+    log(`by ${title} time (self ms / inclusive ms):`);
+    for (const entry of list) log(`  ${String(entry.selfMs).padStart(8)} ${String(entry.inclusiveMs).padStart(8)}  ${entry.name}`);
+  }
+}
+
 /** Files (not Syncthing's temporary ones) in the burst's directories on B. */
 function arrived(root: string): Promise<number> {
   return countArrived(Array.from({ length: dirs }, (_, dir) => `${root}/d${dir}`));
@@ -36,6 +74,9 @@ function arrived(root: string): Promise<number> {
 
 await runBench('receive-cost', async () => {
   const { a, b } = await settledBeforeCleanup(pairedHomes());
+  const profileDir = flags.profile === undefined ? undefined : resolve(flags.profile);
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  const profiled = profileDir === undefined ? undefined : await profiledDaemon(b, profileDir);
   const stateB = await b.daemonState();
   const daemonPid = stateB?.pid;
   const syncthingPid = stateB?.syncthing?.pid;
@@ -71,6 +112,8 @@ await runBench('receive-cost', async () => {
   }
   const daemonCpuMs = last - daemonBefore;
   const syncthingCpuMs = (await cpuOf(syncthingPid, true)) - syncthingBefore;
+
+  if (profiled !== undefined) await reportProfile(profiled, profileDir!);
 
   const received = (await readFile(b.path('.botsync', 'events.ndjson'), 'utf8'))
     .split('\n')
