@@ -390,11 +390,11 @@ class FolderWatchers {
   private watch(folder: HomeFolder): TreeWatcher {
     const incoming = new IncomingWrites(folder.path);
     return watchTree(folder.path, {
-      onChange: (path) => {
+      onChange: (path, entry) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
         let syncthings: boolean;
         try {
-          syncthings = incoming.isSyncthingWrite(path);
+          syncthings = incoming.isSyncthingWrite(path, entry);
         } catch (error) {
           // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
           this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);

@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -27,9 +27,10 @@ export class IncomingWrites {
   /**
    * Whether a changed path (folder-relative, '/'-separated) is a write by Syncthing; temporary files
    * always are. Synchronous, as the tree watcher's look at a new entry is: it runs for every file of
-   * a burst of received files, and a stat's promise form costs some 30x its CPU.
+   * a burst of received files, and a stat's promise form costs some 30x its CPU. `entry`: what the
+   * tree watcher found at the path on this event (null: nothing), so that it is not looked at twice.
    */
-  isSyncthingWrite(path: string): boolean {
+  isSyncthingWrite(path: string, entry?: BigIntStats | null): boolean {
     const now = this.now();
     const target = targetOf(path);
     if (target !== undefined) {
@@ -40,7 +41,7 @@ export class IncomingWrites {
     const writingUntil = this.writing.get(path);
     const known = this.written.get(path);
     if ((writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now)) return false;
-    const file = identityOf(join(this.root, ...path.split('/')));
+    const file = entry === undefined ? identityOf(join(this.root, ...path.split('/'))) : entry === null ? undefined : identity(entry);
     if (file === undefined) return false;
     if (writingUntil !== undefined && writingUntil >= now) {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
@@ -72,15 +73,19 @@ interface FileIdentity {
   ctimeNs: bigint;
 }
 
+/** Undefined when gone: a deletion, or the temporary file renamed into place (no exception made for it: the common case). */
 function identityOf(path: string): FileIdentity | undefined {
   try {
-    const { ino, size, mtimeNs, ctimeNs } = lstatSync(path, { bigint: true });
-    return { ino, size, mtimeNs, ctimeNs };
+    const stats = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return stats === undefined ? undefined : identity(stats);
   } catch (error) {
-    // Gone: a deletion, or the temporary file renamed into place.
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    if (errnoCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
+}
+
+function identity({ ino, size, mtimeNs, ctimeNs }: BigIntStats): FileIdentity {
+  return { ino, size, mtimeNs, ctimeNs };
 }
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {

@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,16 @@ describe("telling Syncthing's own writes apart", () => {
       expect(await incoming.isSyncthingWrite('docs/report.md'), what).toBe(false);
       now += 5_000;
     }
+  });
+
+  it('judges by what the tree watcher found at the path on the event when it says, without looking again', async () => {
+    await receive('docs/report.md', 'from the agent\n');
+    const file = join(root, 'docs', 'report.md');
+    expect(incoming.isSyncthingWrite('docs/report.md', lstatSync(file, { bigint: true }))).toBe(true);
+    // Nothing there when the watcher looked: no look of its own says otherwise.
+    expect(incoming.isSyncthingWrite('docs/report.md', null)).toBe(false);
+    await appendFile(file, 'answer\n');
+    expect(incoming.isSyncthingWrite('docs/report.md', lstatSync(file, { bigint: true }))).toBe(false);
   });
 
   it("never takes a write made before the rename's event was handled (a daemon behind a burst) for the rename", async () => {
