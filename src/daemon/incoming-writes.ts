@@ -9,8 +9,11 @@ import { errnoCode } from '../errors.js';
  * per file in a burst of received files, but a time window after the write is not enough: a person
  * answering a file a second after it arrived would wait for Syncthing's own watcher. So NAME's change
  * is Syncthing's only when the rename has happened (the temporary file is gone) and the file is still
- * what the rename put there (the same inode, size, mtime and ctime, to the nanosecond); any later
- * change of NAME, in place or by a new file, is someone else's.
+ * what the rename put there (the same inode, size, mode and mtime, to the nanosecond); any later
+ * change of NAME, in place or by a new file, is someone else's. Right after the rename Syncthing sets
+ * the file's mtime once more, to what it already is: that moves only the ctime, and its event is
+ * Syncthing's too, whether it is handled before or after. A change that keeps size, mode and mtime
+ * as they were is none that Syncthing's scan would see either.
  */
 export class IncomingWrites {
   /** Files whose temporary file was seen, until when their rename may still come. */
@@ -65,10 +68,11 @@ export class IncomingWrites {
   }
 }
 
-/** What changes whenever anything writes to a file or replaces it: ctime moves on every change of the inode. */
+/** What anything that writes to a file, replaces it or changes its mode changes; ctime, only to tell the rename (see isSyncthingWrite). */
 interface FileIdentity {
   ino: bigint;
   size: bigint;
+  mode: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
 }
@@ -84,12 +88,12 @@ function identityOf(path: string): FileIdentity | undefined {
   }
 }
 
-function identity({ ino, size, mtimeNs, ctimeNs }: BigIntStats): FileIdentity {
-  return { ino, size, mtimeNs, ctimeNs };
+function identity({ ino, size, mode, mtimeNs, ctimeNs }: BigIntStats): FileIdentity {
+  return { ino, size, mode, mtimeNs, ctimeNs };
 }
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.mtimeNs === b.mtimeNs;
 }
 
 const PREFIXES = ['.syncthing.', '~syncthing~'];

@@ -36,6 +36,24 @@ describe("telling Syncthing's own writes apart", () => {
     expect(await incoming.isSyncthingWrite('docs/report.md')).toBe(true);
   });
 
+  it("takes Syncthing's setting of the mtime again after the rename for its own, handled before or after it", async () => {
+    const file = join(root, 'docs', 'report.md');
+    await receive('docs/report.md', 'from the agent\n');
+    const { mtime } = lstatSync(file);
+    // The rename's event handled first, then Syncthing's Chtimes to the mtime the file already has.
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    await utimes(file, mtime, mtime);
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    now += 5_000;
+    // The rename's event handled after the Chtimes.
+    await receive('docs/other.md', 'from the agent\n');
+    const other = join(root, 'docs', 'other.md');
+    const stamp = lstatSync(other).mtime;
+    await utimes(other, stamp, stamp);
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
+  });
+
   it('never takes a later change for one, however soon: an edit in place, a replacement, a chmod, a deletion', async () => {
     const edits: [string, (path: string) => Promise<void>][] = [
       ['appended in place', (path) => appendFile(path, 'answer\n')],
