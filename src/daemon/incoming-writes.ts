@@ -103,15 +103,12 @@ export function isSyncthingTemporary(name: string): boolean {
   return targetOf(name) !== undefined;
 }
 
-/** The file a Syncthing temporary file will become, or undefined for any other path. */
+/** The file a Syncthing temporary file will become, or undefined for any other path (asked of every event: slices, not path's parsing). */
 function targetOf(path: string): string | undefined {
-  const name = posix.basename(path);
+  if (!path.endsWith('.tmp')) return undefined;
+  const start = path.lastIndexOf('/') + 1;
   for (const prefix of PREFIXES) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp') && name.length > prefix.length + 4) {
-      const dir = posix.dirname(path);
-      const target = name.slice(prefix.length, -'.tmp'.length);
-      return dir === '.' ? target : `${dir}/${target}`;
-    }
+    if (path.startsWith(prefix, start) && path.length - start > prefix.length + 4) return `${path.slice(0, start)}${path.slice(start + prefix.length, -'.tmp'.length)}`;
   }
   return undefined;
 }

@@ -94,7 +94,8 @@ class LinuxTreeWatcher implements TreeWatcher {
     if (this.closed || this.watchers.has(dir)) return;
     let watcher: FSWatcher | undefined;
     try {
-      watcher = (this.options.watch ?? fsWatch)(dir, (event, name) => this.onEvent(dir, event, name));
+      const below = this.relative(dir);
+      watcher = (this.options.watch ?? fsWatch)(dir, (event, name) => this.onEvent(dir, below, event, name));
     } catch (error) {
       // The directory went away before we got to it: its removal is reported by its parent.
       if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
@@ -127,20 +128,30 @@ class LinuxTreeWatcher implements TreeWatcher {
     }
   }
 
-  private onEvent(dir: string, event: string, name: string | Buffer | null): void {
+  /**
+   * One event of the watched directory `dir` (`below`: it relative to the root). Run several times for
+   * every file of a burst: only the name is checked against `ignore` (no directory above it would be
+   * watched if one were ignored), and its paths are put together without path.join's normalising.
+   */
+  private onEvent(dir: string, below: string, event: string, name: string | Buffer | null): void {
     if (this.closed) return;
     if (name === null) {
-      report(this.options, this.relative(dir));
+      report(this.options, below);
       return;
     }
     const text = name.toString();
-    const path = join(dir, text);
+    if (this.options.ignore(text)) return;
+    const path = below === '' ? text : `${below}/${text}`;
     // inotify tells a created directory from a created file by nothing Node passes on (both are
     // 'rename'); a 'change' is a write to or an attribute of what is there already, never a new directory.
-    const appeared = event === 'rename' && !this.options.ignore(text) && this.options.notDirectory?.(text) !== true;
-    const entry = appeared ? this.lookAt(path) : undefined;
-    report(this.options, this.relative(path), entry);
-    if (appeared) this.refresh(path, entry);
+    if (event !== 'rename' || this.options.notDirectory?.(text) === true) {
+      this.options.onChange(path);
+      return;
+    }
+    const full = `${dir}${sep}${text}`;
+    const entry = this.lookAt(full);
+    this.options.onChange(path, entry);
+    this.refresh(full, entry);
   }
 
   /**
