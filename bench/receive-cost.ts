@@ -44,13 +44,24 @@ async function profiledDaemon(b: TestHome, dir: string): Promise<ChildProcess> {
   const stopped = await b.run(['stop']);
   if (stopped.exitCode !== 0) throw new Error(`botsync stop on B exited ${stopped.exitCode}: ${stopped.stderr}`);
   const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, CLI, 'daemon'], { env: { ...process.env, ...TEST_ENV, ...b.env }, stdio: 'ignore' });
+  let failed: Error | undefined;
+  child.on('error', (error) => (failed = error));
   const exited = once(child, 'exit');
   onCleanup(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     await exited;
   });
-  await waitFor(async () => (await b.daemonState())?.pid === child.pid && (await b.status()).peers[0]?.connected, "B's profiled daemon to connect", 60_000, 200);
+  await waitFor(
+    async () => {
+      if (failed !== undefined) throw failed;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`B's profiled daemon exited (${child.exitCode ?? child.signalCode}) before it connected`);
+      return (await b.daemonState())?.pid === child.pid && (await b.status()).peers[0]?.connected;
+    },
+    "B's profiled daemon to connect",
+    60_000,
+    200,
+  );
   return child;
 }
 
