@@ -9,17 +9,18 @@ import { errnoCode } from '../errors.js';
  * per file in a burst of received files, but a time window after the write is not enough: a person
  * answering a file a second after it arrived would wait for Syncthing's own watcher. So NAME's change
  * is Syncthing's only when the rename has happened (the temporary file is gone) and the file is still
- * what the rename put there (the same inode, size, mode and mtime, to the nanosecond); any later
- * change of NAME, in place or by a new file, is someone else's. Right after the rename Syncthing sets
- * the file's mtime once more, to what it already is: that moves only the ctime, and its event is
- * Syncthing's too, whether it is handled before or after. A change that keeps size, mode and mtime
- * as they were is none that Syncthing's scan would see either.
+ * what the rename put there (the same inode, size, mode, mtime and ctime, to the nanosecond); any
+ * later change of NAME, in place or by a new file, is someone else's. One exception: right after the
+ * rename Syncthing sets the file's mtime to the sender's (Chtimes; 1.19's performFinish), which a
+ * rename's event handled before it does not see. That one change, of the mtime alone to a time that is
+ * not the moment of the change, is Syncthing's too: a write sets mtime and ctime to the same moment.
+ * Left to the scanner, it was up to half the files of a burst scanned again.
  */
 export class IncomingWrites {
   /** Files whose temporary file was seen, until when their rename may still come. */
   private readonly writing = new Map<string, number>();
   /** What Syncthing's rename put in place, until when a repeated event for it is expected. */
-  private readonly written = new Map<string, { file: FileIdentity; until: number }>();
+  private readonly written = new Map<string, { file: FileIdentity; until: number; timesSet: boolean }>();
 
   constructor(
     private readonly root: string,
@@ -54,10 +55,14 @@ export class IncomingWrites {
       // behind a burst), sets both to the same moment. That file is someone else's, and is scanned.
       if (file.mtimeNs === file.ctimeNs) return false;
       this.writing.delete(path);
-      this.written.set(path, { file, until: now + this.windowMs });
+      this.written.set(path, { file, until: now + this.windowMs, timesSet: false });
       return true;
     }
     if (known !== undefined && sameFile(known.file, file)) return true;
+    if (known !== undefined && !known.timesSet && timesSetOn(known.file, file)) {
+      this.written.set(path, { file, until: known.until, timesSet: true });
+      return true;
+    }
     this.written.delete(path);
     return false;
   }
@@ -68,7 +73,7 @@ export class IncomingWrites {
   }
 }
 
-/** What anything that writes to a file, replaces it or changes its mode changes; ctime, only to tell the rename (see isSyncthingWrite). */
+/** What changes whenever anything writes to a file or replaces it: ctime moves on every change of the inode. */
 interface FileIdentity {
   ino: bigint;
   size: bigint;
@@ -93,7 +98,12 @@ function identity({ ino, size, mode, mtimeNs, ctimeNs }: BigIntStats): FileIdent
 }
 
 function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.mtimeNs === b.mtimeNs;
+  return a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+/** `after` is `before` with only its times set (Chtimes): the mtime moved to a time other than the change's own. */
+function timesSetOn(before: FileIdentity, after: FileIdentity): boolean {
+  return before.ino === after.ino && before.size === after.size && before.mode === after.mode && after.mtimeNs !== after.ctimeNs;
 }
 
 const PREFIXES = ['.syncthing.', '~syncthing~'];

@@ -36,22 +36,29 @@ describe("telling Syncthing's own writes apart", () => {
     expect(await incoming.isSyncthingWrite('docs/report.md')).toBe(true);
   });
 
-  it("takes Syncthing's setting of the mtime again after the rename for its own, handled before or after it", async () => {
+  it("takes Syncthing's Chtimes to the sender's mtime after the rename for its own, handled before or after it, once", async () => {
     const file = join(root, 'docs', 'report.md');
+    const sendersMtime = new Date(Date.now() - 60_000);
     await receive('docs/report.md', 'from the agent\n');
-    const { mtime } = lstatSync(file);
-    // The rename's event handled first, then Syncthing's Chtimes to the mtime the file already has.
+    // The rename's event handled first, then Syncthing's Chtimes and its event.
     expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
-    await utimes(file, mtime, mtime);
+    await utimes(file, sendersMtime, sendersMtime);
     expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(true);
+    // A second setting of the times is no longer Syncthing's.
+    const later = new Date(Date.now() - 30_000);
+    await utimes(file, later, later);
+    expect(incoming.isSyncthingWrite('docs/report.md')).toBe(false);
     now += 5_000;
     // The rename's event handled after the Chtimes.
     await receive('docs/other.md', 'from the agent\n');
     const other = join(root, 'docs', 'other.md');
-    const stamp = lstatSync(other).mtime;
-    await utimes(other, stamp, stamp);
+    await utimes(other, sendersMtime, sendersMtime);
     expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
     expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
+    // A write in place after it, of the same size, sets mtime and ctime to the same moment: someone else's.
+    await writeFile(other, 'FROM THE AGENT\n');
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(false);
   });
 
   it('never takes a later change for one, however soon: an edit in place, a replacement, a chmod, a deletion', async () => {
