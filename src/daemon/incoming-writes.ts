@@ -14,7 +14,7 @@ import { errnoCode } from '../errors.js';
  * rename Syncthing sets the file's mtime to the sender's (Chtimes; 1.19's performFinish), which a
  * rename's event handled before it does not see. That one change, of the mtime alone to a time that is
  * not the moment of the change, is Syncthing's too: a write sets mtime and ctime to the same moment.
- * Left to the scanner, it was up to half the files of a burst scanned again.
+ * Left to the scanner, some 40% of a burst's files were scanned again.
  */
 export class IncomingWrites {
   /** Files whose temporary file was seen, until when their rename may still come. */
@@ -50,8 +50,8 @@ export class IncomingWrites {
     if (writingUntil !== undefined && writingUntil >= now) {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
       if ((identityOf(join(this.root, ...temporaryOf(path).split('/')))) !== undefined) return false;
-      // What the rename put in place carries the sender's mtime (Syncthing sets it on the temporary
-      // file) and the rename's ctime; a write since, made before this event was handled (a daemon
+      // What the rename put in place carries an mtime from before the rename (the last write to the
+      // temporary file, or the sender's once Syncthing set it) and the rename's ctime; a write since, made before this event was handled (a daemon
       // behind a burst), sets both to the same moment. That file is someone else's, and is scanned.
       if (file.mtimeNs === file.ctimeNs) return false;
       this.writing.delete(path);
