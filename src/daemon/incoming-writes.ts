@@ -51,8 +51,9 @@ export class IncomingWrites {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
       if ((identityOf(join(this.root, ...temporaryOf(path).split('/')))) !== undefined) return false;
       // What the rename put in place carries an mtime from before the rename (the last write to the
-      // temporary file, or the sender's once Syncthing set it) and the rename's ctime; a write since, made before this event was handled (a daemon
-      // behind a burst), sets both to the same moment. That file is someone else's, and is scanned.
+      // temporary file, or the sender's once Syncthing set it) and the rename's ctime; a write since,
+      // made before this event was handled (a daemon behind a burst), sets both to the same moment.
+      // That file is someone else's, and is scanned.
       if (file.mtimeNs === file.ctimeNs) return false;
       this.writing.delete(path);
       this.written.set(path, { file, until: now + this.windowMs, timesSet: false });
