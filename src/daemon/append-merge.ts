@@ -21,7 +21,10 @@ import { homeFolderById, homeFolders, type HomeFolder } from '../folders/home-fo
  * - The base of an append-only file is its content once every device the folder is shared with has
  *   this machine's version of it: a change this machine made counts only when its peers have it
  *   (RemoteIndexUpdated), or a base would hold lines the other side never saw; a file received
- *   (ItemFinished) counts when the others have it too. Never while a conflict copy of it is there.
+ *   counts when the others have it too. Never while a conflict copy of it is there. Syncthing records
+ *   every item it writes, pulled or scanned, in one LocalIndexUpdated per database batch (its
+ *   `filenames`), so that is the only event of this machine's changes read here: an ItemFinished
+ *   per received file as well would be a second event per file, encoded and parsed for nothing.
  * - A conflict copy is merged by the one machine whose Syncthing made it (the one whose version lost,
  *   which moved its own file aside): the copy's index entry names that machine as its author
  *   (`modifiedBy`). Every other machine receives the copy as a peer's file and leaves it; the merged
@@ -56,7 +59,7 @@ export class AppendMerge {
     this.stream = new EventStream({
       client,
       cursorFile: layout.mergeEventCursorFile,
-      types: ['ItemFinished', 'LocalIndexUpdated', 'RemoteIndexUpdated'],
+      types: ['LocalIndexUpdated', 'RemoteIndexUpdated'],
       onEvents: (events) => this.handle(events),
       // A lost event delays a base until the file's next change; a copy made meanwhile is looked for on disk.
       onGap: ({ reason }) => {
@@ -144,11 +147,11 @@ export class AppendMerge {
     for (const event of events) {
       const folder = folders.get(String(event.data.folder));
       if (folder === undefined) continue;
-      const names = event.type === 'ItemFinished' && event.data.error == null ? [event.data.item] : event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
+      const names = event.type === 'LocalIndexUpdated' ? event.data.filenames : [];
       for (const name of Array.isArray(names) ? names : []) {
         if (typeof name !== 'string') continue;
         const copy = parseConflictName(name);
-        if (copy !== undefined && event.type === 'LocalIndexUpdated' && matches(copy.original)) copies.push({ folder, path: name });
+        if (copy !== undefined && matches(copy.original)) copies.push({ folder, path: name });
         else if (matches(name)) this.pendingOf(folder.id).add(name);
       }
       settle.add(folder);

@@ -399,13 +399,13 @@ class FolderWatchers {
     // Elsewhere a directory's scan is also the only look at what it holds.
     const directories = process.platform === 'linux' ? new IndexedDirectories(this.client, folder.id, folder.path) : undefined;
     const watcher = watchTree(folder.path, {
-      onChange: (path) => {
+      onChange: (path, entry) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
         let syncthings: boolean;
         let directoryMode: number | undefined;
         try {
-          syncthings = incoming.isSyncthingWrite(path);
-          directoryMode = syncthings ? undefined : directories?.modeOf(path);
+          syncthings = incoming.isSyncthingWrite(path, entry);
+          directoryMode = syncthings ? undefined : directories?.modeOf(path, entry);
         } catch (error) {
           // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
           this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);

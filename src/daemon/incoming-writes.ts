@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { errnoCode } from '../errors.js';
 
@@ -64,9 +64,10 @@ export class IncomingWrites {
   /**
    * Whether a changed path (folder-relative, '/'-separated) is a write by Syncthing; temporary files
    * always are. Synchronous, as the tree watcher's look at a new entry is: it runs for every file of
-   * a burst of received files, and a stat's promise form costs some 30x its CPU.
+   * a burst of received files, and a stat's promise form costs some 30x its CPU. `entry`: what the
+   * tree watcher found at the path on this event (null: nothing), so that it is not looked at twice.
    */
-  isSyncthingWrite(path: string): boolean {
+  isSyncthingWrite(path: string, entry?: BigIntStats | null): boolean {
     const now = this.now();
     const target = targetOf(path);
     if (target !== undefined) {
@@ -77,7 +78,7 @@ export class IncomingWrites {
     const writingUntil = this.writing.get(path);
     const known = this.written.get(path);
     if ((writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now)) return false;
-    const file = identityOf(join(this.root, ...path.split('/')));
+    const file = entry === undefined ? identityOf(join(this.root, ...path.split('/'))) : entry === null ? undefined : identity(entry);
     if (file === undefined) return this.forget(path);
     if (writingUntil !== undefined && writingUntil >= now) {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
@@ -151,15 +152,19 @@ interface FileIdentity {
   ctimeNs: bigint;
 }
 
+/** Undefined when gone: a deletion, or the temporary file renamed into place (no exception made for it: the common case). */
 function identityOf(path: string): FileIdentity | undefined {
   try {
-    const { ino, size, mode, mtimeNs, ctimeNs } = lstatSync(path, { bigint: true });
-    return { ino, size, mode, mtimeNs, ctimeNs };
+    const stats = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return stats === undefined ? undefined : identity(stats);
   } catch (error) {
-    // Gone: a deletion, or the temporary file renamed into place.
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+    if (errnoCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
+}
+
+function identity({ ino, size, mode, mtimeNs, ctimeNs }: BigIntStats): FileIdentity {
+  return { ino, size, mode, mtimeNs, ctimeNs };
 }
 
 /** Nothing changed: a repeated event. */
@@ -184,15 +189,12 @@ export function isSyncthingTemporary(name: string): boolean {
   return targetOf(name) !== undefined;
 }
 
-/** The file a Syncthing temporary file will become, or undefined for any other path. */
+/** The file a Syncthing temporary file will become, or undefined for any other path (asked of every event: slices, not path's parsing). */
 function targetOf(path: string): string | undefined {
-  const name = posix.basename(path);
+  if (!path.endsWith('.tmp')) return undefined;
+  const start = path.lastIndexOf('/') + 1;
   for (const prefix of PREFIXES) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp') && name.length > prefix.length + 4) {
-      const dir = posix.dirname(path);
-      const target = name.slice(prefix.length, -'.tmp'.length);
-      return dir === '.' ? target : `${dir}/${target}`;
-    }
+    if (path.startsWith(prefix, start) && path.length - start > prefix.length + 4) return `${path.slice(0, start)}${path.slice(start + prefix.length, -'.tmp'.length)}`;
   }
   return undefined;
 }

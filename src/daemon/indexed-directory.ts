@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
@@ -21,14 +21,23 @@ export class IndexedDirectories {
     private readonly root: string,
   ) {}
 
-  /** The permission bits of the directory at a changed path (folder-relative, '/'-separated); undefined if it is not one, or is gone. */
-  modeOf(path: string): number | undefined {
+  /**
+   * The permission bits of the directory at a changed path (folder-relative, '/'-separated);
+   * undefined if it is not one, or is gone. `entry`: what the tree watcher found there on this event
+   * (null: nothing), so that it is not looked at again.
+   */
+  modeOf(path: string, entry?: BigIntStats | null): number | undefined {
     if (path === '') return undefined;
+    const stats = entry === undefined ? this.lookAt(path) : entry;
+    return stats?.isDirectory() === true ? Number(stats.mode & 0o777n) : undefined;
+  }
+
+  private lookAt(path: string): BigIntStats | undefined {
     try {
-      const stats = lstatSync(join(this.root, ...path.split('/')));
-      return stats.isDirectory() ? stats.mode & 0o777 : undefined;
+      return lstatSync(join(this.root, ...path.split('/')), { bigint: true, throwIfNoEntry: false });
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return undefined;
+      // A parent replaced by a file: gone too.
+      if (errnoCode(error) === 'ENOTDIR') return undefined;
       throw error;
     }
   }

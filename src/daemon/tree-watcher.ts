@@ -1,4 +1,4 @@
-import { lstatSync, watch as fsWatch, type FSWatcher, type WatchListener } from 'node:fs';
+import { lstatSync, watch as fsWatch, type BigIntStats, type FSWatcher, type WatchListener } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { errnoCode } from '../errors.js';
@@ -8,8 +8,12 @@ export interface TreeWatcher {
 }
 
 export interface TreeWatcherOptions {
-  /** Called with the changed path relative to the root, '/'-separated. */
-  onChange: (path: string) => void;
+  /**
+   * Called with the changed path relative to the root, '/'-separated. `entry`: what is at the path as
+   * the watcher looked at it on this event (null: nothing), when it did; it looks at each name that
+   * appeared or went (to watch a new directory), and the consumer need not look again.
+   */
+  onChange: (path: string, entry?: BigIntStats | null) => void;
   onError: (error: unknown) => void;
   /** Names (any path segment) whose changes are not reported, e.g. Syncthing's temporary files. */
   ignore: (name: string) => boolean;
@@ -57,8 +61,8 @@ export function watchTree(root: string, options: TreeWatcherOptions): TreeWatche
   return new LinuxTreeWatcher(root, options);
 }
 
-function report(options: TreeWatcherOptions, path: string): void {
-  if (!path.split('/').some(options.ignore)) options.onChange(path);
+function report(options: TreeWatcherOptions, path: string, entry?: BigIntStats | null): void {
+  if (!path.split('/').some(options.ignore)) options.onChange(path, entry);
 }
 
 class LinuxTreeWatcher implements TreeWatcher {
@@ -90,7 +94,8 @@ class LinuxTreeWatcher implements TreeWatcher {
     if (this.closed || this.watchers.has(dir)) return;
     let watcher: FSWatcher | undefined;
     try {
-      watcher = (this.options.watch ?? fsWatch)(dir, (event, name) => this.onEvent(dir, event, name));
+      const below = this.relative(dir);
+      watcher = (this.options.watch ?? fsWatch)(dir, (event, name) => this.onEvent(dir, below, event, name));
     } catch (error) {
       // The directory went away before we got to it: its removal is reported by its parent.
       if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
@@ -123,35 +128,52 @@ class LinuxTreeWatcher implements TreeWatcher {
     }
   }
 
-  private onEvent(dir: string, event: string, name: string | Buffer | null): void {
+  /**
+   * One event of the watched directory `dir` (`below`: it relative to the root). Run several times for
+   * every file of a burst: only the name is checked against `ignore` (no directory above it would be
+   * watched if one were ignored), and its paths are put together without path.join's normalising.
+   */
+  private onEvent(dir: string, below: string, event: string, name: string | Buffer | null): void {
     if (this.closed) return;
     if (name === null) {
-      report(this.options, this.relative(dir));
+      report(this.options, below);
       return;
     }
-    const path = join(dir, name.toString());
-    report(this.options, this.relative(path));
+    const text = name.toString();
+    if (this.options.ignore(text)) return;
+    const path = below === '' ? text : `${below}/${text}`;
     // inotify tells a created directory from a created file by nothing Node passes on (both are
     // 'rename'); a 'change' is a write to or an attribute of what is there already, never a new directory.
-    if (event === 'rename' && !this.options.ignore(name.toString()) && this.options.notDirectory?.(name.toString()) !== true) this.refresh(path);
+    if (event !== 'rename' || this.options.notDirectory?.(text) === true) {
+      this.options.onChange(path);
+      return;
+    }
+    const full = `${dir}${sep}${text}`;
+    const entry = this.lookAt(full);
+    this.options.onChange(path, entry);
+    this.refresh(full, entry);
   }
 
   /**
-   * Re-watches a path that appeared, disappeared or was replaced. The stat is synchronous: of an entry
-   * of a local folder it costs microseconds, and the promise form some 30x that in CPU (hand-offs to
-   * libuv's pool, measured 175 against 6 us), once for every file of a burst of thousands.
+   * What is at a path now (null: nothing), or undefined when the look failed (said). Synchronous: of an
+   * entry of a local folder it costs microseconds, and the promise form some 30x that in CPU (hand-offs
+   * to libuv's pool, measured 175 against 6 us), once for every file of a burst of thousands. A missing
+   * entry is an answer, not an exception: building one per deleted file costs more than the stat.
    */
-  private refresh(path: string): void {
-    this.dropTree(path);
-    let isDirectory: boolean;
+  private lookAt(path: string): BigIntStats | null | undefined {
     try {
-      isDirectory = lstatSync(path).isDirectory();
+      return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return;
+      if (errnoCode(error) === 'ENOTDIR') return null;
       this.options.onError(error);
-      return;
+      return undefined;
     }
-    if (isDirectory) this.addTree(path, true).catch(this.options.onError);
+  }
+
+  /** Re-watches a path that appeared, disappeared or was replaced, by what the look at it found. */
+  private refresh(path: string, entry: BigIntStats | null | undefined): void {
+    this.dropTree(path);
+    if (entry?.isDirectory() === true) this.addTree(path, true).catch(this.options.onError);
   }
 
   private limitReached(dir: string): void {

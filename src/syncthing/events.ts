@@ -62,7 +62,7 @@ export interface EventStreamOptions {
   onEvents: (events: SyncthingEvent[]) => Promise<void>;
   onGap: (info: GapInfo) => void;
   log?: (message: string) => void;
-  clock?: Pick<Clock, 'sleep'>;
+  clock?: Pick<Clock, 'sleep' | 'now'>;
   /** Long-poll duration in seconds. */
   waitS?: number;
   /**
@@ -80,14 +80,26 @@ interface Cursor {
 
 const BACKOFF: Backoff = { initialMs: 250, maxMs: 10_000 };
 /**
- * After a poll that returned a few events, the next waits this long, so that a burst reaches the
+ * After a poll that returned a few events, the next waits a while, so that a burst reaches the
  * consumer in batches rather than an event or two at a time: each round costs three requests, a
- * delivery and a cursor write. A lone event still arrives at once (the long poll returns when it
- * happens), and a poll that returned many does not wait: a subscription buffers only Syncthing's
- * last 1000 events, and a stream that has fallen that far behind must catch up.
+ * delivery and a cursor write (a 10,000-file burst is 20,000 events here). A lone event still arrives
+ * at once (the long poll returns when it happens), and what follows it soon after waits GATHER_MIN_MS;
+ * while events keep coming the wait doubles up to GATHER_MAX_MS, but never past the time in which
+ * GATHER_BELOW events came at the rate just seen. A poll that returned that many does not wait: a
+ * subscription buffers only Syncthing's last 1000 events, and a stream that far behind must catch up.
  */
-const GATHER_MS = 50;
+const GATHER_MIN_MS = 50;
+const GATHER_MAX_MS = 250;
 const GATHER_BELOW = 100;
+/** Polls further apart than this were waiting for news: events are not flowing, the wait starts over. */
+const FLOWING_WITHIN_MS = 1_000;
+
+/** The wait after a poll that returned `count` events (below GATHER_BELOW) `elapsedMs` after the one before, which waited `previousMs`. */
+export function gatherWait(previousMs: number, count: number, elapsedMs: number): number {
+  if (elapsedMs > FLOWING_WITHIN_MS) return GATHER_MIN_MS;
+  const atRate = (GATHER_BELOW * elapsedMs) / Math.max(count, 1);
+  return Math.max(GATHER_MIN_MS, Math.min(GATHER_MAX_MS, previousMs * 2, atRate));
+}
 
 export class EventStream {
   private readonly client: EventClient;
@@ -98,7 +110,7 @@ export class EventStream {
   private readonly onEvents: (events: SyncthingEvent[]) => Promise<void>;
   private readonly onGap: (info: GapInfo) => void;
   private readonly log: (message: string) => void;
-  private readonly clock: Pick<Clock, 'sleep'>;
+  private readonly clock: Pick<Clock, 'sleep' | 'now'>;
   private readonly waitS: number;
   private readonly heldSince: () => number | null;
 
@@ -116,6 +128,9 @@ export class EventStream {
   private restartReportedFor: string | undefined;
   private cursorReportedUnreadable = false;
   private saveFailing = false;
+  /** When the last poll returned, and the wait after it. */
+  private polledAt = Number.NEGATIVE_INFINITY;
+  private gatherMs = GATHER_MIN_MS;
 
   constructor(options: EventStreamOptions) {
     if (options.types.length === 0) throw new Error('EventStream needs at least one event type: an empty filter means every event.');
@@ -187,13 +202,18 @@ export class EventStream {
     if (cursor === undefined) return;
 
     const events = await this.client.events(cursor.lastId, { types: this.types, waitS: this.waitS, signal });
+    const now = this.clock.now();
+    const elapsedMs = now - this.polledAt;
+    this.polledAt = now;
     if (events.length === 0) return this.save();
     this.reportJumps(cursor.lastId, events);
     const fresh = events.filter((event) => event.id > cursor.lastId && !(event.globalID !== undefined && event.globalID <= this.skipThroughGlobalId));
     if (fresh.length > 0) await this.onEvents(fresh);
     cursor.lastId = events[events.length - 1]!.id;
     await this.save();
-    if (events.length < GATHER_BELOW) await this.clock.sleep(GATHER_MS, signal);
+    if (events.length >= GATHER_BELOW) return;
+    this.gatherMs = gatherWait(this.gatherMs, events.length, elapsedMs);
+    await this.clock.sleep(this.gatherMs, signal);
   }
 
   /** First round of this process: resume from the cursor file when it belongs to this Syncthing. */

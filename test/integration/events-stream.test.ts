@@ -196,7 +196,7 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
     const sink = new Sink();
     let failures = 1;
     open(sink, {
-      clock: { sleep: async () => undefined },
+      clock: { now: Date.now, sleep: async () => undefined },
       onEvents: async (events) => {
         if (failures-- > 0) throw new Error('outbox full');
         sink.events.push(...events);
@@ -221,7 +221,7 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
     let failures = 1;
     const second = new Sink();
     open(second, {
-      clock: { sleep: async () => undefined },
+      clock: { now: Date.now, sleep: async () => undefined },
       onEvents: async (events) => {
         if (failures-- > 0) throw new Error('try again');
         second.events.push(...events);
@@ -286,7 +286,8 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
 
   it('backs off exponentially while Syncthing is down, logs the outage once, and carries on', async () => {
     const sleeps: number[] = [];
-    const clock: Pick<Clock, 'sleep'> = {
+    const clock: Pick<Clock, 'sleep' | 'now'> = {
+      now: Date.now,
       sleep: async (ms) => {
         sleeps.push(ms);
         if (sleeps.length === 9) fake.up = true;

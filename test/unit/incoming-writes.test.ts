@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,20 @@ describe("telling Syncthing's own writes apart", () => {
     expect(others).toEqual([]);
   });
 
+  it("takes a rename's event handled after Syncthing's utimensat for its write, and a same-size write after it for someone else's", async () => {
+    const temporary = 'docs/.syncthing.other.md.tmp';
+    await writeFile(join(root, temporary), 'from the agent\n');
+    expect(incoming.isSyncthingWrite(temporary)).toBe(true);
+    await rename(join(root, temporary), join(root, 'docs', 'other.md'));
+    await setSendersMtime('docs/other.md');
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(true);
+    await writeFile(join(root, 'docs', 'other.md'), 'FROM THE AGENT\n');
+    expect(incoming.isSyncthingWrite('docs/other.md')).toBe(false);
+    await settled();
+    expect(others).toEqual([]);
+  });
+
   it('never takes a later change for one, however soon: an edit in place, a replacement, a chmod, a deletion', async () => {
     const edits: [string, (path: string) => Promise<void>][] = [
       ['appended in place', (path) => appendFile(path, 'answer\n')],
@@ -91,6 +106,16 @@ describe("telling Syncthing's own writes apart", () => {
       expect(incoming.isSyncthingWrite('docs/report.md'), what).toBe(false);
       now += 5_000;
     }
+  });
+
+  it('judges by what the tree watcher found at the path on the event when it says, without looking again', async () => {
+    await receive('docs/report.md', 'from the agent\n');
+    const file = join(root, 'docs', 'report.md');
+    expect(incoming.isSyncthingWrite('docs/report.md', lstatSync(file, { bigint: true }))).toBe(true);
+    // Nothing there when the watcher looked: no look of its own says otherwise.
+    expect(incoming.isSyncthingWrite('docs/report.md', null)).toBe(false);
+    await appendFile(file, 'answer\n');
+    expect(incoming.isSyncthingWrite('docs/report.md', lstatSync(file, { bigint: true }))).toBe(false);
   });
 
   it("never takes a write made before the rename's event was handled (a daemon behind a burst) for the rename", async () => {

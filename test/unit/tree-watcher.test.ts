@@ -1,5 +1,5 @@
-import { watch, type FSWatcher, type WatchListener } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { lstatSync, watch, type BigIntStats, type FSWatcher, type WatchListener } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,6 +40,35 @@ describe('watchTree on the real file system', () => {
     await writeFile(join(root, 'existing', 'nested', 'deep.txt'), 'x');
     await sees('top.txt');
     await sees('existing/nested/deep.txt');
+  });
+
+  it('hands on what it found at a name that appeared or went, and nothing for a write in place', async () => {
+    watcher.close();
+    const entries: [string, BigIntStats | null | undefined][] = [];
+    watcher = watchTree(root, {
+      onChange: (path, entry) => {
+        seen.add(path);
+        entries.push([path, entry]);
+      },
+      onError: (error) => errors.push(error),
+      ignore: () => false,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const file = join(root, 'existing', 'arrived.txt');
+    await writeFile(`${file}.part`, 'x');
+    await rename(`${file}.part`, file);
+    await sees('existing/arrived.txt');
+    const arrived = entries.find(([path, entry]) => path === 'existing/arrived.txt' && entry !== undefined)?.[1];
+    expect(arrived?.isFile()).toBe(true);
+    expect(arrived?.ino).toBe(lstatSync(file, { bigint: true }).ino);
+    entries.length = 0;
+    await appendFile(file, 'y');
+    await waitFor(() => entries.some(([path]) => path === 'existing/arrived.txt'), 'the write in place', 5_000, 10);
+    expect(entries.filter(([path]) => path === 'existing/arrived.txt').map(([, entry]) => entry)).toEqual([undefined]);
+    entries.length = 0;
+    await unlink(file);
+    await waitFor(() => entries.some(([path]) => path === 'existing/arrived.txt'), 'the deletion', 5_000, 10);
+    expect(entries.filter(([path]) => path === 'existing/arrived.txt').map(([, entry]) => entry)).toEqual([null]);
   });
 
   it('reports files in directories created after it started, even when filled at once', async () => {
