@@ -25,7 +25,7 @@ import { addEachOther, TestHome } from '../test/helpers/harness.ts';
 import { writeAndAwait, type Transfer } from './lib/arrival.ts';
 import { homeClient } from './lib/home-client.ts';
 import { checkpoint, interrupted, log, runBench, settledBeforeCleanup, sleep } from './lib/lifecycle.ts';
-import { inotifyWatches, usageOver, type Usage } from './lib/proc.ts';
+import { cpuMs, inotifyWatches, processTree, usageOver, type Usage } from './lib/proc.ts';
 import { FOLDER_ID, startRawPair } from './lib/raw-pair.ts';
 import { elapsedMs, round, summarise, type Summary } from './lib/stats.ts';
 import { makeTree, TREE_FLAGS, treeFileName, treeShape } from './lib/tree.ts';
@@ -138,8 +138,15 @@ async function waitBothIdle(pair: Pair): Promise<void> {
 }
 
 /** From the start of the pairing until B holds every file; also when B first reported A connected. */
-async function initialSync(pair: Pair): Promise<{ fromPairingMs: number; connectMs: number; initialSyncMs: number }> {
+/** CPU time of each process (with its children: Syncthing's monitor runs the real one), by name. */
+async function cpuByName(pids: Record<string, number>): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(await processTree(pid))] as const)));
+}
+
+async function initialSync(pair: Pair): Promise<{ fromPairingMs: number; connectMs: number; initialSyncMs: number; cpuMs: Record<string, number> }> {
   const expected = (await status(pair.a)).localFiles;
+  const pids = await pair.processes();
+  const cpuBefore = await cpuByName(pids);
   const start = process.hrtime.bigint();
   let connectMs: number | undefined;
   let last: Counted | undefined;
@@ -158,7 +165,9 @@ async function initialSync(pair: Pair): Promise<{ fromPairingMs: number; connect
     ),
   ]);
   if (connectMs === undefined) throw new Error(`${pair.label}: B had every file before it reported A connected`);
-  return { fromPairingMs: round(fromPairingMs, 0), connectMs: round(connectMs, 0), initialSyncMs: round(fromPairingMs - connectMs, 0) };
+  const cpuAfter = await cpuByName(pids);
+  const cpu = Object.fromEntries(Object.keys(pids).map((name) => [name, round(cpuAfter[name]! - cpuBefore[name]!, 0)]));
+  return { fromPairingMs: round(fromPairingMs, 0), connectMs: round(connectMs, 0), initialSyncMs: round(fromPairingMs - connectMs, 0), cpuMs: cpu };
 }
 
 /** Every directory of the tree on B holds its files: Syncthing's count is checked against the disk. */
@@ -225,7 +234,7 @@ async function idleCost(pair: Pair): Promise<{ idle: Record<string, Usage>; inot
 async function measure(pair: Pair, dirs: string[]) {
   log(`${pair.label}: A scanned ${files} files in ${pair.scanMs} ms; pairing`);
   const sync = await initialSync(pair);
-  log(`${pair.label}: B has every file ${sync.fromPairingMs} ms after the pairing started (connected after ${sync.connectMs} ms)`);
+  log(`${pair.label}: B has every file ${sync.fromPairingMs} ms after the pairing started (connected after ${sync.connectMs} ms; cpu ${JSON.stringify(sync.cpuMs)})`);
   await verifyTree(pair, dirs);
   await waitBothIdle(pair);
   const changed = await changedFile(pair, dirs);
