@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
@@ -30,7 +31,7 @@ import { matchLowerPriority } from '../lib/priority.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
 import { IncomingWrites, isSyncthingTemporary } from './incoming-writes.js';
-import { IndexedDirectories } from './indexed-directory.js';
+import { IndexedEntries } from './indexed-entries.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
@@ -397,24 +398,28 @@ class FolderWatchers {
       },
     });
     // Elsewhere a directory's scan is also the only look at what it holds.
-    const directories = process.platform === 'linux' ? new IndexedDirectories(this.client, folder.id, folder.path) : undefined;
+    const indexed = process.platform === 'linux' ? new IndexedEntries(this.client, folder.id, folder.path) : undefined;
     const watcher = watchTree(folder.path, {
-      onChange: (path, entry) => {
+      onChange: (path, entry, found) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
         let syncthings: boolean;
-        let directoryMode: number | undefined;
+        let stats: BigIntStats | undefined;
         try {
           syncthings = incoming.isSyncthingWrite(path, entry);
-          directoryMode = syncthings ? undefined : directories?.modeOf(path, entry);
+          stats = syncthings ? undefined : indexed?.look(path, entry);
         } catch (error) {
           // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
           this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
           syncthings = false;
         }
         if (syncthings) return;
-        if (directoryMode === undefined || directories === undefined) return this.scans.notify(folder.id, path);
-        directories.holds(path, directoryMode).then(
-          (indexed) => indexed || this.scans.notify(folder.id, path),
+        // A directory, or a file no event announced: Syncthing's, if the index already has it so.
+        if (indexed === undefined || stats === undefined || !(stats.isDirectory() || (found === true && stats.isFile()))) return this.scans.notify(folder.id, path);
+        indexed.holds(path, stats).then(
+          (held) => {
+            if (!held) this.scans.notify(folder.id, path);
+            else if (stats.isFile()) incoming.adopt(path, stats);
+          },
           (error: unknown) => {
             this.say(`looking up ${folder.id}/${path} in Syncthing's index failed: ${(error as Error).message}`);
             this.scans.notify(folder.id, path);

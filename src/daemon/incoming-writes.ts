@@ -77,12 +77,24 @@ export class IncomingWrites {
     }
     const writingUntil = this.writing.get(path);
     const known = this.written.get(path);
-    if ((writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now)) return false;
+    const unknown = (writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now);
+    // Unknown and there (entry given): someone else's. Unknown and gone: Syncthing's if its temporary file is there.
+    if (unknown && entry !== null) return false;
     const file = entry === undefined ? identityOf(join(this.root, ...path.split('/'))) : entry === null ? undefined : identity(entry);
-    if (file === undefined) return this.forget(path);
+    const temporaryThere = () => identityOf(join(this.root, ...temporaryOf(path).split('/'))) !== undefined;
+    if (file === undefined) {
+      // An event for NAME with nothing there while Syncthing writes it (seen on 1.19 for the first file
+      // of a new directory): the rename to come puts NAME in place. Had someone deleted an older NAME,
+      // the incoming version would win all the same (a deletion never wins a conflict).
+      if (temporaryThere()) {
+        this.writing.set(path, now + this.windowMs);
+        return true;
+      }
+      return this.forget(path);
+    }
     if (writingUntil !== undefined && writingUntil >= now) {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
-      if ((identityOf(join(this.root, ...temporaryOf(path).split('/')))) !== undefined) return false;
+      if (temporaryThere()) return false;
       this.writing.delete(path);
       this.written.set(path, { file, until: now + this.windowMs, mtimeSet: false });
       if (file.mtimeNs === file.ctimeNs) this.doubt(path, now);
@@ -96,6 +108,14 @@ export class IncomingWrites {
       return true;
     }
     return this.forget(path);
+  }
+
+  /**
+   * A file no event announced (found by the walk of a new directory) that Syncthing's index holds as
+   * it is on disk: Syncthing's write, its mtime already set; its events while it stays so are too.
+   */
+  adopt(path: string, stats: BigIntStats): void {
+    this.written.set(path, { file: identity(stats), until: this.now() + this.windowMs, mtimeSet: true });
   }
 
   close(): void {

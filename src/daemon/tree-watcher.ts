@@ -11,9 +11,11 @@ export interface TreeWatcherOptions {
   /**
    * Called with the changed path relative to the root, '/'-separated. `entry`: what is at the path as
    * the watcher looked at it on this event (null: nothing), when it did; it looks at each name that
-   * appeared or went (to watch a new directory), and the consumer need not look again.
+   * appeared or went (to watch a new directory), and the consumer need not look again. `found`: the
+   * path was not an event of its own but found by the walk of a directory that appeared: it may have
+   * been written before the directory was watched, with no event for its writing seen.
    */
-  onChange: (path: string, entry?: BigIntStats | null) => void;
+  onChange: (path: string, entry?: BigIntStats | null, found?: boolean) => void;
   onError: (error: unknown) => void;
   /** Names (any path segment) whose changes are not reported, e.g. Syncthing's temporary files. */
   ignore: (name: string) => boolean;
@@ -61,8 +63,8 @@ export function watchTree(root: string, options: TreeWatcherOptions): TreeWatche
   return new LinuxTreeWatcher(root, options);
 }
 
-function report(options: TreeWatcherOptions, path: string, entry?: BigIntStats | null): void {
-  if (!path.split('/').some(options.ignore)) options.onChange(path, entry);
+function report(options: TreeWatcherOptions, path: string, entry?: BigIntStats | null, found?: boolean): void {
+  if (!path.split('/').some(options.ignore)) options.onChange(path, entry, found);
 }
 
 class LinuxTreeWatcher implements TreeWatcher {
@@ -123,7 +125,7 @@ class LinuxTreeWatcher implements TreeWatcher {
     for (const entry of entries) {
       if (this.options.ignore(entry.name)) continue;
       const path = join(dir, entry.name);
-      if (reportContent) report(this.options, this.relative(path));
+      if (reportContent) report(this.options, this.relative(path), undefined, true);
       if (entry.isDirectory()) await this.addTree(path, reportContent);
     }
   }

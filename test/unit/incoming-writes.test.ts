@@ -151,6 +151,15 @@ describe("telling Syncthing's own writes apart", () => {
     expect(incoming.isSyncthingWrite('a.txt')).toBe(false);
   });
 
+  it('takes an event for a name with nothing there while its temporary file is being written for Syncthing\'s; once that is gone, a deletion', async () => {
+    await writeFile(join(root, '.syncthing.new.md.tmp'), 'half');
+    expect(incoming.isSyncthingWrite('.syncthing.new.md.tmp')).toBe(true);
+    expect(incoming.isSyncthingWrite('new.md', null)).toBe(true);
+    await receive('gone.md', 'x');
+    await unlink(join(root, 'gone.md'));
+    expect(incoming.isSyncthingWrite('gone.md', null)).toBe(false);
+  });
+
   it('forgets a write once its window passed, and knows Windows temporary names', async () => {
     await writeFile(join(root, '.syncthing.b.txt.tmp'), 'x');
     expect(incoming.isSyncthingWrite('.syncthing.b.txt.tmp')).toBe(true);
