@@ -2,13 +2,13 @@ import { lstatSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { SyncthingClient } from '../syncthing/client.js';
+import { isDirectoryType, isFileType } from '../syncthing/item-type.js';
 import type { DbFileVersion } from '../syncthing/rest-types.js';
 
 /**
  * Tells the directories Syncthing made apart from everyone else's, and the files it put in them before
- * they were watched. Syncthing makes a received
- * directory with a plain mkdir, no temporary name to tell it by; but it makes it only because the
- * global index holds it. A directory that is in the global index as it is on disk (there, not deleted,
+ * they were watched. Syncthing makes a received directory with a plain mkdir, no temporary name to
+ * tell it by; but it makes it only because the global index holds it. A directory that is in the global index as it is on disk (there, not deleted,
  * with the same permissions: all a scan compares of a directory) gives a scan nothing to find for it,
  * and a scan of a directory walks everything below it, while Syncthing pulls into it. Measured: for
  * 1,000 files received in 100 new directories, the receiving daemon had Syncthing walk the burst's
@@ -53,9 +53,8 @@ export class IndexedEntries {
 }
 
 function sameFile(indexed: DbFileVersion, stats: BigIntStats): boolean {
-  const isFile = indexed.type === 'FILE_INFO_TYPE_FILE' || indexed.type === 0;
   return (
-    isFile &&
+    isFileType(indexed.type) &&
     stats.isFile() &&
     !indexed.deleted &&
     !indexed.invalid &&
@@ -79,6 +78,5 @@ function samePermissions(indexed: DbFileVersion, stats: BigIntStats): boolean {
 }
 
 function sameDirectory(indexed: DbFileVersion, stats: BigIntStats): boolean {
-  const isDirectory = indexed.type === 'FILE_INFO_TYPE_DIRECTORY' || indexed.type === 1;
-  return isDirectory && stats.isDirectory() && !indexed.deleted && !indexed.invalid && samePermissions(indexed, stats);
+  return isDirectoryType(indexed.type) && stats.isDirectory() && !indexed.deleted && !indexed.invalid && samePermissions(indexed, stats);
 }

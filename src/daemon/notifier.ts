@@ -19,6 +19,7 @@ import type { SyncthingClient } from '../syncthing/client.js';
 import { EventStream, NOTIFY_EVENT_TYPES, RESTARTED } from '../syncthing/events.js';
 import { readLinkIn } from '../folders/symlinks.js';
 import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import { isDirectoryType } from '../syncthing/item-type.js';
 import type { SyncthingEvent } from '../syncthing/rest-types.js';
 import { errnoCode } from '../errors.js';
 import { lstatSync } from 'node:fs';
@@ -84,7 +85,7 @@ export class Notifier {
       lookup: {
         deletedBy: async (folder, path) => {
           const { global } = await client.fileInfo(folder, path);
-          return global.deleted && !isDirectory(global.type) ? global.modifiedBy : null;
+          return global.deleted && !isDirectoryType(global.type) ? global.modifiedBy : null;
         },
         folderFiles: async (folder) => (await client.folderStatus(folder)).globalFiles,
         peerName: async (shortId) => deviceNameOf(await loadConfig(layout), shortId),
@@ -310,7 +311,3 @@ function oldestOf(a: number | null, b: number | null): number | null {
   return b === null ? a : Math.min(a, b);
 }
 
-/** Syncthing 1.19 names the type of an item in its database by enum name; some builds by number (1: directory). */
-function isDirectory(type: string | number | undefined): boolean {
-  return type === 1 || (typeof type === 'string' && type.includes('DIRECTORY'));
-}
