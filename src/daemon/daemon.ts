@@ -1,4 +1,3 @@
-import type { BigIntStats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
@@ -30,8 +29,8 @@ import { identityOf } from '../lib/process-identity.js';
 import { matchLowerPriority } from '../lib/priority.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
-import { IncomingWrites, isSyncthingTemporary } from './incoming-writes.js';
-import { IndexedEntries } from './indexed-entries.js';
+import { isSyncthingTemporary } from './incoming-writes.js';
+import { LocalChanges } from './local-changes.js';
 import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
 import { ScanScheduler } from './scan-scheduler.js';
@@ -391,40 +390,13 @@ class FolderWatchers {
   }
 
   private watch(folder: HomeFolder): TreeWatcher {
-    const incoming = new IncomingWrites(folder.path, {
-      othersWrite: (path, error) => {
-        if (error !== undefined) this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
-        this.scans.notify(folder.id, path);
-      },
-    });
+    const scan = (path: string) => this.scans.notify(folder.id, path);
     // Elsewhere a directory's scan is also the only look at what it holds.
-    const indexed = process.platform === 'linux' ? new IndexedEntries(this.client, folder.id, folder.path) : undefined;
+    const changes = new LocalChanges(folder.path, folder.id, process.platform === 'linux' ? this.client : undefined, scan, this.say);
     const watcher = watchTree(folder.path, {
       onChange: (path, entry, found) => {
         if (path === SHARED_IGNORE_FILE || path === LOCAL_IGNORE_FILE) return ignoresChanged(folder, path, this.scans, this.say);
-        let syncthings: boolean;
-        let stats: BigIntStats | undefined;
-        try {
-          syncthings = incoming.isSyncthingWrite(path, entry);
-          stats = syncthings ? undefined : indexed?.look(path, entry);
-        } catch (error) {
-          // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
-          this.say(`telling whether Syncthing wrote ${folder.id}/${path} failed: ${(error as Error).message}`);
-          syncthings = false;
-        }
-        if (syncthings) return;
-        // A directory, or a file no event announced: Syncthing's, if the index already has it so.
-        if (indexed === undefined || stats === undefined || !(stats.isDirectory() || (found === true && stats.isFile()))) return this.scans.notify(folder.id, path);
-        indexed.holds(path, stats).then(
-          (held) => {
-            if (!held) this.scans.notify(folder.id, path);
-            else if (stats.isFile()) incoming.adopt(path, stats);
-          },
-          (error: unknown) => {
-            this.say(`looking up ${folder.id}/${path} in Syncthing's index failed: ${(error as Error).message}`);
-            this.scans.notify(folder.id, path);
-          },
-        );
+        changes.changed(path, entry, found);
       },
       onError: (error) => this.say(`watching ${folder.id} (${folder.path}) failed: ${(error as Error).message}`),
       onLimit: (dir) => this.limitReached(folder, dir),
@@ -436,7 +408,7 @@ class FolderWatchers {
     return {
       close: () => {
         watcher.close();
-        incoming.close();
+        changes.close();
       },
     };
   }

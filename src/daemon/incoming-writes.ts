@@ -12,7 +12,8 @@ import { errnoCode } from '../errors.js';
  * Syncthing's only when the rename has happened (the temporary file is gone) and the file is still
  * what the rename put there, changed at most by one mtime set to a past moment (Syncthing's
  * utimensat; a write sets mtime and ctime to the same moment, now). Any other change of NAME, in
- * place, of its mode or by a new file, is someone else's.
+ * place, of its mode or by a new file, is someone else's, or, within moments of Syncthing's write,
+ * left for Syncthing's index to tell (LocalChanges).
  */
 export class IncomingWrites {
   /** Files whose temporary file was seen, until when their rename may still come. */
@@ -62,60 +63,70 @@ export class IncomingWrites {
   }
 
   /**
-   * Whether a changed path (folder-relative, '/'-separated) is a write by Syncthing; temporary files
-   * always are. Synchronous, as the tree watcher's look at a new entry is: it runs for every file of
-   * a burst of received files, and a stat's promise form costs some 30x its CPU. `entry`: what the
-   * tree watcher found at the path on this event (null: nothing), so that it is not looked at twice.
+   * Whose a change of a path (folder-relative, '/'-separated) is; temporary files are always
+   * Syncthing's. 'unsure': Syncthing wrote the path moments ago and it has changed in a way these rules
+   * do not know (1.19 was seen setting a second mtime); its index can tell. Synchronous, as the tree
+   * watcher's look at a new entry is: it runs for every file of a burst of received files, and a
+   * stat's promise form costs some 30x its CPU. `entry`: what the tree watcher found at the path on
+   * this event (null: nothing), so that it is not looked at twice.
    */
-  isSyncthingWrite(path: string, entry?: BigIntStats | null): boolean {
+  judge(path: string, entry?: BigIntStats | null): Verdict {
     const now = this.now();
     const target = targetOf(path);
     if (target !== undefined) {
       this.writing.set(target, now + this.windowMs);
       if (this.writing.size + this.written.size > 10_000) this.prune(now);
-      return true;
+      return 'syncthing';
     }
     const writingUntil = this.writing.get(path);
     const known = this.written.get(path);
     const unknown = (writingUntil === undefined || writingUntil < now) && (known === undefined || known.until < now);
     // Unknown and there (entry given): someone else's. Unknown and gone: Syncthing's if its temporary file is there.
-    if (unknown && entry !== null) return false;
-    const file = entry === undefined ? identityOf(join(this.root, ...path.split('/'))) : entry === null ? undefined : identity(entry);
+    if (unknown && entry !== null) return 'others';
+    // Nothing there when the tree watcher looked may be stale: replacing a file, 1.19 moves the old
+    // version to .stversions while the new one's temporary file is there, and renames that in moments later.
+    const file = entry === undefined || entry === null ? identityOf(join(this.root, ...path.split('/'))) : identity(entry);
     const temporaryThere = () => identityOf(join(this.root, ...temporaryOf(path).split('/'))) !== undefined;
     if (file === undefined) {
-      // An event for NAME with nothing there while Syncthing writes it (seen on 1.19 for the first file
-      // of a new directory): the rename to come puts NAME in place. Had someone deleted an older NAME,
-      // the incoming version would win all the same (a deletion never wins a conflict).
+      // The rename to come puts NAME in place. Had someone deleted the older NAME, the incoming
+      // version would win all the same (a deletion never wins a conflict).
       if (temporaryThere()) {
         this.writing.set(path, now + this.windowMs);
-        return true;
+        return 'syncthing';
       }
-      return this.forget(path);
+      this.forget(path);
+      return 'others';
     }
     if (writingUntil !== undefined && writingUntil >= now) {
       // Still there, the temporary file is being written: this change of NAME is not its rename.
-      if (temporaryThere()) return false;
+      if (temporaryThere()) return 'others';
       this.writing.delete(path);
       this.written.set(path, { file, until: now + this.windowMs, mtimeSet: false });
       if (file.mtimeNs === file.ctimeNs) this.doubt(path, now);
-      return true;
+      return 'syncthing';
     }
-    if (known !== undefined && sameFile(known.file, file)) return true;
+    if (unknown) return 'others';
+    if (known !== undefined && sameFile(known.file, file)) return 'syncthing';
     if (known !== undefined && !known.mtimeSet && isMtimeSet(known.file, file)) {
       known.file = file;
       known.mtimeSet = true;
       this.unsure.delete(path);
-      return true;
+      return 'syncthing';
     }
-    return this.forget(path);
+    this.forget(path);
+    return 'unsure';
   }
 
   /**
-   * A file no event announced (found by the walk of a new directory) that Syncthing's index holds as
-   * it is on disk: Syncthing's write, its mtime already set; its events while it stays so are too.
+   * A file Syncthing's index holds as it is on disk, or as it will be once Syncthing has set its mtime
+   * (`mtimeSet` false: found by the walk of a new directory between the rename and the utimensat):
+   * Syncthing's write, judged from now on as one whose rename was seen.
    */
-  adopt(path: string, stats: BigIntStats): void {
-    this.written.set(path, { file: identity(stats), until: this.now() + this.windowMs, mtimeSet: true });
+  adopt(path: string, stats: BigIntStats, mtimeSet: boolean): void {
+    const now = this.now();
+    const file = identity(stats);
+    this.written.set(path, { file, until: now + this.windowMs, mtimeSet });
+    if (!mtimeSet && file.mtimeNs === file.ctimeNs) this.doubt(path, now);
   }
 
   close(): void {
@@ -123,10 +134,9 @@ export class IncomingWrites {
     this.settle = undefined;
   }
 
-  private forget(path: string): false {
+  private forget(path: string): void {
     this.written.delete(path);
     this.unsure.delete(path);
-    return false;
   }
 
   private doubt(path: string, now: number): void {
@@ -162,6 +172,12 @@ export class IncomingWrites {
     for (const [path, { until }] of this.written) if (until < now && !this.unsure.has(path)) this.written.delete(path);
   }
 }
+
+/**
+ * Whose a change is: Syncthing's own write (nothing to scan), someone else's (to be scanned), or, for
+ * a path Syncthing wrote moments ago that changed in a way the rules do not know, for its index to say.
+ */
+export type Verdict = 'syncthing' | 'others' | 'unsure';
 
 /** What a scan compares of a file, and the inode it is. */
 interface FileIdentity {

@@ -6,14 +6,15 @@ import { isDirectoryType, isFileType } from '../syncthing/item-type.js';
 import type { DbFileVersion } from '../syncthing/rest-types.js';
 
 /**
- * Tells the directories Syncthing made apart from everyone else's, and the files it put in them before
- * they were watched. Syncthing makes a received directory with a plain mkdir, no temporary name to
- * tell it by; but it makes it only because the global index holds it. A directory that is in the global index as it is on disk (there, not deleted,
- * with the same permissions: all a scan compares of a directory) gives a scan nothing to find for it,
- * and a scan of a directory walks everything below it, while Syncthing pulls into it. Measured: for
- * 1,000 files received in 100 new directories, the receiving daemon had Syncthing walk the burst's
- * root three times during the pull. What lands inside such a directory is judged file by file, so
- * this holds only where the tree watcher reports what a new directory holds (Linux).
+ * Tells the directories Syncthing made apart from everyone else's, the files it put in them before
+ * they were watched, and files it wrote moments ago in ways IncomingWrites does not know. Syncthing
+ * makes a received directory with a plain mkdir, no temporary name to tell it by; but it makes it only
+ * because the global index holds it. An entry that is in the global index as it is on disk gives a
+ * scan nothing to find for it, and a scan of a directory walks everything below it, while Syncthing
+ * pulls into it. Measured: for 1,000 files received in 100 new directories, the receiving daemon had
+ * Syncthing walk the burst's root three times during the pull. What lands inside such a directory is
+ * judged file by file, so this holds only where the tree watcher reports what a new directory holds
+ * (Linux).
  */
 export class IndexedEntries {
   constructor(
@@ -24,7 +25,6 @@ export class IndexedEntries {
 
   /** What is at a changed path (folder-relative, '/'-separated): `entry` if the tree watcher looked (null: nothing), undefined if gone. */
   look(path: string, entry?: BigIntStats | null): BigIntStats | undefined {
-    if (path === '') return undefined;
     if (entry !== undefined) return entry ?? undefined;
     try {
       return lstatSync(join(this.root, ...path.split('/')), { bigint: true, throwIfNoEntry: false });
@@ -36,30 +36,44 @@ export class IndexedEntries {
   }
 
   /**
-   * Whether the global index holds what is at the path as it is on disk, and this device's own entry
-   * does not say otherwise (in a receive-only folder a local deletion never reaches the global index,
-   * and what is put back is a change). A directory: there, not deleted, the same permissions (all a
-   * scan compares of one). A file: the same size, mtime to the nanosecond and permissions (what a scan
-   * compares), asked only of one found by the walk of a new directory: renamed into place by Syncthing
-   * before the directory was watched (a daemon behind a burst), its temporary file never seen.
+   * How the index holds what is at the path (`stats`; undefined: nothing). 'indexed': as it is on
+   * disk, so that a scan has nothing to find. Something there: this device's own entry is the same
+   * (for a directory: there, not deleted, the same permissions, all a scan compares of one; for a
+   * file: the same size, mtime to the nanosecond and permissions, what a scan compares), or the global
+   * one is and this device's is none yet or a live one Syncthing is replacing (in a receive-only
+   * folder a local deletion or change never reaches the global index: what is put back, or changed
+   * back, is a change). Nothing there: this device's entry is none or a deletion, or the global one
+   * is a deletion Syncthing applies. 'arriving' (`arriving` given, a file found by the walk of a new
+   * directory, this device not holding it yet): as it is on disk but for its mtime, which 1.19 sets
+   * after the rename. Undefined: a scan has something to find.
    */
-  async holds(path: string, stats: BigIntStats): Promise<boolean> {
+  async holds(path: string, stats: BigIntStats | undefined, arriving = false): Promise<Held | undefined> {
     const entry = await this.client.indexEntry(this.folderId, path);
-    if (entry === undefined) return false;
-    const same = stats.isDirectory() ? sameDirectory : sameFile;
+    if (entry === undefined) return stats === undefined ? 'indexed' : undefined;
     // 1.19 answers an entry this device has not got yet with an empty one.
-    return same(entry.global, stats) && (entry.local.name === '' || same(entry.local, stats));
+    const localEmpty = entry.local.name === '';
+    // Syncthing writes what the global index holds; an older version of its own is what it replaces.
+    const localLive = localEmpty || (!entry.local.deleted && !entry.local.invalid);
+    if (stats === undefined) return localEmpty || entry.local.deleted || (entry.global.deleted && localLive) ? 'indexed' : undefined;
+    const same = stats.isDirectory() ? sameDirectory : sameFile;
+    // What a scan compares against: this device's own entry; or what Syncthing writes: the global one.
+    if (!localEmpty && same(entry.local, stats)) return 'indexed';
+    if (same(entry.global, stats)) return localLive ? 'indexed' : undefined;
+    return arriving && localEmpty && sameFile(entry.global, stats, false) ? 'arriving' : undefined;
   }
 }
 
-function sameFile(indexed: DbFileVersion, stats: BigIntStats): boolean {
+/** How the index holds a path: as it is on disk, or so but for the mtime Syncthing sets after its rename. */
+export type Held = 'indexed' | 'arriving';
+
+function sameFile(indexed: DbFileVersion, stats: BigIntStats, mtime = true): boolean {
   return (
     isFileType(indexed.type) &&
     stats.isFile() &&
     !indexed.deleted &&
     !indexed.invalid &&
     BigInt(indexed.size) === stats.size &&
-    timeNs(indexed.modified) === stats.mtimeNs &&
+    (!mtime || timeNs(indexed.modified) === stats.mtimeNs) &&
     samePermissions(indexed, stats)
   );
 }
