@@ -15,7 +15,8 @@ import { isBotsyncError } from '../errors.js';
 import { refreshManifest } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
 import { defaultCacheDir } from '../workspace/cache-dir.js';
-import { homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
+import { folderIds, homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
+import { DatabaseRoom } from './database-room.js';
 import { ConfigWriter } from './config-writer.js';
 import { prepareControlSocket, serveControl, type ControlServer } from '../ipc/server.js';
 import type { SocketPlace } from '../ipc/socket.js';
@@ -224,7 +225,16 @@ async function supervise(
       say(`cannot write daemon state: ${(error as Error).message}`);
     });
 
+  const room = new DatabaseRoom({
+    syncthingHome: layout.syncthingHome,
+    folders: async () => folderIds(await loadConfig(layout)),
+    emit: (event) => notifier.emit(event),
+    // In memory only, for status: daemon.json is on the full disk, and the restart's record clears it.
+    onHeld: (held) => (state.syncthing = { ...state.syncthing!, held }),
+    say,
+  });
   const supervisor = new Supervisor({
+    beforeRestart: (signal) => room.untilRoom(signal),
     spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: client.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
       // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.

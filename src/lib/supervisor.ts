@@ -29,6 +29,12 @@ export interface SupervisorOptions<Child extends ChildHandle = ChildHandle> {
   onStart?: (child: Child) => Promise<void>;
   onExit?: (exit: ChildExit, restartInMs: number) => void;
   onError?: (error: unknown) => void;
+  /**
+   * Awaited before each restart, after the backoff: holds the restart while the child could only fail
+   * to start again (its disk is full). Resolves at once when the signal aborts (a stop); its failure
+   * is reported through onError and the restart goes ahead.
+   */
+  beforeRestart?: (signal: AbortSignal) => Promise<void>;
   backoff?: BackoffPolicy;
   stopGraceMs?: number;
   clock?: Clock;
@@ -113,6 +119,7 @@ export class Supervisor<Child extends ChildHandle = ChildHandle> {
       this.restartCount++;
       this.options.onExit?.(exit, delay);
       await this.clock.sleep(delay, this.stopping.signal);
+      if (!this.stopping.signal.aborted) await this.options.beforeRestart?.(this.stopping.signal).catch((error: unknown) => this.options.onError?.(error));
     }
     this.current = undefined;
   }

@@ -50,7 +50,8 @@ export interface FolderReport {
   /**
    * Why the folder does not sync: Syncthing's reason when it stopped as a whole, or how many items the
    * last pull could not sync and why the first one failed ("insufficient space" on a full disk). Null
-   * when it syncs, or while the daemon is down.
+   * when it syncs, or while the daemon is down. While the daemon holds Syncthing's restart (its
+   * database's disk is full), the daemon's reason.
    */
   error: string | null;
   /** Conflict copies in it. */
@@ -214,13 +215,15 @@ export function buildStatus(
     }),
     folders: homeFolders(layout, config).map((folder) => {
       const db = live?.folders.get(folder.id);
+      // A Syncthing the daemon does not start again yet stops every folder, and cannot say so itself.
+      const held = live === undefined ? daemon?.state?.syncthing?.held : undefined;
       return {
         id: folder.id,
         path: folder.path,
         type: folder.type,
-        state: db?.state ?? 'unknown',
+        state: db?.state ?? (held === undefined ? 'unknown' : 'error'),
         completion: db === undefined ? null : completion(db.status),
-        error: db === undefined ? null : folderError(db),
+        error: db === undefined ? (held ?? null) : folderError(db),
         conflicts: conflictCounts.get(folder.id) ?? 0,
         localChanges: db === undefined ? null : localChanges(db.status),
         paused: isFolderPaused(config, folder.id),

@@ -30,13 +30,29 @@ export function homeReserve(totalBytes: number): DiskSize {
 
 /** The reserve for the disk holding `path`; undefined (Syncthing's default stays) while the path does not exist. */
 export async function reserveOn(path: string, reserve: (totalBytes: number) => DiskSize): Promise<DiskSize | undefined> {
+  return (await roomOn(path, reserve))?.reserve;
+}
+
+export interface DiskRoom {
+  /** Bytes free for an unprivileged writer, as Syncthing counts them (statfs's bavail). */
+  freeBytes: number;
+  reserve: DiskSize;
+}
+
+/** The free space and the reserve of the disk holding `path`; undefined while the path does not exist. */
+export async function roomOn(path: string, reserve: (totalBytes: number) => DiskSize): Promise<DiskRoom | undefined> {
   try {
     const disk = await statfs(path);
-    return reserve(disk.blocks * disk.bsize);
+    return { freeBytes: disk.bavail * disk.bsize, reserve: reserve(disk.blocks * disk.bsize) };
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** Whether the disk has what Syncthing keeps free on it. */
+export function hasReserve(room: DiskRoom): boolean {
+  return room.freeBytes >= room.reserve.value * 1e6;
 }
 
 function megabytes(bytes: number): DiskSize {

@@ -18,6 +18,8 @@ export interface DaemonState {
     version: string;
     restarts: number;
     lastExit?: string;
+    /** Why it is down and not started again yet (its database's disk is full): each folder's error in `status`. */
+    held?: string;
   };
   error?: { code: string; message: string; hint?: string };
   /**

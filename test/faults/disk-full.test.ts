@@ -2,8 +2,10 @@
  * A peer fills this machine's disk. A's home lives on a 20 MB tmpfs that the test mounts under its own
  * temporary directory; B, on the ordinary disk, writes more than fits into shared/. Then the rest of
  * A's disk is filled outright, so that botsync's own writes (logs, journal, outbox, cursor) meet ENOSPC
- * too. A's daemon and Syncthing must stay up throughout, report the trouble (status, events, webhook),
- * and once space is freed sync must resume with every event of the outage delivered.
+ * too, and so does Syncthing's database when B's next files arrive: Syncthing 1.19 panics then (DESIGN,
+ * field notes). A's daemon must stay up throughout, report the trouble (status, events, webhook), hold
+ * Syncthing's restart while its database cannot be written and start it once there is room, after
+ * which sync resumes with every event of the outage delivered.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -99,7 +101,7 @@ describe("a peer fills this machine's disk", () => {
     }
   });
 
-  it('keeps the daemon and Syncthing up, reports the folder error, and after space is freed syncs again and delivers every event of the outage', async () => {
+  it("keeps the daemon up, holds Syncthing while its database's disk is full, reports the stop, and after space is freed syncs again and delivers every event of the outage", async () => {
     const before = (await a.daemonState())!;
     const journal = async (): Promise<Journaled[]> =>
       (await a.run(['events', '--json'])).stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Journaled);
@@ -118,13 +120,19 @@ describe("a peer fills this machine's disk", () => {
     expect([...new Set(failedPaths)].sort()).toEqual(['big-1.bin', 'big-2.bin']);
     await waitFor(() => receiver.delivered.some((hook) => /could not be synced/.test(hook.body.message) && /disk is \(nearly\) full/.test(hook.body.message)), 'the folder error notified', 15_000, 100);
     expect(available(disk)).toBeGreaterThan(4 * MiB);
+    expect((await a.status()).daemon.syncthingRestarts).toBe(0);
 
     // Now nothing is left at all: botsync's own writes fail with ENOSPC, and Syncthing stops the folders.
+    // B's files still reach Syncthing's database, which cannot take their index: Syncthing panics. One
+    // small index may fit in what the file system had already given the database's journal (a page of
+    // tmpfs, a block of a disk); forty files' do not, so Syncthing goes down in every run.
     const outageFrom = new Date().toISOString();
     const deliveredBefore = receiver.delivered.length;
     await fill(join(disk, 'junk'));
     expect(available(disk)).toBe(0);
-    await put(b, 'during-outage.txt', 'written while the disk was full');
+    const during = Array.from({ length: 40 }, (_, index) => `during-outage-${String(index).padStart(2, '0')}.txt`);
+    for (const name of during) await put(b, name, `${name}: written while the disk was full`);
+    // Told by Syncthing if it said so before its database failed it, else by the daemon; both in Syncthing's words.
     const stopped = await waitFor(async () => {
       const shared = (await a.status()).folders.find((folder: { id: string }) => folder.id === 'shared');
       return /insufficient space on disk for database/.test(shared.error ?? '') ? shared : undefined;
@@ -132,33 +140,55 @@ describe("a peer fills this machine's disk", () => {
     expect(stopped.state).toBe('error');
     // Announced while the disk is still full: from memory, the outbox having no room.
     await waitFor(() => receiver.delivered.slice(deliveredBefore).some((hook) => /stopped syncing/.test(hook.body.message)), 'the stop notified during the outage', 30_000, 100);
+    // Syncthing is down, and not started again while it could only fail: every folder says why.
+    const heldReason = /^Syncthing exited: insufficient space on disk for database \(.*\): current \d+\.\d MB < required 2\.6 MB$/;
+    const held = await waitFor(async () => {
+      const status = await a.status();
+      return !status.syncthing.running && status.folders.every((folder: { error: string | null }) => heldReason.test(folder.error ?? '')) ? status : undefined;
+    }, 'Syncthing down, its restart held', 30_000, 250);
+    expect(held.daemon).toMatchObject({ running: true, pid: before.pid, phase: 'restarting', syncthingRestarts: 1 });
+    expect(held.folders.map((folder: { id: string; state: string }) => [folder.id, folder.state])).toEqual([['shared', 'error'], ['deliverables', 'error'], ['inbox', 'error']]);
     // More news while it lasts, and an outage longer than the 5 s after which the logs try again.
-    await put(b, 'during-outage-2.txt', 'also written while the disk was full');
+    await put(b, 'during-outage-late.txt', 'also written while the disk was full');
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     expect(available(disk)).toBe(0);
+    expect((await a.status()).daemon).toMatchObject({ running: true, pid: before.pid, phase: 'restarting', syncthingRestarts: 1 });
 
-    // Space is freed: sync resumes by itself.
+    // Space is freed: Syncthing starts again and sync resumes, by themselves.
     await rm(join(disk, 'junk'));
     await put(b, 'after-outage.txt', 'written once there was room again');
-    for (const name of ['during-outage.txt', 'during-outage-2.txt', 'after-outage.txt']) {
+    for (const name of [...during, 'during-outage-late.txt', 'after-outage.txt']) {
       await waitFor(async () => (await readFile(a.path('shared', name), 'utf8').catch(() => '')).length > 0, `${name} on A`, 60_000, 200);
     }
 
-    // Same daemon, same Syncthing, never restarted.
+    // The same daemon throughout; Syncthing exited once, of its panic (Go's exit status 2), and was started once.
     const after = (await a.daemonState())!;
     expect(after.pid).toBe(before.pid);
-    expect(after.syncthing?.pid).toBe(before.syncthing?.pid);
-    expect((await a.status()).daemon).toMatchObject({ running: true, pid: before.pid, syncthingRestarts: 0 });
+    expect(after.syncthing?.pid).not.toBe(before.syncthing?.pid);
+    expect(after.syncthing).toMatchObject({ restarts: 1, lastExit: 'code 2' });
+    expect((await a.status()).daemon).toMatchObject({ running: true, pid: before.pid, phase: 'running', syncthingRestarts: 1 });
+    // Its log, held in memory while the disk was full, is written within the 5 s after which the logs try again.
+    // Other goroutines' lines may come between the two.
+    const panicked = /WARNING: Fatal error: .*index-v0\.14\.0\.db\/\S+: no space left on device\n[\s\S]*^panic: /m;
+    await waitFor(async () => panicked.test(await readFile(a.path('.botsync', 'logs', 'syncthing.log'), 'utf8')), "Syncthing's panic in its log", 15_000, 250);
 
     // Every event of the outage is in the journal (held while it could not be written) and is delivered.
-    const outage = (await journal()).filter((event) => event.time >= outageFrom);
-    const received = outage.filter((event) => event.type === 'file.received').map((event) => event.path!);
-    expect(received.sort()).toEqual(['after-outage.txt', 'during-outage-2.txt', 'during-outage.txt']);
+    // The new Syncthing's events are read once the notifier's stream, backing off while Syncthing was
+    // down (up to 10 s between tries), finds it answering again.
+    const files = [...during, 'during-outage-late.txt', 'after-outage.txt'].sort();
+    const received = (outage: Journaled[]) => outage.filter((event) => event.type === 'file.received').map((event) => event.path!).sort();
+    const outage = await waitFor(async () => {
+      const events = (await journal()).filter((event) => event.time >= outageFrom);
+      return received(events).length >= files.length ? events : undefined;
+    }, "the outage's files journaled", 30_000, 250);
+    expect(received(outage)).toEqual(files);
     const folderErrors = outage.filter((event) => event.type === 'folder.error');
-    expect(folderErrors.some((event) => /insufficient space on disk for database/.test(event.reason ?? ''))).toBe(true);
+    // The daemon told the stop of every folder, Syncthing being down.
+    const told = folderErrors.filter((event) => /^Syncthing exited: insufficient space on disk for database/.test(event.reason ?? ''));
+    expect(told.map((event) => event.folder).sort()).toEqual(['deliverables', 'inbox', 'shared']);
     const delivered = () => receiver.delivered.slice(deliveredBefore).map((hook) => hook.body.message);
     // Files are batched (a 2 s quiet window): the last batch may still be on its way.
-    await waitFor(() => received.every((path) => delivered().some((message) => message.includes(JSON.stringify(path)))), 'the outage\'s files notified', 30_000, 100);
+    await waitFor(() => files.every((path) => delivered().some((message) => message.includes(JSON.stringify(path)))), "the outage's files notified", 30_000, 100);
     expect(delivered().filter((message) => /stopped syncing|could not be synced/.test(message))).toHaveLength(folderErrors.length);
     await waitFor(async () => (await a.json(['notify', 'status'])).pending === 0, 'nothing left to deliver', 30_000, 200);
     expect((await readdir(a.path('.botsync', 'outbox'))).filter((name) => name.endsWith('.json'))).toEqual([]);
@@ -166,5 +196,7 @@ describe("a peer fills this machine's disk", () => {
     const log = await readFile(a.path('.botsync', 'logs', 'daemon.log'), 'utf8');
     expect(log).toMatch(/ENOSPC: no space left on device, write\. Holding notifications in memory/);
     expect(log).toMatch(/the notification outbox takes writes again/);
+    expect(log).toMatch(/Syncthing exited: insufficient space on disk for database .*; it starts again once there is room/);
+    expect(log).toMatch(/Syncthing's database has room again: starting Syncthing/);
   });
 });

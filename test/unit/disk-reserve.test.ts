@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { folderReserve, homeReserve } from '../../src/syncthing/disk-reserve.js';
+import { statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { folderReserve, hasReserve, homeReserve, roomOn } from '../../src/syncthing/disk-reserve.js';
 
 const MiB = 1024 * 1024;
 
@@ -14,5 +17,16 @@ describe('the free space Syncthing keeps', () => {
   it('keeps half of that for the database, so the folders stop pulling before it runs short', () => {
     expect(homeReserve(20 * MiB)).toEqual({ value: 2.6, unit: 'MB' });
     expect(homeReserve(500e9)).toEqual({ value: 2500, unit: 'MB' });
+  });
+
+  it("reads a disk's free space as Syncthing does (what an unprivileged writer may use), beside its reserve", async () => {
+    const disk = await statfs(tmpdir());
+    const room = (await roomOn(tmpdir(), homeReserve))!;
+    expect(room.reserve).toEqual(homeReserve(disk.blocks * disk.bsize));
+    expect(room.freeBytes % disk.bsize).toBe(0);
+    expect(room.freeBytes).toBeLessThanOrEqual(disk.bfree * disk.bsize);
+    expect(await roomOn(join(tmpdir(), 'no-such-dir-dk'), homeReserve)).toBeUndefined();
+    expect(hasReserve({ freeBytes: 2.6e6, reserve: { value: 2.6, unit: 'MB' } })).toBe(true);
+    expect(hasReserve({ freeBytes: 2.6e6 - 1, reserve: { value: 2.6, unit: 'MB' } })).toBe(false);
   });
 });

@@ -140,6 +140,75 @@ describe('Supervisor', () => {
     await supervisor.stop();
   });
 
+  it('holds a restart, after the backoff, until beforeRestart lets it go; a stop while held starts nothing', async () => {
+    const clock = new FakeClock();
+    const children: FakeChild[] = [];
+    const held: AbortSignal[] = [];
+    let release!: () => void;
+    const supervisor = new Supervisor({
+      spawn: () => {
+        const child = new FakeChild(300 + children.length);
+        children.push(child);
+        return child;
+      },
+      beforeRestart: (signal) => {
+        held.push(signal);
+        return new Promise<void>((resolve) => {
+          release = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      },
+      backoff: { initialMs: 500, maxMs: 4_000, resetAfterMs: 60_000 },
+      clock,
+    });
+    supervisor.start();
+    children[0]!.crash();
+    await flush();
+    expect(held).toHaveLength(0);
+    await clock.advance(500);
+    expect(held).toHaveLength(1);
+    await clock.advance(60_000);
+    expect(children).toHaveLength(1);
+    release();
+    await flush();
+    expect(children).toHaveLength(2);
+    expect(supervisor.restarts).toBe(1);
+
+    children[1]!.crash();
+    await flush();
+    await clock.advance(1000);
+    expect(held).toHaveLength(2);
+    await supervisor.stop();
+    expect(held[1]!.aborted).toBe(true);
+    expect(children).toHaveLength(2);
+  });
+
+  it('restarts anyway when beforeRestart fails, and reports the failure', async () => {
+    const clock = new FakeClock();
+    const children: FakeChild[] = [];
+    const errors: unknown[] = [];
+    const supervisor = new Supervisor({
+      spawn: () => {
+        const child = new FakeChild(400 + children.length);
+        children.push(child);
+        return child;
+      },
+      beforeRestart: async () => {
+        throw new Error('statfs EIO');
+      },
+      onError: (error) => errors.push(error),
+      backoff: { initialMs: 500, maxMs: 4_000, resetAfterMs: 60_000 },
+      clock,
+    });
+    supervisor.start();
+    children[0]!.crash();
+    await flush();
+    await clock.advance(500);
+    expect(errors.map((error) => (error as Error).message)).toEqual(['statfs EIO']);
+    expect(children).toHaveLength(2);
+    await supervisor.stop();
+  });
+
   it('does not restart while waiting out a backoff when asked to stop', async () => {
     const { children, supervisor } = setup();
     supervisor.start();
