@@ -129,6 +129,7 @@ interface SampleFigures {
   receiverScanMs: number;
   receiverSyncs: number;
   receiverSyncMs: number;
+  receiverPulls: number;
   cpuMs: Record<string, number>;
 }
 
@@ -209,6 +210,8 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
     receiverScanMs: receiverScans.ms,
     receiverSyncs: syncs.count,
     receiverSyncMs: syncs.ms,
+    // Files B pulled (not metadata updates): more than N when A's scans caught files between their creation and their write (an empty first version, pulled, then kept in .stversions).
+    receiverPulls: received.filter((event) => event.type === 'ItemFinished' && (event.data as { type?: string; action?: string }).type === 'file' && (event.data as { action?: string }).action === 'update').length,
     cpuMs: Object.fromEntries(Object.entries(cpuAfter).map(([key, value]) => [key, round(value - cpuBefore[key]!, 0)])),
   };
 }

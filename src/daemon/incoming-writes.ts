@@ -126,7 +126,8 @@ export class IncomingWrites {
     const now = this.now();
     const file = identity(stats);
     this.written.set(path, { file, until: now + this.windowMs, mtimeSet });
-    if (!mtimeSet && file.mtimeNs === file.ctimeNs) this.doubt(path, now);
+    // Its utimensat is due: without it the file was someone's of the same size (tar x, cp -p), scanned then.
+    if (!mtimeSet) this.doubt(path, now);
   }
 
   close(): void {

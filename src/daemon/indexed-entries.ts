@@ -42,19 +42,23 @@ export class IndexedEntries {
    * file: the same size, mtime to the nanosecond and permissions, what a scan compares), or the global
    * one is and this device's is none yet or a live one Syncthing is replacing (in a receive-only
    * folder a local deletion or change never reaches the global index: what is put back, or changed
-   * back, is a change). Nothing there: this device's entry is none or a deletion, or the global one
-   * is a deletion Syncthing applies. 'arriving' (`arriving` given, a file found by the walk of a new
+   * back, is a change). Nothing there: the global entry is a deletion, which Syncthing applies.
+   * 'arriving' (`arriving` given, a file found by the walk of a new
    * directory, this device not holding it yet): as it is on disk but for its mtime, which 1.19 sets
    * after the rename. Undefined: a scan has something to find.
    */
-  async holds(path: string, stats: BigIntStats | undefined, arriving = false): Promise<Held | undefined> {
-    const entry = await this.client.indexEntry(this.folderId, path);
-    if (entry === undefined) return stats === undefined ? 'indexed' : undefined;
+  async holds(path: string, stats: BigIntStats | undefined, arriving: boolean, signal?: AbortSignal): Promise<Held | undefined> {
+    const entry = await this.client.indexEntry(this.folderId, path, signal);
+    // Nothing there and nothing indexed may be a file created and gone before this device's scan of it
+    // reached the index (1.19 writes what it scanned in batches): a scan.
+    if (entry === undefined) return undefined;
     // 1.19 answers an entry this device has not got yet with an empty one.
     const localEmpty = entry.local.name === '';
     // Syncthing writes what the global index holds; an older version of its own is what it replaces.
     const localLive = localEmpty || (!entry.local.deleted && !entry.local.invalid);
-    if (stats === undefined) return localEmpty || entry.local.deleted || (entry.global.deleted && localLive) ? 'indexed' : undefined;
+    // Nothing there: only a deletion Syncthing applies is surely nothing to find; this device's own
+    // entry may not hold yet what was written and scanned moments ago.
+    if (stats === undefined) return entry.global.deleted ? 'indexed' : undefined;
     const same = stats.isDirectory() ? sameDirectory : sameFile;
     // What a scan compares against: this device's own entry; or what Syncthing writes: the global one.
     if (!localEmpty && same(entry.local, stats)) return 'indexed';

@@ -2,9 +2,19 @@ import type { BigIntStats } from 'node:fs';
 import type { SyncthingClient } from '../syncthing/client.js';
 import { IncomingWrites } from './incoming-writes.js';
 import { IndexedEntries } from './indexed-entries.js';
+import { NewDirectories } from './new-directories.js';
 
-/** Index lookups in flight at most, per folder. */
+/**
+ * Index lookups in flight at most, per folder. Past it a change is scanned at once, and a new
+ * directory gets no hold: its files are scanned as they come.
+ */
 const MAX_LOOKUPS = 128;
+/**
+ * How long a lookup may take, queued behind Syncthing's event long polls and scans on the one
+ * connection pool included, before the change is scanned without its answer: the changes of a path
+ * under lookup, and the scans below a new directory, wait for it.
+ */
+const LOOKUP_DEADLINE_MS = 1_000;
 
 /**
  * Which changes of a folder Syncthing is asked to scan: everyone's but its own. What IncomingWrites
@@ -21,6 +31,7 @@ export class LocalChanges {
   private readonly indexed: IndexedEntries | undefined;
   /** Paths being looked up in the index, and whether an event for them came meanwhile. */
   private readonly looking = new Map<string, { again: boolean }>();
+  private readonly directories: NewDirectories;
   private closed = false;
 
   constructor(
@@ -30,15 +41,16 @@ export class LocalChanges {
     client: SyncthingClient | undefined,
     private readonly scan: (path: string) => void,
     private readonly say: (message: string) => void,
-    options: { incoming?: ConstructorParameters<typeof IncomingWrites>[1] } = {},
+    options: { incoming?: ConstructorParameters<typeof IncomingWrites>[1]; directories?: ConstructorParameters<typeof NewDirectories>[1] } = {},
   ) {
     this.incoming = new IncomingWrites(root, {
       ...options.incoming,
       othersWrite: (path, error) => {
         if (error !== undefined) this.say(`telling whether Syncthing wrote ${folderId}/${path} failed: ${(error as Error).message}`);
-        this.scan(path);
+        this.request(path);
       },
     });
+    this.directories = new NewDirectories(scan, options.directories);
     this.indexed = client === undefined ? undefined : new IndexedEntries(client, folderId, root);
   }
 
@@ -59,44 +71,61 @@ export class LocalChanges {
     } catch (error) {
       // Scanned all the same: a scan too many costs little, a change left unscanned waits for Syncthing's watcher.
       this.say(`telling whether Syncthing wrote ${this.folderId}/${path} failed: ${(error as Error).message}`);
-      return this.scan(path);
+      return this.request(path);
     }
     const foundFile = found === true && stats?.isFile() === true;
     // Nothing there: a scan finds something only if this device's index holds it live (Syncthing
     // applying a deletion, or a name gone for a moment while Syncthing replaces the file, is not one).
     const ask = stats === undefined || stats.isDirectory() || foundFile || (verdict === 'unsure' && stats.isFile());
     // Past the bound (a mass deletion, a tree arriving), a scan, which Syncthing's scheduler coalesces, is cheaper than a lookup each.
-    if (this.indexed === undefined || path === '' || !ask || this.looking.size >= MAX_LOOKUPS) return this.scan(path);
+    if (this.indexed === undefined || path === '' || !ask || this.looking.size >= MAX_LOOKUPS) return this.request(path);
+    if (stats?.isDirectory() === true && (entry !== undefined || found === true)) this.directories.start(path);
     this.lookUp(this.indexed, path, stats, foundFile).catch((error: unknown) => {
+      if (this.closed) return;
       this.say(`judging ${this.folderId}/${path} failed: ${(error as Error).message}`);
-      this.scan(path);
+      this.someones(path);
     });
   }
 
   close(): void {
     this.closed = true;
     this.incoming.close();
+    this.directories.close();
+  }
+
+  /** Someone else's change: scanned, a new directory once it is filled. */
+  private someones(path: string): void {
+    if (!this.directories.confirm(path)) this.request(path);
+  }
+
+  /** A scan of the path, unless it waits for a new directory being filled. */
+  private request(path: string): void {
+    if (!this.directories.defer(path)) this.scan(path);
   }
 
   private async lookUp(indexed: IndexedEntries, path: string, stats: BigIntStats | undefined, arriving: boolean): Promise<void> {
     const lookup = { again: false };
     this.looking.set(path, lookup);
     let held;
+    const deadline = AbortSignal.timeout(LOOKUP_DEADLINE_MS);
     try {
-      held = await indexed.holds(path, stats, arriving);
+      held = await indexed.holds(path, stats, arriving, deadline);
     } catch (error) {
-      this.say(`looking up ${this.folderId}/${path} in Syncthing's index failed: ${(error as Error).message}`);
+      // Past the deadline the answer is a scan, as for any lookup that failed; only a failure is news.
+      if (!deadline.aborted) this.say(`looking up ${this.folderId}/${path} in Syncthing's index failed: ${(error as Error).message}`);
     } finally {
       this.looking.delete(path);
     }
     if (this.closed) return;
     if (held === undefined) {
-      // Gone when looked at, there again now (1.19 moves the old version to .stversions, then renames
-      // the new one in): judged as what is there.
-      if (stats === undefined && indexed.look(path) !== undefined) return this.changed(path);
+      // Gone when looked at, a file there again now (1.19 moves the old version to .stversions, then
+      // renames the new one in): judged as what is there. A directory back in place may not hold what
+      // the one that went did: scanned.
+      if (stats === undefined && indexed.look(path)?.isFile() === true) return this.changed(path);
       // Not held, or the lookup failed: a scan, which also covers what changed meanwhile.
-      return this.scan(path);
+      return this.someones(path);
     }
+    this.directories.release(path);
     if (stats?.isFile() === true) this.incoming.adopt(path, stats, held === 'indexed');
     // What changed meanwhile is judged now, against what the index said.
     if (lookup.again) this.changed(path);

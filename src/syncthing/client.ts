@@ -241,8 +241,8 @@ export class SyncthingClient {
   }
 
   /** What the index holds for a path, undefined when it holds nothing for it. */
-  indexEntry(folder: string, file: string): Promise<DbFile | undefined> {
-    return this.call('GET', '/rest/db/file', { query: { folder, file }, absentOn404: true });
+  indexEntry(folder: string, file: string, signal?: AbortSignal): Promise<DbFile | undefined> {
+    return this.call('GET', '/rest/db/file', { query: { folder, file }, absentOn404: true, signal });
   }
 
   pendingDevices(): Promise<PendingDevices> {

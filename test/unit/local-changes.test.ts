@@ -12,6 +12,8 @@ import type { DbFile, DbFileVersion } from '../../src/syncthing/rest-types.js';
  * holds and when it answers is what these tests are about; test/integration/receive-scans.test.ts
  * proves the whole against a real Syncthing.
  */
+const QUIET_MS = 150;
+
 describe('which changes Syncthing is asked to scan', () => {
   let root: string;
   let scanned: string[];
@@ -21,9 +23,10 @@ describe('which changes Syncthing is asked to scan', () => {
   let pending: { path: string; answer: (entry: DbFile | undefined) => void; fail: (error: Error) => void }[];
 
   const client = {
-    indexEntry: (_folder: string, path: string) =>
+    indexEntry: (_folder: string, path: string, signal?: AbortSignal) =>
       new Promise<DbFile | undefined>((answer, fail) => {
         pending.push({ path, answer, fail });
+        signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
       }),
   } as unknown as SyncthingClient;
 
@@ -33,7 +36,7 @@ describe('which changes Syncthing is asked to scan', () => {
     scanned = [];
     said = [];
     pending = [];
-    changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), (message) => said.push(message), { incoming: { settleMs: 60_000 } });
+    changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), (message) => said.push(message), { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, capMs: 10 * QUIET_MS } });
   });
   afterEach(async () => {
     changes.close();
@@ -41,6 +44,7 @@ describe('which changes Syncthing is asked to scan', () => {
   });
 
   const stats = (path: string) => lstatSync(join(root, path), { bigint: true });
+  const quiet = () => new Promise((resolve) => setTimeout(resolve, 3 * QUIET_MS));
   const answered = () => new Promise((resolve) => setImmediate(resolve));
 
   /** An index entry as 1.19 answers it, for what is on disk at `path` now (undefined: this device has none). */
@@ -118,7 +122,7 @@ describe('which changes Syncthing is asked to scan', () => {
     expect(scanned).toEqual(['docs/report.md']);
   });
 
-  it('scans a deletion only if this device holds the file live, and judges a name back in place as what is there', async () => {
+  it('scans a deletion unless Syncthing applies one, and judges a file back in place as what is there', async () => {
     await writeFile(join(root, 'docs', 'kept.md'), 'x\n');
     const live = version('docs/kept.md');
     await unlink(join(root, 'docs', 'kept.md'));
@@ -126,17 +130,22 @@ describe('which changes Syncthing is asked to scan', () => {
     pending.shift()!.answer({ global: live, local: live, availability: null });
     await answered();
     expect(scanned).toEqual(['docs/kept.md']);
-    // Never held here, or held as deleted, or a deletion Syncthing applies: nothing for a scan to find.
+    // A deletion Syncthing applies: nothing for a scan to find.
+    changes.changed('docs/applied.md', null);
+    pending.shift()!.answer({ global: { ...live, deleted: true }, local: live, availability: null });
+    await answered();
+    expect(scanned).toEqual(['docs/kept.md']);
+    // Not indexed, or deleted here already: this device's scan of what was there may not have reached the index yet.
     for (const [name, entry] of [
       ['never.md', undefined],
       ['deleted.md', { global: live, local: { ...live, deleted: true }, availability: null }],
-      ['applied.md', { global: { ...live, deleted: true }, local: live, availability: null }],
     ] as const) {
       changes.changed(`docs/${name}`, null);
       pending.shift()!.answer(entry);
       await answered();
     }
-    expect(scanned).toEqual(['docs/kept.md']);
+    expect(scanned).toEqual(['docs/kept.md', 'docs/never.md', 'docs/deleted.md']);
+    scanned.length = 0;
     // Gone while the new version's temporary file is there (1.19 moving the old one to .stversions): Syncthing's, no lookup.
     await writeFile(join(root, 'docs', '.syncthing.moved.md.tmp'), 'new version\n');
     changes.changed('docs/.syncthing.moved.md.tmp');
@@ -147,14 +156,68 @@ describe('which changes Syncthing is asked to scan', () => {
     pending.shift()!.answer({ global: live, local: live, availability: null });
     await answered();
     // Put back by someone before the answer: judged as what is there, someone else's.
-    expect(scanned).toEqual(['docs/kept.md', 'docs/gone.md']);
+    expect(scanned).toEqual(['docs/gone.md']);
+    // A directory moved away and another made in its place: what went with the first is scanned.
+    await mkdir(join(root, 'docs', 'moved'));
+    const directory = version('docs/moved');
+    changes.changed('docs/moved', null);
+    pending.shift()!.answer({ global: directory, local: directory, availability: null });
+    await answered();
+    expect(scanned).toEqual(['docs/gone.md', 'docs/moved']);
+  });
+
+  it("scans a directory someone made once, when what lands in it pauses; in one Syncthing made, each scan asked meanwhile", async () => {
+    // Someone's: the index does not hold it. What is written into it meanwhile waits, and is scanned with it.
+    await mkdir(join(root, 'docs', 'mine'));
+    changes.changed('docs/mine', stats('docs/mine'));
+    await writeFile(join(root, 'docs', 'mine', 'a.md'), '');
+    changes.changed('docs/mine/a.md', stats('docs/mine/a.md'));
+    pending.shift()!.answer(undefined);
+    await answered();
+    await writeFile(join(root, 'docs', 'mine', 'a.md'), 'written\n');
+    changes.changed('docs/mine/a.md');
+    expect(scanned).toEqual([]);
+    await quiet();
+    expect(scanned).toEqual(['docs/mine']);
+    // Changes going on without a pause: scanned at the cap all the same.
+    await mkdir(join(root, 'docs', 'busy'));
+    changes.changed('docs/busy', stats('docs/busy'));
+    pending.shift()!.answer(undefined);
+    for (let i = 0; i < 40 && !scanned.includes('docs/busy'); i++) {
+      await writeFile(join(root, 'docs', 'busy', `f${i}.md`), 'x\n');
+      changes.changed(`docs/busy/f${i}.md`, stats(`docs/busy/f${i}.md`));
+      await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 2));
+    }
+    expect(scanned).toEqual(['docs/mine', 'docs/busy']);
+    // Syncthing's: a person's file in it, written while the lookup ran, is scanned once it answers.
+    await mkdir(join(root, 'docs', 'theirs'));
+    changes.changed('docs/theirs', stats('docs/theirs'));
+    await writeFile(join(root, 'docs', 'theirs', 'answer.md'), 'a person wrote this\n');
+    changes.changed('docs/theirs/answer.md', stats('docs/theirs/answer.md'));
+    expect(scanned).toEqual(['docs/mine', 'docs/busy']);
+    pending.shift()!.answer({ global: version('docs/theirs'), local: version(undefined), availability: null });
+    await answered();
+    expect(scanned).toEqual(['docs/mine', 'docs/busy', 'docs/theirs/answer.md']);
+    await writeFile(join(root, 'docs', 'theirs', 'answer.md'), 'a person wrote this, then more\n');
+    changes.changed('docs/theirs/answer.md');
+    expect(scanned.at(-1)).toBe('docs/theirs/answer.md');
+    expect(scanned).toHaveLength(4);
+  });
+
+  it('scans a change whose lookup has not answered by its deadline', async () => {
+    await writeFile(join(root, 'docs', 'slow.md'), 'x\n');
+    changes.changed('docs/slow.md', undefined, true);
+    expect(pending).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(scanned).toEqual(['docs/slow.md']);
+    expect(said).toEqual([]);
   });
 
   it('scans when a lookup fails, and past the bound of lookups in flight', async () => {
     await mkdir(join(root, 'docs', 'new'));
     changes.changed('docs/new', stats('docs/new'));
     pending.shift()!.fail(new Error('Syncthing restarting'));
-    await answered();
+    await quiet();
     expect(scanned).toEqual(['docs/new']);
     expect(said).toEqual(["looking up shared/docs/new in Syncthing's index failed: Syncthing restarting"]);
     for (let i = 0; i < 130; i++) await mkdir(join(root, 'docs', `d${i}`));

@@ -1,0 +1,104 @@
+/**
+ * Holds the scans of what lands in a directory that just appeared until it has been filled. A scan
+ * of a file in a directory Syncthing does not know yet walks that whole directory, and a program
+ * filling one creates each file, then writes it: a scan between the two gives the peers an empty
+ * first version, which they pull, then keep in .stversions once the written one comes (measured: the
+ * first file of most of 20 new directories, in a burst of 200 files). So while its lookup in the
+ * index runs, the scans asked for below a new directory wait; if it is Syncthing's they are asked
+ * then, one by one; if it is someone else's, the directory is scanned once, when nothing has changed
+ * below it for `quietMs`, or `capMs` after it appeared while changes go on.
+ */
+export class NewDirectories {
+  private readonly held = new Map<string, Hold>();
+  private readonly quietMs: number;
+  private readonly capMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly scan: (path: string) => void,
+    options: { quietMs?: number; capMs?: number; now?: () => number } = {},
+  ) {
+    this.quietMs = options.quietMs ?? 100;
+    this.capMs = options.capMs ?? 1_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A directory (folder-relative, '/'-separated, not the root) appeared; one inside a held one is covered by it. */
+  start(dir: string): void {
+    if (this.covering(dir) !== undefined) return;
+    const now = this.now();
+    this.held.set(dir, { since: now, last: now, deferred: new Set(), someones: false, timer: undefined });
+  }
+
+  /** Whether a scan of `path` waits for a held directory at or above it (it does, and counts as a change there). */
+  defer(path: string): boolean {
+    const hold = this.covering(path);
+    if (hold === undefined) return false;
+    hold.last = this.now();
+    if (!hold.someones) hold.deferred.add(path);
+    return true;
+  }
+
+  /** The directory is Syncthing's: the scans asked below it meanwhile are asked now. False: not held itself. */
+  release(dir: string): boolean {
+    const hold = this.held.get(dir);
+    if (hold === undefined) return false;
+    this.held.delete(dir);
+    clearTimeout(hold.timer);
+    for (const path of hold.deferred) this.scan(path);
+    return true;
+  }
+
+  /** The directory is someone else's: scanned once what lands in it pauses. False: not held itself. */
+  confirm(dir: string): boolean {
+    const hold = this.held.get(dir);
+    if (hold === undefined) return false;
+    hold.someones = true;
+    hold.deferred.clear();
+    this.arm(dir, hold);
+    return true;
+  }
+
+  close(): void {
+    for (const hold of this.held.values()) clearTimeout(hold.timer);
+    this.held.clear();
+  }
+
+  private arm(dir: string, hold: Hold): void {
+    // Confirmed again (looked up once more while it waits): one timer still.
+    clearTimeout(hold.timer);
+    const now = this.now();
+    const wait = Math.min(hold.last + this.quietMs, hold.since + this.capMs) - now;
+    if (wait <= 0) {
+      this.held.delete(dir);
+      this.scan(dir);
+      return;
+    }
+    hold.timer = setTimeout(() => {
+      if (this.held.get(dir) === hold) this.arm(dir, hold);
+    }, wait);
+  }
+
+  /** The held directory at or above a path; a walk up its parents, skipped while nothing is held (every event asks). */
+  private covering(path: string): Hold | undefined {
+    if (this.held.size === 0) return undefined;
+    for (let at = path; ; ) {
+      const hold = this.held.get(at);
+      if (hold !== undefined) return hold;
+      const slash = at.lastIndexOf('/');
+      if (slash < 0) return undefined;
+      at = at.slice(0, slash);
+    }
+  }
+}
+
+interface Hold {
+  since: number;
+  /** The last change below it. */
+  last: number;
+  /** The scans asked below it while its lookup runs. */
+  deferred: Set<string>;
+  /** Someone else's: scanned as a whole once filled. */
+  someones: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
