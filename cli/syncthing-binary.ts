@@ -10,6 +10,7 @@ export async function locateSyncthing(context: Context): Promise<SyncthingBinary
     explicit: context.options.syncthing,
     env: context.env,
     cacheDir: defaultCacheDir(context.env),
+    inspections: context.layout.syncthingInspectionsFile,
     onProgress: (received, total) => {
       if (!showProgress) return;
       const percent = total ? Math.floor((100 * received) / total) : -1;

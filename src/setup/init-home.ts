@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
-import type { SyncthingBinary } from '../syncthing/binary.js';
+import { rememberInspection, type SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
 import { newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
 import { saveConfig, tryLoadConfig, withConfigLock, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
@@ -95,6 +95,8 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await saveConfig(layout, config);
+  // The binary was looked up before this home had a state directory to record it in.
+  await rememberInspection(layout.syncthingInspectionsFile, options.binary);
   return { config, created: existing === undefined, repaired };
 }
 

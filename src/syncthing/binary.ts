@@ -1,13 +1,15 @@
 /**
  * Finds the Syncthing binary botsync runs, in DESIGN's order: an explicit path, the verified download
  * in the cache, `syncthing` on PATH, and finally a fresh verified download. Every candidate is asked
- * for its version, so nothing older than 1.19 (or not Syncthing at all) is ever handed on.
+ * for its version, so nothing older than 1.19 (or not Syncthing at all) is ever handed on; a home
+ * remembers the answers (see Inspections), so that the same file is not asked again at every start.
  */
-import { constants } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { BotsyncError, isBotsyncError } from '../errors.js';
+import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
+import { pathExists, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { passedOnEnv } from './command-line.js';
 import { cachedBinaryPath, downloadSyncthing, type ProgressCallback } from './download.js';
 import { PINNED_RELEASE, type PinnedRelease } from './release.js';
@@ -39,6 +41,8 @@ export interface FindSyncthingOptions {
   /** Node's names; default: this machine. */
   platform?: string;
   arch?: string;
+  /** The home's record of the binaries it inspected (Layout.syncthingInspectionsFile); none: every candidate is run. */
+  inspections?: string;
 }
 
 export const MIN_SYNCTHING_VERSION = '1.19';
@@ -62,12 +66,19 @@ export function parseSyncthingVersion(text: string): SyncthingVersion | undefine
 }
 
 export async function findSyncthing(opts: FindSyncthingOptions): Promise<SyncthingBinary> {
+  const inspections = await Inspections.load(opts.inspections);
+  const binary = await lookUp(opts, (candidate) => inspections.inspect(candidate));
+  await inspections.save();
+  return binary;
+}
+
+async function lookUp(opts: FindSyncthingOptions, inspect: (binary: string) => Promise<Inspection>): Promise<SyncthingBinary> {
   const env = opts.env ?? process.env;
   const platform = opts.platform ?? process.platform;
 
   const explicit = opts.explicit ?? (env.BOTSYNC_SYNCTHING || undefined);
   if (explicit !== undefined) {
-    return useExplicit(path.resolve(explicit), opts.explicit !== undefined ? '--syncthing' : 'BOTSYNC_SYNCTHING');
+    return useExplicit(path.resolve(explicit), opts.explicit !== undefined ? '--syncthing' : 'BOTSYNC_SYNCTHING', inspect);
   }
 
   const release = opts.release ?? PINNED_RELEASE;
@@ -110,7 +121,7 @@ export async function findSyncthing(opts: FindSyncthingOptions): Promise<Syncthi
   throw missing(skipped);
 }
 
-async function useExplicit(binary: string, via: string): Promise<SyncthingBinary> {
+async function useExplicit(binary: string, via: string, inspect: (binary: string) => Promise<Inspection>): Promise<SyncthingBinary> {
   const result = await inspect(binary);
   if (result.ok) return found(binary, result.version, 'explicit');
   if (result.problem === 'missing') {
@@ -131,7 +142,7 @@ async function findOnPath(env: NodeJS.ProcessEnv, platform: string): Promise<str
     // Relative entries (including the empty one, meaning ".") would run whatever the cwd holds.
     if (!p.isAbsolute(dir)) continue;
     const candidate = p.join(dir, name);
-    if (!(await isExecutableFile(candidate))) continue;
+    if ((await executableStats(candidate)) === undefined) continue;
     // Unresolvable only if it vanished a moment ago; inspect() will then report it as missing.
     const real = await realpath(candidate).catch(() => candidate);
     if (seen.has(real)) continue;
@@ -141,10 +152,8 @@ async function findOnPath(env: NodeJS.ProcessEnv, platform: string): Promise<str
   return candidates;
 }
 
-async function inspect(binary: string): Promise<Inspection> {
-  if (!(await isExecutableFile(binary))) {
-    return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
-  }
+/** Runs `binary --version`: what it is, if it is a Syncthing botsync can use. */
+async function runVersion(binary: string): Promise<Inspection> {
   const result = await execa(binary, ['--version'], {
     env: passedOnEnv(),
     extendEnv: false,
@@ -156,7 +165,10 @@ async function inspect(binary: string): Promise<Inspection> {
   if (result.failed) {
     return { ok: false, problem: 'failed', reason: `${binary} --version failed: ${result.shortMessage ?? 'unknown error'}` };
   }
-  const version = parseSyncthingVersion(result.all ?? '');
+  return judged(binary, parseSyncthingVersion(result.all ?? ''));
+}
+
+function judged(binary: string, version: SyncthingVersion | undefined): Inspection {
   if (version === undefined) {
     return { ok: false, problem: 'failed', reason: `${binary} --version did not report a Syncthing version` };
   }
@@ -166,18 +178,106 @@ async function inspect(binary: string): Promise<Inspection> {
   return { ok: true, version };
 }
 
+/** A file as the file system knows it: any replacement, rewrite, touch or chmod changes it (ctime cannot be set back). */
+function identityOf(stats: BigIntStats): string {
+  return [stats.dev, stats.ino, stats.size, stats.mode, stats.mtimeNs, stats.ctimeNs].join(':');
+}
+
+/**
+ * The versions a home's binaries reported, by path, each with the identity its file had while it
+ * answered. A file whose identity is the same now is the same file and is not run again; any other
+ * is inspected anew (and a failed inspection is never remembered). The record lives in the home's
+ * 0700 state directory, 0600: whoever can write there controls the home anyway. A home not set up
+ * yet has no such directory: its first daemon writes the record.
+ */
+class Inspections {
+  private changed = false;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly known: Record<string, { identity: string; version: string }>,
+  ) {}
+
+  static async load(file: string | undefined): Promise<Inspections> {
+    if (file === undefined) return new Inspections(undefined, {});
+    const saved = await readJsonFile(file).catch((error: unknown) => {
+      // A record is only a shortcut: an unreadable one means every binary is asked again, and the
+      // next save replaces it.
+      if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
+      throw error;
+    });
+    return new Inspections(file, isRecord(saved) ? saved : {});
+  }
+
+  async inspect(binary: string): Promise<Inspection> {
+    const before = await executableStats(binary);
+    if (before === undefined) return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
+    const identity = identityOf(before);
+    const known = this.known[binary];
+    if (known?.identity === identity) return judged(binary, parseSyncthingVersion(`v${known.version}`));
+    const result = await runVersion(binary);
+    // Remembered only if the file that answered is still the one looked at before it ran.
+    const after = await executableStats(binary);
+    if (result.ok && after !== undefined && identityOf(after) === identity) {
+      answeredHere.set(binary, { identity, version: result.version.version });
+      this.add(binary, { identity, version: result.version.version });
+    }
+    return result;
+  }
+
+  add(binary: string, answer: { identity: string; version: string }): void {
+    this.known[binary] = answer;
+    this.changed = true;
+  }
+
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.changed || !(await pathExists(path.dirname(this.file)))) return;
+    await writeJsonAtomic(this.file, this.known).catch((error: unknown) => {
+      // Not written (a full disk, a read-only home): the binary was inspected all the same, and the
+      // next start inspects it again. Anything but a file system failure is a bug, and thrown.
+      if (errnoCode(error) === undefined) throw error;
+    });
+  }
+}
+
+/** What the binaries run by this process answered, for rememberInspection. */
+const answeredHere = new Map<string, { identity: string; version: string }>();
+
+/**
+ * Records in a home just set up what its binary answered when this process looked it up (before the
+ * home's state directory existed), if the file is still the one that answered: the home's first
+ * daemon then need not ask it again.
+ */
+export async function rememberInspection(file: string, binary: SyncthingBinary): Promise<void> {
+  const answer = answeredHere.get(binary.path);
+  const now = answer === undefined ? undefined : await executableStats(binary.path);
+  if (answer === undefined || now === undefined || identityOf(now) !== answer.identity) return;
+  const inspections = await Inspections.load(file);
+  inspections.add(binary.path, answer);
+  await inspections.save();
+}
+
+function isRecord(value: unknown): value is Record<string, { identity: string; version: string }> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    Object.values(value).every((entry) => typeof entry === 'object' && entry !== null && typeof entry.identity === 'string' && typeof entry.version === 'string')
+  );
+}
+
 function isSupported(version: SyncthingVersion): boolean {
   return version.major !== MIN_MAJOR ? version.major > MIN_MAJOR : version.minor >= MIN_MINOR;
 }
 
-async function isExecutableFile(file: string): Promise<boolean> {
+/** The file's stats when it is an executable regular file; undefined when it is not runnable. */
+async function executableStats(file: string): Promise<BigIntStats | undefined> {
   try {
-    if (!(await stat(file)).isFile()) return false;
+    const stats = await stat(file, { bigint: true });
+    if (!stats.isFile()) return undefined;
     await access(file, constants.X_OK);
-    return true;
+    return stats;
   } catch {
     // Any failure here (ENOENT, EACCES, ENOTDIR, ELOOP) means the same thing: not runnable.
-    return false;
+    return undefined;
   }
 }
 

@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { findSyncthing, parseSyncthingVersion } from '../../src/syncthing/binary.js';
+import { findSyncthing, parseSyncthingVersion, rememberInspection } from '../../src/syncthing/binary.js';
 import { defaultCacheDir } from '../../src/workspace/cache-dir.js';
 import type { PinnedRelease } from '../../src/syncthing/release.js';
 import { rejection } from '../helpers/rejection.js';
@@ -174,6 +174,105 @@ describe('findSyncthing', () => {
     const error = await rejection(findSyncthing({ env: { PATH: '' }, cacheDir, release: NO_DOWNLOADS, download: false }));
     expect(error.code).toBe('SYNCTHING_MISSING');
     expect(error.message).toContain(`${broken} --version failed`);
+  });
+});
+
+/** A fake Syncthing that also counts its runs, one line each in `runs`. */
+async function countingSyncthing(file: string, version: string, runs: string): Promise<string> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `#!/bin/sh\necho run >> '${runs}'\necho 'syncthing v${version} "Fake" (go1.22.1 linux-amd64) test@test 2024-01-01 00:00:00 UTC'\n`, { mode: 0o755 });
+  return file;
+}
+
+async function runCount(runs: string): Promise<number> {
+  return (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter((line) => line === 'run').length;
+}
+
+describe('findSyncthing with a home\'s record of inspections', () => {
+  async function setUp() {
+    const dir = await tempDir('inspections');
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { mode: 0o700 });
+    const runs = join(dir, 'runs');
+    const binary = await countingSyncthing(join(dir, 'bin', 'syncthing'), '1.27.0', runs);
+    return { dir, stateDir, runs, binary, inspections: join(stateDir, 'syncthing-binaries.json') };
+  }
+
+  it('asks an unchanged binary once, remembering its answer in a 0600 file', async () => {
+    const { runs, binary, inspections } = await setUp();
+    const first = await findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS });
+    const second = await findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS });
+    expect(first).toEqual({ path: binary, version: '1.27.0', major: 1, source: 'explicit' });
+    expect(second).toEqual(first);
+    expect(await runCount(runs)).toBe(1);
+    expect((await stat(inspections)).mode & 0o777).toBe(0o600);
+  });
+
+  it('asks again a binary replaced, rewritten or touched since, and refuses one that became too old', async () => {
+    const { runs, binary, inspections } = await setUp();
+    const look = () => findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS });
+    await look();
+    // The same size and content, only its times changed.
+    await utimes(binary, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect((await look()).version).toBe('1.27.0');
+    expect(await runCount(runs)).toBe(2);
+    // Replaced by another file at the same path.
+    await rm(binary);
+    await countingSyncthing(binary, '1.28.1', runs);
+    expect((await look()).version).toBe('1.28.1');
+    expect(await runCount(runs)).toBe(3);
+    // Rewritten in place to a version botsync cannot use: refused, whatever the record said.
+    await countingSyncthing(binary, '1.18.0', runs);
+    expect((await rejection(look())).code).toBe('SYNCTHING_TOO_OLD');
+    // A binary no longer executable is not run at all.
+    await chmod(binary, 0o644);
+    expect((await rejection(look())).code).toBe('SYNCTHING_MISSING');
+    expect(await runCount(runs)).toBe(4);
+  });
+
+  it('does not remember a failed inspection', async () => {
+    const { runs, binary, inspections } = await setUp();
+    await writeFile(binary, `#!/bin/sh\necho run >> '${runs}'\nexit 3\n`, { mode: 0o755 });
+    for (let i = 0; i < 2; i++) expect((await rejection(findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS }))).code).toBe('SYNCTHING_FAILED');
+    expect(await runCount(runs)).toBe(2);
+  });
+
+  it('replaces an unreadable record, and writes none where the home has no state directory yet', async () => {
+    const { dir, runs, binary, inspections } = await setUp();
+    await writeFile(inspections, '{ not json', { mode: 0o600 });
+    await findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS });
+    await findSyncthing({ explicit: binary, cacheDir: root, inspections, release: NO_DOWNLOADS });
+    expect(await runCount(runs)).toBe(1);
+
+    const notYet = join(dir, 'no-home', '.botsync', 'syncthing-binaries.json');
+    await findSyncthing({ explicit: binary, cacheDir: root, inspections: notYet, release: NO_DOWNLOADS });
+    await expect(stat(dirname(notYet))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('records, once the home exists, what the binary answered before, unless it changed since', async () => {
+    const { dir, runs, binary } = await setUp();
+    const later = join(dir, 'later', 'syncthing-binaries.json');
+    const found = await findSyncthing({ explicit: binary, cacheDir: root, inspections: later, release: NO_DOWNLOADS });
+    await mkdir(dirname(later), { mode: 0o700 });
+    await rememberInspection(later, found);
+    await findSyncthing({ explicit: binary, cacheDir: root, inspections: later, release: NO_DOWNLOADS });
+    expect(await runCount(runs)).toBe(1);
+
+    const other = join(dir, 'other', 'syncthing-binaries.json');
+    await mkdir(dirname(other), { mode: 0o700 });
+    await rm(binary);
+    await countingSyncthing(binary, '1.27.0', runs);
+    await rememberInspection(other, found);
+    await expect(stat(other)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("remembers the real Syncthing's version", async () => {
+    const { stateDir, inspections } = await setUp();
+    const { stdout } = await execa(REAL_SYNCTHING, ['--version']);
+    const found = await findSyncthing({ env: { PATH: dirname(REAL_SYNCTHING) }, cacheDir: await tempDir('cache'), download: false, inspections });
+    const record = JSON.parse(await readFile(join(stateDir, 'syncthing-binaries.json'), 'utf8'));
+    expect(record[REAL_SYNCTHING].version).toBe(parseSyncthingVersion(stdout)!.version);
+    expect(await findSyncthing({ env: { PATH: dirname(REAL_SYNCTHING) }, cacheDir: await tempDir('cache'), download: false, inspections })).toEqual(found);
   });
 });
 
