@@ -60,8 +60,8 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
   const guiAddress = `127.0.0.1:${await freePort()}`;
   const listenPort = await listenPortFor(network);
   const apiKey = newApiKey();
-  const deviceId = await generateSyncthingHome(layout, options.binary);
-  const login = await newGuiLogin();
+  // bcrypt's rounds run here while Syncthing's generate runs in its own process.
+  const [deviceId, login] = await Promise.all([generateSyncthingHome(layout, options.binary), newGuiLogin()]);
   await hardenConfig(configXmlPath(layout.syncthingHome), {
     network,
     listenPort,
