@@ -11,10 +11,11 @@ import { ownAddresses } from '../../src/mesh/own-addresses.js';
 import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
 import { parseInterval } from '../../src/lib/time/duration.js';
+import { pathExists } from '../../src/lib/state-file.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
-import { startDaemonFor } from '../daemon-start.js';
+import { holdDaemonFor, startDaemonFor } from '../daemon-start.js';
 import { bold, dim, yellow } from '../output.js';
 import { directCodeOf, relayFor } from '../pairing.js';
 import { networkFrom, serversFrom, storeServers } from '../servers.js';
@@ -39,9 +40,14 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
   const servers = serversFrom(context);
 
   const binary = await locateSyncthing(context);
+  // A home not set up yet: its daemon's process starts now, and loads while this one sets the home up.
+  const held = (await pathExists(context.layout.configFile)) ? undefined : await holdDaemonFor(context);
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays });
-  const daemon = startDaemonFor(context);
+  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays }).catch((error: unknown) => {
+    held?.release();
+    throw error;
+  });
+  const daemon = held?.start() ?? startDaemonFor(context);
   if (direct === undefined && created) {
     await pairWhileTheDaemonStarts(context, code!, config, daemon, timeoutMs);
     return;

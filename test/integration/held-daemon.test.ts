@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdDaemon } from '../../src/daemon/control.js';
+import { layoutFor } from '../../src/workspace/layout.js';
+import { CLI, destroyAll, isAlive, processesMatching, requirePrerequisites, TEST_ENV, TestHome, waitFor } from '../helpers/harness.js';
+
+/**
+ * A daemon held by its starter (`join` on a new home spawns it before setting the home up, so that
+ * it loads meanwhile): it starts only when told, and a starter that lets go of it first leaves no
+ * process and nothing started behind.
+ */
+describe('a held daemon', () => {
+  beforeAll(() => requirePrerequisites());
+  afterAll(destroyAll);
+
+  const envOf = (home: TestHome) => ({ ...process.env, ...TEST_ENV, ...home.env });
+  const daemonsOf = (home: TestHome) => processesMatching(`${CLI} daemon --home ${home.home}`);
+
+  it('waits to be told; let go first, it exits without starting anything; told, it runs the home', async () => {
+    const home = await TestHome.create('botsync-held-');
+    const layout = layoutFor(home.home);
+    await home.init('human', 'bob');
+    await home.run(['stop']);
+    const released = await holdDaemon(layout, CLI, envOf(home));
+    const [pid] = await waitFor(() => (daemonsOf(home).length > 0 ? daemonsOf(home) : undefined), 'the held daemon to exist');
+    // Long enough for a daemon that did not wait to take the lock and start Syncthing (about 1 s here).
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(isAlive(pid!)).toBe(true);
+    expect(await home.daemonState()).toBeUndefined();
+    expect(processesMatching(layout.syncthingHome)).toEqual([]);
+    released.release();
+    await waitFor(() => !isAlive(pid!), 'the released daemon to exit');
+    expect(await home.daemonState()).toBeUndefined();
+    expect((await home.status()).daemon.running).toBe(false);
+
+    const held = await holdDaemon(layout, CLI, envOf(home));
+    const started = await held.start();
+    expect(started.alreadyRunning).toBe(false);
+    const status = await home.status();
+    expect(status.daemon).toMatchObject({ running: true, pid: started.pid });
+    expect(status.syncthing.running).toBe(true);
+    await home.destroy();
+  }, 120_000);
+
+  it('finds the daemon that won the home meanwhile, and leaves it the only one', async () => {
+    const home = await TestHome.create('botsync-held-');
+    const held = await holdDaemon(layoutFor(home.home), CLI, envOf(home));
+    // init starts a daemon of its own while this one is held.
+    await home.init('human', 'bob');
+    const running = (await home.status()).daemon.pid as number;
+    expect(await held.start()).toEqual({ pid: running, alreadyRunning: true });
+    await waitFor(() => daemonsOf(home).length === 1, 'the held daemon to exit');
+    expect(daemonsOf(home)).toEqual([running]);
+    await home.destroy();
+  }, 120_000);
+});
