@@ -83,17 +83,23 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
 
 /**
  * A home set up just now pairs while its daemon starts, the two about as long: its addresses are those
- * of its configuration, all a Syncthing that never ran could report. The exchange is the same. When
- * the daemon fails after the host accepted this machine, the host is kept in config.json before the
- * failure is told, so that the next `botsync start` connects the pairing.
+ * of its configuration, all a Syncthing that never ran could report. The exchange is the same. The
+ * host goes into config.json as soon as it is known: a daemon still starting then shares the folders
+ * with it in its first apply, and a daemon that fails is told after the host is kept, so that the
+ * next `botsync start` connects the pairing. The machines the host introduces are added once the
+ * daemon runs, which announces them.
  */
 async function pairWhileTheDaemonStarts(context: Context, code: PairingCode, config: BotsyncConfig, daemon: Promise<unknown>, timeoutMs: number | undefined): Promise<void> {
-  const [started, paired] = await Promise.allSettled([daemon, pair(context, code, config, ownAddresses(config, undefined))]);
+  let running = false;
+  const starting = daemon.then(() => void (running = true));
+  const pairing = pair(context, code, config, ownAddresses(config, undefined)).then(async (host) => {
+    // Once the daemon runs, addHostAndItsPeers below adds the host and its peers in one apply.
+    if (!running) await addPairedPeer(context.layout, host);
+    return host;
+  });
+  const [started, paired] = await Promise.allSettled([starting, pairing]);
   if (paired.status === 'rejected') throw paired.reason;
-  if (started.status === 'rejected') {
-    await addPairedPeer(context.layout, paired.value);
-    throw started.reason;
-  }
+  if (started.status === 'rejected') throw started.reason;
   await addHostAndItsPeers(context.layout, paired.value);
   await connectAndReport(context, config, paired.value, timeoutMs);
 }
