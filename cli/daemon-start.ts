@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { holdDaemon, startDaemon, type HeldDaemon, type StartResult } from '../src/daemon/control.js';
+import { holdDaemon, startDaemon, type HeldNewDaemon, type StartResult } from '../src/daemon/control.js';
 import type { Context } from './context.js';
 
 /** Starts the daemon, handing it the Syncthing binary chosen on this command line. */
@@ -8,7 +8,7 @@ export function startDaemonFor(context: Context): Promise<StartResult> {
 }
 
 /** For a home about to be set up: the daemon's process, loading while this one sets the home up (control.ts). */
-export function holdDaemonFor(context: Context): Promise<HeldDaemon> {
+export function holdDaemonFor(context: Context): Promise<HeldNewDaemon> {
   return holdDaemon(context.layout, context.entry, daemonEnv(context));
 }
 

@@ -39,9 +39,12 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
   }
   const servers = serversFrom(context);
 
-  const binary = await locateSyncthing(context);
   // A home not set up yet: its daemon's process starts now, and loads while this one sets the home up.
   const held = (await pathExists(context.layout.configFile)) ? undefined : await holdDaemonFor(context);
+  const binary = await locateSyncthing(context).catch(async (error: unknown) => {
+    await held?.abandon();
+    throw error;
+  });
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
   const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays }).catch((error: unknown) => {
     held?.release();

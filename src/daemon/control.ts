@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { BotsyncError } from '../errors.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Layout } from '../workspace/layout.js';
@@ -35,6 +35,12 @@ export interface HeldDaemon {
   release(): void;
 }
 
+/** A daemon held for a home not set up yet (holdDaemon). */
+export interface HeldNewDaemon extends HeldDaemon {
+  /** Lets it go, and removes the directories made for its output: for a setup that failed before it wrote anything. */
+  abandon(): Promise<void>;
+}
+
 /**
  * Starts the daemon for a home as a detached process running `botsync daemon`, and waits until it
  * reports that Syncthing answers (or why it could not start). `entry` is the botsync CLI script.
@@ -50,11 +56,19 @@ export async function startDaemon(layout: Layout, entry: string, env: NodeJS.Pro
  * For a home being set up (no daemon can hold it yet): the daemon's process starts now, and loads
  * its code while the caller sets the home up; it starts, takes the lock and reads config.json only on
  * `start()`. A daemon that won the lock meanwhile is the home's daemon, as with startDaemon. The
- * caller must `start()` or `release()` it.
+ * caller must `start()`, `release()` or `abandon()` it.
  */
-export async function holdDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv = process.env): Promise<HeldDaemon> {
-  await mkdir(layout.logDir, { recursive: true, mode: 0o700 });
-  return spawnDaemon(layout, entry, env, true);
+export async function holdDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv = process.env): Promise<HeldNewDaemon> {
+  // The first directory it had to make, if any: the home itself, or its state directory.
+  const made = await mkdir(layout.logDir, { recursive: true, mode: 0o700 });
+  const held = spawnDaemon(layout, entry, env, true);
+  return {
+    ...held,
+    abandon: async () => {
+      held.release();
+      if (made !== undefined) await rm(made, { recursive: true, force: true });
+    },
+  };
 }
 
 function spawnDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv, held: boolean): HeldDaemon {

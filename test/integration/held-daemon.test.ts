@@ -1,7 +1,10 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdDaemon } from '../../src/daemon/control.js';
 import { layoutFor } from '../../src/workspace/layout.js';
-import { CLI, destroyAll, isAlive, processesMatching, requirePrerequisites, TEST_ENV, TestHome, waitFor } from '../helpers/harness.js';
+import { CLI, destroyAll, isAlive, processesMatching, requirePrerequisites, runCli, TEST_ENV, TestHome, waitFor } from '../helpers/harness.js';
 
 /**
  * A daemon held by its starter (`join` on a new home spawns it before setting the home up, so that
@@ -40,6 +43,32 @@ describe('a held daemon', () => {
     expect(status.syncthing.running).toBe(true);
     await home.destroy();
   }, 120_000);
+
+  it('abandoned, it exits and takes the directories made for it along', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'botsync-held-'));
+    const home = join(scratch, 'new-home');
+    try {
+      const held = await holdDaemon(layoutFor(home), CLI, { ...process.env, ...TEST_ENV, BOTSYNC_HOME: home });
+      const daemons = () => processesMatching(`${CLI} daemon --home ${home}`);
+      const [pid] = await waitFor(() => (daemons().length > 0 ? daemons() : undefined), 'the held daemon to exist');
+      await held.abandon();
+      await waitFor(() => !isAlive(pid!), 'the abandoned daemon to exit');
+      await expect(stat(home)).rejects.toThrow(/ENOENT/);
+
+      // join on a new home without a Syncthing to run: refused, and the home is not left half made.
+      const result = await runCli(['join', 'abandon', 'ability', 'able', 'about', 'above', '--home', home], {
+        PATH: join(scratch, 'empty-bin'),
+        BOTSYNC_NO_DOWNLOAD: '1',
+        XDG_CACHE_HOME: join(scratch, 'cache'),
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('No usable Syncthing found');
+      await expect(stat(home)).rejects.toThrow(/ENOENT/);
+      await waitFor(() => daemons().length === 0, "the join's held daemon to exit");
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('finds the daemon that won the home meanwhile, and leaves it the only one', async () => {
     const home = await TestHome.create('botsync-held-');
