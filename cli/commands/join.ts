@@ -19,7 +19,7 @@ import { holdDaemonFor, startDaemonFor } from '../daemon-start.js';
 import { bold, dim, yellow } from '../output.js';
 import { directCodeOf, relayFor } from '../pairing.js';
 import { networkFrom, serversFrom, storeServers } from '../servers.js';
-import { locateSyncthing } from '../syncthing-binary.js';
+import { locateSyncthing, warningTo } from '../syncthing-binary.js';
 
 interface JoinFlags {
   role: Role;
@@ -46,7 +46,7 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
     throw error;
   });
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays }).catch((error: unknown) => {
+  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays, say: warningTo(context) }).catch((error: unknown) => {
     held?.release();
     throw error;
   });

@@ -22,6 +22,8 @@ export interface InitOptions {
   /** Self-hosted discovery servers and relays (--discovery, --relays); absent: Syncthing's public ones. */
   discovery?: string[];
   relays?: string[];
+  /** Told what went wrong without stopping the setup (the record of inspected binaries not written). */
+  say: (message: string) => void;
 }
 
 export interface InitResult {
@@ -96,7 +98,7 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
   };
   await saveConfig(layout, config);
   // The binary was looked up before this home had a state directory to record it in.
-  await rememberInspection(layout.syncthingInspectionsFile, options.binary);
+  await rememberInspection({ file: layout.syncthingInspectionsFile, say: options.say }, options.binary);
   return { config, created: existing === undefined, repaired };
 }
 

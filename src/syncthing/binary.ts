@@ -5,7 +5,7 @@
  * remembers the answers (see Inspections), so that the same file is not asked again at every start.
  */
 import { constants, type BigIntStats } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { access, open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
@@ -41,8 +41,15 @@ export interface FindSyncthingOptions {
   /** Node's names; default: this machine. */
   platform?: string;
   arch?: string;
-  /** The home's record of the binaries it inspected (Layout.syncthingInspectionsFile); none: every candidate is run. */
-  inspections?: string;
+  /** The home's record of the binaries it inspected; none: every candidate is run. */
+  inspections?: InspectionRecord;
+}
+
+export interface InspectionRecord {
+  /** Layout.syncthingInspectionsFile */
+  file: string;
+  /** Told why the record could not be read or written: the lookup goes on without it, running the binaries. */
+  say: (message: string) => void;
 }
 
 export const MIN_SYNCTHING_VERSION = '1.19';
@@ -183,84 +190,132 @@ function identityOf(stats: BigIntStats): string {
   return [stats.dev, stats.ino, stats.size, stats.mode, stats.mtimeNs, stats.ctimeNs].join(':');
 }
 
+interface Answer {
+  /** The file the path resolved to, which is what ran. */
+  real: string;
+  identity: string;
+  version: string;
+}
+
 /**
- * The versions a home's binaries reported, by path, each with the identity its file had while it
- * answered. A file whose identity is the same now is the same file and is not run again; any other
- * is inspected anew (and a failed inspection is never remembered). The record lives in the home's
- * 0700 state directory, 0600: whoever can write there controls the home anyway. A home not set up
- * yet has no such directory: its first daemon writes the record.
+ * The file `binary` runs, and its identity, when that file alone decides what runs; undefined when
+ * something else does, so that an unchanged file may run another Syncthing: a `#!` script (a wrapper,
+ * a version manager's shim) runs whatever it finds, and snap's launcher (/snap/bin/syncthing is a
+ * link to /usr/bin/snap) runs whichever revision is installed.
+ */
+async function runsWhat(binary: string): Promise<Omit<Answer, 'version'> | undefined> {
+  let real: string;
+  let handle: FileHandle;
+  try {
+    real = await realpath(binary);
+    if (path.basename(real) === 'snap') return undefined;
+    handle = await open(real, 'r');
+  } catch (error) {
+    // Gone since it was found, or executable but unreadable (mode 0711, maybe a script): inspected
+    // without being remembered, like any file whose answer may change.
+    if (errnoCode(error) !== undefined) return undefined;
+    throw error;
+  }
+  try {
+    // The open file is both looked into and identified, so the two cannot be of different files.
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    if (bytesRead === 2 && head.toString('latin1') === '#!') return undefined;
+    return { real, identity: identityOf(await handle.stat({ bigint: true })) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameFile(a: Omit<Answer, 'version'> | undefined, b: Omit<Answer, 'version'> | undefined): boolean {
+  return a !== undefined && b !== undefined && a.real === b.real && a.identity === b.identity;
+}
+
+/**
+ * The versions a home's binaries reported, by path, each with the file the path resolved to and the
+ * identity that file had while it answered. A path that resolves to the same file, unchanged, is
+ * not run again; any other is inspected anew (and a failed inspection, or one of a file that does not
+ * alone decide what runs, see runsWhat, is never remembered). The record lives in the home's 0700
+ * state directory, 0600: whoever can write there controls the home anyway. A home not set up yet has
+ * no such directory: its first daemon writes the record.
  */
 class Inspections {
   private changed = false;
 
   private constructor(
-    private readonly file: string | undefined,
-    private readonly known: Record<string, { identity: string; version: string }>,
+    private readonly record: InspectionRecord | undefined,
+    private readonly known: Record<string, Answer>,
   ) {}
 
-  static async load(file: string | undefined): Promise<Inspections> {
-    if (file === undefined) return new Inspections(undefined, {});
-    const saved = await readJsonFile(file).catch((error: unknown) => {
-      // A record is only a shortcut: an unreadable one means every binary is asked again, and the
-      // next save replaces it.
-      if (isBotsyncError(error, 'STATE_CORRUPT')) return undefined;
-      throw error;
+  static async load(record: InspectionRecord | undefined): Promise<Inspections> {
+    if (record === undefined) return new Inspections(undefined, {});
+    // The record is only a shortcut: whatever keeps it from being read (corrupt, a root-owned file
+    // left by a sudo run, a directory in its place), every binary is asked again, and the next save
+    // replaces it if it can.
+    const saved = await readJsonFile(record.file).catch((error: unknown) => {
+      record.say(`ignoring the record of inspected Syncthing binaries: ${(error as Error).message}`);
+      return undefined;
     });
-    return new Inspections(file, isRecord(saved) ? saved : {});
+    return new Inspections(record, isRecord(saved) ? saved : {});
   }
 
   async inspect(binary: string): Promise<Inspection> {
-    const before = await executableStats(binary);
-    if (before === undefined) return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
-    const identity = identityOf(before);
+    if ((await executableStats(binary)) === undefined) return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
+    const before = await runsWhat(binary);
     const known = this.known[binary];
-    if (known?.identity === identity) return judged(binary, parseSyncthingVersion(`v${known.version}`));
+    if (sameFile(before, known)) return judged(binary, parseSyncthingVersion(`v${known!.version}`));
     const result = await runVersion(binary);
     // Remembered only if the file that answered is still the one looked at before it ran.
-    const after = await executableStats(binary);
-    if (result.ok && after !== undefined && identityOf(after) === identity) {
-      answeredHere.set(binary, { identity, version: result.version.version });
-      this.add(binary, { identity, version: result.version.version });
+    if (result.ok && sameFile(before, await runsWhat(binary))) {
+      const answer = { ...before!, version: result.version.version };
+      answeredHere.set(binary, answer);
+      this.add(binary, answer);
     }
     return result;
   }
 
-  add(binary: string, answer: { identity: string; version: string }): void {
+  add(binary: string, answer: Answer): void {
     this.known[binary] = answer;
     this.changed = true;
   }
 
   async save(): Promise<void> {
-    if (this.file === undefined || !this.changed || !(await pathExists(path.dirname(this.file)))) return;
-    await writeJsonAtomic(this.file, this.known).catch((error: unknown) => {
+    if (this.record === undefined || !this.changed) return;
+    const { file, say } = this.record;
+    try {
+      if (!(await pathExists(path.dirname(file)))) return;
+      await writeJsonAtomic(file, this.known);
+    } catch (error) {
       // Not written (a full disk, a read-only home): the binary was inspected all the same, and the
       // next start inspects it again. Anything but a file system failure is a bug, and thrown.
       if (errnoCode(error) === undefined) throw error;
-    });
+      say(`cannot save the record of inspected Syncthing binaries ${file}: ${(error as Error).message}`);
+    }
   }
 }
 
 /** What the binaries run by this process answered, for rememberInspection. */
-const answeredHere = new Map<string, { identity: string; version: string }>();
+const answeredHere = new Map<string, Answer>();
 
 /**
  * Records in a home just set up what its binary answered when this process looked it up (before the
  * home's state directory existed), if the file is still the one that answered: the home's first
  * daemon then need not ask it again.
  */
-export async function rememberInspection(file: string, binary: SyncthingBinary): Promise<void> {
+export async function rememberInspection(record: InspectionRecord, binary: SyncthingBinary): Promise<void> {
   const answer = answeredHere.get(binary.path);
-  const now = answer === undefined ? undefined : await executableStats(binary.path);
-  if (answer === undefined || now === undefined || identityOf(now) !== answer.identity) return;
-  const inspections = await Inspections.load(file);
+  if (answer === undefined || !sameFile(answer, await runsWhat(binary.path))) return;
+  const inspections = await Inspections.load(record);
   inspections.add(binary.path, answer);
   await inspections.save();
 }
 
-function isRecord(value: unknown): value is Record<string, { identity: string; version: string }> {
+function isRecord(value: unknown): value is Record<string, Answer> {
   return (
     typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    Object.values(value).every((entry) => typeof entry === 'object' && entry !== null && typeof entry.identity === 'string' && typeof entry.version === 'string')
+    Object.values(value).every(
+      (entry) => typeof entry === 'object' && entry !== null && typeof entry.real === 'string' && typeof entry.identity === 'string' && typeof entry.version === 'string',
+    )
   );
 }
 
