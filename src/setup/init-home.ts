@@ -62,8 +62,12 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
   const guiAddress = `127.0.0.1:${await freePort()}`;
   const listenPort = await listenPortFor(network);
   const apiKey = newApiKey();
-  // bcrypt's rounds run here while Syncthing's generate runs in its own process.
-  const [deviceId, login] = await Promise.all([generateSyncthingHome(layout, options.binary), newGuiLogin()]);
+  // bcrypt's rounds run here while Syncthing's generate runs in its own process. Both are waited for
+  // even when one fails: a generate still writing into the Syncthing home must not outlive initHome.
+  const [generated, made] = await Promise.allSettled([generateSyncthingHome(layout, options.binary), newGuiLogin()]);
+  if (generated.status === 'rejected') throw generated.reason;
+  if (made.status === 'rejected') throw made.reason;
+  const [deviceId, login] = [generated.value, made.value];
   await hardenConfig(configXmlPath(layout.syncthingHome), {
     network,
     listenPort,
