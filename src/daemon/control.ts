@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { BotsyncError } from '../errors.js';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BotsyncError, errnoCode } from '../errors.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Layout } from '../workspace/layout.js';
 import { terminate } from '../lib/process-identity.js';
@@ -37,7 +38,11 @@ export interface HeldDaemon {
 
 /** A daemon held for a home not set up yet (holdDaemon). */
 export interface HeldNewDaemon extends HeldDaemon {
-  /** Lets it go, and removes the directories made for its output: for a setup that failed before it wrote anything. */
+  /**
+   * Lets it go, and removes its output and the directories made for it that are still empty: for a
+   * setup that failed. Whatever else is in them (what the setup wrote before it failed, or a home
+   * another command set up meanwhile) stays.
+   */
   abandon(): Promise<void>;
 }
 
@@ -66,9 +71,30 @@ export async function holdDaemon(layout: Layout, entry: string, env: NodeJS.Proc
     ...held,
     abandon: async () => {
       held.release();
-      if (made !== undefined) await rm(made, { recursive: true, force: true });
+      // A log directory that was there before may hold the output of an earlier daemon: left as it was.
+      if (made === undefined) return;
+      await rm(layout.daemonOut, { force: true });
+      await removeEmptyDirs(made, layout.logDir);
     },
   };
+}
+
+/**
+ * Removes `deepest` and its parents up to `top`, deepest first, as long as they are empty. Never
+ * recursively: another command (`init --home` on the same new home) may have filled them meanwhile.
+ */
+async function removeEmptyDirs(top: string, deepest: string): Promise<void> {
+  for (let dir = deepest; ; dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch (error) {
+      // Not empty: neither are its parents. Gone: removed by whoever else set the home up and gave up.
+      const code = errnoCode(error);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return;
+      if (code !== 'ENOENT') throw error;
+    }
+    if (dir === top || dirname(dir) === dir) return;
+  }
 }
 
 function spawnDaemon(layout: Layout, entry: string, env: NodeJS.ProcessEnv, held: boolean): HeldDaemon {
