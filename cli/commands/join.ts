@@ -46,8 +46,10 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
     throw error;
   });
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays, say: warningTo(context) }).catch((error: unknown) => {
-    held?.release();
+  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays, say: warningTo(context) }).catch(async (error: unknown) => {
+    // What a setup that failed half-way wrote stays, as without a held daemon (a key pair made is kept
+    // for the next try); only the daemon's output, and directories left empty, go.
+    await held?.abandon();
     throw error;
   });
   const daemon = held?.start() ?? startDaemonFor(context);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,27 @@ describe('a held daemon', () => {
       expect(result.stderr).toContain('No usable Syncthing found');
       await expect(stat(home)).rejects.toThrow(/ENOENT/);
       await waitFor(() => daemons().length === 0, "the join's held daemon to exit");
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a join whose setup fails half-way lets its daemon go and leaves what the setup wrote, but not the daemon\'s output', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'botsync-held-'));
+    const home = join(scratch, 'new-home');
+    try {
+      // A Syncthing that answers --version but whose generate fails: initHome fails after making the folders.
+      const broken = join(scratch, 'syncthing');
+      await writeFile(broken, `#!/bin/sh\nif [ "$1" = --version ]; then echo 'syncthing v1.27.0 "Fake" (go1.22.1 linux-amd64) test@test 2024-01-01 00:00:00 UTC'; exit 0; fi\necho 'generate broke' >&2\nexit 1\n`, { mode: 0o755 });
+      const result = await runCli(['join', 'abandon', 'ability', 'able', 'about', 'above', '--home', home], {
+        BOTSYNC_SYNCTHING: broken,
+        XDG_CACHE_HOME: join(scratch, 'cache'),
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('generate broke');
+      expect((await stat(join(home, 'BOTSYNC.md'))).isFile()).toBe(true);
+      await expect(stat(layoutFor(home).daemonOut)).rejects.toThrow(/ENOENT/);
+      await waitFor(() => processesMatching(`${CLI} daemon --home ${home}`).length === 0, "the join's held daemon to exit");
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
