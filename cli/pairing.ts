@@ -1,9 +1,6 @@
 import { askDaemon } from '../src/ipc/client.js';
 import { isBotsyncError } from '../src/errors.js';
-import { detailsOf } from '../src/mesh/pairing-peers.js';
-import { formatDirectCode } from '../src/pairing/direct-code.js';
-import { relayUrl } from '../src/pairing/relay-client.js';
-import { settledAddresses } from '../src/report/network.js';
+import { relayUrl } from '../src/pairing/relay-url.js';
 import type { BotsyncConfig } from '../src/workspace/config.js';
 import type { Context } from './context.js';
 import { bold, dim } from './output.js';
@@ -35,8 +32,17 @@ export async function makeOffer(context: Context, config: BotsyncConfig, offline
   return { directCode: await directCodeOf(context, config) };
 }
 
-/** A direct code is all the other machine learns of this one: it waits a moment for a relay address to put in it. */
+/**
+ * A direct code is all the other machine learns of this one: it waits a moment for a relay address to
+ * put in it. What makes one (Syncthing's REST client above all) is loaded only here: `invite` and
+ * `init` hand out a relay code without it.
+ */
 export async function directCodeOf(context: Context, config: BotsyncConfig): Promise<string> {
+  const [{ detailsOf }, { formatDirectCode }, { settledAddresses }] = await Promise.all([
+    import('../src/mesh/pairing-peers.js'),
+    import('../src/pairing/direct-code.js'),
+    import('../src/report/network.js'),
+  ]);
   return formatDirectCode(detailsOf(config, await settledAddresses(context.layout, config.network)));
 }
 

@@ -5,7 +5,7 @@ import { startDaemonFor } from '../daemon-start.js';
 import { bold, dim } from '../output.js';
 import { describeOffer, makeOffer, reportGuest, type Offer } from '../pairing.js';
 import { networkFrom, serversFrom, storeServers } from '../servers.js';
-import { locateSyncthing } from '../syncthing-binary.js';
+import { locateSyncthing, warningTo } from '../syncthing-binary.js';
 
 interface InitFlags {
   role: Role;
@@ -20,7 +20,7 @@ export async function run(context: Context, flags: InitFlags): Promise<void> {
   const servers = serversFrom(context);
   const binary = await locateSyncthing(context);
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const result = await initHome(context.layout, { role: flags.role, name: flags.name, network, force: flags.force === true, binary, relay, discovery: servers.discovery, relays: servers.relays });
+  const result = await initHome(context.layout, { role: flags.role, name: flags.name, network, force: flags.force === true, binary, relay, discovery: servers.discovery, relays: servers.relays, say: warningTo(context) });
   const daemon = await startDaemonFor(context);
   if (!result.created) await storeServers(context, servers);
   const { config } = result;

@@ -11,14 +11,15 @@ import { ownAddresses } from '../../src/mesh/own-addresses.js';
 import { askNetworkReport } from '../../src/report/network.js';
 import { initHome } from '../../src/setup/init-home.js';
 import { parseInterval } from '../../src/lib/time/duration.js';
+import { pathExists } from '../../src/lib/state-file.js';
 import { FOLDERS, sharedBetween, type Role } from '../../src/workspace/roles.js';
 import type { BotsyncConfig } from '../../src/workspace/config.js';
 import type { Context } from '../context.js';
-import { startDaemonFor } from '../daemon-start.js';
+import { holdDaemonFor, startDaemonFor } from '../daemon-start.js';
 import { bold, dim, yellow } from '../output.js';
 import { directCodeOf, relayFor } from '../pairing.js';
 import { networkFrom, serversFrom, storeServers } from '../servers.js';
-import { locateSyncthing } from '../syncthing-binary.js';
+import { locateSyncthing, warningTo } from '../syncthing-binary.js';
 
 interface JoinFlags {
   role: Role;
@@ -38,10 +39,20 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
   }
   const servers = serversFrom(context);
 
-  const binary = await locateSyncthing(context);
+  // A home not set up yet: its daemon's process starts now, and loads while this one sets the home up.
+  const held = (await pathExists(context.layout.configFile)) ? undefined : await holdDaemonFor(context);
+  const binary = await locateSyncthing(context).catch(async (error: unknown) => {
+    await held?.abandon();
+    throw error;
+  });
   const relay = context.options.relay ?? (context.env.BOTSYNC_RELAY || undefined);
-  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays });
-  const daemon = startDaemonFor(context);
+  const { config, created } = await initHome(context.layout, { role: flags.role, name: flags.name, network: networkFrom(context), force: false, binary, relay, discovery: servers.discovery, relays: servers.relays, say: warningTo(context) }).catch(async (error: unknown) => {
+    // What a setup that failed half-way wrote stays, as without a held daemon (a key pair made is kept
+    // for the next try); only the daemon's output, and directories left empty, go.
+    await held?.abandon();
+    throw error;
+  });
+  const daemon = held?.start() ?? startDaemonFor(context);
   if (direct === undefined && created) {
     await pairWhileTheDaemonStarts(context, code!, config, daemon, timeoutMs);
     return;
@@ -77,17 +88,23 @@ export async function run(context: Context, words: string[], flags: JoinFlags): 
 
 /**
  * A home set up just now pairs while its daemon starts, the two about as long: its addresses are those
- * of its configuration, all a Syncthing that never ran could report. The exchange is the same. When
- * the daemon fails after the host accepted this machine, the host is kept in config.json before the
- * failure is told, so that the next `botsync start` connects the pairing.
+ * of its configuration, all a Syncthing that never ran could report. The exchange is the same. The
+ * host goes into config.json as soon as it is known: a daemon still starting then shares the folders
+ * with it in its first apply, and a daemon that fails is told after the host is kept, so that the
+ * next `botsync start` connects the pairing. The machines the host introduces are added once the
+ * daemon runs, which announces them.
  */
 async function pairWhileTheDaemonStarts(context: Context, code: PairingCode, config: BotsyncConfig, daemon: Promise<unknown>, timeoutMs: number | undefined): Promise<void> {
-  const [started, paired] = await Promise.allSettled([daemon, pair(context, code, config, ownAddresses(config, undefined))]);
+  let running = false;
+  const starting = daemon.then(() => void (running = true));
+  const pairing = pair(context, code, config, ownAddresses(config, undefined)).then(async (host) => {
+    // Once the daemon runs, addHostAndItsPeers below adds the host and its peers in one apply.
+    if (!running) await addPairedPeer(context.layout, host);
+    return host;
+  });
+  const [started, paired] = await Promise.allSettled([starting, pairing]);
   if (paired.status === 'rejected') throw paired.reason;
-  if (started.status === 'rejected') {
-    await addPairedPeer(context.layout, paired.value);
-    throw started.reason;
-  }
+  if (started.status === 'rejected') throw started.reason;
   await addHostAndItsPeers(context.layout, paired.value);
   await connectAndReport(context, config, paired.value, timeoutMs);
 }

@@ -104,7 +104,7 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
     return undefined;
   });
   if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
-  const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env) });
+  const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), inspections: { file: layout.syncthingInspectionsFile, say } });
   let config = await ensureFreePorts(layout, loaded, say);
   const closed = await closeOpenGui(layout);
   if (closed !== undefined) {

@@ -31,7 +31,7 @@ export interface ConnectionOutcome {
   waitedMs: number;
 }
 
-const POLL_MS = 200;
+const POLL_MS = 50;
 
 /**
  * Waits until the daemon's Syncthing is connected to the peer, or the time is up. It asks the daemon,

@@ -1,11 +1,12 @@
 import { addressesAnsweringAs } from '../net/probe.js';
 import { encodeDetails, type HostDetails, type MachineDetails } from '../pairing/details.js';
-import { knownDevices, type BotsyncConfig } from '../workspace/config.js';
+import { knownDevices, loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
 import { offerLabel } from '../folders/offers.js';
 import type { Layout } from '../workspace/layout.js';
-import { changePeer, withPeer, type AddPeerInput, type PeerChange } from './peers.js';
+import { changePeerHere, withPeer, type AddPeerInput, type PeerChange } from './peers.js';
+import { askDaemonOrChange } from '../ipc/client.js';
 
 /** How long a direct address may take to answer as the peer before the relay is preferred. */
 const PROBE_MS = 1_000;
@@ -82,9 +83,13 @@ export async function dialFirstFor(config: BotsyncConfig, machine: MachineDetail
 }
 
 /**
- * Adds a machine met through a pairing (relay or direct code): through the daemon, which dials it
- * first where it answers (`dialFirstFor`), or into config.json when no daemon runs.
+ * Adds a machine met through a pairing (relay or direct code): through the daemon, or into config.json
+ * when no daemon answers (one still starting applies it as it starts); either way it is dialled first
+ * where it answers (`dialFirstFor`).
  */
 export function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
-  return changePeer(layout, 'peers.paired', { machine, name }, (current) => withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }) }));
+  return askDaemonOrChange(layout, 'peers.paired', { machine, name }, async () => {
+    const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
+    return changePeerHere(layout, (current) => withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }), dialFirst }));
+  });
 }

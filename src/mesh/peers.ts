@@ -59,15 +59,18 @@ type PeerRoute = 'peers.add' | 'peers.remove' | 'peers.approve' | 'peers.paired'
  * config.json then; otherwise `edit` is applied to the file, and the daemon applies it when it starts.
  */
 export function changePeer<R extends PeerRoute>(layout: Layout, op: R, body: RequestOf<R>, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
-  return askDaemonOrChange(layout, op, body, async () => {
-    let peer!: PeerRecord;
-    await updateConfig(layout, (current) => {
-      const edited = edit(current);
-      peer = edited.peer;
-      return edited.config;
-    });
-    return { peer, applied: false };
+  return askDaemonOrChange(layout, op, body, () => changePeerHere(layout, edit));
+}
+
+/** changePeer's work without a daemon: `edit` applied to config.json, under its lock. */
+export async function changePeerHere(layout: Layout, edit: (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord }): Promise<PeerChange> {
+  let peer!: PeerRecord;
+  await updateConfig(layout, (current) => {
+    const edited = edit(current);
+    peer = edited.peer;
+    return edited.config;
   });
+  return { peer, applied: false };
 }
 
 /**

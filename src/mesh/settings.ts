@@ -1,7 +1,7 @@
 import { askDaemonOrChange } from '../ipc/client.js';
 import { BotsyncError } from '../errors.js';
 import { isMachineName } from '../pairing/details.js';
-import { parseRelayUrl } from '../pairing/relay-client.js';
+import { parseRelayUrl } from '../pairing/relay-url.js';
 import { keepOf, withKeep } from '../folders/versions.js';
 import { appendPatterns, parseAppendPatterns } from '../folders/append-merge.js';
 import { NETWORK_PROFILES, updateConfig, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
-import bip39 from 'bip39';
+// The English list alone: the package's index loads all ten languages' lists and its seed hashing,
+// a third of a megabyte on the start of every command and daemon that handles codes.
+import english from 'bip39/src/wordlists/english.json' with { type: 'json' };
 import { NAMEPLATE_PATTERN, NAMEPLATE_WORDS, type Nameplate } from '../../relay/wire.js';
 import { BotsyncError } from '../errors.js';
 import { editDistance } from '../lib/edit-distance.js';
@@ -11,7 +13,7 @@ import { editDistance } from '../lib/edit-distance.js';
  * four letters, so a word may be typed as just those.
  */
 
-const WORDS: readonly string[] = bip39.wordlists.english!;
+const WORDS: readonly string[] = english;
 const INDEX = new Map(WORDS.map((word, index) => [word, index]));
 const BY_PREFIX = new Map(WORDS.map((word, index) => [word.slice(0, 4), index]));
 

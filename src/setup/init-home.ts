@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { SYNCTHING_PORT, freeListenPort, freePort, isListenPortFree } from '../net/ports.js';
-import type { SyncthingBinary } from '../syncthing/binary.js';
+import { rememberInspection, type SyncthingBinary } from '../syncthing/binary.js';
 import { configXmlPath, generateConfig, hardenConfig } from '../syncthing/config-xml.js';
 import { newApiKey, newGuiLogin, saveGuiPassword } from '../syncthing/gui-login.js';
 import { saveConfig, tryLoadConfig, withConfigLock, type BotsyncConfig, type NetworkProfile } from '../workspace/config.js';
@@ -22,6 +22,8 @@ export interface InitOptions {
   /** Self-hosted discovery servers and relays (--discovery, --relays); absent: Syncthing's public ones. */
   discovery?: string[];
   relays?: string[];
+  /** Told what went wrong without stopping the setup (the record of inspected binaries not written). */
+  say: (message: string) => void;
 }
 
 export interface InitResult {
@@ -60,8 +62,12 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
   const guiAddress = `127.0.0.1:${await freePort()}`;
   const listenPort = await listenPortFor(network);
   const apiKey = newApiKey();
-  const deviceId = await generateSyncthingHome(layout, options.binary);
-  const login = await newGuiLogin();
+  // bcrypt's rounds run here while Syncthing's generate runs in its own process. Both are waited for
+  // even when one fails: a generate still writing into the Syncthing home must not outlive initHome.
+  const [generated, made] = await Promise.allSettled([generateSyncthingHome(layout, options.binary), newGuiLogin()]);
+  if (generated.status === 'rejected') throw generated.reason;
+  if (made.status === 'rejected') throw made.reason;
+  const [deviceId, login] = [generated.value, made.value];
   await hardenConfig(configXmlPath(layout.syncthingHome), {
     network,
     listenPort,
@@ -95,6 +101,8 @@ async function setUp(layout: Layout, options: InitOptions): Promise<InitResult> 
     createdAt: existing?.createdAt ?? new Date().toISOString(),
   };
   await saveConfig(layout, config);
+  // The binary was looked up before this home had a state directory to record it in.
+  await rememberInspection({ file: layout.syncthingInspectionsFile, say: options.say }, options.binary);
   return { config, created: existing === undefined, repaired };
 }
 

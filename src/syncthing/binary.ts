@@ -1,13 +1,15 @@
 /**
  * Finds the Syncthing binary botsync runs, in DESIGN's order: an explicit path, the verified download
  * in the cache, `syncthing` on PATH, and finally a fresh verified download. Every candidate is asked
- * for its version, so nothing older than 1.19 (or not Syncthing at all) is ever handed on.
+ * for its version, so nothing older than 1.19 (or not Syncthing at all) is ever handed on; a home
+ * remembers the answers (see Inspections), so that the same file is not asked again at every start.
  */
-import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { constants, type BigIntStats } from 'node:fs';
+import { access, open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { BotsyncError, isBotsyncError } from '../errors.js';
+import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
+import { pathExists, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { passedOnEnv } from './command-line.js';
 import { cachedBinaryPath, downloadSyncthing, type ProgressCallback } from './download.js';
 import { PINNED_RELEASE, type PinnedRelease } from './release.js';
@@ -39,6 +41,15 @@ export interface FindSyncthingOptions {
   /** Node's names; default: this machine. */
   platform?: string;
   arch?: string;
+  /** The home's record of the binaries it inspected; none: every candidate is run. */
+  inspections?: InspectionRecord;
+}
+
+export interface InspectionRecord {
+  /** Layout.syncthingInspectionsFile */
+  file: string;
+  /** Told why the record could not be read or written: the lookup goes on without it, running the binaries. */
+  say: (message: string) => void;
 }
 
 export const MIN_SYNCTHING_VERSION = '1.19';
@@ -62,12 +73,19 @@ export function parseSyncthingVersion(text: string): SyncthingVersion | undefine
 }
 
 export async function findSyncthing(opts: FindSyncthingOptions): Promise<SyncthingBinary> {
+  const inspections = await Inspections.load(opts.inspections);
+  const binary = await lookUp(opts, (candidate) => inspections.inspect(candidate));
+  await inspections.save();
+  return binary;
+}
+
+async function lookUp(opts: FindSyncthingOptions, inspect: (binary: string) => Promise<Inspection>): Promise<SyncthingBinary> {
   const env = opts.env ?? process.env;
   const platform = opts.platform ?? process.platform;
 
   const explicit = opts.explicit ?? (env.BOTSYNC_SYNCTHING || undefined);
   if (explicit !== undefined) {
-    return useExplicit(path.resolve(explicit), opts.explicit !== undefined ? '--syncthing' : 'BOTSYNC_SYNCTHING');
+    return useExplicit(path.resolve(explicit), opts.explicit !== undefined ? '--syncthing' : 'BOTSYNC_SYNCTHING', inspect);
   }
 
   const release = opts.release ?? PINNED_RELEASE;
@@ -110,7 +128,7 @@ export async function findSyncthing(opts: FindSyncthingOptions): Promise<Syncthi
   throw missing(skipped);
 }
 
-async function useExplicit(binary: string, via: string): Promise<SyncthingBinary> {
+async function useExplicit(binary: string, via: string, inspect: (binary: string) => Promise<Inspection>): Promise<SyncthingBinary> {
   const result = await inspect(binary);
   if (result.ok) return found(binary, result.version, 'explicit');
   if (result.problem === 'missing') {
@@ -131,7 +149,7 @@ async function findOnPath(env: NodeJS.ProcessEnv, platform: string): Promise<str
     // Relative entries (including the empty one, meaning ".") would run whatever the cwd holds.
     if (!p.isAbsolute(dir)) continue;
     const candidate = p.join(dir, name);
-    if (!(await isExecutableFile(candidate))) continue;
+    if ((await executableStats(candidate)) === undefined) continue;
     // Unresolvable only if it vanished a moment ago; inspect() will then report it as missing.
     const real = await realpath(candidate).catch(() => candidate);
     if (seen.has(real)) continue;
@@ -141,10 +159,8 @@ async function findOnPath(env: NodeJS.ProcessEnv, platform: string): Promise<str
   return candidates;
 }
 
-async function inspect(binary: string): Promise<Inspection> {
-  if (!(await isExecutableFile(binary))) {
-    return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
-  }
+/** Runs `binary --version`: what it is, if it is a Syncthing botsync can use. */
+async function runVersion(binary: string): Promise<Inspection> {
   const result = await execa(binary, ['--version'], {
     env: passedOnEnv(),
     extendEnv: false,
@@ -156,7 +172,10 @@ async function inspect(binary: string): Promise<Inspection> {
   if (result.failed) {
     return { ok: false, problem: 'failed', reason: `${binary} --version failed: ${result.shortMessage ?? 'unknown error'}` };
   }
-  const version = parseSyncthingVersion(result.all ?? '');
+  return judged(binary, parseSyncthingVersion(result.all ?? ''));
+}
+
+function judged(binary: string, version: SyncthingVersion | undefined): Inspection {
   if (version === undefined) {
     return { ok: false, problem: 'failed', reason: `${binary} --version did not report a Syncthing version` };
   }
@@ -166,18 +185,154 @@ async function inspect(binary: string): Promise<Inspection> {
   return { ok: true, version };
 }
 
+/** A file as the file system knows it: any replacement, rewrite, touch or chmod changes it (ctime cannot be set back). */
+function identityOf(stats: BigIntStats): string {
+  return [stats.dev, stats.ino, stats.size, stats.mode, stats.mtimeNs, stats.ctimeNs].join(':');
+}
+
+interface Answer {
+  /** The file the path resolved to, which is what ran. */
+  real: string;
+  identity: string;
+  version: string;
+}
+
+/**
+ * The file `binary` runs, and its identity, when that file alone decides what runs; undefined when
+ * something else does, so that an unchanged file may run another Syncthing: a `#!` script (a wrapper,
+ * a version manager's shim) runs whatever it finds, and snap's launcher (/snap/bin/syncthing is a
+ * link to /usr/bin/snap) runs whichever revision is installed.
+ */
+async function runsWhat(binary: string): Promise<Omit<Answer, 'version'> | undefined> {
+  let real: string;
+  let handle: FileHandle;
+  try {
+    real = await realpath(binary);
+    if (path.basename(real) === 'snap') return undefined;
+    handle = await open(real, 'r');
+  } catch (error) {
+    // Gone since it was found, or executable but unreadable (mode 0711, maybe a script): inspected
+    // without being remembered, like any file whose answer may change.
+    if (errnoCode(error) !== undefined) return undefined;
+    throw error;
+  }
+  try {
+    // The open file is both looked into and identified, so the two cannot be of different files.
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    if (bytesRead === 2 && head.toString('latin1') === '#!') return undefined;
+    return { real, identity: identityOf(await handle.stat({ bigint: true })) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameFile(a: Omit<Answer, 'version'> | undefined, b: Omit<Answer, 'version'> | undefined): boolean {
+  return a !== undefined && b !== undefined && a.real === b.real && a.identity === b.identity;
+}
+
+/**
+ * The versions a home's binaries reported, by path, each with the file the path resolved to and the
+ * identity that file had while it answered. A path that resolves to the same file, unchanged, is
+ * not run again; any other is inspected anew (and a failed inspection, or one of a file that does not
+ * alone decide what runs, see runsWhat, is never remembered). The record lives in the home's 0700
+ * state directory, 0600: whoever can write there controls the home anyway. A home not set up yet has
+ * no such directory: its first daemon writes the record.
+ */
+class Inspections {
+  private changed = false;
+
+  private constructor(
+    private readonly record: InspectionRecord | undefined,
+    private readonly known: Record<string, Answer>,
+  ) {}
+
+  static async load(record: InspectionRecord | undefined): Promise<Inspections> {
+    if (record === undefined) return new Inspections(undefined, {});
+    // The record is only a shortcut: whatever keeps it from being read (corrupt, a root-owned file
+    // left by a sudo run, a directory in its place), every binary is asked again, and the next save
+    // replaces it if it can.
+    const saved = await readJsonFile(record.file).catch((error: unknown) => {
+      record.say(`ignoring the record of inspected Syncthing binaries: ${(error as Error).message}`);
+      return undefined;
+    });
+    return new Inspections(record, isRecord(saved) ? saved : {});
+  }
+
+  async inspect(binary: string): Promise<Inspection> {
+    if ((await executableStats(binary)) === undefined) return { ok: false, problem: 'missing', reason: `${binary} does not exist or is not an executable file` };
+    const before = await runsWhat(binary);
+    const known = this.known[binary];
+    if (sameFile(before, known)) return judged(binary, parseSyncthingVersion(`v${known!.version}`));
+    const result = await runVersion(binary);
+    // Remembered only if the file that answered is still the one looked at before it ran.
+    if (result.ok && sameFile(before, await runsWhat(binary))) {
+      const answer = { ...before!, version: result.version.version };
+      answeredHere.set(binary, answer);
+      this.add(binary, answer);
+    }
+    return result;
+  }
+
+  add(binary: string, answer: Answer): void {
+    this.known[binary] = answer;
+    this.changed = true;
+  }
+
+  async save(): Promise<void> {
+    if (this.record === undefined || !this.changed) return;
+    const { file, say } = this.record;
+    try {
+      if (!(await pathExists(path.dirname(file)))) return;
+      await writeJsonAtomic(file, this.known);
+    } catch (error) {
+      // Not written (a full disk, a read-only home): the binary was inspected all the same, and the
+      // next start inspects it again. Anything but a file system failure is a bug, and thrown.
+      if (errnoCode(error) === undefined) throw error;
+      say(`cannot save the record of inspected Syncthing binaries ${file}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** What the binaries run by this process answered, for rememberInspection. */
+const answeredHere = new Map<string, Answer>();
+
+/**
+ * Records in a home just set up what its binary answered when this process looked it up (before the
+ * home's state directory existed), if the file is still the one that answered: the home's first
+ * daemon then need not ask it again.
+ */
+export async function rememberInspection(record: InspectionRecord, binary: SyncthingBinary): Promise<void> {
+  const answer = answeredHere.get(binary.path);
+  if (answer === undefined || !sameFile(answer, await runsWhat(binary.path))) return;
+  const inspections = await Inspections.load(record);
+  inspections.add(binary.path, answer);
+  await inspections.save();
+}
+
+function isRecord(value: unknown): value is Record<string, Answer> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    Object.values(value).every(
+      (entry) => typeof entry === 'object' && entry !== null && typeof entry.real === 'string' && typeof entry.identity === 'string' && typeof entry.version === 'string',
+    )
+  );
+}
+
 function isSupported(version: SyncthingVersion): boolean {
   return version.major !== MIN_MAJOR ? version.major > MIN_MAJOR : version.minor >= MIN_MINOR;
 }
 
-async function isExecutableFile(file: string): Promise<boolean> {
+/** The file's stats when it is an executable regular file; undefined when it is not runnable. */
+async function executableStats(file: string): Promise<BigIntStats | undefined> {
   try {
-    if (!(await stat(file)).isFile()) return false;
+    const stats = await stat(file, { bigint: true });
+    if (!stats.isFile()) return undefined;
     await access(file, constants.X_OK);
-    return true;
+    return stats;
   } catch {
     // Any failure here (ENOENT, EACCES, ENOTDIR, ELOOP) means the same thing: not runnable.
-    return false;
+    return undefined;
   }
 }
 

@@ -12,6 +12,8 @@ export interface Layout {
   /** Held around every read-modify-write of config.json, by whichever process makes it (workspace/config.ts). */
   configLockFile: string;
   syncthingHome: string;
+  /** What the Syncthing binaries this home ran said they are, keyed by path and file identity (syncthing/binary.ts). */
+  syncthingInspectionsFile: string;
   lockFile: string;
   daemonFile: string;
   /** The control socket, when its path fits a Unix socket (ipc/socket.ts says where it goes otherwise). */
@@ -72,6 +74,7 @@ export function layoutFor(home: string): Layout {
     configFile: join(stateDir, 'config.json'),
     configLockFile: join(stateDir, 'config.lock'),
     syncthingHome: join(stateDir, 'syncthing'),
+    syncthingInspectionsFile: join(stateDir, 'syncthing-binaries.json'),
     lockFile: join(stateDir, 'daemon.lock'),
     daemonFile: join(stateDir, 'daemon.json'),
     controlSocket: join(stateDir, 'daemon.sock'),

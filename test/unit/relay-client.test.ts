@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_ERROR_STATUS, type RelayErrorBody } from '../../relay/wire.js';
 import { freePort } from '../../src/net/ports.js';
-import { RelayClient, relayUrl } from '../../src/pairing/relay-client.js';
+import { RelayClient } from '../../src/pairing/relay-client.js';
+import { relayUrl } from '../../src/pairing/relay-url.js';
 import { rejection } from '../helpers/rejection.js';
 
 /** A stand-in relay that answers every request with the error body it is told to. */
