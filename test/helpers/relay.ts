@@ -2,7 +2,7 @@
  * A real pairing relay for tests, benchmarks and the demo: the Worker in workerd through
  * `wrangler dev`, on a free 127.0.0.1 port, with its state in a temporary directory. Stopped by PID.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -21,6 +21,9 @@ export interface LocalRelay {
 export async function startRelay(vars: Record<string, string> = {}): Promise<LocalRelay> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), 'botsync-relay-'));
+  // Miniflare's own scratch directory (os.tmpdir()/miniflare-*) goes with the state.
+  const scratch = join(state, 'tmp');
+  await mkdir(scratch);
   // Every local client shares one address, so the per-client limits would throttle a whole test run.
   const varArgs = Object.entries({ ...NO_CLIENT_LIMITS, ...vars }).flatMap(([key, value]) => ['--var', `${key}:${value}`]);
   const child: ResultPromise = execa(
@@ -28,7 +31,7 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Loc
     ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', state, '--log-level', 'warn', '--show-interactive-dev-session=false', ...varArgs],
     {
       cwd: ROOT,
-      env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', CI: 'true' },
+      env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', CI: 'true', TMPDIR: scratch },
       stdin: 'ignore',
       reject: false,
       // wrangler starts workerd as its own child: a process group lets stop() end both.

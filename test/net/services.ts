@@ -129,7 +129,9 @@ export interface PublicServices {
 export async function publicServices(processes: Processes, ns: string, dir: string, relayVars: Record<string, string> = {}): Promise<PublicServices> {
   const [discoveryId, relayId] = await Promise.all([certificate(join(dir, 'discovery')), certificate(join(dir, 'relay'))]);
   const persist = join(dir, 'pairing-relay');
-  await mkdir(persist);
+  // Miniflare's own scratch directory (os.tmpdir()/miniflare-*), left behind when the namespace's processes are killed: kept in dir, which goes.
+  const scratch = join(dir, 'pairing-relay-tmp');
+  await Promise.all([mkdir(persist), mkdir(scratch)]);
 
   const discovery = new ManagedService({
     name: 'stdiscosrv',
@@ -172,7 +174,7 @@ export async function publicServices(processes: Processes, ns: string, dir: stri
         join(ROOT, 'node_modules', '.bin', 'wrangler'),
         // The inspector binds the namespace's own loopback, so its port cannot collide with the host's.
         ['dev', '--local', '--ip', PUBLIC_ADDRESS, '--port', String(PAIRING_RELAY_PORT), '--inspector-port', '9229', '--persist-to', persist, '--log-level', 'warn', '--show-interactive-dev-session=false', ...varArgs],
-        { cwd: ROOT, env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', CI: 'true' } },
+        { cwd: ROOT, env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', CI: 'true', TMPDIR: scratch } },
       ),
     ready: async (signal) => {
       const result = await probe<{ status?: number; error?: string }>(processes, ns, HTTP_GET, [`${pairingUrl}/health`, READY_TIMEOUT_MS, 'until-ok'], { signal, timeout: READY_TIMEOUT_MS + 5_000 });
