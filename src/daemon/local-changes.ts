@@ -74,8 +74,8 @@ export class LocalChanges {
       return this.request(path);
     }
     const foundFile = found === true && stats?.isFile() === true;
-    // Nothing there: a scan finds something only if this device's index holds it live (Syncthing
-    // applying a deletion, or a name gone for a moment while Syncthing replaces the file, is not one).
+    // Nothing there: a scan has nothing to find where Syncthing applies a deletion, or where the name
+    // was gone only for a moment while Syncthing replaced the file.
     const ask = stats === undefined || stats.isDirectory() || foundFile || (verdict === 'unsure' && stats.isFile());
     // Past the bound (a mass deletion, a tree arriving), a scan, which Syncthing's scheduler coalesces, is cheaper than a lookup each.
     if (this.indexed === undefined || path === '' || !ask || this.looking.size >= MAX_LOOKUPS) return this.request(path);
