@@ -13,7 +13,7 @@ import type { BotsyncConfig } from '../../src/workspace/config.js';
 import { folderPath } from '../../src/workspace/home.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
 import { withPause } from '../../src/mesh/pause.js';
-import { destroyAll, requirePrerequisites, TestHome } from '../helpers/harness.js';
+import { destroyAll, requirePrerequisites, TestHome, waitFor } from '../helpers/harness.js';
 import { config as configOf } from '../helpers/mesh.js';
 
 /**
@@ -66,7 +66,10 @@ describe('applying config.json to Syncthing', () => {
     // Syncthing saves its config once per request that changes it: devices, folders, then the resume.
     const since = Math.max(0, ...(await client.events(0, { types: ['ConfigSaved'], waitS: 0 })).map((event) => event.id));
     const first = await applyConfig(client, layout, withBoth);
-    expect(await client.events(since, { types: ['ConfigSaved'], waitS: 0 })).toHaveLength(3);
+    // Syncthing may emit a save's event after it answered the request: waited for, then counted.
+    const saved = () => client.events(since, { types: ['ConfigSaved'], waitS: 0 });
+    await waitFor(async () => (await saved()).length >= 3 || undefined, 'three ConfigSaved events', 10_000, 50);
+    expect(await saved()).toHaveLength(3);
     expect(first.devicesAdded.sort()).toEqual([bob, gina].sort());
     expect(first.foldersChanged.sort()).toEqual(['deliverables', 'inbox', 'shared', meshFolderId(base.deviceId), meshFolderId(bob), meshFolderId(gina)].sort());
 
