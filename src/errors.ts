@@ -62,7 +62,8 @@ export type ErrorCode =
   | 'BACKUP_NOT_FOUND'
   | 'RCLONE_MISSING'
   | 'RCLONE_FAILED'
-  | 'SERVICE_FAILED';
+  | 'SERVICE_FAILED'
+  | 'STOP_FAILED';
 
 export interface ErrorDetails {
   hint?: string;

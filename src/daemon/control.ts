@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { sleepUnlessAborted } from '../lib/time/sleep.js';
 import type { Layout } from '../workspace/layout.js';
-import { terminate } from '../lib/process-identity.js';
+import { survivedKill, terminate } from '../lib/process-identity.js';
 import { holderOf, lockHolder, lockState } from '../lib/lock.js';
 import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
 import { stopSyncthingOf } from './orphan.js';
@@ -170,17 +170,36 @@ export interface StopResult {
   pid?: number;
   /** The Syncthing a daemon killed with -9 left running, stopped now. */
   orphanSyncthing?: number;
+  /**
+   * Of the processes stopped, those that have exited but that their parent has not reaped yet: their
+   * PIDs still show, as zombies, until it does (see Termination).
+   */
+  unreaped: number[];
 }
 
 /**
- * Asks the daemon to stop (SIGTERM) and waits until it and its Syncthing are gone. Only processes whose
+ * Asks the daemon to stop (SIGTERM) and waits until it and its Syncthing have exited. Only processes whose
  * recorded identity still matches are signalled: the lock's holder, and the Syncthing in daemon.json.
+ * One that survives SIGKILL is a STOP_FAILED.
  */
 export async function stopDaemon(layout: Layout, timeoutMs = 30_000): Promise<StopResult> {
   const daemon = await holderOf(layout.lockFile, legacyDaemonCheck(layout));
   const syncthing = (await readDaemonState(layout))?.syncthing;
-  const wasRunning = daemon !== undefined && (await terminate(daemon, timeoutMs));
+  const result: StopResult = { wasRunning: false, unreaped: [] };
+  if (daemon !== undefined) {
+    const stopped = await terminate(daemon, timeoutMs);
+    if (stopped.outcome === 'survived') throw survivedKill('The botsync daemon', daemon.pid, stopped.state);
+    if (stopped.outcome === 'stopped') {
+      result.wasRunning = true;
+      result.pid = daemon.pid;
+      if (!stopped.reaped) result.unreaped.push(daemon.pid);
+    }
+  }
   // The daemon stops Syncthing before it exits; a daemon that was killed has not.
-  const orphan = (await stopSyncthingOf(layout, syncthing)) ? { orphanSyncthing: syncthing!.pid! } : {};
-  return wasRunning ? { wasRunning, pid: daemon.pid, ...orphan } : { wasRunning: false, ...orphan };
+  const orphan = await stopSyncthingOf(layout, syncthing);
+  if (orphan.outcome === 'stopped') {
+    result.orphanSyncthing = orphan.pid;
+    if (!orphan.reaped) result.unreaped.push(orphan.pid);
+  }
+  return result;
 }

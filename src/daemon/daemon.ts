@@ -103,7 +103,8 @@ async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.Proces
     say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
     return undefined;
   });
-  if (await stopSyncthingOf(layout, previous?.syncthing)) say(`stopped Syncthing ${previous?.syncthing?.pid} left behind by a previous daemon`);
+  const orphan = await stopSyncthingOf(layout, previous?.syncthing);
+  if (orphan.outcome === 'stopped') say(`stopped Syncthing ${orphan.pid} left behind by a previous daemon`);
   const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), inspections: { file: layout.syncthingInspectionsFile, say } });
   let config = await ensureFreePorts(layout, loaded, say);
   const closed = await closeOpenGui(layout);

@@ -87,18 +87,56 @@ export function asIdentity(value: unknown): ProcessIdentity | undefined {
 }
 
 /**
- * Stops the recorded process (SIGTERM, then SIGKILL after `graceMs`), checking before each signal that
- * its PID still names it. Returns whether it was running.
+ * What terminate found and did.
+ * - not-running: nothing to stop (it had exited, or its PID names another process by now); no signal sent.
+ * - stopped: it exited, on SIGTERM, or on SIGKILL once the grace ran out. An exited process holds no
+ *   ports, files or memory. `reaped: false`: its parent has not collected its exit status yet, so its PID
+ *   still shows, as a zombie (`<defunct>` in ps), until it does; botsync cannot hasten that and has no
+ *   need to wait for it (init, the parent of a process whose daemon was killed, may reap only every
+ *   second or two).
+ * - survived: still running after SIGKILL: blocked in the kernel (state D: a hung disk or mount).
  */
-export async function terminate(recorded: ProcessIdentity, graceMs: number): Promise<boolean> {
-  if (!(await signalIfRunning(recorded, 'SIGTERM'))) return false;
-  if (await exitedWithin(recorded, graceMs)) return true;
-  if (await signalIfRunning(recorded, 'SIGKILL')) await exitedWithin(recorded, 5_000);
-  return true;
+export type Termination =
+  | { outcome: 'not-running' }
+  | { outcome: 'stopped'; signal: 'SIGTERM' | 'SIGKILL'; reaped: boolean }
+  | { outcome: 'survived'; state: string | undefined };
+
+export interface TerminateOptions {
+  /** How long it may take to exit once killed. */
+  killWaitMs?: number;
+  /** Sends the signals (tests stand in a kill that drops one). */
+  kill?: (pid: number, signal: NodeJS.Signals | 0) => unknown;
 }
 
-async function signalIfRunning(recorded: ProcessIdentity, signal: NodeJS.Signals): Promise<boolean> {
-  return (await isRunning(recorded)) && deliver(recorded.pid, signal);
+/**
+ * Stops the recorded process (SIGTERM, then SIGKILL after `graceMs`), checking before the SIGTERM that
+ * its PID still names it, and says how it went.
+ */
+export async function terminate(recorded: ProcessIdentity, graceMs: number, { killWaitMs = 5_000, kill = process.kill }: TerminateOptions = {}): Promise<Termination> {
+  if (!(await signalIfRunning(recorded, 'SIGTERM', kill))) return { outcome: 'not-running' };
+  const afterTerm = await exitWithin(recorded, graceMs);
+  if (!isLive(afterTerm)) return { outcome: 'stopped', signal: 'SIGTERM', reaped: afterTerm !== 'Z' };
+  // Its PID and start time are still the ones just signalled: no other process can have them, so the
+  // identity is not read again (its command line reads empty while it exits).
+  const killed = deliver(recorded.pid, 'SIGKILL', kill);
+  const afterKill = await exitWithin(recorded, killWaitMs);
+  if (!isLive(afterKill)) return { outcome: 'stopped', signal: killed ? 'SIGKILL' : 'SIGTERM', reaped: afterKill !== 'Z' };
+  return { outcome: 'survived', state: afterKill };
+}
+
+/**
+ * A process that should have stopped and did not (terminate's `survived`): `what` names it ("The
+ * botsync daemon").
+ */
+export function survivedKill(what: string, pid: number, state: string | undefined): BotsyncError {
+  const how = state === 'D' ? ', blocked in the kernel (state D)' : state === undefined ? '' : ` (state ${state})`;
+  return new BotsyncError('STOP_FAILED', `${what} (pid ${pid}) is still running after SIGKILL${how}.`, {
+    hint: `A process waiting on a hung disk or network mount ends only once that returns: see \`ps -o pid,stat,wchan -p ${pid}\` and its mounts, then run \`botsync stop\` again.`,
+  });
+}
+
+async function signalIfRunning(recorded: ProcessIdentity, signal: NodeJS.Signals, kill: TerminateOptions['kill']): Promise<boolean> {
+  return (await isRunning(recorded)) && deliver(recorded.pid, signal, kill);
 }
 
 /**
@@ -117,25 +155,53 @@ export function deliver(pid: number, signal: NodeJS.Signals | 0, kill: (pid: num
   }
 }
 
-async function exitedWithin(recorded: ProcessIdentity, timeoutMs: number): Promise<boolean> {
-  return (await pollUntil(async () => ((await gone(recorded)) ? true : undefined), { everyMs: 50, timeoutMs })) === true;
+/** The recorded process's state once it has exited, or after `timeoutMs` (see stateOf). */
+async function exitWithin(recorded: ProcessIdentity, timeoutMs: number): Promise<string | undefined> {
+  let state: string | undefined;
+  await pollUntil(
+    async () => {
+      state = await stateOf(recorded);
+      return isLive(state) ? undefined : true;
+    },
+    { everyMs: 50, timeoutMs },
+  );
+  return state;
 }
 
-/** Exited, and reaped too: until its parent reaps it, a zombie keeps its PID, and callers expect it free. */
-async function gone(recorded: ProcessIdentity): Promise<boolean> {
-  if (await isRunning(recorded)) return false;
-  if (!deliver(recorded.pid, 0)) return true;
-  // The PID exists: a zombie, or already another process.
-  return (await identityOf(recorded.pid)) !== undefined;
+/** Running, or on its way out: an exiting process holds its files and ports until it is a zombie (Z) or being reaped (X). */
+function isLive(state: string | undefined): state is string {
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/**
+ * The state letter of the recorded process (R, S, D, Z: a zombie...), or undefined once it has been
+ * reaped: its PID is free or, started at another moment, another process's.
+ */
+async function stateOf(recorded: ProcessIdentity): Promise<string | undefined> {
+  if (process.platform === 'linux') {
+    const fields = await procStat(recorded.pid);
+    return fields?.startTicks === recorded.start ? fields.state : undefined;
+  }
+  const { execa } = await import('execa');
+  const result = await execa('ps', ['-o', 'stat=', '-o', 'lstart=', '-p', String(recorded.pid)], { reject: false, stdin: 'ignore', timeout: 5_000 });
+  // ps exits 1 with no output when there is no such process.
+  const match = /^\s*(\S+)\s+(.*)$/.exec(String(result.stdout).trim());
+  return match !== null && match[2]!.replace(/\s+/g, ' ') === recorded.start ? match[1]!.charAt(0) : undefined;
 }
 
 async function linuxIdentity(pid: number): Promise<ProcessIdentity | undefined> {
-  const [stat, cmdline] = await Promise.all([readProc(pid, 'stat'), readProc(pid, 'cmdline')]);
-  if (stat === undefined || cmdline === undefined) return undefined;
-  const fields = parseProcStat(stat);
-  if (fields === undefined) throw inspectFailed(pid, `/proc/${pid}/stat is not in the expected format`);
+  const [fields, cmdline] = await Promise.all([procStat(pid), readProc(pid, 'cmdline')]);
+  if (fields === undefined || cmdline === undefined) return undefined;
   if (fields.state === 'Z' || fields.state === 'X') return undefined;
   return { pid, start: fields.startTicks, command: commandFromCmdline(cmdline) };
+}
+
+async function procStat(pid: number): Promise<{ state: string; startTicks: string } | undefined> {
+  const stat = await readProc(pid, 'stat');
+  if (stat === undefined) return undefined;
+  const fields = parseProcStat(stat);
+  if (fields === undefined) throw inspectFailed(pid, `/proc/${pid}/stat is not in the expected format`);
+  return fields;
 }
 
 /** `orUnreadable`: undefined also when the file is not ours to read (environ and cwd of another user's process). */

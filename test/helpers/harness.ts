@@ -3,12 +3,14 @@
  * each with its own cache dir, and cleaned up by PID whatever happens.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { isAlive } from '../net/naming.js';
+import { parseProcStat } from '../../src/lib/process-identity.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist', 'main.js');
@@ -117,12 +119,19 @@ export async function destroyAll(): Promise<void> {
   await Promise.all([...liveHomes].map((home) => home.destroy()));
 }
 
-export function isAlive(pid: number): boolean {
+/**
+ * Whether pid has not exited. A zombie has: until its parent reaps it (init reaps an orphan only every
+ * second or two here) kill(pid, 0) still finds it, but it holds no ports, files or memory.
+ */
+export { isAlive };
+
+/** The state letter of a process in /proc/PID/stat (Z: a zombie), or undefined when there is none. */
+export function processState(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.state;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 

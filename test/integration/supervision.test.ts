@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyAll, isAlive, pairedHomes, processesMatching, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
+import { isPortFree, portOf } from '../../src/net/ports.js';
+import { destroyAll, isAlive, pairedHomes, processesMatching, processState, requirePrerequisites, waitFor, type TestHome } from '../helpers/harness.js';
 
 function processesOf(home: TestHome): number[] {
   return processesMatching(home.home);
@@ -60,12 +61,19 @@ describe('the daemon supervises Syncthing', () => {
 
   it('stop after kill -9 of the daemon stops the Syncthing it left behind', async () => {
     const state = await killDaemon(b);
+    const syncthing = state.syncthing!.pid!;
+    const { gui, listenPort } = JSON.parse(await readFile(b.path('.botsync', 'config.json'), 'utf8'));
     const stopped = await b.json(['stop']);
-    expect(stopped).toEqual({ running: false, wasRunning: false, pid: null, orphanSyncthing: state.syncthing!.pid });
-    expect(isAlive(state.syncthing!.pid!)).toBe(false);
+    expect(stopped).toMatchObject({ running: false, wasRunning: false, pid: null, orphanSyncthing: syncthing });
+    // Exited. Its parent now is init, which reaps it in its own time: until then a zombie, which stop
+    // says, and which holds no port and no file.
+    expect(isAlive(syncthing)).toBe(false);
+    expect(stopped.unreaped.filter((pid: number) => pid !== syncthing)).toEqual([]);
+    if (processState(syncthing) === 'Z') expect(stopped.unreaped).toEqual([syncthing]);
+    expect([await isPortFree(portOf(gui.address)), await isPortFree(listenPort)]).toEqual([true, true]);
     expect(processesOf(b)).toEqual([]);
-    // Nothing left to stop the second time.
-    expect(await b.json(['stop'])).toMatchObject({ wasRunning: false, orphanSyncthing: null });
+    // Nothing left to stop the second time, reaped or not.
+    expect(await b.json(['stop'])).toEqual({ running: false, wasRunning: false, pid: null, orphanSyncthing: null, unreaped: [] });
     expect((await b.run(['start'])).exitCode).toBe(0);
     await waitFor(async () => (await b.status()).peers[0]?.connected, 'B to reconnect to A', 60_000, 200);
   });

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asIdentity, commandFromCmdline, contextOf, deliver, identityOf, isRunning, parseEnviron, parseProcStat, parsePsLine, sameProcess, terminate } from '../../src/lib/process-identity.js';
-import { isAlive, waitFor } from '../helpers/harness.js';
+import { asIdentity, commandFromCmdline, contextOf, deliver, identityOf, isRunning, parseEnviron, parseProcStat, parsePsLine, sameProcess, survivedKill, terminate, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { isAlive, processState, waitFor } from '../helpers/harness.js';
 
 /** /proc/PID/stat of a process whose command name is `comm`, with these state and start fields. */
 function statLine(comm: string, state: string, start: string): string {
@@ -98,8 +100,9 @@ describe('the identity of a live process', () => {
     const parent = spawn('perl', ['-e', '$| = 1; my $child = fork(); exit 0 unless $child; print "$child\\n"; sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(parent);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
-    await waitFor(async () => (await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '), 'the child to become a zombie');
-    expect(isAlive(zombie)).toBe(true);
+    await waitFor(() => processState(zombie) === 'Z', 'the child to become a zombie');
+    // kill(pid, 0) still finds it: only its state tells it has exited.
+    expect(deliver(zombie, 0)).toBe(true);
     expect(await identityOf(zombie)).toBeUndefined();
     expect(await identityOf(0)).toBeUndefined();
   });
@@ -107,10 +110,11 @@ describe('the identity of a live process', () => {
   it('is checked before a signal: terminate leaves alone a process that is not the recorded one', async () => {
     const bystander = start('sleep', ['600']);
     const real = (await identityOf(bystander.pid!))!;
-    expect(await terminate({ ...real, start: '1' }, 1_000)).toBe(false);
-    expect(await terminate({ ...real, command: 'syncthing serve' }, 1_000)).toBe(false);
+    expect(await terminate({ ...real, start: '1' }, 1_000)).toEqual({ outcome: 'not-running' });
+    expect(await terminate({ ...real, command: 'syncthing serve' }, 1_000)).toEqual({ outcome: 'not-running' });
     expect(isAlive(bystander.pid!)).toBe(true);
-    expect(await terminate(real, 5_000)).toBe(true);
+    // The test's own child: Node reaps it as soon as it sees it exit, which may be before or after terminate looks.
+    expect(await terminate(real, 5_000)).toMatchObject({ outcome: 'stopped', signal: 'SIGTERM' });
     expect(await identityOf(bystander.pid!)).toBeUndefined();
   });
 
@@ -119,6 +123,79 @@ describe('the identity of a live process', () => {
     for (const value of [1234, null, 'x', { pid: '1', start: '2', command: 'x' }, { pid: 1, start: 2, command: 'x' }, { pid: 1, start: '2' }]) {
       expect(asIdentity(value)).toBeUndefined();
     }
+  });
+});
+
+describe('terminate says what became of the process', () => {
+  const parents: ChildProcess[] = [];
+  const forked: ProcessIdentity[] = [];
+
+  afterEach(async () => {
+    for (const child of forked.splice(0)) if (await isRunning(child)) process.kill(child.pid, 'SIGKILL');
+    // Killing the parent hands a zombie it held to init, which reaps it.
+    for (const parent of parents.splice(0)) {
+      if (parent.exitCode !== null || parent.signalCode !== null) continue;
+      const exited = new Promise((resolve) => parent.once('exit', resolve));
+      parent.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  /**
+   * A perl process that runs `setup`, then sleeps, forked by a parent that never reaps it: once it exits
+   * it stays a zombie, as a Syncthing does whose daemon was killed until init gets round to it. With
+   * `reaps`, the parent ignores SIGCHLD, so the kernel reaps the child as it exits. Resolves once `setup` ran.
+   */
+  async function forkedChild(setup: string, reaps = false): Promise<ProcessIdentity> {
+    const parent = spawn('perl', ['-e', `${reaps ? '$SIG{CHLD} = "IGNORE"; ' : ''}my $child = fork(); if (!$child) { exec($^X, "-e", $ARGV[0]) or die } sleep 600`, `${setup}; $| = 1; print "$$\\n"; sleep 600`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    parents.push(parent);
+    const [line] = await once(createInterface({ input: parent.stdout! }), 'line');
+    const identity = (await identityOf(Number(line)))!;
+    forked.push(identity);
+    return identity;
+  }
+
+  it('stopped on SIGTERM, not reaped yet: it has exited, and its parent has not collected it', async () => {
+    const child = await forkedChild('');
+    expect(await terminate(child, 5_000)).toEqual({ outcome: 'stopped', signal: 'SIGTERM', reaped: false });
+    expect(processState(child.pid)).toBe('Z');
+    expect(isAlive(child.pid)).toBe(false);
+  });
+
+  it('stopped on SIGKILL when it ignores SIGTERM past the grace', async () => {
+    const child = await forkedChild('$SIG{TERM} = "IGNORE"');
+    expect(await terminate(child, 300)).toEqual({ outcome: 'stopped', signal: 'SIGKILL', reaped: false });
+    expect(processState(child.pid)).toBe('Z');
+  });
+
+  it('stopped and reaped: the PID is free', async () => {
+    const child = await forkedChild('', true);
+    expect(await terminate(child, 5_000)).toEqual({ outcome: 'stopped', signal: 'SIGTERM', reaped: true });
+    expect(processState(child.pid)).toBeUndefined();
+  });
+
+  it('not running: a recorded process that has exited since, a zombie now, is sent nothing', async () => {
+    const child = await forkedChild('$SIG{USR1} = sub { exit 0 }');
+    process.kill(child.pid, 'SIGUSR1');
+    await waitFor(() => processState(child.pid) === 'Z', 'the child to exit');
+    const sent: unknown[] = [];
+    expect(await terminate(child, 1_000, { kill: (pid, signal) => sent.push([pid, signal]) })).toEqual({ outcome: 'not-running' });
+    expect(sent).toEqual([]);
+  });
+
+  it('survived: still running after SIGKILL, with its state; and the error stop reports then', async () => {
+    const child = await forkedChild('$SIG{TERM} = "IGNORE"');
+    const sent: unknown[] = [];
+    // A SIGKILL that does not take, as for a process blocked in the kernel: this one is lost on the way.
+    const kill = (pid: number, signal: NodeJS.Signals | 0) => (sent.push(signal), signal === 'SIGKILL' || process.kill(pid, signal));
+    expect(await terminate(child, 200, { kill, killWaitMs: 300 })).toEqual({ outcome: 'survived', state: 'S' });
+    expect(sent).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(await isRunning(child)).toBe(true);
+    const error = survivedKill('The Syncthing a killed botsync daemon left running', child.pid, 'D');
+    expect(error).toMatchObject({ code: 'STOP_FAILED', message: `The Syncthing a killed botsync daemon left running (pid ${child.pid}) is still running after SIGKILL, blocked in the kernel (state D).` });
+    expect(error.hint).toMatch(new RegExp(`ps -o pid,stat,wchan -p ${child.pid}\\b.*botsync stop`));
   });
 });
 
