@@ -1,4 +1,4 @@
-import { hasReserve, homeReserve, roomOn, type DiskRoom } from '../syncthing/disk-reserve.js';
+import { hasReserve, homeReserve, megabytes, roomOn, showSize, type DiskRoom } from '../syncthing/disk-reserve.js';
 import { pollUntil } from '../lib/time/poll.js';
 import type { BotsyncEvent } from '../notify/types.js';
 
@@ -39,7 +39,7 @@ export class DatabaseRoom {
     try {
       const now = await room(syncthingHome);
       if (now === undefined || hasReserve(now)) return;
-      const reason = `Syncthing exited: insufficient space on disk for database (${syncthingHome}): current ${megabytes(now.freeBytes)} < required ${now.reserve.value} MB`;
+      const reason = `Syncthing exited: insufficient space on disk for database (${syncthingHome}): current ${showSize(megabytes(now.freeBytes))} < required ${showSize(now.reserve)}`;
       const everyMs = this.options.everyMs ?? CHECK_EVERY_MS;
       say(`${reason}; it starts again once there is room (checked every ${everyMs / 1000} s)`);
       held = true;
@@ -61,8 +61,4 @@ export class DatabaseRoom {
       if (held) this.options.onHeld(undefined);
     }
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -68,7 +68,7 @@ export class IndexedEntries {
 }
 
 /** How the index holds a path: as it is on disk, or so but for the mtime Syncthing sets after its rename. */
-export type Held = 'indexed' | 'arriving';
+type Held = 'indexed' | 'arriving';
 
 function sameFile(indexed: DbFileVersion, stats: BigIntStats, mtime = true): boolean {
   return (

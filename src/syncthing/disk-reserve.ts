@@ -55,6 +55,12 @@ export function hasReserve(room: DiskRoom): boolean {
   return room.freeBytes >= room.reserve.value * 1e6;
 }
 
-function megabytes(bytes: number): DiskSize {
+/** `bytes` in decimal megabytes, rounded down to a tenth, as a reserve is written and a message shows it. */
+export function megabytes(bytes: number): DiskSize {
   return { value: Math.floor(bytes / 1e5) / 10, unit: 'MB' };
+}
+
+/** A size for a message: "2.6 MB", "0.0 MB". */
+export function showSize(size: DiskSize): string {
+  return `${size.value.toFixed(1)} ${size.unit}`;
 }

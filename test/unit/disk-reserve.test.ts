@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { folderReserve, hasReserve, homeReserve, roomOn } from '../../src/syncthing/disk-reserve.js';
+import { folderReserve, hasReserve, homeReserve, megabytes, roomOn, showSize } from '../../src/syncthing/disk-reserve.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,5 +28,12 @@ describe('the free space Syncthing keeps', () => {
     expect(await roomOn(join(tmpdir(), 'no-such-dir-dk'), homeReserve)).toBeUndefined();
     expect(hasReserve({ freeBytes: 2.6e6, reserve: { value: 2.6, unit: 'MB' } })).toBe(true);
     expect(hasReserve({ freeBytes: 2.6e6 - 1, reserve: { value: 2.6, unit: 'MB' } })).toBe(false);
+  });
+
+  it('is shown in decimal megabytes to a tenth, rounded down: a disk short of its reserve never reads as holding it', () => {
+    expect(megabytes(2_599_999)).toEqual({ value: 2.5, unit: 'MB' });
+    expect(showSize(megabytes(2_599_999))).toBe('2.5 MB');
+    expect(showSize(megabytes(0))).toBe('0.0 MB');
+    expect(showSize(homeReserve(20 * MiB))).toBe('2.6 MB');
   });
 });
