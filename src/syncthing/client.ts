@@ -53,6 +53,9 @@ export class SyncthingClient {
   private readonly timeoutMs: number;
   private pool: Pool;
   private redials = 0;
+  /** The last call found nothing answering at the address (not an HTTP error: no answer at all). */
+  private unreachable = false;
+  private readonly waitingForAnswer = new Set<() => void>();
 
   constructor(options: ClientOptions) {
     this.currentAddress = options.address;
@@ -78,6 +81,30 @@ export class SyncthingClient {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  /**
+   * Resolves once Syncthing answers a call (anyone's) after one found it unreachable; at once when the
+   * last call was answered; or when `signal` aborts. A reader that lost Syncthing waits on it besides its
+   * backoff: while the daemon starts Syncthing again it calls it every 50 ms until it answers.
+   */
+  answering(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.unreachable || signal.aborted) return resolve();
+      const done = () => {
+        this.waitingForAnswer.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waitingForAnswer.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private answered(): void {
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    for (const done of [...this.waitingForAnswer]) done();
   }
 
   /** Syncthing 1.19 can hold this call for ~12 s while it probes NAT-PMP: callers that cannot wait use the daemon's cached copy. */
@@ -272,6 +299,7 @@ export class SyncthingClient {
   async statusWithoutCredentials(path = '/'): Promise<number> {
     try {
       const response = await this.pool.request({ method: 'GET', path, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      this.answered();
       await response.body.dump();
       return response.statusCode;
     } catch (error) {
@@ -295,6 +323,7 @@ export class SyncthingClient {
     } catch (error) {
       throw this.transportError(error, method, path);
     }
+    this.answered();
     let text: string;
     try {
       text = await response.body.text();
@@ -327,6 +356,7 @@ export class SyncthingClient {
     const { kind, detail } = transportFailure(error);
     if (kind === 'aborted') return error;
     if (kind === 'unreachable') {
+      this.unreachable = true;
       return new BotsyncError('SYNCTHING_NOT_RUNNING', `Syncthing is not answering at ${this.address}.`, {
         hint: 'Start it with `botsync start`; `botsync doctor` says what is wrong.',
         cause: error,

@@ -39,8 +39,8 @@ export const RESTARTED = 'Syncthing restarted';
  */
 export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged', 'LocalChangeDetected', 'RemoteChangeDetected'];
 
-/** The part of the REST client the stream uses (tests wrap it). */
-export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'>;
+/** The part of the REST client the stream uses (tests wrap it); without `answering`, an outage waits out its backoff. */
+export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'> & Partial<Pick<SyncthingClient, 'answering'>>;
 
 export interface GapInfo {
   reason: string;
@@ -177,14 +177,30 @@ export class EventStream {
         failures = 0;
       } catch (error) {
         if (signal.aborted) break;
-        const transient = isBotsyncError(error, 'SYNCTHING_NOT_RUNNING') || isBotsyncError(error, 'SYNCTHING_TIMEOUT');
+        const unreachable = isBotsyncError(error, 'SYNCTHING_NOT_RUNNING');
+        const transient = unreachable || isBotsyncError(error, 'SYNCTHING_TIMEOUT');
         // One line per outage, not one per retry: Syncthing may be down for minutes.
         if (!transient || !outage) this.log(`Reading Syncthing events failed: ${(error as Error).message} Retrying with backoff.`);
         outage = outage || transient;
-        await this.clock.sleep(backoffDelay(BACKOFF, failures++), signal);
+        await this.backOff(backoffDelay(BACKOFF, failures++), unreachable, signal);
       }
     }
     await this.save();
+  }
+
+  /**
+   * The wait before the next try. After Syncthing was unreachable (a restart), it ends as soon as
+   * Syncthing answers again: the backoff, grown to seconds by then, would hold every notification of the
+   * restarted Syncthing's first moments that long. Other failures wait it out: Syncthing answers, but not
+   * this stream, and trying again at once would only fail again.
+   */
+  private async backOff(ms: number, unreachable: boolean, signal: AbortSignal): Promise<void> {
+    if (!unreachable || this.client.answering === undefined) return this.clock.sleep(ms, signal);
+    const over = new AbortController();
+    const until = AbortSignal.any([signal, over.signal]);
+    void this.client.answering(until).then(() => over.abort());
+    await this.clock.sleep(ms, until);
+    over.abort();
   }
 
   /** One round: make sure the cursor belongs to this Syncthing, poll once, deliver, save. */

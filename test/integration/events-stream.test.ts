@@ -135,6 +135,27 @@ class FakeSyncthing {
   private check(): void {
     if (!this.up) throw new BotsyncError('SYNCTHING_NOT_RUNNING', 'Syncthing is not answering at fake.');
   }
+
+  private readonly waitingForAnswer = new Set<() => void>();
+
+  /** As the daemon's client: resolves once Syncthing is up again (it polls it while starting it). */
+  readonly answering = (signal: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (this.up || signal.aborted) return resolve();
+      const done = () => (this.waitingForAnswer.delete(done), resolve());
+      this.waitingForAnswer.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+
+  /** Up again, and answering the daemon's poll. */
+  answer(): void {
+    this.up = true;
+    for (const done of [...this.waitingForAnswer]) done();
+  }
+
+  get waitingForAnAnswer(): number {
+    return this.waitingForAnswer.size;
+  }
 }
 
 describe('EventStream against a stand-in with Syncthing event semantics', () => {
@@ -302,6 +323,57 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
     fake.file('back.txt');
     await waitFor(() => sink.items().length === 1, 'the item after the outage');
     expect(sink.logs).toContain('Syncthing answers again: reading events.');
+  });
+
+  it('resumes as soon as Syncthing answers again, without waiting out the backoff, and only waits while it is down', async () => {
+    const sleeps: number[] = [];
+    let sleeping: AbortSignal | undefined;
+    // The first waits pass at once, growing the backoff; the fifth lasts until it is cut short.
+    const clock: Pick<Clock, 'sleep' | 'now'> = {
+      now: Date.now,
+      sleep: (ms, signal) => {
+        sleeps.push(ms);
+        if (sleeps.length < 5) return Promise.resolve();
+        sleeping = signal;
+        return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      },
+    };
+    fake.up = false;
+    const sink = new Sink();
+    open(sink, { clock, client: { ...fake.client, answering: fake.answering } });
+    await waitFor(() => sleeping !== undefined && fake.waitingForAnAnswer === 1, 'the stream to wait for Syncthing');
+    expect(sleeps).toEqual([250, 500, 1000, 2000, 4000]);
+    const calls = fake.calls;
+    // Down: the stream sleeps, nothing calls.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([fake.calls, sleeping!.aborted]).toEqual([calls, false]);
+    fake.answer();
+    await waitFor(() => readCursor(cursorFile), 'the cursor once Syncthing answers');
+    expect(sleeps.slice(0, 5)).toEqual([250, 500, 1000, 2000, 4000]);
+    fake.file('back.txt');
+    await waitFor(() => sink.items().includes('back.txt'), 'the item after the outage');
+    expect(fake.waitingForAnAnswer).toBe(0);
+  });
+
+  it('waits out the backoff after a failure other than Syncthing not answering', async () => {
+    const sleeps: number[] = [];
+    let failures = 1;
+    const clock: Pick<Clock, 'sleep' | 'now'> = { now: Date.now, sleep: async (ms) => void sleeps.push(ms) };
+    const sink = new Sink();
+    open(sink, {
+      clock,
+      client: { ...fake.client, answering: fake.answering },
+      onEvents: async (events) => {
+        if (failures-- > 0) throw new Error('outbox full');
+        sink.events.push(...events);
+      },
+    });
+    await waitFor(() => readCursor(cursorFile), 'the first cursor');
+    fake.file('retry.txt');
+    await waitFor(() => sink.items().length === 1, 'the item, delivered on the second try');
+    // The failed delivery's backoff, and no wait for an answer from a Syncthing that answers.
+    expect(sleeps[0]).toBe(250);
+    expect(fake.waitingForAnAnswer).toBe(0);
   });
 
   it('keeps the saved cursor before events the consumer still holds in memory', async () => {

@@ -79,6 +79,33 @@ describe('the REST client against a real Syncthing', () => {
     expect(isBotsyncError(error, 'SYNCTHING_NOT_RUNNING')).toBe(true);
   });
 
+  it('tells whoever waits for it when Syncthing answers again after a call found nothing there', async () => {
+    const reader = new SyncthingClient({ address: `127.0.0.1:${await freePort()}`, apiKey: config.gui.apiKey });
+    try {
+      // Nothing failed yet: no wait.
+      await reader.answering(new AbortController().signal);
+      expect(isBotsyncError(await rejection(reader.version()), 'SYNCTHING_NOT_RUNNING')).toBe(true);
+      let answered = false;
+      const waiting = reader.answering(new AbortController().signal).then(() => (answered = true));
+      await rejection(reader.version());
+      expect(answered).toBe(false);
+      // Syncthing back (here: at the address the client is pointed at now), and any call it answers.
+      await reader.retarget(config.gui.address);
+      expect((await reader.systemStatus()).myID).toBe(config.deviceId);
+      await waiting;
+      expect(answered).toBe(true);
+      // A wait also ends with its signal.
+      await reader.retarget(`127.0.0.1:${await freePort()}`);
+      await rejection(reader.version());
+      const stop = new AbortController();
+      const stopped = reader.answering(stop.signal);
+      stop.abort();
+      await stopped;
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('maps a listener that never answers to SYNCTHING_TIMEOUT', async () => {
     const silent: Server = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
