@@ -285,11 +285,12 @@ export class SyncthingClient {
    * Long-polls for events after `since`. Returns [] when the wait ends without news. A filtered call
    * is a separate subscription in Syncthing, so callers keep one filter for the life of a cursor.
    */
-  events(since: number, options: { types?: string[]; waitS?: number; limit?: number; signal?: AbortSignal } = {}): Promise<SyncthingEvent[]> {
+  events(since: number, options: { types?: string[]; waitS?: number; limit?: number; signal?: AbortSignal; disk?: boolean } = {}): Promise<SyncthingEvent[]> {
     const waitS = options.waitS ?? 60;
     const query: Query = { since, timeout: waitS, limit: options.limit };
     if (options.types !== undefined) query.events = options.types.join(',');
-    return this.call('GET', '/rest/events', { query, timeoutMs: waitS * 1000 + this.timeoutMs, signal: options.signal });
+    // `disk`: Syncthing's own subscription to LocalChangeDetected and RemoteChangeDetected, which the unfiltered one leaves out.
+    return this.call('GET', options.disk === true ? '/rest/events/disk' : '/rest/events', { query, timeoutMs: waitS * 1000 + this.timeoutMs, signal: options.signal });
   }
 
   /**

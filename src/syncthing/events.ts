@@ -20,7 +20,9 @@
  *   end of a subscription.
  * - The unfiltered subscription exists from Syncthing's start (ids equal to globalIDs). After a
  *   restart it still holds what happened before this stream could subscribe again (peers connecting,
- *   files pulled during the first seconds); the stream recovers those events from it.
+ *   files pulled during the first seconds); the stream recovers those events from it. It leaves out
+ *   LocalChangeDetected and RemoteChangeDetected: those are in the disk subscription (`/rest/events/disk`,
+ *   its own ids, also from the start), read too, or every file pulled then would wait for its author.
  */
 import { isBotsyncError } from '../errors.js';
 import { readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
@@ -38,6 +40,13 @@ export const RESTARTED = 'Syncthing restarted';
  * RemoteChangeDetected for who made each item received (notify/authors.ts).
  */
 export const NOTIFY_EVENT_TYPES: readonly string[] = ['ItemFinished', 'DeviceConnected', 'DeviceDisconnected', 'FolderErrors', 'StateChanged', 'LocalChangeDetected', 'RemoteChangeDetected'];
+
+/** What Syncthing's unfiltered subscription leaves out, and its disk subscription holds. */
+const DISK_EVENT_TYPES = ['LocalChangeDetected', 'RemoteChangeDetected'];
+
+function newestGlobalId(events: SyncthingEvent[]): number {
+  return events.reduce((max, event) => Math.max(max, event.globalID ?? 0), 0);
+}
 
 /** The part of the REST client the stream uses (tests wrap it); without `answering`, an outage waits out its backoff. */
 export type EventClient = Pick<SyncthingClient, 'events' | 'systemStatus'> & Partial<Pick<SyncthingClient, 'answering'>>;
@@ -120,6 +129,8 @@ export class EventStream {
   private savedText: string | undefined;
   /** After a recovery: events of the new subscription up to this globalID were already delivered. */
   private skipThroughGlobalId = 0;
+  /** The same for the disk subscription's types, read after the unfiltered one. */
+  private skipDiskThroughGlobalId = 0;
   /** Jumps up to this id were reported: a failed delivery re-reads them and must not report twice. */
   private jumpsReportedThroughId = 0;
   /** The first poll after a restart: the restart report already covers anything missing there. */
@@ -223,7 +234,7 @@ export class EventStream {
     this.polledAt = now;
     if (events.length === 0) return this.save();
     this.reportJumps(cursor.lastId, events);
-    const fresh = events.filter((event) => event.id > cursor.lastId && !(event.globalID !== undefined && event.globalID <= this.skipThroughGlobalId));
+    const fresh = events.filter((event) => event.id > cursor.lastId && !this.recoveredAlready(event));
     if (fresh.length > 0) await this.onEvents(fresh);
     cursor.lastId = events[events.length - 1]!.id;
     await this.save();
@@ -303,10 +314,14 @@ export class EventStream {
   private async recoverAfterRestart(startTime: string, signal: AbortSignal): Promise<void> {
     await this.client.events(0, { types: this.types, limit: 1, waitS: 0, signal });
     const all = await this.client.events(0, { waitS: 0, signal });
-    const recovered = all.filter((event) => this.typeSet.has(event.type)).map((event) => ({ ...event, id: 0 }));
+    const disk = DISK_EVENT_TYPES.some((type) => this.typeSet.has(type)) ? await this.client.events(0, { disk: true, waitS: 0, signal }) : [];
+    const recovered = [...all, ...disk]
+      .filter((event) => this.typeSet.has(event.type))
+      .sort((a, b) => (a.globalID ?? 0) - (b.globalID ?? 0))
+      .map((event) => ({ ...event, id: 0 }));
     if (this.restartReportedFor !== startTime) {
-      // Unfiltered ids start at 1 with Syncthing: a higher first id means its buffer already overflowed.
-      const overflowed = all.length > 0 && all[0]!.id > 1;
+      // Ids start at 1 with Syncthing: a higher first id means a buffer already overflowed.
+      const overflowed = [all, disk].some((events) => events.length > 0 && events[0]!.id > 1);
       this.reportGap({
         reason: overflowed ? `${RESTARTED}, and its event buffer overflowed since` : RESTARTED,
         count: null,
@@ -315,12 +330,20 @@ export class EventStream {
     }
     if (recovered.length > 0) await this.onEvents(recovered);
     this.restartReportedFor = undefined;
-    this.skipThroughGlobalId = all.reduce((max, event) => Math.max(max, event.globalID ?? 0), 0);
+    // Each read holds its types up to its newest event; the new subscription, made before both, the rest.
+    this.skipThroughGlobalId = newestGlobalId(all);
+    this.skipDiskThroughGlobalId = newestGlobalId(disk);
     this.jumpsReportedThroughId = 0;
     this.justRecovered = true;
     this.cursor = { startTime, lastId: 0 };
     this.log(`Syncthing restarted (started ${startTime}); ${recovered.length} earlier events recovered, reading a new subscription.`);
     await this.save();
+  }
+
+  /** Whether a recovery after a restart delivered this event of the new subscription already. */
+  private recoveredAlready(event: SyncthingEvent): boolean {
+    if (event.globalID === undefined) return false;
+    return event.globalID <= (DISK_EVENT_TYPES.includes(event.type) ? this.skipDiskThroughGlobalId : this.skipThroughGlobalId);
   }
 
   /** Reports ids that jumped: the buffer overflowed while the stream was behind, or an event was dropped. */

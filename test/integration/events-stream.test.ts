@@ -52,7 +52,7 @@ class FakeSyncthing {
   calls = 0;
   private instance = 0;
   private globalId = 0;
-  private subs = new Map<string, { types: Set<string> | null; nextId: number; buf: SyncthingEvent[] }>();
+  private subs = new Map<string, { accepts: (type: string) => boolean; nextId: number; buf: SyncthingEvent[] }>();
   private wake = new Set<() => void>();
 
   constructor(private readonly bufferSize = 1000) {
@@ -64,14 +64,19 @@ class FakeSyncthing {
     this.startTime = startTime;
     this.globalId = 0;
     this.instance += 1;
-    this.subs = new Map([['*', { types: null, nextId: 1, buf: [] }]]);
+    const disk = (type: string) => type === 'LocalChangeDetected' || type === 'RemoteChangeDetected';
+    // The unfiltered subscription and the disk one, from the start: between them, every event.
+    this.subs = new Map([
+      ['*', { accepts: (type) => !disk(type), nextId: 1, buf: [] }],
+      ['disk', { accepts: disk, nextId: 1, buf: [] }],
+    ]);
     for (const wake of this.wake) wake();
   }
 
   emit(type: string, data: Record<string, unknown> = {}): void {
     this.globalId += 1;
     for (const sub of this.subs.values()) {
-      if (sub.types !== null && !sub.types.has(type)) continue;
+      if (!sub.accepts(type)) continue;
       sub.buf.push({ id: sub.nextId++, globalID: this.globalId, time: new Date().toISOString(), type, data });
       if (sub.buf.length > this.bufferSize) sub.buf.shift();
     }
@@ -86,7 +91,7 @@ class FakeSyncthing {
 
   /** Events assigned ids for our subscription but never delivered to it (Syncthing's 15 ms drop). */
   dropForFiltered(count: number): void {
-    for (const [key, sub] of this.subs) if (key !== '*') sub.nextId += count;
+    for (const [key, sub] of this.subs) if (key !== '*' && key !== 'disk') sub.nextId += count;
   }
 
   readonly client: EventClient = {
@@ -98,10 +103,11 @@ class FakeSyncthing {
     events: async (since, options = {}) => {
       this.calls += 1;
       this.check();
-      const key = options.types === undefined ? '*' : [...new Set(options.types)].sort().join(',');
+      const key = options.disk === true ? 'disk' : options.types === undefined ? '*' : [...new Set(options.types)].sort().join(',');
       let sub = this.subs.get(key);
       if (sub === undefined) {
-        sub = { types: new Set(options.types), nextId: 1, buf: [] };
+        const types = new Set(options.types);
+        sub = { accepts: (type) => types.has(type), nextId: 1, buf: [] };
         this.subs.set(key, sub);
       }
       const deadline = Date.now() + (options.waitS ?? 60) * 1000;
@@ -266,19 +272,24 @@ describe('EventStream against a stand-in with Syncthing event semantics', () => 
     fake.restart('2026-01-01T01:00:00Z');
     fake.emit('DeviceConnected', { id: 'PEER' });
     fake.file('early.txt'); // pulled before the notifier subscribed again
+    // Who made it: only in Syncthing's disk subscription.
+    fake.emit('RemoteChangeDetected', { folder: 'shared', path: 'early.txt', modifiedBy: 'PEER' });
     const second = new Sink();
     open(second);
     await waitFor(() => second.items().includes('early.txt'), 'the recovered item');
     fake.file('late.txt');
-    await waitFor(() => second.items().includes('late.txt'), 'the next item');
+    fake.emit('RemoteChangeDetected', { folder: 'shared', path: 'late.txt', modifiedBy: 'PEER' });
+    await waitFor(() => second.events.some((e) => e.data.path === 'late.txt'), 'the next item and its change');
     expect(second.gaps).toEqual([{ reason: 'Syncthing restarted', count: null }]);
     expect(second.events.map((e) => [e.id, e.type])).toEqual([
       [0, 'DeviceConnected'],
       [0, 'ItemFinished'],
+      [0, 'RemoteChangeDetected'],
       [1, 'ItemFinished'],
+      [2, 'RemoteChangeDetected'],
     ]);
     await waitFor(async () => (await readCursor(cursorFile))?.startTime === '2026-01-01T01:00:00Z', 'the new cursor');
-    expect((await readCursor(cursorFile))?.lastId).toBe(1);
+    expect((await readCursor(cursorFile))?.lastId).toBe(2);
   });
 
   it('notices a restart within the same second (same startTime) between two polls, and skips nothing', async () => {
