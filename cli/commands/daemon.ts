@@ -1,4 +1,4 @@
-import { loadTheRest, runDaemon } from '../../src/daemon/start-up.js';
+import { runDaemon } from '../../src/daemon/start-up.js';
 import { HELD_ENV, type DaemonMessage, type StarterMessage } from '../../src/daemon/control.js';
 import { BotsyncError } from '../../src/errors.js';
 import type { Context } from '../context.js';
@@ -32,11 +32,7 @@ export async function run(context: Context): Promise<void> {
   };
   try {
     // A starter that spawned this process ahead of the start, to load while it sets the home up, says when.
-    if (held) {
-      // Meanwhile the rest of the daemon loads. A failure to load is runDaemon's to report: it waits for the same load.
-      loadTheRest().catch(() => undefined);
-      if (!(await starterSaysStart(controller.signal))) return;
-    }
+    if (held && !(await starterSaysStart(controller.signal))) return;
     await runDaemon(context.layout, {
       env: context.env,
       signal: controller.signal,

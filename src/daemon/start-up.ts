@@ -97,7 +97,9 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
           service('the first Syncthing', () => startFirst(layout, first, state, prepared, say), () => first.stopUnlessTaken()),
         ],
         async () => {
-          const { supervise } = await loadTheRest();
+          // Not while a held daemon waits to start: on a busy machine its CPU would delay the spawn, the
+          // one step before Syncthing's 0.45 s benchmark, which takes its wall time whatever the load.
+          const { supervise } = await import('./daemon.js');
           await supervise(layout, { config: prepared, binary, socket, state, syncthingLog, first }, options, say, (secret) => log.redact(secret));
         },
         (error) => say(error.message),
@@ -105,17 +107,6 @@ export async function runDaemon(layout: Layout, options: DaemonOptions): Promise
     },
     (error) => say(error.message),
   );
-}
-
-let theRest: Promise<typeof import('./daemon.js')> | undefined;
-
-/**
- * Loads the rest of the daemon, once: a held daemon (control.ts) as it waits to be told to start,
- * any daemon right after Syncthing's first spawn at the latest.
- */
-export function loadTheRest(): Promise<typeof import('./daemon.js')> {
-  theRest ??= import('./daemon.js');
-  return theRest;
 }
 
 /**
