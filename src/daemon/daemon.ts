@@ -47,7 +47,6 @@ export async function supervise(
   say: (message: string) => void,
   redact: (secret: string) => void,
 ): Promise<void> {
-
   // Made first and started below: making them starts nothing, so a refusal here (a malformed proxy setting) leaves nothing to stop.
   const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
