@@ -1,5 +1,4 @@
 import { BotsyncError } from '../src/errors.js';
-import { changeSetting } from '../src/mesh/settings.js';
 import { NETWORK_PROFILES, type NetworkProfile } from '../src/workspace/config.js';
 import { parseDiscovery, parseRelays } from '../src/workspace/network.js';
 import type { Context } from './context.js';
@@ -29,6 +28,9 @@ export function serversFrom(context: Context): ServerChoice {
 
 /** Stores the servers given into the home (through its daemon when it runs). */
 export async function storeServers(context: Context, servers: ServerChoice): Promise<void> {
+  if (Object.keys(servers.given).length === 0) return;
+  // Loaded here: `join` checks the servers given before it spawns a new home's daemon, and what it loads before then delays that.
+  const { changeSetting } = await import('../src/mesh/settings.js');
   for (const [key, value] of Object.entries(servers.given)) await changeSetting(context.layout, key, value);
 }
 

@@ -1,4 +1,4 @@
-import { runDaemon } from '../../src/daemon/daemon.js';
+import { runDaemon } from '../../src/daemon/start-up.js';
 import { HELD_ENV, type DaemonMessage, type StarterMessage } from '../../src/daemon/control.js';
 import { BotsyncError } from '../../src/errors.js';
 import type { Context } from '../context.js';

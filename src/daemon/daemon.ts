@@ -1,41 +1,29 @@
-import { rm } from 'node:fs/promises';
 import { withDeviceAsIn, withPeer } from '../mesh/peers.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { hostDetailsFor, peerInputFor } from '../mesh/pairing-peers.js';
-import { freeListenPort, isListenPortFree, isPortFree, portOf } from '../net/ports.js';
-import { findSyncthing, type SyncthingBinary } from '../syncthing/binary.js';
 import { SyncthingClient } from '../syncthing/client.js';
-import { GUI_USER } from '../syncthing/gui-login.js';
-import { closeOpenGui } from '../setup/close-gui.js';
 import { moveGuiPort } from '../setup/gui-port.js';
-import { requireDeviceKey } from '../syncthing/device-key.js';
 import { spawnSyncthing, waitUntilReady } from '../syncthing/process.js';
-import { loadConfig, updateConfig, type BotsyncConfig } from '../workspace/config.js';
+import { loadConfig, type BotsyncConfig } from '../workspace/config.js';
 import { isBotsyncError } from '../errors.js';
-import { refreshManifest } from '../workspace/home.js';
 import type { Layout } from '../workspace/layout.js';
-import { defaultCacheDir } from '../workspace/cache-dir.js';
 import { folderIds, homeFolders, presetOf, type HomeFolder } from '../folders/home-folders.js';
 import { DatabaseRoom } from './database-room.js';
 import { ConfigWriter } from './config-writer.js';
-import { prepareControlSocket, serveControl, type ControlServer } from '../ipc/server.js';
-import type { SocketPlace } from '../ipc/socket.js';
+import { serveControl, type ControlServer } from '../ipc/server.js';
 import { Invites } from './invites.js';
 import { MeshSync } from './mesh-sync.js';
 import { Notifier } from './notifier.js';
 import { BackupSchedule } from './backup-schedule.js';
 import { controlRoutes } from './routes.js';
-import { acquireLock, releaseLock } from '../lib/lock.js';
 import { identityOf } from '../lib/process-identity.js';
 import { matchLowerPriority } from '../lib/priority.js';
-import { legacyDaemonCheck } from '../workspace/legacy-daemon.js';
-import { stopSyncthingOf } from './orphan.js';
 import { isSyncthingTemporary } from './incoming-writes.js';
 import { LocalChanges } from './local-changes.js';
-import { RotatingLog } from '../lib/rotating-log.js';
 import { runServices, service, type Service } from './services.js';
+import { updateManifest, type DaemonOptions, type Prepared } from './start-up.js';
 import { ScanScheduler } from './scan-scheduler.js';
-import { readDaemonState, writeDaemonState, type DaemonState, type WatchLimitState } from '../workspace/daemon-state.js';
+import { writeDaemonState, type WatchLimitState } from '../workspace/daemon-state.js';
 import { Supervisor } from '../lib/supervisor.js';
 import { FirstDial } from './first-dial.js';
 import { RelayRejoin } from './relay-rejoin.js';
@@ -47,121 +35,22 @@ import { FolderOffers } from './folder-offers.js';
 import { ensureIgnoreFiles } from '../folders/ignore.js';
 import { LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from '../folders/ignore-rules.js';
 
-export interface DaemonOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Aborting it stops the daemon gracefully. */
-  signal: AbortSignal;
-  /** Called once Syncthing answers and the config is applied. */
-  onReady?: (state: DaemonState) => void;
-  /** Extra sink for the daemon's log lines (the foreground `botsync daemon` echoes them). */
-  echo?: (line: string) => void;
-  /** botsync's version, recorded in backup manifests. */
-  version: string;
-}
-
 /**
- * The daemon: holds the home's lock for its whole life, supervises Syncthing, applies config.json to it
- * on every start, turns file changes into targeted scans, and runs the notifier, mesh sync, pairing
- * waits and the backup schedule. Each part is a service (services.ts): started in order, stopped in
- * reverse whatever happens, so a start-up failure leaves no process, timer or socket behind and
- * rejects. Returns when `signal` aborts, after Syncthing has stopped.
+ * The daemon once start-up (start-up.ts) has spawned Syncthing: the services around it, each started
+ * in order and stopped in reverse whatever happens (services.ts). Returns when `options.signal`
+ * aborts, after Syncthing has stopped.
  */
-export async function runDaemon(layout: Layout, options: DaemonOptions): Promise<void> {
-  const env = options.env ?? process.env;
-  const config = await loadConfig(layout);
-  const log = new RotatingLog(layout.daemonLog, {
-    secrets: [config.gui.apiKey],
-    // The log's own trouble goes into the log: held while it cannot write, written once it can.
-    onProblem: (message) => say(message),
-  });
-  const say = (message: string) => {
-    log.line(message);
-    // Under a service manager the echo is its journal: as private as the log file, no more.
-    options.echo?.(log.redacted(message));
-  };
-  await runServices(
-    [
-      service('the lock', () => acquireLock(layout.lockFile, process.pid, { legacy: legacyDaemonCheck(layout) }), () => releaseLock(layout.lockFile)),
-      service('the daemon log', () => undefined, () => log.close()),
-      service('daemon.json', () => undefined, () => rm(layout.daemonFile, { force: true })),
-      lastLineOfDefence(say),
-    ],
-    async () => supervise(layout, await prepare(layout, config, env, log, say), options, say, (secret) => log.redact(secret)),
-    (error) => say(error.message),
-  );
-}
-
-interface Prepared {
-  config: BotsyncConfig;
-  binary: SyncthingBinary;
-  socket: SocketPlace;
-}
-
-/** What must hold before anything starts; each step is refused (thrown) with nothing left to undo. */
-async function prepare(layout: Layout, loaded: BotsyncConfig, env: NodeJS.ProcessEnv, log: RotatingLog, say: (message: string) => void): Promise<Prepared> {
-  const previous = await readDaemonState(layout).catch((error: unknown) => {
-    say(`ignoring unreadable daemon.json: ${(error as Error).message}`);
-    return undefined;
-  });
-  const orphan = await stopSyncthingOf(layout, previous?.syncthing);
-  if (orphan.outcome === 'stopped') say(`stopped Syncthing ${orphan.pid} left behind by a previous daemon`);
-  const binary = await findSyncthing({ env, cacheDir: defaultCacheDir(env), inspections: { file: layout.syncthingInspectionsFile, say } });
-  let config = await ensureFreePorts(layout, loaded, say);
-  const closed = await closeOpenGui(layout);
-  if (closed !== undefined) {
-    config = closed;
-    log.redact(config.gui.apiKey);
-    say(`Syncthing's GUI had no login: set one (user ${GUI_USER}, password in ${layout.guiPasswordFile}) and replaced the API key`);
-  }
-  await updateManifest(layout, config, say);
-  // A socket directory that is not ours is refused here, before any service starts.
-  const socket = await prepareControlSocket(layout);
-  // Syncthing started without its key would make a new one and become a device no peer knows.
-  await requireDeviceKey(layout.syncthingHome, config.deviceId);
-  // Before Syncthing starts, so that its first scan of each folder already leaves out what they ignore.
-  // A folder botsync cannot write to still syncs, by the rules it has: said, and no reason not to start.
-  for (const folder of homeFolders(layout, config)) {
-    await ensureIgnoreFiles(folder.path, presetOf(folder)).catch((error: unknown) => say(`cannot put the ignore files of ${folder.id} in place: ${(error as Error).message}`));
-  }
-  return { config, binary, socket };
-}
-
-/**
- * A promise that failed with nobody handling it is a bug, found and fixed at its source; until then
- * the daemon logs it and goes on, since ending the process would stop Syncthing and every service over
- * one background task. A synchronous throw out of a callback (uncaughtException) still ends it: the
- * state it leaves is unknown.
- */
-function lastLineOfDefence(say: (message: string) => void): Service {
-  const onRejection = (reason: unknown) => say(`unhandled failure (a bug in botsync; the daemon goes on): ${(reason as Error)?.stack ?? String(reason)}`);
-  return service(
-    'the unhandled-rejection log',
-    () => void process.on('unhandledRejection', onRejection),
-    () => void process.off('unhandledRejection', onRejection),
-  );
-}
-
-async function supervise(
+export async function supervise(
   layout: Layout,
-  { config, binary, socket }: Prepared,
+  { config, binary, socket, state, syncthingLog, first }: Prepared,
   options: DaemonOptions,
   say: (message: string) => void,
   redact: (secret: string) => void,
 ): Promise<void> {
-  const state: DaemonState = {
-    pid: process.pid,
-    phase: 'starting',
-    startedAt: new Date().toISOString(),
-    syncthing: { pid: undefined, path: binary.path, version: binary.version, restarts: 0 },
-  };
-  await writeDaemonState(layout, state);
-  say(`starting Syncthing ${binary.version} (${binary.path}) on ${config.gui.address}`);
-
   // Made first and started below: making them starts nothing, so a refusal here (a malformed proxy setting) leaves nothing to stop.
   const env = options.env ?? process.env;
   const client = new SyncthingClient({ address: config.gui.address, apiKey: config.gui.apiKey });
   const notifier = new Notifier(layout, client, env, say, redact);
-  const syncthingLog = new RotatingLog(layout.syncthingLog, { onProblem: say });
   const scans = new ScanScheduler((folder, subs) => client.scan(folder, subs), {
     onError: (folder, error) => say(`scan of ${folder} failed: ${(error as Error).message}`),
   });
@@ -236,7 +125,8 @@ async function supervise(
   });
   const supervisor = new Supervisor({
     beforeRestart: (signal) => room.untilRoom(signal),
-    spawn: () => spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: client.address, output: (chunk) => syncthingLog.write(chunk) }),
+    // The first is the one start-up spawned before this module loaded.
+    spawn: () => first.take() ?? spawnSyncthing({ binary, syncthingHome: layout.syncthingHome, guiAddress: client.address, output: (chunk) => syncthingLog.write(chunk) }),
     onStart: async (child) => {
       // Recorded at once, so that `stop` can still find it (and only it) if this daemon is killed.
       const identity = child.pid === undefined ? undefined : await identityOf(child.pid);
@@ -288,7 +178,6 @@ async function supervise(
   // notifier recovers the events of its first moments), and stops after them: a membership pass still
   // running as the daemon stops applies, and announces, what it did.
   const services: Service[] = [
-    service('the Syncthing log', () => undefined, () => syncthingLog.close()),
     service("Syncthing's REST client", () => undefined, () => client.close()),
     // The record directories are made by the apply of Syncthing's first start; the mesh directory first.
     service('the mesh directory', () => mesh.prepare()),
@@ -349,14 +238,6 @@ async function supervise(
     throw error;
   }
   say('stopped');
-}
-
-/** Not a reason to stop or to fail an apply: the manifest is for agents reading the home, the daemon does without it. */
-function updateManifest(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<unknown> {
-  return refreshManifest(layout, config.role, config.folders).then(
-    (wrote) => wrote && say(`wrote ${layout.manifestFile} for role ${config.role} and ${(config.folders ?? []).length} added folders`),
-    (error: unknown) => say(`cannot update ${layout.manifestFile}: ${(error as Error).message}`),
-  );
 }
 
 /**
@@ -472,23 +353,4 @@ function ignoresChanged(folder: HomeFolder, path: string, scans: ScanScheduler, 
     },
     (error: unknown) => say(`putting the ignore files of ${folder.id} in place failed: ${(error as Error).message}`),
   );
-}
-
-/**
- * A port taken by another program is replaced by a free one: the GUI port in config.json (the daemon
- * passes it on Syncthing's command line), the listen port, in every profile, through the options
- * applied once Syncthing runs (peers learn the new one from the mesh record, or from discovery).
- */
-async function ensureFreePorts(layout: Layout, config: BotsyncConfig, say: (message: string) => void): Promise<BotsyncConfig> {
-  let updated = config;
-  if (!(await isPortFree(portOf(config.gui.address)))) {
-    updated = await moveGuiPort(layout);
-    say(`GUI port ${config.gui.address} is in use; using ${updated.gui.address}`);
-  }
-  if (!(await isListenPortFree(updated.listenPort, updated.network))) {
-    const listenPort = await freeListenPort(updated.network);
-    say(`listen port ${updated.listenPort} is in use; using ${listenPort}`);
-    ({ config: updated } = await updateConfig(layout, (current) => ({ ...current, listenPort })));
-  }
-  return updated;
 }

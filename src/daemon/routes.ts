@@ -2,7 +2,7 @@ import { withApproved, withPeer, withoutPeer } from '../mesh/peers.js';
 import { buildStatus, queryLive, statusWarnings } from '../report/status.js';
 import { buildNetworkReport } from '../report/network.js';
 import { indexedAuthors, listConflicts, resolveConflicts } from '../folders/conflicts.js';
-import { dialFirstFor, peerInputFor } from '../mesh/pairing-peers.js';
+import { pairingOf } from '../mesh/pairing-peers.js';
 import { settingOf, withSetting } from '../mesh/settings.js';
 import type { SystemWatch } from './system-watch.js';
 import type { SyncthingClient } from '../syncthing/client.js';
@@ -106,9 +106,8 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
       notifier.emit(introducedEvent('peer.added', before, peer));
       return change;
     },
-    'peers.paired': async ({ machine, name, introduces }) => {
-      const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
-      const pair = (config: BotsyncConfig) => withPeer(config, { ...peerInputFor(config, machine), ...(name === undefined ? {} : { name }), dialFirst });
+    'peers.paired': async ({ machine, name, introduces, written }) => {
+      const pair = await pairingOf(await loadConfig(layout), machine, { name, written });
       return introduces === undefined ? writer.change(pair) : mesh.pairedWith(pair, introduces);
     },
     network: async () => buildNetworkReport(await loadConfig(layout), system.current(), await client.connections()),

@@ -36,8 +36,9 @@ export interface DaemonApi {
   /**
    * A machine met through a pairing: dialled first where it answers now, and through its relays.
    * `introduces`: the machines a just-paired host listed, introduced by it (mesh/membership.ts) in the same change.
+   * `written`: the `pairedAt` of the entry `join` wrote itself for this pairing, kept if unchanged (mesh/pairing-peers.ts).
    */
-  'peers.paired': Route<{ machine: MachineDetails; name?: string; introduces?: MachineDetails[] }, PeerChange>;
+  'peers.paired': Route<{ machine: MachineDetails; name?: string; introduces?: MachineDetails[]; written?: string }, PeerChange>;
   'pairing.completed': Route<Omit<PairingCompletedEvent, 'type' | 'time'>, void>;
   /** `botsync leave`: this machine revokes itself through its record and forgets its peers (mesh/leave.ts). */
   leave: Route<void, LeaveReport>;

@@ -11,9 +11,11 @@ import type { Layout } from '../workspace/layout.js';
  * introduced by it (the same rules as for its mesh record: membership.ts), so that a network grown by
  * successive invites ends up fully connected. `join` has started the daemon, which applies the rules.
  */
-export async function addHostAndItsPeers(layout: Layout, host: HostDetails): Promise<void> {
-  // One change and one apply for all of them: each apply makes Syncthing save its config and restart folders.
-  await askDaemon(layout, 'peers.paired', { machine: host, introduces: host.peers });
+export async function addHostAndItsPeers(layout: Layout, host: HostDetails, written?: string): Promise<void> {
+  // One change and one apply for all of them: each apply makes Syncthing save its config and restart
+  // folders. The host `join` wrote into config.json itself (`written`, its pairedAt) is kept: with no
+  // one to introduce, nothing changes and nothing is applied.
+  await askDaemon(layout, 'peers.paired', { machine: host, introduces: host.peers, written });
   // This machine's agent hears of the pairing like the host's does.
   await askDaemon(layout, 'pairing.completed', { deviceId: host.deviceId, name: host.name, role: host.role });
 }

@@ -1,6 +1,6 @@
 import { addressesAnsweringAs } from '../net/probe.js';
 import { encodeDetails, type HostDetails, type MachineDetails } from '../pairing/details.js';
-import { knownDevices, loadConfig, type BotsyncConfig } from '../workspace/config.js';
+import { knownDevices, loadConfig, type BotsyncConfig, type PeerRecord } from '../workspace/config.js';
 import { FOLDERS, sharedBetween } from '../workspace/roles.js';
 import { addressKind } from './address.js';
 import { offerLabel } from '../folders/offers.js';
@@ -82,14 +82,30 @@ export async function dialFirstFor(config: BotsyncConfig, machine: MachineDetail
   return first.length > 0 ? first : undefined;
 }
 
+/** The change to config.json that a pairing with `machine` makes: `peers.paired` in the daemon, or addPairedPeer without one. */
+export type Pairing = (config: BotsyncConfig) => { config: BotsyncConfig; peer: PeerRecord };
+
+/**
+ * A pairing's change to config.json: the machine added (or updated) as a peer, dialled first where it
+ * answers (`dialFirstFor`). `written`: the `pairedAt` of the entry `join` wrote for this same pairing
+ * while its daemon started (addPairedPeer); an entry still as written then is kept as it is, addresses
+ * probed and all, so that a second write of the same pairing changes nothing, probes nothing, and
+ * costs Syncthing no apply.
+ */
+export async function pairingOf(config: BotsyncConfig, machine: MachineDetails, options: { name?: string; written?: string } = {}): Promise<Pairing> {
+  const asWritten = (current: BotsyncConfig) => (options.written === undefined ? undefined : current.peers.find((peer) => peer.deviceId === machine.deviceId && peer.pairedAt === options.written));
+  const dialFirst = asWritten(config) === undefined ? await dialFirstFor(config, machine) : undefined;
+  return (current) => {
+    const kept = asWritten(current);
+    if (kept !== undefined) return { config: current, peer: kept };
+    return withPeer(current, { ...peerInputFor(current, machine), ...(options.name === undefined ? {} : { name: options.name }), dialFirst });
+  };
+}
+
 /**
  * Adds a machine met through a pairing (relay or direct code): through the daemon, or into config.json
- * when no daemon answers (one still starting applies it as it starts); either way it is dialled first
- * where it answers (`dialFirstFor`).
+ * when no daemon answers (one still starting applies it as it starts).
  */
 export function addPairedPeer(layout: Layout, machine: MachineDetails, name?: string): Promise<PeerChange> {
-  return askDaemonOrChange(layout, 'peers.paired', { machine, name }, async () => {
-    const dialFirst = await dialFirstFor(await loadConfig(layout), machine);
-    return changePeerHere(layout, (current) => withPeer(current, { ...peerInputFor(current, machine), ...(name === undefined ? {} : { name }), dialFirst }));
-  });
+  return askDaemonOrChange(layout, 'peers.paired', { machine, name }, async () => changePeerHere(layout, await pairingOf(await loadConfig(layout), machine, { name })));
 }

@@ -11,8 +11,8 @@ import { execa } from 'execa';
 import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import { pathExists, readJsonFile, writeJsonAtomic } from '../lib/state-file.js';
 import { passedOnEnv } from './command-line.js';
-import { cachedBinaryPath, downloadSyncthing, type ProgressCallback } from './download.js';
-import { PINNED_RELEASE, type PinnedRelease } from './release.js';
+import type { ProgressCallback } from './download.js';
+import { cachedBinaryPath, PINNED_RELEASE, type PinnedRelease } from './release.js';
 
 export interface SyncthingBinary {
   path: string;
@@ -107,6 +107,8 @@ async function lookUp(opts: FindSyncthingOptions, inspect: (binary: string) => P
   } else {
     let downloaded: string;
     try {
+      // Loaded only to download: its HTTP client is most of the code a daemon would otherwise load before it starts Syncthing.
+      const { downloadSyncthing } = await import('./download.js');
       downloaded = await downloadSyncthing({
         release,
         cacheDir: opts.cacheDir,

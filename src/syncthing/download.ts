@@ -14,7 +14,7 @@ import { BotsyncError, errnoCode, isBotsyncError } from '../errors.js';
 import { httpDispatcher } from '../lib/http-dispatcher.js';
 import { transportFailure } from '../lib/transport-error.js';
 import { archiveFormat, extractEntry } from './archive.js';
-import type { PinnedRelease, ReleaseArch, ReleasePlatform } from './release.js';
+import { bareVersion, cachedBinaryPath, type PinnedRelease, type ReleaseArch, type ReleasePlatform } from './release.js';
 
 export type ProgressCallback = (received: number, total: number | undefined) => void;
 
@@ -56,11 +56,6 @@ export function releaseTarget(platform: string = process.platform, arch: string 
     });
   }
   return `${os}-${cpu}`;
-}
-
-/** Where the verified binary of `version` lives once downloaded. */
-export function cachedBinaryPath(cacheDir: string, version: string, platform: string = process.platform): string {
-  return join(cacheDir, `syncthing-${bareVersion(version)}`, platform === 'win32' ? 'syncthing.exe' : 'syncthing');
 }
 
 /** Downloads, verifies and installs the pinned release; returns the cached binary's path. */
@@ -188,15 +183,6 @@ async function removeStaleDownloads(cacheDir: string): Promise<void> {
     });
     if (info !== undefined && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
   }
-}
-
-/** "1.29.7" from "1.29.7" or "v1.29.7"; refuses separators, which would lead out of the cache. */
-function bareVersion(version: string): string {
-  const bare = version.replace(/^v/, '');
-  if (!/^[\w.+-]+$/.test(bare)) {
-    throw new BotsyncError('DOWNLOAD_FAILED', `Invalid pinned Syncthing version "${version}".`);
-  }
-  return bare;
 }
 
 function downloadFailed(url: string, reason: string, cause?: unknown): BotsyncError {

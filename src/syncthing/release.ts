@@ -2,6 +2,8 @@
  * The Syncthing release botsync downloads when no usable Syncthing is installed, pinned by version
  * and by the SHA-256 of every archive. A binary whose archive does not match this table is never run.
  */
+import { join } from 'node:path';
+import { BotsyncError } from '../errors.js';
 
 export type ReleasePlatform = 'linux' | 'macos' | 'windows';
 export type ReleaseArch = 'amd64' | 'arm64';
@@ -42,3 +44,17 @@ export const PINNED_RELEASE: PinnedRelease = {
     'windows-arm64': asset('windows', 'arm64', 'c8a00ff23ce54ca07c5749e40a72c0515150dfcc57f640832fb7eb5d55184675'),
   },
 };
+
+/** Where the verified binary of `version` lives once downloaded (download.ts puts it there). */
+export function cachedBinaryPath(cacheDir: string, version: string, platform: string = process.platform): string {
+  return join(cacheDir, `syncthing-${bareVersion(version)}`, platform === 'win32' ? 'syncthing.exe' : 'syncthing');
+}
+
+/** "1.29.7" from "1.29.7" or "v1.29.7"; refuses separators, which would lead out of the cache. */
+export function bareVersion(version: string): string {
+  const bare = version.replace(/^v/, '');
+  if (!/^[\w.+-]+$/.test(bare)) {
+    throw new BotsyncError('DOWNLOAD_FAILED', `Invalid pinned Syncthing version "${version}".`);
+  }
+  return bare;
+}

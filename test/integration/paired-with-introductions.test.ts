@@ -47,4 +47,33 @@ describe('a just-paired host with the machines it listed', () => {
       await client.close();
     }
   });
+
+  it('keeps a host as `join` wrote it: asked again with nothing to introduce, neither config.json nor Syncthing changes', async () => {
+    const layout = layoutFor(home.home);
+    const host = stranger();
+    const machine = { deviceId: host, name: 'early-host', addresses: NOWHERE, role: 'agent' as const };
+    // The write `join` makes while its daemon starts (addPairedPeer), here through the running daemon.
+    const early = await askDaemon(layout, 'peers.paired', { machine });
+    const before = await loadConfig(layout);
+    const client = new SyncthingClient({ address: before.gui.address, apiKey: before.gui.apiKey });
+    try {
+      const devicesBefore = await client.devices();
+      // Syncthing answers `limit` with the latest events.
+      const [last] = await client.events(0, { limit: 1, waitS: 0 });
+      const again = await askDaemon(layout, 'peers.paired', { machine, introduces: [], written: early.peer.pairedAt });
+      expect(again.peer).toEqual(early.peer);
+      expect(await loadConfig(layout)).toEqual(before);
+      // No apply: no config saved (a re-paired host would also have had its addresses respelled to redial it).
+      expect(await client.devices()).toEqual(devicesBefore);
+      // Unfiltered: a filtered call would be a new subscription, blind to what came before it.
+      expect((await client.events(last?.id ?? 0, { waitS: 1 })).filter((event) => event.type === 'ConfigSaved')).toEqual([]);
+
+      // An entry changed since (paired again meanwhile) is not the one `join` wrote: the pairing is written anew.
+      const stale = await askDaemon(layout, 'peers.paired', { machine, introduces: [], written: '2000-01-01T00:00:00.000Z' });
+      expect(stale.peer.pairedAt).not.toBe(early.peer.pairedAt);
+      expect((await loadConfig(layout)).peers.find((peer) => peer.deviceId === host)?.pairedAt).toBe(stale.peer.pairedAt);
+    } finally {
+      await client.close();
+    }
+  });
 });
