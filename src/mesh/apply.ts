@@ -169,7 +169,7 @@ async function applyFolders(client: SyncthingClient, layout: Layout, config: Bot
 
 /**
  * Files a pull writes at once, against Syncthing's default of 2: a burst of small files waits on each
- * one's fsync, and more of them in flight cut a 1,000-file pull by a fifth here (bench/burst.ts).
+ * one's fsync, and more of them in flight cut a 1,000-file pull by 12-26% here (with the case guard off as well).
  */
 const CONCURRENT_WRITES = 16;
 
