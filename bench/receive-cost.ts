@@ -100,7 +100,10 @@ await runBench('receive-cost', async () => {
   await waitFor(async () => (await readFile(b.path('shared', 'warmup.txt'), 'utf8').catch(() => '')) === 'warm' || undefined, 'the warm-up file on B', 60_000, 20);
   await sleep(3_000);
 
-  const body = 'x'.repeat(1024);
+  // Each file its own content: Syncthing 1.19 looks for a rename source among every indexed file with
+  // the same blocks for each new file it scans (findRename), so N identical files cost its scan N^2/2
+  // lookups (20,000 of them: ~35 files/s) and the bench would measure that instead of receiving.
+  const body = (index: number) => `${index}\n`.padEnd(1024, 'x');
   const root = a.path('shared', 'burst');
   await mkdir(root);
   for (let dir = 0; dir < dirs; dir++) await mkdir(`${root}/d${dir}`);
@@ -108,7 +111,7 @@ await runBench('receive-cost', async () => {
   const syncthingBefore = await cpuOf(syncthingPid, true);
   log(`writing ${files} files in ${dirs} directories`);
   const start = process.hrtime.bigint();
-  for (let index = 0; index < files; index++) await writeFile(`${root}/d${index % dirs}/f${index}.txt`, body);
+  for (let index = 0; index < files; index++) await writeFile(`${root}/d${index % dirs}/f${index}.txt`, body(index));
   const writeMs = elapsedMs(start);
   const rootB = b.path('shared', 'burst');
   await waitFor(async () => (await arrived(rootB)) >= files || undefined, `all ${files} files on B`, 600_000, 100);

@@ -130,13 +130,24 @@ export class ScanScheduler {
 const CROWDED_DIR = 8;
 
 /**
- * The sub-paths to scan for a set of changed paths; an empty result means the whole folder (the root
- * itself changed, or the changes are spread over more top-level entries than `maxPaths`). A path
- * inside another is dropped; the changed files of a crowded directory become the directory; while
- * more than `maxPaths` are left, less crowded directories are merged too, and last the deepest paths
- * become their parents. A burst in one subtree is one scan of that subtree, never of the whole folder.
+ * Sub-paths one scan may list, and their length in all, before lone paths are lifted to their parents.
+ * A sub-path costs Syncthing one walk start and one look in its index, so a thousand of them cost
+ * little, but a parent may hold a whole tree: 100 files changed in 100 directories of a 100,000-file
+ * folder, lifted to the folder, were a 4 s scan of all of it (bench/big-tree.ts). The length keeps the
+ * request line (every sub-path is in it) far below what Syncthing's HTTP server reads (1 MB).
  */
-export function coalescePaths(paths: Iterable<string>, maxPaths: number): string[] {
+const MAX_SUBS = 1024;
+const MAX_SUBS_CHARS = 64 * 1024;
+
+/**
+ * The sub-paths to scan for a set of changed paths; an empty result means the whole folder (the root
+ * itself changed, or the changes are spread over more top-level entries than a scan may list). A
+ * path inside another is dropped; the changed files of a crowded directory become the directory;
+ * while more than `maxPaths` are left, less crowded directories are merged too. Paths alone in their
+ * directory stay as they are up to `maxSubs`; past it the deepest become their parents. A burst in
+ * one subtree is one scan of that subtree, never of the whole folder.
+ */
+export function coalescePaths(paths: Iterable<string>, maxPaths: number, maxSubs = MAX_SUBS): string[] {
   const kept = outermost(paths);
   if (kept === undefined) return [];
   // Once only: a directory of changed subdirectories is not walked whole (its other subtrees may be
@@ -145,7 +156,7 @@ export function coalescePaths(paths: Iterable<string>, maxPaths: number): string
   if (kept.size > maxPaths / 4) mergeCrowded(kept, CROWDED_DIR);
   // Over the limit, directories with fewer changed entries are merged too, the most crowded first.
   for (let crowd = CROWDED_DIR; kept.size > maxPaths && crowd >= 2; crowd--) while (kept.size > maxPaths && mergeCrowded(kept, crowd));
-  while (kept.size > maxPaths) {
+  while (kept.size > maxSubs || charsOf(kept) > MAX_SUBS_CHARS) {
     let deepest = 0;
     for (const path of kept) deepest = Math.max(deepest, depthOf(path));
     if (deepest === 1) return [];
@@ -157,6 +168,12 @@ export function coalescePaths(paths: Iterable<string>, maxPaths: number): string
     dropCovered(kept);
   }
   return [...kept].sort();
+}
+
+function charsOf(paths: Set<string>): number {
+  let chars = 0;
+  for (const path of paths) chars += path.length;
+  return chars;
 }
 
 /** The paths, without those inside another one; undefined if the root itself is among them. */

@@ -59,6 +59,10 @@ export interface FolderConfig {
   paused: boolean;
   minDiskFree: Size;
   versioning: VersioningConfig;
+  /** Off (false, the default): Syncthing guards every path it writes against a case-only clash with one there. */
+  caseSensitiveFS: boolean;
+  /** How many files a pull writes at once (default 2). */
+  maxConcurrentWrites: number;
 }
 
 /** A folder's versioning: type "" keeps no versions; params are strings (staggered: `maxAge` in seconds). */

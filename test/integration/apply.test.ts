@@ -84,6 +84,9 @@ describe('applying config.json to Syncthing', () => {
     expect(await devicesOf('inbox')).toEqual([base.deviceId, bob, gina].sort());
     expect(await folder('deliverables')).toMatchObject({ type: 'sendonly', path: folderPath(layout, 'deliverables') });
     expect(await folder('inbox')).toMatchObject({ type: 'receiveonly' });
+    // Linux's temporary directories tell names apart by case: Syncthing's case guard is off there, and a pull writes 16 files at once.
+    for (const id of ['shared', 'deliverables', 'inbox']) expect(await folder(id)).toMatchObject({ caseSensitiveFS: true, maxConcurrentWrites: 16 });
+    expect(await folder(meshFolderId(bob))).toMatchObject({ caseSensitiveFS: false, maxConcurrentWrites: 2 });
 
     // Its own record goes to every peer; each peer's record comes from that peer alone.
     for (const wanted of meshFoldersFor(layout, withBoth)) {
@@ -102,7 +105,7 @@ describe('applying config.json to Syncthing', () => {
   });
 
   it('puts back what was changed behind its back, and leaves a folder the user added alone', async () => {
-    await client.patchFolder('shared', { paused: true });
+    await client.patchFolder('shared', { paused: true, caseSensitiveFS: false, maxConcurrentWrites: 2 });
     await client.patchDevice(bob, { name: 'mallory', introducer: true });
     await client.patchOptions({ globalAnnounceEnabled: true });
     const intruder = stranger();
@@ -115,7 +118,7 @@ describe('applying config.json to Syncthing', () => {
     expect(report).toEqual({ ...NOTHING, devicesUpdated: [bob], devicesRemoved: [intruder], foldersChanged: ['shared'], optionsChanged: ['globalAnnounceEnabled'] });
     expect((await client.options()).globalAnnounceEnabled).toBe(false);
     expect((await client.devices()).find((device) => device.deviceID === bob)).toMatchObject({ name: 'bob', introducer: false });
-    expect(await folder('shared')).toMatchObject({ paused: false });
+    expect(await folder('shared')).toMatchObject({ paused: false, caseSensitiveFS: true, maxConcurrentWrites: 16 });
     expect(await folder('photos')).toMatchObject({ path: photos, type: 'sendreceive' });
     expect(await applyConfig(client, layout, withBoth)).toEqual(NOTHING);
   });

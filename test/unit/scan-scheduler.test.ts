@@ -6,8 +6,11 @@ describe('coalescePaths', () => {
     expect(coalescePaths(['a/b/c', 'a/b', 'a b', 'x', 'a/b/d'], 10)).toEqual(['a b', 'a/b', 'x']);
   });
 
-  it('asks for the whole folder when the root changed, or past the limit at the top level', () => {
-    expect(coalescePaths(['a', 'b', 'c'], 2)).toEqual([]);
+  it('asks for the whole folder when the root changed, or past what a scan may list at the top level', () => {
+    expect(coalescePaths(['a', 'b', 'c'], 2, 2)).toEqual([]);
+    expect(coalescePaths(['a', 'b', 'c'], 2)).toEqual(['a', 'b', 'c']);
+    // Long names count too: the request line holds every sub-path.
+    expect(coalescePaths(Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(1000, 'x')), 64)).toEqual([]);
     expect(coalescePaths(['a', ''], 10)).toEqual([]);
   });
 
@@ -48,14 +51,17 @@ describe('coalescePaths', () => {
     expect(coalescePaths([...burst, 'burst/d3', 'other/x.md'], 64)).toEqual(['burst', 'other/x.md']);
   });
 
-  it('over the limit, merges less crowded directories, and lifts lone deep paths last', () => {
-    // 70 directories of two files each: not crowded, but 140 paths: merged into their 70 directories, then into `a`.
+  it('over the limit, merges less crowded directories, and lifts lone deep paths only past what a scan may list', () => {
+    // 70 directories of two files each: not crowded, but 140 paths: merged into their 70 directories, then into `a`, which holds 70 changed ones.
     const paths = Array.from({ length: 70 }, (_, i) => [`a/d${i}/x`, `a/d${i}/y`]).flat();
     expect(coalescePaths([...paths, 'b/c/d/e'], 64)).toEqual(['a', 'b/c/d/e']);
     expect(coalescePaths(paths.slice(0, 60), 64)).toEqual([...paths.slice(0, 60)].sort());
-    const lone = Array.from({ length: 70 }, (_, i) => `t${i}/deep/file`);
-    expect(coalescePaths(lone, 64)).toEqual([]);
-    expect(coalescePaths(lone, 70)).toEqual([...lone].sort());
+    // One file changed in each of 100 directories of a big tree: 100 sub-paths, not a scan of the whole folder.
+    const lone = Array.from({ length: 100 }, (_, i) => `t${i}/deep/file`);
+    expect(coalescePaths(lone, 64)).toEqual([...lone].sort());
+    expect(coalescePaths(lone, 64, 64)).toEqual([]);
+    const spread = Array.from({ length: 2000 }, (_, i) => `t${i % 100}/d${i}/file`);
+    expect(coalescePaths(spread, 64)).toEqual(Array.from({ length: 100 }, (_, i) => `t${i}`).sort());
   });
 });
 
