@@ -155,13 +155,26 @@ export class FirstSyncthing {
 }
 
 /** Spawns the first Syncthing and records it in daemon.json at once, so that `stop` finds it (and only it) if this daemon is killed. */
-async function startFirst(layout: Layout, first: FirstSyncthing, state: DaemonState, config: BotsyncConfig, say: (message: string) => void): Promise<void> {
-  await writeDaemonState(layout, state);
+export async function startFirst(
+  layout: Layout,
+  first: FirstSyncthing,
+  state: DaemonState,
+  config: BotsyncConfig,
+  say: (message: string) => void,
+  record: (state: DaemonState) => Promise<void> = (written) => writeDaemonState(layout, written),
+): Promise<void> {
+  await record(state);
   say(`starting Syncthing ${state.syncthing!.version} (${state.syncthing!.path}) on ${config.gui.address}`);
   const child = first.start();
   if (child?.pid === undefined) return;
-  state.syncthing = { ...state.syncthing!, pid: child.pid, identity: await identityOf(child.pid) };
-  await writeDaemonState(layout, state);
+  try {
+    state.syncthing = { ...state.syncthing!, pid: child.pid, identity: await identityOf(child.pid) };
+    await record(state);
+  } catch (error) {
+    // A start that failed is not stopped by its service, and nothing else knows this process: stopped here.
+    await first.stopUnlessTaken();
+    throw error;
+  }
 }
 
 /** What must hold before anything starts; each step is refused (thrown) with nothing left to undo. */

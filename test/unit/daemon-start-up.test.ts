@@ -1,7 +1,10 @@
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { programBuild } from '../../scripts/build.ts';
-import { FirstSyncthing } from '../../src/daemon/start-up.js';
+import { FirstSyncthing, startFirst } from '../../src/daemon/start-up.js';
+import type { DaemonState } from '../../src/workspace/daemon-state.js';
+import type { BotsyncConfig } from '../../src/workspace/config.js';
+import type { Layout } from '../../src/workspace/layout.js';
 import type { SyncthingChild } from '../../src/syncthing/process.js';
 import type { ChildExit } from '../../src/lib/supervisor.js';
 
@@ -39,6 +42,21 @@ describe("Syncthing's first process, spawned before the rest of the daemon loads
     });
     expect(first.start()).toBeUndefined();
     expect(() => first.take()).toThrow(failure);
+    expect(first.take()).toBeUndefined();
+  });
+
+  it('is stopped when recording it in daemon.json fails, since nothing else would know of it', async () => {
+    const { child, signals } = fakeChild(true);
+    const first = new FirstSyncthing(() => child);
+    const state: DaemonState = { pid: process.pid, phase: 'starting', startedAt: new Date().toISOString(), syncthing: { pid: undefined, path: '/usr/bin/syncthing', version: 'v1.19.2', restarts: 0 } };
+    let writes = 0;
+    const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const record = async () => {
+      if (++writes === 2) throw full;
+    };
+    const config = { gui: { address: '127.0.0.1:1' } } as BotsyncConfig;
+    await expect(startFirst({} as Layout, first, state, config, () => undefined, record)).rejects.toThrow(full);
+    expect(signals).toEqual(['SIGTERM']);
     expect(first.take()).toBeUndefined();
   });
 
