@@ -184,9 +184,13 @@ async function stateOf(recorded: ProcessIdentity): Promise<string | undefined> {
   }
   const { execa } = await import('execa');
   const result = await execa('ps', ['-o', 'stat=', '-o', 'lstart=', '-p', String(recorded.pid)], { reject: false, stdin: 'ignore', timeout: 5_000 });
-  // ps exits 1 with no output when there is no such process.
-  const match = /^\s*(\S+)\s+(.*)$/.exec(String(result.stdout).trim());
-  return match !== null && match[2]!.replace(/\s+/g, ' ') === recorded.start ? match[1]!.charAt(0) : undefined;
+  const out = String(result.stdout).trim();
+  // ps exits 1 with no output when there is no such process; any other failure tells nothing, and
+  // taking it for "reaped" would report a live process stopped.
+  if (out === '' && result.exitCode === 1) return undefined;
+  const match = result.exitCode === 0 ? /^\s*(\S+)\s+(.*)$/.exec(out) : null;
+  if (match === null) throw inspectFailed(recorded.pid, `ps said: ${out || String(result.stderr).trim() || `exit ${result.exitCode}`}`);
+  return match[2]!.replace(/\s+/g, ' ') === recorded.start ? match[1]!.charAt(0) : undefined;
 }
 
 async function linuxIdentity(pid: number): Promise<ProcessIdentity | undefined> {
