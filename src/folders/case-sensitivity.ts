@@ -13,7 +13,8 @@ import { LOCAL_IGNORE_FILE } from './ignore-rules.js';
  * to be case-sensitive", so this answers only from evidence: the `.stignore` botsync keeps in every
  * folder, looked up under its upper-case name. Looking inside the folder (not at its path from the
  * parent) tells a FAT or exFAT disk mounted there, or a case-folding directory, from the disk above.
- * Nothing is created, so neither watcher sees a thing.
+ * Nothing is created, so neither watcher sees a thing. A case-insensitive disk mounted further down,
+ * inside the folder, is not seen.
  *
  * true: a different name (or none) answers; false: the same file answers; undefined: no evidence yet
  * (no `.stignore` there, or the folder cannot be read), and the caller keeps Syncthing's guard.
@@ -23,7 +24,15 @@ export async function namesCaseSensitive(dir: string, statOf: (path: string) => 
   if (typeof own === 'string') return undefined;
   const folded = await statOrWhy(statOf, join(dir, LOCAL_IGNORE_FILE.toUpperCase()));
   if (folded === 'ENOENT') return true;
-  return typeof folded === 'string' ? undefined : folded.ino !== own.ino || folded.dev !== own.dev;
+  if (typeof folded === 'string') return undefined;
+  if (folded.ino === own.ino && folded.dev === own.dev) return false;
+  // Another inode that looks the same in every other way may be the same file under inode numbers a
+  // client makes up per name (a case-insensitive SMB share mounted with noserverino): no evidence.
+  return sameLook(folded, own) ? undefined : true;
+}
+
+function sameLook(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** The name's stats, or why there are none that tell anything: missing, or a folder this user may not read. */

@@ -202,9 +202,13 @@ async function minDiskFreeOf(path: string): Promise<Pick<FolderConfig, 'minDiskF
   return reserve === undefined ? {} : { minDiskFree: reserve };
 }
 
-/** Set only on evidence (folders/case-sensitivity.ts); without it the folder keeps what it has. */
+/**
+ * Set only on evidence (folders/case-sensitivity.ts); without it the folder keeps what it has. A look
+ * that fails (a dead mount: EIO, ESTALE) is no evidence either, and no reason to leave every other
+ * folder unapplied: Syncthing keeps its guard there and reports the folder's trouble itself.
+ */
 async function caseSensitivityOf(path: string): Promise<Pick<FolderConfig, 'caseSensitiveFS'> | Record<string, never>> {
-  const sensitive = await namesCaseSensitive(path);
+  const sensitive = await namesCaseSensitive(path).catch((): undefined => undefined);
   return sensitive === undefined ? {} : { caseSensitiveFS: sensitive };
 }
 

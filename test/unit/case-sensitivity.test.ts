@@ -35,6 +35,16 @@ describe('namesCaseSensitive', () => {
     expect(await namesCaseSensitive(dir)).toBe(true);
   });
 
+  it('has no answer when the upper-case name is another inode that looks the same in every other way (made-up inode numbers)', async () => {
+    await writeFile(join(dir, '.stignore'), '');
+    const madeUp = async (path: string) => {
+      const stats = await lstat(join(dir, '.stignore'));
+      if (path.endsWith('.STIGNORE')) stats.ino += 1;
+      return stats;
+    };
+    expect(await namesCaseSensitive(dir, madeUp)).toBeUndefined();
+  });
+
   it('says not case-sensitive when the upper-case name finds the same file', async () => {
     await writeFile(join(dir, '.stignore'), '');
     expect(await namesCaseSensitive(dir, foldingDisk(dir))).toBe(false);
