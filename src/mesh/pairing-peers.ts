@@ -94,7 +94,9 @@ export type Pairing = (config: BotsyncConfig) => { config: BotsyncConfig; peer: 
  */
 export async function pairingOf(config: BotsyncConfig, machine: MachineDetails, options: { name?: string; written?: string } = {}): Promise<Pairing> {
   const asWritten = (current: BotsyncConfig) => (options.written === undefined ? undefined : current.peers.find((peer) => peer.deviceId === machine.deviceId && peer.pairedAt === options.written));
-  const dialFirst = asWritten(config) === undefined ? await dialFirstFor(config, machine) : undefined;
+  // An entry as written was probed when it was written: its addresses serve again if it changed meanwhile.
+  const written = asWritten(config);
+  const dialFirst = written === undefined ? await dialFirstFor(config, machine) : written.dialFirst?.addresses;
   return (current) => {
     const kept = asWritten(current);
     if (kept !== undefined) return { config: current, peer: kept };
