@@ -137,11 +137,16 @@ async function waitBothIdle(pair: Pair): Promise<void> {
   );
 }
 
-/** From the start of the pairing until B holds every file; also when B first reported A connected. */
-/** CPU time of each process (with its children: Syncthing's monitor runs the real one), by name. */
+/**
+ * CPU time of each process, by name. A Syncthing is counted with its children (its monitor runs the
+ * real one); a daemon alone, since its child is the Syncthing counted under its own name.
+ */
 async function cpuByName(pids: Record<string, number>): Promise<Record<string, number>> {
-  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(await processTree(pid))] as const)));
+  const cpuOf = async (name: string, pid: number): Promise<number> => cpuMs(name.endsWith('Syncthing') ? await processTree(pid) : [pid]);
+  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuOf(name, pid)] as const)));
 }
+
+/** From the start of the pairing until B holds every file; also when B first reported A connected. */
 
 async function initialSync(pair: Pair): Promise<{ fromPairingMs: number; connectMs: number; initialSyncMs: number; cpuMs: Record<string, number> }> {
   const expected = (await status(pair.a)).localFiles;
