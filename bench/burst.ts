@@ -97,25 +97,23 @@ class EventLog {
   }
 }
 
-/** How long the folder was in `state`, and how often it entered it, from StateChanged events. */
-function timeIn(events: SyncthingEvent[], state: string, endMs: number): { count: number; ms: number } {
-  let count = 0;
-  let ms = 0;
-  let since: number | undefined;
+/** The spans (ms since `startMs`) the folder was in `state`, from StateChanged events; one still open ends at `endMs`. */
+function spansIn(events: SyncthingEvent[], state: string, startMs: number, endMs: number): [number, number][] {
+  const found: [number, number][] = [];
   for (const event of events) {
     if (event.type !== 'StateChanged') continue;
     const data = event.data as { to: string; from: string };
-    const at = Date.parse(event.time);
-    if (data.to === state) {
-      count++;
-      since = at;
-    } else if (data.from === state && since !== undefined) {
-      ms += at - since;
-      since = undefined;
-    }
+    const at = Date.parse(event.time) - startMs;
+    if (data.to === state) found.push([at, endMs - startMs]);
+    else if (data.from === state && found.length > 0) found.at(-1)![1] = at;
   }
-  if (since !== undefined) ms += endMs - since;
-  return { count, ms };
+  return found;
+}
+
+/** How long the folder was in `state`, and how often it entered it. */
+function timeIn(events: SyncthingEvent[], state: string, endMs: number): { count: number; ms: number } {
+  const spans = spansIn(events, state, 0, endMs);
+  return { count: spans.length, ms: spans.reduce((sum, [from, to]) => sum + to - from, 0) };
 }
 
 interface SampleFigures {
@@ -131,6 +129,31 @@ interface SampleFigures {
   receiverSyncMs: number;
   receiverPulls: number;
   cpuMs: Record<string, number>;
+  timeline: Timeline;
+}
+
+/**
+ * Where a sample's time went, in ms from the start of the write (by each Syncthing's event times):
+ * A's scans, A's index updates committed and B's received, B's pulls, and B's last file written.
+ */
+interface Timeline {
+  senderScans: [number, number][];
+  senderIndexUpdates: number[];
+  receiverIndexUpdates: number[];
+  receiverSyncs: [number, number][];
+  receiverLastItem: number | null;
+}
+
+function timeline(sent: SyncthingEvent[], received: SyncthingEvent[], startMs: number, endMs: number): Timeline {
+  const at = (event: SyncthingEvent) => Date.parse(event.time) - startMs;
+  const items = received.filter((event) => event.type === 'ItemFinished');
+  return {
+    senderScans: spansIn(sent, 'scanning', startMs, endMs),
+    senderIndexUpdates: sent.filter((event) => event.type === 'LocalIndexUpdated').map(at),
+    receiverIndexUpdates: received.filter((event) => event.type === 'RemoteIndexUpdated').map(at),
+    receiverSyncs: spansIn(received, 'syncing', startMs, endMs),
+    receiverLastItem: items.length === 0 ? null : at(items.at(-1)!),
+  };
 }
 
 async function writeBurst(root: string, n: number): Promise<void> {
@@ -213,6 +236,7 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
     // Files B pulled (not metadata updates): more than N when A's scans caught files between their creation and their write (an empty first version, pulled, then kept in .stversions).
     receiverPulls: received.filter((event) => event.type === 'ItemFinished' && (event.data as { type?: string; action?: string }).type === 'file' && (event.data as { action?: string }).action === 'update').length,
     cpuMs: Object.fromEntries(Object.entries(cpuAfter).map(([key, value]) => [key, round(value - cpuBefore[key]!, 0)])),
+    timeline: timeline(sent, received, startMs, endMs),
   };
 }
 
