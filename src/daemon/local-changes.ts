@@ -80,6 +80,7 @@ export class LocalChanges {
     // Past the bound (a mass deletion, a tree arriving), a scan, which Syncthing's scheduler coalesces, is cheaper than a lookup each.
     if (this.indexed === undefined || path === '' || !ask || this.looking.size >= MAX_LOOKUPS) return this.request(path);
     if (stats?.isDirectory() === true && (entry !== undefined || found === true)) this.directories.start(path);
+    else this.directories.changed(path);
     this.lookUp(this.indexed, path, stats, foundFile).catch((error: unknown) => {
       if (this.closed) return;
       this.say(`judging ${this.folderId}/${path} failed: ${(error as Error).message}`);
@@ -93,14 +94,18 @@ export class LocalChanges {
     this.directories.close();
   }
 
-  /** Someone else's change: scanned, a new directory once it is filled. */
-  private someones(path: string): void {
-    if (!this.directories.confirm(path)) this.request(path);
+  /** Someone else's change: scanned, a new directory once it is filled. `changed`: as for request. */
+  private someones(path: string, changed = true): void {
+    if (!this.directories.confirm(path)) this.request(path, changed);
   }
 
-  /** A scan of the path, unless it waits for a new directory being filled. */
-  private request(path: string): void {
-    if (!this.directories.defer(path)) this.scan(path);
+  /**
+   * A scan of the path, unless it waits for a new directory being filled. `changed` false: the answer
+   * of a lookup, whose change was counted when it was seen (a thousand files found in new directories
+   * answered one after the other kept their directories' scans waiting ~100 ms past the last write).
+   */
+  private request(path: string, changed = true): void {
+    if (!this.directories.defer(path, changed)) this.scan(path);
   }
 
   private async lookUp(indexed: IndexedEntries, path: string, stats: BigIntStats | undefined, arriving: boolean): Promise<void> {
@@ -123,7 +128,7 @@ export class LocalChanges {
       // the one that went did: scanned.
       if (stats === undefined && indexed.look(path)?.isFile() === true) return this.changed(path);
       // Not held, or the lookup failed: a scan, which also covers what changed meanwhile.
-      return this.someones(path);
+      return this.someones(path, lookup.again);
     }
     this.directories.release(path);
     if (stats?.isFile() === true) this.incoming.adopt(path, stats, held === 'indexed');

@@ -23,20 +23,31 @@ export class NewDirectories {
     this.now = options.now ?? Date.now;
   }
 
-  /** A directory (folder-relative, '/'-separated, not the root) appeared; one inside a held one is covered by it. */
+  /** A directory (folder-relative, '/'-separated, not the root) appeared; one inside a held one is covered by it, a change there. */
   start(dir: string): void {
-    if (this.covering(dir) !== undefined) return;
+    const cover = this.covering(dir);
+    if (cover !== undefined) return this.touch(cover);
     const now = this.now();
     this.held.set(dir, { since: now, last: now, deferred: new Set(), someones: false, timer: undefined });
   }
 
-  /** Whether a scan of `path` waits for a held directory at or above it (it does, and counts as a change there). */
-  defer(path: string): boolean {
+  /**
+   * Whether a scan of `path` waits for a held directory at or above it. `changed`: the scan is asked
+   * for a change just seen, which restarts the directory's quiet time; an answer about an earlier
+   * one (a lookup in the index) does not.
+   */
+  defer(path: string, changed = true): boolean {
     const hold = this.covering(path);
     if (hold === undefined) return false;
-    hold.last = this.now();
+    if (changed) this.touch(hold);
     if (!hold.someones) hold.deferred.add(path);
     return true;
+  }
+
+  /** A change below a held directory, judged later (looked up in the index): its quiet time starts again now. */
+  changed(path: string): void {
+    const hold = this.covering(path);
+    if (hold !== undefined) this.touch(hold);
   }
 
   /** The directory is Syncthing's: the scans asked below it meanwhile are asked now. False: not held itself. */
@@ -62,6 +73,10 @@ export class NewDirectories {
   close(): void {
     for (const hold of this.held.values()) clearTimeout(hold.timer);
     this.held.clear();
+  }
+
+  private touch(hold: Hold): void {
+    hold.last = this.now();
   }
 
   private arm(dir: string, hold: Hold): void {

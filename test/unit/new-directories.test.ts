@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NewDirectories } from '../../src/daemon/new-directories.js';
 
 describe('the scans held below a new directory', () => {
@@ -7,7 +7,10 @@ describe('the scans held below a new directory', () => {
   const QUIET_MS = 20;
   const quiet = () => new Promise((resolve) => setTimeout(resolve, 3 * QUIET_MS));
 
-  afterEach(() => directories.close());
+  afterEach(() => {
+    directories.close();
+    vi.useRealTimers();
+  });
 
   function make(): void {
     scanned = [];
@@ -41,5 +44,38 @@ describe('the scans held below a new directory', () => {
     directories.close();
     await quiet();
     expect(scanned).toEqual(['mine']);
+  });
+
+  it('scans a directory once nothing changed below it for quietMs: an answer about an earlier change is none', () => {
+    vi.useFakeTimers();
+    make();
+    directories.start('d');
+    vi.advanceTimersByTime(5);
+    // A file seen below it, looked up in the index: the change counts now...
+    directories.changed('d/f1');
+    vi.advanceTimersByTime(5);
+    directories.confirm('d');
+    vi.advanceTimersByTime(5);
+    // ...and not again when the lookup answers.
+    expect(directories.defer('d/f1', false)).toBe(true);
+    vi.advanceTimersByTime(QUIET_MS - 11);
+    expect(scanned).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(scanned).toEqual(['d']);
+  });
+
+  it('waits again for a change below it: a file, a subdirectory', () => {
+    vi.useFakeTimers();
+    make();
+    directories.start('d');
+    directories.confirm('d');
+    vi.advanceTimersByTime(QUIET_MS - 5);
+    expect(directories.defer('d/f2')).toBe(true);
+    vi.advanceTimersByTime(QUIET_MS - 5);
+    directories.start('d/sub');
+    vi.advanceTimersByTime(QUIET_MS - 1);
+    expect(scanned).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(scanned).toEqual(['d']);
   });
 });
