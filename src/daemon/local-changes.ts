@@ -94,9 +94,15 @@ export class LocalChanges {
     this.directories.close();
   }
 
-  /** Someone else's change: scanned, a new directory once it is filled. `changed`: as for request. */
-  private someones(path: string, changed = true): void {
-    if (!this.directories.confirm(path)) this.request(path, changed);
+  /**
+   * Someone else's change: scanned, a new directory once it is filled. `changed`: as for request;
+   * `since`: when the lookup that tells so began, if one did (a walk of a directory above asked
+   * since then covers the path).
+   */
+  private someones(path: string, changed = true, since?: number): void {
+    if (this.directories.confirm(path)) return;
+    if (!changed && since !== undefined && this.directories.walkedSince(path, since)) return;
+    this.request(path, changed);
   }
 
   /**
@@ -110,6 +116,7 @@ export class LocalChanges {
 
   private async lookUp(indexed: IndexedEntries, path: string, stats: BigIntStats | undefined, arriving: boolean): Promise<void> {
     const lookup = { again: false };
+    const since = this.directories.now();
     this.looking.set(path, lookup);
     let held;
     const deadline = AbortSignal.timeout(LOOKUP_DEADLINE_MS);
@@ -128,7 +135,7 @@ export class LocalChanges {
       // the one that went did: scanned.
       if (stats === undefined && indexed.look(path)?.isFile() === true) return this.changed(path);
       // Not held, or the lookup failed: a scan, which also covers what changed meanwhile.
-      return this.someones(path, lookup.again);
+      return this.someones(path, lookup.again, since);
     }
     this.directories.release(path);
     if (stats?.isFile() === true) this.incoming.adopt(path, stats, held === 'indexed');

@@ -8,11 +8,16 @@
  * then, one by one; if it is someone else's, the directory is scanned once, when nothing has changed
  * below it for `quietMs`, or `capMs` after it appeared while changes go on.
  */
+/** Far longer than any lookup runs (LocalChanges gives each 1 s): a walk older than this covers none still running. */
+const WALK_REMEMBERED_MS = 10_000;
+
 export class NewDirectories {
   private readonly held = new Map<string, Hold>();
+  /** Someone else's directories scanned whole, and when the scan was asked: what lies below them needs no scan of its own. */
+  private readonly walked = new Map<string, number>();
   private readonly quietMs: number;
   private readonly capMs: number;
-  private readonly now: () => number;
+  readonly now: () => number;
 
   constructor(
     private readonly scan: (path: string) => void,
@@ -70,6 +75,21 @@ export class NewDirectories {
     return true;
   }
 
+  /**
+   * Whether a scan of a directory at or above `path` was asked at `since` or later: its walk finds the
+   * path as it is then. A lookup that began before it (answered late: the answers to a 10,000-file
+   * burst's lookups came behind Syncthing's scans, each of them one more scan) needs none of its own.
+   */
+  walkedSince(path: string, since: number): boolean {
+    if (this.walked.size === 0) return false;
+    for (let at = path; ; ) {
+      if ((this.walked.get(at) ?? -Infinity) >= since) return true;
+      const slash = at.lastIndexOf('/');
+      if (slash < 0) return false;
+      at = at.slice(0, slash);
+    }
+  }
+
   close(): void {
     for (const hold of this.held.values()) clearTimeout(hold.timer);
     this.held.clear();
@@ -86,6 +106,8 @@ export class NewDirectories {
     const wait = Math.min(hold.last + this.quietMs, hold.since + this.capMs) - now;
     if (wait <= 0) {
       this.held.delete(dir);
+      for (const [walked, at] of this.walked) if (at < now - WALK_REMEMBERED_MS) this.walked.delete(walked);
+      this.walked.set(dir, now);
       this.scan(dir);
       return;
     }

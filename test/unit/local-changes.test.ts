@@ -204,6 +204,35 @@ describe('which changes Syncthing is asked to scan', () => {
     expect(scanned).toHaveLength(4);
   });
 
+  it('asks no scan of a file whose lookup answers after its new directory was scanned, unless it changed meanwhile', async () => {
+    await mkdir(join(root, 'docs', 'late'));
+    changes.changed('docs/late', stats('docs/late'));
+    await writeFile(join(root, 'docs', 'late', 'f.md'), 'x\n');
+    changes.changed('docs/late/f.md', undefined, true);
+    expect(pending.map((lookup) => lookup.path)).toEqual(['docs/late', 'docs/late/f.md']);
+    pending.shift()!.answer(undefined);
+    await quiet();
+    expect(scanned).toEqual(['docs/late']);
+    // Answered late: the walk of docs/late, asked after this lookup began, found the file as it is.
+    pending.shift()!.answer(undefined);
+    await answered();
+    expect(scanned).toEqual(['docs/late']);
+    // Changed while its lookup ran: that change is no walk's, scanned.
+    await writeFile(join(root, 'docs', 'late', 'g.md'), 'x\n');
+    changes.changed('docs/late/g.md', undefined, true);
+    await writeFile(join(root, 'docs', 'late', 'g.md'), 'x and more\n');
+    changes.changed('docs/late/g.md');
+    pending.shift()!.answer(undefined);
+    await answered();
+    expect(scanned).toEqual(['docs/late', 'docs/late/g.md']);
+    // Looked up only after the walk was asked: scanned too.
+    await writeFile(join(root, 'docs', 'late', 'h.md'), 'x\n');
+    changes.changed('docs/late/h.md', undefined, true);
+    pending.shift()!.answer(undefined);
+    await answered();
+    expect(scanned).toEqual(['docs/late', 'docs/late/g.md', 'docs/late/h.md']);
+  });
+
   it('scans a change whose lookup has not answered by its deadline', async () => {
     await writeFile(join(root, 'docs', 'slow.md'), 'x\n');
     changes.changed('docs/slow.md', undefined, true);
