@@ -100,12 +100,18 @@ class EventLog {
 /** The spans (ms since `startMs`) the folder was in `state`, from StateChanged events; one still open ends at `endMs`. */
 function spansIn(events: SyncthingEvent[], state: string, startMs: number, endMs: number): [number, number][] {
   const found: [number, number][] = [];
+  let open = false;
   for (const event of events) {
     if (event.type !== 'StateChanged') continue;
     const data = event.data as { to: string; from: string };
     const at = Date.parse(event.time) - startMs;
-    if (data.to === state) found.push([at, endMs - startMs]);
-    else if (data.from === state && found.length > 0) found.at(-1)![1] = at;
+    if (data.to === state) {
+      found.push([at, endMs - startMs]);
+      open = true;
+    } else if (data.from === state && open) {
+      found.at(-1)![1] = at;
+      open = false;
+    }
   }
   return found;
 }

@@ -59,7 +59,9 @@ export class LocalChanges {
     if (this.closed) return;
     const lookup = this.looking.get(path);
     if (lookup !== undefined) {
+      // Judged once the lookup answers, but a change now: a new directory above waits for quiet from here.
       lookup.again = true;
+      this.directories.changed(path);
       return;
     }
     let stats: BigIntStats | undefined;
@@ -96,8 +98,8 @@ export class LocalChanges {
 
   /**
    * Someone else's change: scanned, a new directory once it is filled. `changed`: as for request;
-   * `since`: when the lookup that tells so began, if one did (a walk of a directory above asked
-   * since then covers the path).
+   * `since`: the walks' mark when the lookup that tells so began, if one did (a walk of a directory
+   * above asked since then covers the path).
    */
   private someones(path: string, changed = true, since?: number): void {
     if (this.directories.confirm(path)) return;
@@ -116,7 +118,7 @@ export class LocalChanges {
 
   private async lookUp(indexed: IndexedEntries, path: string, stats: BigIntStats | undefined, arriving: boolean): Promise<void> {
     const lookup = { again: false };
-    const since = this.directories.now();
+    const since = this.directories.mark();
     this.looking.set(path, lookup);
     let held;
     const deadline = AbortSignal.timeout(LOOKUP_DEADLINE_MS);
@@ -134,7 +136,8 @@ export class LocalChanges {
       // renames the new one in): judged as what is there. A directory back in place may not hold what
       // the one that went did: scanned.
       if (stats === undefined && indexed.look(path)?.isFile() === true) return this.changed(path);
-      // Not held, or the lookup failed: a scan, which also covers what changed meanwhile.
+      // Not held, or the lookup failed: a scan, which also covers what changed meanwhile (none when
+      // nothing did and a walk of a new directory above, asked since the lookup began, covers it).
       return this.someones(path, lookup.again, since);
     }
     this.directories.release(path);

@@ -1,4 +1,10 @@
 /**
+ * Walks remembered, the latest: far more than are asked while one lookup runs (each has 1 s). One
+ * forgotten too soon costs a scan too many, never one too few.
+ */
+const WALKS_REMEMBERED = 1024;
+
+/**
  * Holds the scans of what lands in a directory that just appeared until it has been filled. A scan
  * of a file in a directory Syncthing does not know yet walks that whole directory, and a program
  * filling one creates each file, then writes it: a scan between the two gives the peers an empty
@@ -8,16 +14,17 @@
  * then, one by one; if it is someone else's, the directory is scanned once, when nothing has changed
  * below it for `quietMs`, or `capMs` after it appeared while changes go on.
  */
-/** Far longer than any lookup runs (LocalChanges gives each 1 s): a walk older than this covers none still running. */
-const WALK_REMEMBERED_MS = 10_000;
-
 export class NewDirectories {
   private readonly held = new Map<string, Hold>();
-  /** Someone else's directories scanned whole, and when the scan was asked: what lies below them needs no scan of its own. */
+  /**
+   * Someone else's directories scanned whole, each with the number of its walk (asked in that order):
+   * what lies below one needs no scan for a lookup that began before it was asked.
+   */
   private readonly walked = new Map<string, number>();
+  private walks = 0;
   private readonly quietMs: number;
   private readonly capMs: number;
-  readonly now: () => number;
+  private readonly now: () => number;
 
   constructor(
     private readonly scan: (path: string) => void,
@@ -75,15 +82,20 @@ export class NewDirectories {
     return true;
   }
 
+  /** Where the walks stand now: a walk asked later has a larger number (walkedSince). */
+  mark(): number {
+    return this.walks;
+  }
+
   /**
-   * Whether a scan of a directory at or above `path` was asked at `since` or later: its walk finds the
-   * path as it is then. A lookup that began before it (answered late: the answers to a 10,000-file
-   * burst's lookups came behind Syncthing's scans, each of them one more scan) needs none of its own.
+   * Whether a scan of a directory at or above `path` was asked after `mark`: its walk finds the path
+   * as it is then. A lookup that began before it (answered late: the answers to a 10,000-file burst's
+   * lookups came behind Syncthing's scans, each of them one more scan) needs none of its own.
    */
-  walkedSince(path: string, since: number): boolean {
+  walkedSince(path: string, mark: number): boolean {
     if (this.walked.size === 0) return false;
     for (let at = path; ; ) {
-      if ((this.walked.get(at) ?? -Infinity) >= since) return true;
+      if ((this.walked.get(at) ?? -Infinity) > mark) return true;
       const slash = at.lastIndexOf('/');
       if (slash < 0) return false;
       at = at.slice(0, slash);
@@ -93,6 +105,7 @@ export class NewDirectories {
   close(): void {
     for (const hold of this.held.values()) clearTimeout(hold.timer);
     this.held.clear();
+    this.walked.clear();
   }
 
   private touch(hold: Hold): void {
@@ -106,8 +119,13 @@ export class NewDirectories {
     const wait = Math.min(hold.last + this.quietMs, hold.since + this.capMs) - now;
     if (wait <= 0) {
       this.held.delete(dir);
-      for (const [walked, at] of this.walked) if (at < now - WALK_REMEMBERED_MS) this.walked.delete(walked);
-      this.walked.set(dir, now);
+      // Deleted first, so that the map's order is the walks' and the oldest go first.
+      this.walked.delete(dir);
+      this.walked.set(dir, ++this.walks);
+      for (const oldest of this.walked.keys()) {
+        if (this.walked.size <= WALKS_REMEMBERED) break;
+        this.walked.delete(oldest);
+      }
       this.scan(dir);
       return;
     }

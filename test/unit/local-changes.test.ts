@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalChanges } from '../../src/daemon/local-changes.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { DbFile, DbFileVersion } from '../../src/syncthing/rest-types.js';
@@ -231,6 +231,30 @@ describe('which changes Syncthing is asked to scan', () => {
     pending.shift()!.answer(undefined);
     await answered();
     expect(scanned).toEqual(['docs/late', 'docs/late/g.md', 'docs/late/h.md']);
+  });
+
+  it("waits for quiet from a write seen while its file's lookup runs", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      changes.close();
+      changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), () => undefined, { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, capMs: 10 * QUIET_MS, now: () => Date.now() } });
+      await mkdir(join(root, 'docs', 'chunks'));
+      changes.changed('docs/chunks', stats('docs/chunks'));
+      await writeFile(join(root, 'docs', 'chunks', 'big.md'), 'part 1\n');
+      changes.changed('docs/chunks/big.md', undefined, true);
+      pending.shift()!.answer(undefined);
+      await answered();
+      vi.advanceTimersByTime(QUIET_MS - 10);
+      // Written on while its lookup runs: the directory's walk waits a quiet time from here.
+      await writeFile(join(root, 'docs', 'chunks', 'big.md'), 'part 1\npart 2\n');
+      changes.changed('docs/chunks/big.md');
+      vi.advanceTimersByTime(QUIET_MS - 10);
+      expect(scanned).toEqual([]);
+      vi.advanceTimersByTime(10);
+      expect(scanned).toEqual(['docs/chunks']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('scans a change whose lookup has not answered by its deadline', async () => {
