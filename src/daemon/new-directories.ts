@@ -94,12 +94,8 @@ export class NewDirectories {
    */
   walkedSince(path: string, mark: number): boolean {
     if (this.walked.size === 0) return false;
-    for (let at = path; ; ) {
-      if ((this.walked.get(at) ?? -Infinity) > mark) return true;
-      const slash = at.lastIndexOf('/');
-      if (slash < 0) return false;
-      at = at.slice(0, slash);
-    }
+    for (const at of selfAndParents(path)) if ((this.walked.get(at) ?? -Infinity) > mark) return true;
+    return false;
   }
 
   close(): void {
@@ -137,13 +133,21 @@ export class NewDirectories {
   /** The held directory at or above a path; a walk up its parents, skipped while nothing is held (every event asks). */
   private covering(path: string): Hold | undefined {
     if (this.held.size === 0) return undefined;
-    for (let at = path; ; ) {
+    for (const at of selfAndParents(path)) {
       const hold = this.held.get(at);
       if (hold !== undefined) return hold;
-      const slash = at.lastIndexOf('/');
-      if (slash < 0) return undefined;
-      at = at.slice(0, slash);
     }
+    return undefined;
+  }
+}
+
+/** A folder-relative path, then each directory above it, up to the top-level one. */
+function* selfAndParents(path: string): Generator<string> {
+  for (let at = path; ; ) {
+    yield at;
+    const slash = at.lastIndexOf('/');
+    if (slash < 0) return;
+    at = at.slice(0, slash);
   }
 }
 
