@@ -25,10 +25,15 @@ import { homeFolderById, homeFolders, type HomeFolder } from '../folders/home-fo
  *   every item it writes, pulled or scanned, in one LocalIndexUpdated per database batch (its
  *   `filenames`), so that is the only event of this machine's changes read here: an ItemFinished
  *   per received file as well would be a second event per file, encoded and parsed for nothing.
- * - A conflict copy is merged by the one machine whose Syncthing made it (the one whose version lost,
- *   which moved its own file aside): the copy's index entry names that machine as its author
- *   (`modifiedBy`). Every other machine receives the copy as a peer's file and leaves it; the merged
- *   file and the copy's deletion then reach them as ordinary changes.
+ * - A conflict copy is merged by one machine: the author (`modifiedBy`) of the copy's global version,
+ *   once it holds that version (mergesHere). That is the machine whose Syncthing made the copy (its
+ *   version lost, and it moved its own file aside); every other machine receives the copy as a peer's
+ *   file and leaves it; the merged file and the copy's deletion then reach them as ordinary changes.
+ *   Two machines that held the same losing version both make a copy, and within one second under the
+ *   same name: their entries are concurrent, and which one is global changes as their indexes (and a
+ *   merge's deletion, which loses to a concurrent copy) reach each other. So a waiting copy is looked
+ *   at again at each index update from a peer and when its window ends, not only when it is written:
+ *   the machine that becomes its merger then merges it.
  * - The notifier leaves such copies out (notify/normalize.ts), since most are gone within a second:
  *   the merging machine announces a copy it leaves as a conflict, and every other machine a copy still
  *   there once the merge has had its time (MERGE_WINDOW_MS).
@@ -46,8 +51,8 @@ export class AppendMerge {
   private stopping = false;
   /** Copies announced (folder ID, NUL, path), kept in mergeAnnouncedFile: each is news once, also after a restart. */
   private announced = new Set<string>();
-  /** Received copies waiting out the merge window, and the checks of those whose window ended. */
-  private readonly windows = new Map<string, NodeJS.Timeout>();
+  /** Copies a peer merges, waiting out the merge window (by copyKey), and the checks of those whose window ended. */
+  private readonly windows = new Map<string, { folder: HomeFolder; path: string; timer: NodeJS.Timeout }>();
   private readonly checks = new Set<Promise<void>>();
 
   constructor(
@@ -78,7 +83,7 @@ export class AppendMerge {
   async stop(): Promise<void> {
     this.stopping = true;
     // A copy whose window had not ended is not announced: it stays listed by `botsync conflicts`.
-    for (const timer of this.windows.values()) clearTimeout(timer);
+    for (const { timer } of this.windows.values()) clearTimeout(timer);
     this.windows.clear();
     await this.seeding;
     await Promise.all(this.checks);
@@ -142,7 +147,7 @@ export class AppendMerge {
     const config = await loadConfig(this.layout);
     const matches = appendMatcher(appendPatterns(config));
     const folders = new Map(homeFolders(this.layout, config).map((folder) => [folder.id, folder]));
-    const copies: { folder: HomeFolder; path: string }[] = [];
+    const copies = new Map<string, { folder: HomeFolder; path: string }>();
     const settle = new Set<HomeFolder>();
     for (const event of events) {
       const folder = folders.get(String(event.data.folder));
@@ -151,12 +156,13 @@ export class AppendMerge {
       for (const name of Array.isArray(names) ? names : []) {
         if (typeof name !== 'string') continue;
         const copy = parseConflictName(name);
-        if (copy !== undefined && matches(copy.original)) copies.push({ folder, path: name });
+        if (copy !== undefined && matches(copy.original)) copies.set(copyKey(folder, name), { folder, path: name });
         else if (matches(name)) this.pendingOf(folder.id).add(name);
       }
+      if (event.type === 'RemoteIndexUpdated') for (const [key, waiting] of this.windows) if (waiting.folder.id === folder.id) copies.set(key, waiting);
       settle.add(folder);
     }
-    for (const { folder, path } of copies) await this.guard(`merging ${quote(`${folder.id}/${path}`)}`, () => this.merge(config, folder, path));
+    for (const { folder, path } of copies.values()) await this.guard(`merging ${quote(`${folder.id}/${path}`)}`, () => this.merge(config, folder, path));
     for (const folder of settle) await this.settle(config, folder);
   }
 
@@ -166,10 +172,15 @@ export class AppendMerge {
     return paths;
   }
 
+  /** Merges a copy this machine is the merger of; one a peer merges waits out its window. */
   private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
-    if (info.local.deleted) return;
-    if (info.local.modifiedBy !== shortDeviceId(config.deviceId)) return this.awaitMerge(folder, copyPath);
+    if (info.local.deleted || !mergesHere(info, shortDeviceId(config.deviceId))) {
+      if (info.local.deleted) this.endWindow(folder, copyPath);
+      else this.awaitMerge(folder, copyPath);
+      return;
+    }
+    this.endWindow(folder, copyPath);
     let outcome: MergeOutcome;
     try {
       outcome = await mergeConflictCopy(this.layout, { id: folder.id, dir: folder.path }, copyPath);
@@ -190,25 +201,32 @@ export class AppendMerge {
     }
   }
 
-  /** A copy a peer made (and merges): announced only if it is still there once the merge window ends. */
+  /** A copy a peer merges: announced only if it is still there, and still a peer's to merge, once the merge window ends. */
   private awaitMerge(folder: HomeFolder, copyPath: string): void {
     const key = copyKey(folder, copyPath);
     if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;
     const timer = setTimeout(() => {
       this.windows.delete(key);
-      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.id}/${copyPath}`)} again`, () => this.announceIfLeft(folder, copyPath)))
+      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.id}/${copyPath}`)} again`, () => this.mergeOrAnnounce(folder, copyPath)))
         .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.id}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
         .finally(() => this.checks.delete(check));
       this.checks.add(check);
     }, MERGE_WINDOW_MS);
-    this.windows.set(key, timer);
+    this.windows.set(key, { folder, path: copyPath, timer });
   }
 
-  private async announceIfLeft(folder: HomeFolder, copyPath: string): Promise<void> {
+  private endWindow(folder: HomeFolder, copyPath: string): void {
+    const key = copyKey(folder, copyPath);
+    clearTimeout(this.windows.get(key)?.timer);
+    this.windows.delete(key);
+  }
+
+  private async mergeOrAnnounce(folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
     // Merged: the copy's removal has reached this machine by now.
     if (info.local.deleted) return;
     const config = await loadConfig(this.layout);
+    if (mergesHere(info, shortDeviceId(config.deviceId))) return this.merge(config, folder, copyPath);
     await this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
   }
 
@@ -267,9 +285,22 @@ function copyKey(folder: HomeFolder, copyPath: string): string {
   return `${folder.id}/${copyPath}`;
 }
 
+/**
+ * Whether this machine (by its short device ID) merges a conflict copy: the author of the copy's global
+ * version, holding that version. Every machine comes to the same global version once their indexes
+ * have met, so one merges; one whose own copy lost to a concurrent one of the same name does not.
+ */
+export function mergesHere(info: DbFile, me: string): boolean {
+  return !info.global.deleted && info.global.modifiedBy === me && holdsGlobal(info);
+}
+
+function holdsGlobal(info: DbFile): boolean {
+  return !info.local.deleted && JSON.stringify(info.local.version) === JSON.stringify(info.global.version);
+}
+
 /** Whether this machine's version of a file is the global one and every other device of the folder has it. */
 function everyoneHas(info: DbFile, others: string[]): boolean {
-  if (info.local.deleted || JSON.stringify(info.local.version) !== JSON.stringify(info.global.version)) return false;
+  if (!holdsGlobal(info)) return false;
   const holders = new Set((info.availability ?? []).map((device) => device.id));
   return others.every((id) => holders.has(id));
 }

@@ -171,6 +171,12 @@ export async function mergeConflictCopy(layout: Layout, folder: { id: string; di
   if (merged === undefined) return 'edited';
   const now = await lstat(filePath).catch(vanished);
   if (now === undefined || now.mtimeMs !== ours.mtimeMs || now.size !== ours.content.length) return 'gone';
+  // The file holds the copy's appends already (another machine merged a copy of the same version): a
+  // rewrite would be a new version, concurrent with that machine's merge, and a conflict of its own.
+  if (merged.equals(ours.content)) {
+    await rm(copyFile, { force: true });
+    return 'merged';
+  }
   // Syncthing's scanner skips this name as a temporary file (never synced half written); the suffix makes
   // it one Syncthing itself never writes, so its puller does not take it for a partial download to reuse.
   const temp = join(dirname(filePath), `.syncthing.${basename(filePath)}.botsync-merge-${process.pid}.tmp`);

@@ -159,6 +159,17 @@ describe('bases and the merge of a conflict copy on disk', () => {
     expect(await hasConflictCopy(folder.dir, 'logs/run.log')).toBe(false);
   });
 
+  it('removes a copy whose appends the file holds already, and leaves the file as it is: no new version to conflict with', async () => {
+    await saveBase(layout, 'shared', 'logs/run.log', Buffer.from('base\n'));
+    await write('logs/run.log', 'base\nloser\nwinner\n', 2000);
+    await write(copyName, 'base\nloser\n', 1000);
+    const before = await stat(join(folder.dir, 'logs/run.log'));
+    expect(await mergeConflictCopy(layout, folder, copyName)).toBe('merged');
+    const after = await stat(join(folder.dir, 'logs/run.log'));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    expect(await readdir(join(folder.dir, 'logs'))).toEqual(['run.log']);
+  });
+
   it('leaves the conflict as it is when a side edited the shared part, or no base is kept', async () => {
     await write('logs/run.log', 'base\nwinner\n', 2000);
     await write(copyName, 'BASE\nloser\n', 1000);
