@@ -32,8 +32,9 @@ import { homeFolderById, homeFolders, type HomeFolder } from '../folders/home-fo
  *   Two machines that held the same losing version both make a copy, and within one second under the
  *   same name: their entries are concurrent, and which one is global changes as their indexes (and a
  *   merge's deletion, which loses to a concurrent copy) reach each other. So a waiting copy is looked
- *   at again at each index update from a peer and when its window ends, not only when it is written:
- *   the machine that becomes its merger then merges it.
+ *   at again at each index update of its folder and when its window ends, not only when it is
+ *   written: the machine that becomes its merger then merges it. So is one whose file Syncthing was
+ *   writing while it was merged (a peer's merge of the same appends arriving).
  * - The notifier leaves such copies out (notify/normalize.ts), since most are gone within a second:
  *   the merging machine announces a copy it leaves as a conflict, and every other machine a copy still
  *   there once the merge has had its time (MERGE_WINDOW_MS).
@@ -159,7 +160,7 @@ export class AppendMerge {
         if (copy !== undefined && matches(copy.original)) copies.set(copyKey(folder, name), { folder, path: name });
         else if (matches(name)) this.pendingOf(folder.id).add(name);
       }
-      if (event.type === 'RemoteIndexUpdated') for (const [key, waiting] of this.windows) if (waiting.folder.id === folder.id) copies.set(key, waiting);
+      for (const [key, waiting] of this.windows) if (waiting.folder.id === folder.id) copies.set(key, waiting);
       settle.add(folder);
     }
     for (const { folder, path } of copies.values()) await this.guard(`merging ${quote(`${folder.id}/${path}`)}`, () => this.merge(config, folder, path));
@@ -195,13 +196,20 @@ export class AppendMerge {
       await this.client.scan(folder.id, [original, copyPath]);
       this.pendingOf(folder.id).add(original);
       this.say(`merged the appends of conflict copy ${quote(`${folder.id}/${copyPath}`)} into ${quote(original)}`);
+    } else if (outcome === 'changed') {
+      // Syncthing was writing a peer's version of the file: merged into that once it is in.
+      this.awaitMerge(folder, copyPath);
     } else if (outcome !== 'gone') {
       this.say(`left conflict copy ${quote(`${folder.id}/${copyPath}`)}: ${outcome === 'edited' ? 'a side changed more than appending' : 'no shared version of the file is kept'}`);
       await this.announceCopy(folder, copyPath, config.name);
     }
   }
 
-  /** A copy a peer merges: announced only if it is still there, and still a peer's to merge, once the merge window ends. */
+  /**
+   * A copy a peer merges, or one whose file changed while it was merged here: looked at again at each
+   * index update of its folder, and announced if it is still there, and still a peer's to merge, once
+   * the merge window ends.
+   */
   private awaitMerge(folder: HomeFolder, copyPath: string): void {
     const key = copyKey(folder, copyPath);
     if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;

@@ -148,14 +148,18 @@ export async function filesWithoutBase(layout: Layout, folderId: string, folderD
   return found;
 }
 
-/** What became of a conflict copy: merged into its file (and gone), or left as the conflict it is, and why. */
-export type MergeOutcome = 'merged' | 'no-base' | 'edited' | 'gone';
+/**
+ * What became of a conflict copy: merged into its file (and gone), left as the conflict it is (and
+ * why), not merged because its file changed while it was read (to be merged once that change is in),
+ * or gone with its file.
+ */
+export type MergeOutcome = 'merged' | 'no-base' | 'edited' | 'changed' | 'gone';
 
 /**
  * Merges the conflict copy `copyPath` (folder-relative) of an append-only file into that file, then
  * removes the copy. The merged file is written beside it and renamed into place, with the file's mode.
- * A copy or file that vanished, or a file that changed while it was read, is left alone ('gone':
- * whatever changed it syncs and is seen again).
+ * A copy or file that vanished ('gone'), or a file that changed while it was read ('changed': Syncthing
+ * pulling a peer's version of it), is left alone.
  */
 export async function mergeConflictCopy(layout: Layout, folder: { id: string; dir: string }, copyPath: string): Promise<MergeOutcome> {
   const copy = parseConflictName(copyPath);
@@ -170,7 +174,8 @@ export async function mergeConflictCopy(layout: Layout, folder: { id: string; di
   const merged = mergeAppends(base, ours, theirs);
   if (merged === undefined) return 'edited';
   const now = await lstat(filePath).catch(vanished);
-  if (now === undefined || now.mtimeMs !== ours.mtimeMs || now.size !== ours.content.length) return 'gone';
+  if (now === undefined) return 'gone';
+  if (now.mtimeMs !== ours.mtimeMs || now.size !== ours.content.length) return 'changed';
   // The file holds the copy's appends already (another machine merged a copy of the same version): a
   // rewrite would be a new version, concurrent with that machine's merge, and a conflict of its own.
   if (merged.equals(ours.content)) {

@@ -1,13 +1,19 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppendMerge } from '../../src/daemon/append-merge.js';
-import { saveBase } from '../../src/folders/append-merge.js';
+import { mergeConflictCopy, saveBase } from '../../src/folders/append-merge.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { DbFile, DbFileVersion, SyncthingEvent } from '../../src/syncthing/rest-types.js';
 import { saveConfig, type BotsyncConfig } from '../../src/workspace/config.js';
 import { layoutFor, type Layout } from '../../src/workspace/layout.js';
+
+// The real merge, but for one answer a test asks of it: the file changed while it was read.
+vi.mock('../../src/folders/append-merge.js', async (actual) => {
+  const module = await actual<typeof import('../../src/folders/append-merge.js')>();
+  return { ...module, mergeConflictCopy: vi.fn(module.mergeConflictCopy) };
+});
 
 /**
  * Which machine merges a conflict copy, with Syncthing's index and events scripted: the order in which
@@ -133,6 +139,16 @@ describe('the merger of a conflict copy of an append-only file', () => {
     // The peer merged it and removed it; a removal loses to this machine's concurrent copy, which is global now.
     entry = { local: version(me, [`${me}:1`]), global: version(me, [`${me}:1`]), availability: null };
     await deliver('RemoteIndexUpdated', { folder: 'shared', device: PEER, items: 1 });
+    expect(await readFile(shared('run.log'), 'utf8')).toBe('start\nmine\nwinner\n');
+    expect(await readdir(join(layout.home, 'shared'))).not.toContain(COPY);
+  });
+
+  it('merges a copy whose file Syncthing was writing while it merged, at the next index update of the folder', async () => {
+    entry = { local: version(me, [`${me}:1`]), global: version(me, [`${me}:1`]), availability: null };
+    vi.mocked(mergeConflictCopy).mockResolvedValueOnce('changed');
+    await deliver('LocalIndexUpdated', { folder: 'shared', filenames: [COPY] });
+    expect(await readdir(join(layout.home, 'shared'))).toContain(COPY);
+    await deliver('LocalIndexUpdated', { folder: 'shared', filenames: ['run.log'] });
     expect(await readFile(shared('run.log'), 'utf8')).toBe('start\nmine\nwinner\n');
     expect(await readdir(join(layout.home, 'shared'))).not.toContain(COPY);
   });
