@@ -52,7 +52,7 @@ export class AppendMerge {
   private stopping = false;
   /** Copies announced (folder ID, NUL, path), kept in mergeAnnouncedFile: each is news once, also after a restart. */
   private announced = new Set<string>();
-  /** Copies a peer merges, waiting out the merge window (by copyKey), and the checks of those whose window ended. */
+  /** Copies waiting to be merged (by copyKey: a peer's to merge, or their file was changing), and the checks of those whose window ended. */
   private readonly windows = new Map<string, { folder: HomeFolder; path: string; timer: NodeJS.Timeout }>();
   private readonly checks = new Set<Promise<void>>();
 
@@ -176,11 +176,8 @@ export class AppendMerge {
   /** Merges a copy this machine is the merger of; one a peer merges waits out its window. */
   private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
-    if (info.local.deleted || !mergesHere(info, shortDeviceId(config.deviceId))) {
-      if (info.local.deleted) this.endWindow(folder, copyPath);
-      else this.awaitMerge(folder, copyPath);
-      return;
-    }
+    if (info.local.deleted) return this.endWindow(folder, copyPath);
+    if (!mergesHere(info, shortDeviceId(config.deviceId))) return this.awaitMerge(folder, copyPath);
     this.endWindow(folder, copyPath);
     let outcome: MergeOutcome;
     try {
@@ -298,7 +295,7 @@ function copyKey(folder: HomeFolder, copyPath: string): string {
  * version, holding that version. Every machine comes to the same global version once their indexes
  * have met, so one merges; one whose own copy lost to a concurrent one of the same name does not.
  */
-export function mergesHere(info: DbFile, me: string): boolean {
+function mergesHere(info: DbFile, me: string): boolean {
   return !info.global.deleted && info.global.modifiedBy === me && holdsGlobal(info);
 }
 
