@@ -25,6 +25,7 @@ import type { AddedFolder } from '../workspace/config.js';
 import type { FolderOffers } from './folder-offers.js';
 import { homeFolders, sharedDevices } from '../folders/home-folders.js';
 import { CopyWalker } from '../folders/copy-walker.js';
+import { cachedDeviceKeyState } from '../syncthing/device-key.js';
 
 export interface DaemonParts {
   layout: Layout;
@@ -49,13 +50,15 @@ export function controlRoutes({ layout, client, state, writer, invites, notifier
   };
   // Status re-reads only the directories that changed since the last status (folders/copy-walker.ts).
   const statusCopies = new CopyWalker();
+  // The device key's certificate is hashed again only when its files changed: most of a status's own cost.
+  const keyState = cachedDeviceKeyState();
   return {
     status: async () => {
       const config = await loadConfig(layout);
       // Each part waits on something else (Syncthing, the files): asked all at once.
       const [live, warnings, conflicts, notify, backup] = await Promise.all([
         queryLive(client, system.current(), config.peers.map((peer) => peer.deviceId), homeFolders(layout, config).map((folder) => folder.id)),
-        statusWarnings(layout, config),
+        statusWarnings(layout, config, keyState),
         listConflicts(layout, config, undefined, statusCopies.walk),
         notifier.status(),
         readBackupState(layout),

@@ -5,6 +5,7 @@ import type { NotifyStatus } from '../notify/status.js';
 import type { BackupState } from '../backup/backup-state.js';
 import { readDaemonState, type DaemonState, type WatchLimitState } from '../workspace/daemon-state.js';
 import type { SyncthingClient } from '../syncthing/client.js';
+import type { deviceKeyState } from '../syncthing/device-key.js';
 import type { ConnectionInfo, Connections, DeviceStats, FolderStatus, SystemStatus } from '../syncthing/rest-types.js';
 import { ownAddresses } from '../mesh/own-addresses.js';
 import { peerRef, type BotsyncConfig, type NetworkProfile, type PeerRef } from '../workspace/config.js';
@@ -128,17 +129,20 @@ export async function localStatus(layout: Layout, config: BotsyncConfig): Promis
   );
 }
 
+/** How a device key is checked: deviceKeyState, or a process's cachedDeviceKeyState. */
+type KeyStateOf = typeof deviceKeyState;
+
 /**
  * What `status` warns of. A lost or replaced device key (cert.pem, key.pem): a running Syncthing keeps
  * the key it loaded, so nothing else shows the loss before its next start, which the daemon then
  * refuses (syncthing/device-key.ts).
  */
-export async function statusWarnings(layout: Layout, config: BotsyncConfig): Promise<StatusWarning[]> {
+export async function statusWarnings(layout: Layout, config: BotsyncConfig, keyState?: KeyStateOf): Promise<StatusWarning[]> {
   // Loaded here: a status the daemon answers, the CLI's fast path, does not load node:crypto.
   const { deviceKeyHint, deviceKeyProblem, deviceKeyState } = await import('../syncthing/device-key.js');
   const fix = deviceKeyHint(layout.syncthingHome);
   try {
-    const key = await deviceKeyState(layout.syncthingHome, config.deviceId);
+    const key = await (keyState ?? deviceKeyState)(layout.syncthingHome, config.deviceId);
     return key.state === 'ok' ? [] : [{ id: 'device-key', message: deviceKeyProblem(layout.syncthingHome, config.deviceId, key), fix }];
   } catch (error) {
     // A cert.pem that is no certificate is a lost key too; the rest of the status still holds.

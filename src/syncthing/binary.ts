@@ -13,6 +13,7 @@ import { pathExists, readJsonFile, writeJsonAtomic } from '../lib/state-file.js'
 import { passedOnEnv } from './command-line.js';
 import type { ProgressCallback } from './download.js';
 import { cachedBinaryPath, PINNED_RELEASE, type PinnedRelease } from './release.js';
+import { fileIdentity } from '../lib/file-identity.js';
 
 export interface SyncthingBinary {
   path: string;
@@ -187,11 +188,6 @@ function judged(binary: string, version: SyncthingVersion | undefined): Inspecti
   return { ok: true, version };
 }
 
-/** A file as the file system knows it: any replacement, rewrite, touch or chmod changes it (ctime cannot be set back). */
-function identityOf(stats: BigIntStats): string {
-  return [stats.dev, stats.ino, stats.size, stats.mode, stats.mtimeNs, stats.ctimeNs].join(':');
-}
-
 interface Answer {
   /** The file the path resolved to, which is what ran. */
   real: string;
@@ -223,7 +219,7 @@ async function runsWhat(binary: string): Promise<Omit<Answer, 'version'> | undef
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
     if (bytesRead === 2 && head.toString('latin1') === '#!') return undefined;
-    return { real, identity: identityOf(await handle.stat({ bigint: true })) };
+    return { real, identity: fileIdentity(await handle.stat({ bigint: true })) };
   } finally {
     await handle.close();
   }
