@@ -32,6 +32,7 @@ import { inotifyWatchLimit, watchTree, type TreeWatcher } from './tree-watcher.j
 import { watchLimitWarning } from '../report/status.js';
 import { AppendMerge } from './append-merge.js';
 import { FolderOffers } from './folder-offers.js';
+import { IdleCollection } from './idle-collection.js';
 import { ensureIgnoreFiles } from '../folders/ignore.js';
 import { LOCAL_IGNORE_FILE, SHARED_IGNORE_FILE } from '../folders/ignore-rules.js';
 
@@ -95,6 +96,7 @@ export async function supervise(
   const merges = new AppendMerge(layout, client, say, (event) => notifier.emit(event));
   const offers = new FolderOffers(layout, client, say, (event) => notifier.emit(event));
   const backups = new BackupSchedule(layout, env, options.version, say, (event) => notifier.emit(event));
+  const collection = new IdleCollection();
   let control: ControlServer | undefined;
 
   // The first start decides whether the daemon starts at all; later failures are retried forever.
@@ -211,6 +213,7 @@ export async function supervise(
     service('the system watch', () => system.start(), () => system.stop()),
     service('the first dial', () => firstDial.start(), () => firstDial.stop()),
     service('pairing waits', () => undefined, () => invites.close()),
+    service('the idle collection', () => collection.start(), () => collection.stop()),
     service(
       'the control socket',
       async () => {
