@@ -5,13 +5,13 @@ import { fileIdentity } from '../lib/file-identity.js';
 import { readStateText } from '../lib/state-file.js';
 import { deviceIdFromCertificate } from './certificate-id.js';
 
+const KEY_FILES = ['cert.pem', 'key.pem'] as const;
+
 /**
  * A device's identity is its key pair (cert.pem, key.pem in the Syncthing home). Syncthing makes a new
  * one when it finds none, and becomes a device no peer knows: so botsync checks the pair against the
  * device ID it was paired as before Syncthing starts, and never lets that happen silently.
  */
-const KEY_FILES = ['cert.pem', 'key.pem'] as const;
-
 export type DeviceKeyState = { state: 'ok' } | { state: 'missing'; files: string[] } | { state: 'changed'; deviceId: string };
 
 export async function deviceKeyState(syncthingHome: string, expectedId: string): Promise<DeviceKeyState> {
