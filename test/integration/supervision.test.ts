@@ -17,6 +17,12 @@ async function killDaemon(home: TestHome): Promise<NonNullable<Awaited<ReturnTyp
   return state;
 }
 
+/** Null when the port can be bound; otherwise who holds it, by ss, so that a failure says what held it. */
+async function portHolder(port: number): Promise<string | null> {
+  if (await isPortFree(port)) return null;
+  return execFileSync('ss', ['-Htanp', 'sport', '=', `:${port}`], { encoding: 'utf8' }).trim() || `port ${port} taken, ss shows no TCP socket on it`;
+}
+
 describe('the daemon supervises Syncthing', () => {
   let a: TestHome;
   let b: TestHome;
@@ -70,7 +76,7 @@ describe('the daemon supervises Syncthing', () => {
     expect(isAlive(syncthing)).toBe(false);
     expect(stopped.unreaped.filter((pid: number) => pid !== syncthing)).toEqual([]);
     if (processState(syncthing) === 'Z') expect(stopped.unreaped).toEqual([syncthing]);
-    expect([await isPortFree(portOf(gui.address)), await isPortFree(listenPort)]).toEqual([true, true]);
+    expect([await portHolder(portOf(gui.address)), await portHolder(listenPort)]).toEqual([null, null]);
     expect(processesOf(b)).toEqual([]);
     // Nothing left to stop the second time, reaped or not.
     expect(await b.json(['stop'])).toEqual({ running: false, wasRunning: false, pid: null, orphanSyncthing: null, unreaped: [] });
