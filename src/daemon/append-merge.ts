@@ -173,11 +173,17 @@ export class AppendMerge {
     return paths;
   }
 
-  /** Merges a copy this machine is the merger of; one a peer merges waits out its window. */
-  private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string): Promise<void> {
+  /**
+   * Merges a copy this machine is the merger of; one a peer merges waits out its window, and once that
+   * ended (`windowEnded`) is announced. A copy gone is one merged: its removal has reached this machine.
+   */
+  private async merge(config: BotsyncConfig, folder: HomeFolder, copyPath: string, windowEnded = false): Promise<void> {
     const info = await this.client.fileInfo(folder.id, copyPath);
     if (info.local.deleted) return this.endWindow(folder, copyPath);
-    if (!mergesHere(info, shortDeviceId(config.deviceId))) return this.awaitMerge(folder, copyPath);
+    if (!mergesHere(info, shortDeviceId(config.deviceId))) {
+      if (!windowEnded) return this.awaitMerge(folder, copyPath);
+      return this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
+    }
     this.endWindow(folder, copyPath);
     let outcome: MergeOutcome;
     try {
@@ -212,7 +218,7 @@ export class AppendMerge {
     if (this.announced.has(key) || this.windows.has(key) || this.stopping) return;
     const timer = setTimeout(() => {
       this.windows.delete(key);
-      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.id}/${copyPath}`)} again`, () => this.mergeOrAnnounce(folder, copyPath)))
+      const check = this.serial(() => this.guard(`looking at conflict copy ${quote(`${folder.id}/${copyPath}`)} again`, async () => this.merge(await loadConfig(this.layout), folder, copyPath, true)))
         .catch((error: unknown) => this.say(`append merge: conflict copy ${quote(`${folder.id}/${copyPath}`)} was not looked at again: ${(error as Error).message}`))
         .finally(() => this.checks.delete(check));
       this.checks.add(check);
@@ -224,15 +230,6 @@ export class AppendMerge {
     const key = copyKey(folder, copyPath);
     clearTimeout(this.windows.get(key)?.timer);
     this.windows.delete(key);
-  }
-
-  private async mergeOrAnnounce(folder: HomeFolder, copyPath: string): Promise<void> {
-    const info = await this.client.fileInfo(folder.id, copyPath);
-    // Merged: the copy's removal has reached this machine by now.
-    if (info.local.deleted) return;
-    const config = await loadConfig(this.layout);
-    if (mergesHere(info, shortDeviceId(config.deviceId))) return this.merge(config, folder, copyPath);
-    await this.announceCopy(folder, copyPath, conflictAuthor(config, copyPath, info.local.modifiedBy === '' ? undefined : info.local.modifiedBy));
   }
 
   private async announceCopy(folder: HomeFolder, copyPath: string, from: string | null): Promise<void> {
