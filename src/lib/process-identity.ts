@@ -1,4 +1,4 @@
-import { readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { BotsyncError, errnoCode } from '../errors.js';
 import { pollUntil } from './time/poll.js';
 
@@ -168,19 +168,30 @@ async function exitWithin(recorded: ProcessIdentity, timeoutMs: number): Promise
   return state;
 }
 
-/** Running, or on its way out: an exiting process holds its files and ports until it is a zombie (Z) or being reaped (X). */
+/** Running, or on its way out: an exiting thread holds its process's files and ports until it is a zombie (Z) or being reaped (X). */
 function isLive(state: string | undefined): state is string {
   return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 /**
- * The state letter of the recorded process (R, S, D, Z: a zombie...), or undefined once it has been
- * reaped: its PID is free or, started at another moment, another process's.
+ * The state of a process as a whole, from its main thread's and its other threads' states. The main
+ * thread's alone misleads: it turns Z as soon as that thread has exited, while the others (one of
+ * Syncthing's finishing an fsync, say) still hold the file table they all share, its ports with it.
+ * Such a process is still exiting: it takes the state of a thread that has not exited.
+ */
+export function processStateOf(main: string, others: readonly string[]): string {
+  return isLive(main) ? main : (others.find(isLive) ?? main);
+}
+
+/**
+ * The state letter of the recorded process (R, S, D, Z: a zombie...; see processStateOf), or
+ * undefined once it has been reaped: its PID is free or, started at another moment, another process's.
  */
 async function stateOf(recorded: ProcessIdentity): Promise<string | undefined> {
   if (process.platform === 'linux') {
     const fields = await procStat(recorded.pid);
-    return fields?.startTicks === recorded.start ? fields.state : undefined;
+    if (fields?.startTicks !== recorded.start) return undefined;
+    return isLive(fields.state) ? fields.state : processStateOf(fields.state, await otherThreadStates(recorded.pid));
   }
   const { execa } = await import('execa');
   const result = await execa('ps', ['-o', 'stat=', '-o', 'lstart=', '-p', String(recorded.pid)], { reject: false, stdin: 'ignore', timeout: 5_000 });
@@ -198,6 +209,26 @@ async function linuxIdentity(pid: number): Promise<ProcessIdentity | undefined> 
   if (fields === undefined || cmdline === undefined) return undefined;
   if (fields.state === 'Z' || fields.state === 'X') return undefined;
   return { pid, start: fields.startTicks, command: commandFromCmdline(cmdline) };
+}
+
+/** The states of a process's threads but its main one (whose ID is the PID), from /proc/PID/task. */
+async function otherThreadStates(pid: number): Promise<string[]> {
+  let threads: string[];
+  try {
+    threads = await readdir(`/proc/${pid}/task`);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') return [];
+    throw inspectFailed(pid, (error as Error).message, error);
+  }
+  const others = threads.filter((tid) => tid !== String(pid));
+  const stats = await Promise.all(others.map((tid) => readProc(pid, `task/${tid}/stat`)));
+  return stats.flatMap((stat, i) => {
+    // A thread gone between the listing and its stat has exited.
+    if (stat === undefined) return [];
+    const fields = parseProcStat(stat);
+    if (fields === undefined) throw inspectFailed(pid, `/proc/${pid}/task/${others[i]}/stat is not in the expected format`);
+    return [fields.state];
+  });
 }
 
 async function procStat(pid: number): Promise<{ state: string; startTicks: string } | undefined> {

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { readdirSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asIdentity, commandFromCmdline, contextOf, deliver, identityOf, isRunning, parseEnviron, parseProcStat, parsePsLine, sameProcess, survivedKill, terminate, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { asIdentity, commandFromCmdline, contextOf, deliver, identityOf, isRunning, parseEnviron, parseProcStat, parsePsLine, processStateOf, sameProcess, survivedKill, terminate, type ProcessIdentity } from '../../src/lib/process-identity.js';
+import { isPortFree } from '../../src/net/ports.js';
 import { isAlive, processState, waitFor } from '../helpers/harness.js';
 
 /** /proc/PID/stat of a process whose command name is `comm`, with these state and start fields. */
@@ -196,6 +198,32 @@ describe('terminate says what became of the process', () => {
     const error = survivedKill('The Syncthing a killed botsync daemon left running', child.pid, 'D');
     expect(error).toMatchObject({ code: 'STOP_FAILED', message: `The Syncthing a killed botsync daemon left running (pid ${child.pid}) is still running after SIGKILL, blocked in the kernel (state D).` });
     expect(error.hint).toMatch(new RegExp(`ps -o pid,stat,wchan -p ${child.pid}\\b.*botsync stop`));
+  });
+});
+
+describe('the state of a process of many threads', () => {
+  it('is its main thread\'s while that runs, and once that has exited, that of a thread still exiting', () => {
+    expect(processStateOf('S', ['R', 'D'])).toBe('S');
+    // The main thread is a zombie already; one thread is in an fsync: the process still holds its ports.
+    expect(processStateOf('Z', ['X', 'D'])).toBe('D');
+    expect(processStateOf('Z', ['X'])).toBe('Z');
+    expect(processStateOf('Z', [])).toBe('Z');
+  });
+
+  it('is exited, for terminate, only once every thread has: the port it listened on is free then', async () => {
+    // Node runs several threads (libuv's pool, V8's workers), as Syncthing does.
+    const script = "const s = require('net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port));";
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = await once(createInterface({ input: child.stdout! }), 'line');
+      expect(readdirSync(`/proc/${child.pid}/task`).length).toBeGreaterThan(1);
+      const recorded = (await identityOf(child.pid!))!;
+      expect(await terminate(recorded, 5_000)).toMatchObject({ outcome: 'stopped', signal: 'SIGTERM' });
+      expect(isAlive(child.pid!)).toBe(false);
+      expect(await isPortFree(Number(line))).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 
