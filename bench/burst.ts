@@ -246,6 +246,31 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
   };
 }
 
+/** When B began pulling (its first sync), and how long it pulled from then until its last file; null without a sync. */
+function pullOf(sample: SampleFigures): { startMs: number; pullMs: number } | null {
+  const first = sample.timeline.receiverSyncs[0];
+  const last = sample.timeline.receiverLastItem;
+  return first === undefined || last === null ? null : { startMs: first[0], pullMs: last - first[0] };
+}
+
+/**
+ * Medians: how long after the burst began B started pulling (the sender's share), how long B then
+ * pulled (the receiver's), and `boundMs`, the writes plus B's pull: what the pair would take if A's
+ * index reached B the moment the last file was written and B pulled as fast as it did. No change on
+ * the sending side beats that unless B pulls while A still writes, so botsync's `boundMs` against
+ * the plain pair's time is the floor of the `vsWatcher1s` ratio here (B's Syncthing fsyncs every
+ * file it receives, one after another).
+ */
+function pullSplit(samples: SampleFigures[]): { startMs: number; pullMs: number; boundMs: number } | null {
+  const taken = samples.flatMap((sample) => {
+    const pull = pullOf(sample);
+    return pull === null ? [] : [{ ...pull, boundMs: sample.writeMs + pull.pullMs }];
+  });
+  if (taken.length === 0) return null;
+  const medianOf = (key: 'startMs' | 'pullMs' | 'boundMs') => round(median(taken.map((pull) => pull[key])), 0);
+  return { startMs: medianOf('startMs'), pullMs: medianOf('pullMs'), boundMs: medianOf('boundMs') };
+}
+
 interface Pair {
   label: string;
   a: Side;
@@ -310,6 +335,11 @@ await runBench('burst', async () => {
   await raw.stop();
 
   const ratios = Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));
+  const split = Object.fromEntries(sizes.map((n) => [String(n), { botsync: pullSplit(botsync[String(n)]!.samples), syncthingWatcher1s: pullSplit(watcher1s[String(n)]!.samples) }]));
+  const bound = Object.fromEntries(sizes.map((n) => {
+    const boundMs = split[String(n)]!.botsync?.boundMs;
+    return [String(n), boundMs === undefined ? null : round(boundMs / watcher1s[String(n)]!.medianMs, 2)];
+  }));
   return {
     fileBytes: FILE_BYTES,
     dirs: DIRS,
@@ -317,6 +347,8 @@ await runBench('burst', async () => {
     botsync,
     syncthingWatcher1s: watcher1s,
     vsWatcher1s: ratios,
+    receiverPull: split,
+    pullBoundVsWatcher1s: bound,
     target: { ratio: TARGET_RATIO, ratioUpTo1000: TARGET_RATIO_SMALL },
     meetsTarget: sizes.every((n) => ratios[String(n)]! <= (n <= SMALL_MAX ? TARGET_RATIO_SMALL : TARGET_RATIO)),
   };
