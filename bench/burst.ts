@@ -246,11 +246,13 @@ async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n:
   };
 }
 
-/** When B began pulling (its first sync), and how long it pulled from then until its last file; null without a sync. */
+/**
+ * When B began pulling (its first sync), and how long it pulled: the time it spent `syncing`, so that
+ * a wait for the next index update between two pulls is not counted; null without a sync.
+ */
 function pullOf(sample: SampleFigures): { startMs: number; pullMs: number } | null {
   const first = sample.timeline.receiverSyncs[0];
-  const last = sample.timeline.receiverLastItem;
-  return first === undefined || last === null ? null : { startMs: first[0], pullMs: last - first[0] };
+  return first === undefined ? null : { startMs: first[0], pullMs: sample.receiverSyncMs };
 }
 
 /**
