@@ -50,4 +50,7 @@ async function answer(argv: string[]): Promise<number> {
   return (await import('./program.js')).runProgram(argv, entry);
 }
 
-process.exitCode = await answer(process.argv.slice(2));
+// Not a top-level await: the built entry is CommonJS (scripts/build.ts).
+void answer(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
