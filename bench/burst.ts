@@ -1,7 +1,10 @@
 /**
  * A burst of small files written at once on A, until every one of them is on B: botsync's pair (the
  * daemon's fast scans) against the plain Syncthing pair with a 1 s watcher, for N = 100, 1000 and
- * 10,000 files of 1 KB spread over 100 new directories. Beside the time, where it went: how many
+ * 10,000 files of 1 KB spread over 100 new directories; and a third pair, plain Syncthing with no
+ * watcher whose A the bench asks to scan the burst's directory the moment its last write returns:
+ * what the pair takes when the sender knows at once that a burst has ended, which no watcher can
+ * know sooner. Beside the time, where it went: how many
  * scans A's Syncthing ran and how long they took, how many index updates each side committed or
  * received, how long B was pulling, and the CPU time of each Syncthing and each daemon.
  *
@@ -199,13 +202,18 @@ async function waitIdle(sides: Side[]): Promise<void> {
   );
 }
 
-async function oneBurst(a: Side, b: Side, logs: { a: EventLog; b: EventLog }, n: number, name: string): Promise<SampleFigures> {
+async function oneBurst(pair: Pair, logs: { a: EventLog; b: EventLog }, n: number, name: string): Promise<SampleFigures> {
+  const { a, b } = pair;
   const bDirs = Array.from({ length: DIRS }, (_, d) => join(b.dir, name, `d${String(d).padStart(2, '0')}`));
   const cpuBefore = await meter({ a, b });
   const startMs = Date.now();
   const start = process.hrtime.bigint();
   let arrived = 0;
-  const writing = writeBurst(join(a.dir, name), n).then(() => elapsedMs(start));
+  const writing = writeBurst(join(a.dir, name), n).then(async () => {
+    const writeMs = elapsedMs(start);
+    await pair.afterWrites?.(name);
+    return writeMs;
+  });
   let writeError: unknown;
   // Seen by the loop below, so that a failed write ends the sample instead of a wait for files never written.
   writing.catch((error: unknown) => (writeError = error ?? new Error('writing the burst failed')));
@@ -277,12 +285,14 @@ interface Pair {
   label: string;
   a: Side;
   b: Side;
+  /** Called with the sample's directory (folder-relative) as soon as its last file is written. */
+  afterWrites?: (dir: string) => Promise<void>;
 }
 
 type Results = Record<string, { medianMs: number; samples: SampleFigures[] }>;
 
 /**
- * Every size, `samplesFor(n)` times, on each pair in turns (the order swapped every round): this
+ * Every size, `samplesFor(n)` times, on each pair in turns (each round begun one pair later): this
  * disk's speed drifts over minutes (Syncthing fsyncs every file it receives), and a drift must fall
  * on both pairs alike. Before each sample every folder of both pairs is idle.
  */
@@ -295,16 +305,16 @@ async function measure(pairs: Pair[]): Promise<Results[]> {
     for (const n of sizes) {
       const samples: SampleFigures[][] = pairs.map(() => []);
       for (let i = 0; i < samplesFor(n); i++) {
-        const order = pairs.map((_, p) => p);
-        if (i % 2 === 1) order.reverse();
+        // Each pair in each place of the round in turn, so that a drift within a round falls on all alike.
+        const order = pairs.map((_, p) => (p + i) % pairs.length);
         for (const p of order) {
-          const { label, a, b } = pairs[p]!;
+          const pair = pairs[p]!;
           await checkpoint();
           await waitIdle(everySide);
           await sleep(SETTLE_MS);
-          const sample = await oneBurst(a, b, logs[p]!, n, `burst-${n}-${i}-${randomBytes(2).toString('hex')}`);
+          const sample = await oneBurst(pair, logs[p]!, n, `burst-${n}-${i}-${randomBytes(2).toString('hex')}`);
           samples[p]!.push(sample);
-          log(`${label}: ${n} files: ${sample.ms} ms (written in ${sample.writeMs} ms; A scanned ${sample.senderScans}x for ${sample.senderScanMs} ms; ${sample.senderIndexUpdates} local / ${sample.receiverIndexUpdates} remote index updates; B scanned ${sample.receiverScans}x; cpu ${JSON.stringify(sample.cpuMs)})`);
+          log(`${pair.label}: ${n} files: ${sample.ms} ms (written in ${sample.writeMs} ms; A scanned ${sample.senderScans}x for ${sample.senderScanMs} ms; ${sample.senderIndexUpdates} local / ${sample.receiverIndexUpdates} remote index updates; B scanned ${sample.receiverScans}x; cpu ${JSON.stringify(sample.cpuMs)})`);
         }
       }
       samples.forEach((taken, p) => (results[p]![String(n)] = { medianMs: round(median(taken.map((sample) => sample.ms)), 0), samples: taken }));
@@ -329,15 +339,22 @@ await runBench('burst', async () => {
   log('syncthing: starting a plain pair with a 1 s watcher');
   const raw = await settledBeforeCleanup(startRawPair());
   await raw.patchFolder({ fsWatcherDelayS: 1 });
+  log('syncthing: starting a plain pair without a watcher, scanned when the writes end');
+  const told = await settledBeforeCleanup(startRawPair({ folder: { fsWatcherEnabled: false } }));
   const rawSide = (node: typeof raw.a): Side => ({ dir: node.folderPath, folder: FOLDER_ID, client: node.client, syncthingPid: node.child.pid! });
-  const [botsync, watcher1s] = (await measure([
+  const [botsync, watcher1s, scanAtEnd] = (await measure([
     { label: 'botsync', a: await botsyncSide(a, 'shared'), b: await botsyncSide(b, 'shared') },
     { label: 'syncthing-watcher1s', a: rawSide(raw.a), b: rawSide(raw.b) },
-  ])) as [Results, Results];
-  await raw.stop();
+    // The sub-path is the sample's new top-level directory: Syncthing walks that, and nothing else.
+    { label: 'syncthing-scanAtEnd', a: rawSide(told.a), b: rawSide(told.b), afterWrites: (dir) => told.a.client.scan(FOLDER_ID, [dir]) },
+  ])) as [Results, Results, Results];
+  await Promise.all([raw.stop(), told.stop()]);
 
-  const ratios = Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));
-  const split = Object.fromEntries(sizes.map((n) => [String(n), { botsync: pullSplit(botsync[String(n)]!.samples), syncthingWatcher1s: pullSplit(watcher1s[String(n)]!.samples) }]));
+  const against = (results: Results) => Object.fromEntries(sizes.map((n) => [String(n), round(results[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));
+  const ratios = against(botsync);
+  const split = Object.fromEntries(
+    sizes.map((n) => [String(n), { botsync: pullSplit(botsync[String(n)]!.samples), syncthingWatcher1s: pullSplit(watcher1s[String(n)]!.samples), syncthingScanAtEnd: pullSplit(scanAtEnd[String(n)]!.samples) }]),
+  );
   const bound = Object.fromEntries(sizes.map((n) => {
     const boundMs = split[String(n)]!.botsync?.boundMs;
     return [String(n), boundMs === undefined ? null : round(boundMs / watcher1s[String(n)]!.medianMs, 2)];
@@ -348,7 +365,10 @@ await runBench('burst', async () => {
     syncthingVersion: raw.binary.version,
     botsync,
     syncthingWatcher1s: watcher1s,
+    syncthingScanAtEnd: scanAtEnd,
     vsWatcher1s: ratios,
+    scanAtEndVsWatcher1s: against(scanAtEnd),
+    vsScanAtEnd: Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / scanAtEnd[String(n)]!.medianMs, 2)])),
     receiverPull: split,
     pullBoundVsWatcher1s: bound,
     target: { ratio: TARGET_RATIO, ratioUpTo1000: TARGET_RATIO_SMALL },
