@@ -1,3 +1,5 @@
+import type { BigIntStats } from 'node:fs';
+
 /**
  * Walks remembered, the latest: far more than are asked while one lookup runs (each has 1 s). One
  * forgotten too soon costs a scan too many, never one too few.
@@ -12,7 +14,10 @@ const WALKS_REMEMBERED = 1024;
  * first file of most of 20 new directories, in a burst of 200 files). So while its lookup in the
  * index runs, the scans asked for below a new directory wait; if it is Syncthing's they are asked
  * then, one by one; if it is someone else's, the directory is scanned once, when nothing has changed
- * below it for `quietMs`, or `capMs` after it appeared while changes go on.
+ * below it for `quietMs`, or `capMs` after it appeared while changes go on. Once every file seen
+ * created empty below it has been written to, the quiet time is `filledQuietMs`: no file is left
+ * between its creation and its write that a longer wait would protect (a file scanned alone, in a
+ * directory Syncthing knows, waits about as long: the scan scheduler's window).
  */
 export class NewDirectories {
   private readonly held = new Map<string, Hold>();
@@ -23,14 +28,16 @@ export class NewDirectories {
   private readonly walked = new Map<string, number>();
   private walks = 0;
   private readonly quietMs: number;
+  private readonly filledQuietMs: number;
   private readonly capMs: number;
   private readonly now: () => number;
 
   constructor(
     private readonly scan: (path: string) => void,
-    options: { quietMs?: number; capMs?: number; now?: () => number } = {},
+    options: { quietMs?: number; filledQuietMs?: number; capMs?: number; now?: () => number } = {},
   ) {
     this.quietMs = options.quietMs ?? 100;
+    this.filledQuietMs = Math.min(options.filledQuietMs ?? 20, this.quietMs);
     this.capMs = options.capMs ?? 1_000;
     this.now = options.now ?? Date.now;
   }
@@ -40,7 +47,25 @@ export class NewDirectories {
     const cover = this.covering(dir);
     if (cover !== undefined) return this.touch(cover);
     const now = this.now();
-    this.held.set(dir, { since: now, last: now, deferred: new Set(), someones: false, timer: undefined });
+    this.held.set(dir, { dir, since: now, last: now, deferred: new Set(), unwritten: new Set(), someones: false, timer: undefined });
+  }
+
+  /**
+   * A change seen below a held directory, and what it tells of the file: `written` (an event of a
+   * write to it or of its attributes), or what a look at it found (null: nothing there). A file seen
+   * empty waits for its write; the last one written, the directory's shorter quiet time applies.
+   */
+  saw(path: string, what: 'written' | BigIntStats | null): void {
+    const hold = this.covering(path);
+    if (hold === undefined) return;
+    this.touch(hold);
+    if (what !== 'written' && what?.isFile() === true && what.size === 0n) {
+      hold.unwritten.add(path);
+      return;
+    }
+    if (!hold.unwritten.delete(path) || hold.unwritten.size > 0) return;
+    // Its timer was set for the longer quiet time.
+    if (hold.someones) this.arm(hold);
   }
 
   /**
@@ -78,8 +103,13 @@ export class NewDirectories {
     if (hold === undefined) return false;
     hold.someones = true;
     hold.deferred.clear();
-    this.arm(dir, hold);
+    this.arm(hold);
     return true;
+  }
+
+  /** Whether a directory someone is filling lies at or above `path`: its walk, still to come, covers the path. */
+  filling(path: string): boolean {
+    return this.covering(path)?.someones === true;
   }
 
   /** Where the walks stand now: a walk asked later has a larger number (walkedSince). */
@@ -108,12 +138,14 @@ export class NewDirectories {
     hold.last = this.now();
   }
 
-  private arm(dir: string, hold: Hold): void {
+  private arm(hold: Hold): void {
     // Confirmed again (looked up once more while it waits): one timer still.
     clearTimeout(hold.timer);
     const now = this.now();
-    const wait = Math.min(hold.last + this.quietMs, hold.since + this.capMs) - now;
+    const quietMs = hold.unwritten.size === 0 ? this.filledQuietMs : this.quietMs;
+    const wait = Math.min(hold.last + quietMs, hold.since + this.capMs) - now;
     if (wait <= 0) {
+      const { dir } = hold;
       this.held.delete(dir);
       // Deleted first, so that the map's order is the walks' and the oldest go first.
       this.walked.delete(dir);
@@ -126,7 +158,12 @@ export class NewDirectories {
       return;
     }
     hold.timer = setTimeout(() => {
-      if (this.held.get(dir) === hold) this.arm(dir, hold);
+      hold.timer = undefined;
+      // Judged after the events that came meanwhile: a timer runs before the I/O that waits behind a
+      // busy loop, and a file created then must restart the quiet time, not be walked empty.
+      setImmediate(() => {
+        if (this.held.get(hold.dir) === hold && hold.timer === undefined) this.arm(hold);
+      });
     }, wait);
   }
 
@@ -152,11 +189,14 @@ function* selfAndParents(path: string): Generator<string> {
 }
 
 interface Hold {
+  dir: string;
   since: number;
   /** The last change below it. */
   last: number;
   /** The scans asked below it while its lookup runs. */
   deferred: Set<string>;
+  /** Files below it seen empty and not written to since. */
+  unwritten: Set<string>;
   /** Someone else's: scanned as a whole once filled. */
   someones: boolean;
   timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalChanges } from '../../src/daemon/local-changes.js';
 import type { SyncthingClient } from '../../src/syncthing/client.js';
 import type { DbFile, DbFileVersion } from '../../src/syncthing/rest-types.js';
+import { scansAt } from '../helpers/fake-clock.js';
 
 /**
  * The order of events and index answers, on real files. Syncthing's index is scripted here: what it
@@ -13,6 +14,8 @@ import type { DbFile, DbFileVersion } from '../../src/syncthing/rest-types.js';
  * proves the whole against a real Syncthing.
  */
 const QUIET_MS = 150;
+/** The quiet time of a new directory with no file left waiting for its write. */
+const FILLED_MS = 30;
 
 describe('which changes Syncthing is asked to scan', () => {
   let root: string;
@@ -20,12 +23,12 @@ describe('which changes Syncthing is asked to scan', () => {
   let said: string[];
   let changes: LocalChanges;
   /** Lookups asked and not answered yet, in order. */
-  let pending: { path: string; answer: (entry: DbFile | undefined) => void; fail: (error: Error) => void }[];
+  let pending: { path: string; answer: (entry: DbFile | undefined) => void; fail: (error: Error) => void; signal: AbortSignal | undefined }[];
 
   const client = {
     indexEntry: (_folder: string, path: string, signal?: AbortSignal) =>
       new Promise<DbFile | undefined>((answer, fail) => {
-        pending.push({ path, answer, fail });
+        pending.push({ path, answer, fail, signal });
         signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
       }),
   } as unknown as SyncthingClient;
@@ -36,7 +39,7 @@ describe('which changes Syncthing is asked to scan', () => {
     scanned = [];
     said = [];
     pending = [];
-    changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), (message) => said.push(message), { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, capMs: 10 * QUIET_MS } });
+    changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), (message) => said.push(message), { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, filledQuietMs: FILLED_MS, capMs: 10 * QUIET_MS } });
   });
   afterEach(async () => {
     changes.close();
@@ -46,6 +49,17 @@ describe('which changes Syncthing is asked to scan', () => {
   const stats = (path: string) => lstatSync(join(root, path), { bigint: true });
   const quiet = () => new Promise((resolve) => setTimeout(resolve, 3 * QUIET_MS));
   const answered = () => new Promise((resolve) => setImmediate(resolve));
+  /** Runs `test` with a fake clock (timers and Date; immediates stay real) and a LocalChanges that reads it. */
+  async function onFakeClock(test: () => Promise<void>): Promise<void> {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      changes.close();
+      changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), () => undefined, { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, filledQuietMs: FILLED_MS, capMs: 10 * QUIET_MS, now: () => Date.now() } });
+      await test();
+    } finally {
+      vi.useRealTimers();
+    }
+  }
 
   /** An index entry as 1.19 answers it, for what is on disk at `path` now (undefined: this device has none). */
   function version(path: string | undefined, changes: Partial<DbFileVersion> = {}): DbFileVersion {
@@ -179,12 +193,12 @@ describe('which changes Syncthing is asked to scan', () => {
     expect(scanned).toEqual([]);
     await quiet();
     expect(scanned).toEqual(['docs/mine']);
-    // Changes going on without a pause: scanned at the cap all the same.
+    // Changes going on without a pause (files created, not written yet): scanned at the cap all the same.
     await mkdir(join(root, 'docs', 'busy'));
     changes.changed('docs/busy', stats('docs/busy'));
     pending.shift()!.answer(undefined);
     for (let i = 0; i < 40 && !scanned.includes('docs/busy'); i++) {
-      await writeFile(join(root, 'docs', 'busy', `f${i}.md`), 'x\n');
+      await writeFile(join(root, 'docs', 'busy', `f${i}.md`), '');
       changes.changed(`docs/busy/f${i}.md`, stats(`docs/busy/f${i}.md`));
       await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 2));
     }
@@ -234,27 +248,76 @@ describe('which changes Syncthing is asked to scan', () => {
   });
 
   it("waits for quiet from a write seen while its file's lookup runs", async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    try {
-      changes.close();
-      changes = new LocalChanges(root, 'shared', client, (path) => scanned.push(path), () => undefined, { incoming: { settleMs: 60_000 }, directories: { quietMs: QUIET_MS, capMs: 10 * QUIET_MS, now: () => Date.now() } });
+    await onFakeClock(async () => {
       await mkdir(join(root, 'docs', 'chunks'));
       changes.changed('docs/chunks', stats('docs/chunks'));
       await writeFile(join(root, 'docs', 'chunks', 'big.md'), 'part 1\n');
       changes.changed('docs/chunks/big.md', undefined, true);
       pending.shift()!.answer(undefined);
       await answered();
-      vi.advanceTimersByTime(QUIET_MS - 10);
+      vi.advanceTimersByTime(FILLED_MS - 10);
       // Written on while its lookup runs: the directory's walk waits a quiet time from here.
       await writeFile(join(root, 'docs', 'chunks', 'big.md'), 'part 1\npart 2\n');
       changes.changed('docs/chunks/big.md');
-      vi.advanceTimersByTime(QUIET_MS - 10);
+      vi.advanceTimersByTime(FILLED_MS - 10);
+      await answered();
       expect(scanned).toEqual([]);
       vi.advanceTimersByTime(10);
+      // The quiet time is judged after the I/O waiting behind it.
+      expect(scanned).toEqual([]);
+      await answered();
       expect(scanned).toEqual(['docs/chunks']);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
+  });
+
+  it('waits the longer quiet time while a file someone created in a new directory is not written yet', async () => {
+    await onFakeClock(async () => {
+      await mkdir(join(root, 'docs', 'drafts'));
+      changes.changed('docs/drafts', stats('docs/drafts'));
+      // Created by a program that writes it later: empty now.
+      await writeFile(join(root, 'docs', 'drafts', 'plan.md'), '');
+      changes.changed('docs/drafts/plan.md', stats('docs/drafts/plan.md'));
+      // Another one appears written already (renamed into place).
+      await writeFile(join(root, 'docs', 'drafts', 'done.md'), 'done\n');
+      changes.changed('docs/drafts/done.md', stats('docs/drafts/done.md'));
+      // Not in the index: someone's directory.
+      while (pending.length > 0) pending.shift()!.answer(undefined);
+      await answered();
+      vi.advanceTimersByTime(QUIET_MS - 1);
+      await answered();
+      expect(scanned).toEqual([]);
+      // Its write: the shorter quiet time from here.
+      await writeFile(join(root, 'docs', 'drafts', 'plan.md'), 'the plan\n');
+      changes.changed('docs/drafts/plan.md');
+      await scansAt(FILLED_MS, scanned, ['docs/drafts']);
+      // An empty file that stays empty is scanned with its directory after the longer quiet time.
+      await mkdir(join(root, 'docs', 'marker'));
+      changes.changed('docs/marker', stats('docs/marker'));
+      await writeFile(join(root, 'docs', 'marker', '.keep'), '');
+      changes.changed('docs/marker/.keep', stats('docs/marker/.keep'));
+      while (pending.length > 0) pending.shift()!.answer(undefined);
+      await answered();
+      await scansAt(QUIET_MS, scanned, ['docs/drafts', 'docs/marker']);
+    });
+  });
+
+  it('ends the lookups below a directory someone is filling, and asks none there', async () => {
+    await mkdir(join(root, 'docs', 'tree', 'a'), { recursive: true });
+    changes.changed('docs/tree', stats('docs/tree'));
+    changes.changed('docs/tree/a', stats('docs/tree/a'));
+    expect(pending.map((lookup) => lookup.path)).toEqual(['docs/tree', 'docs/tree/a']);
+    // Someone's: what lies below is covered by its walk.
+    pending[0]!.answer(undefined);
+    await answered();
+    expect(pending[1]!.signal?.aborted).toBe(true);
+    await mkdir(join(root, 'docs', 'tree', 'b'));
+    changes.changed('docs/tree/b', stats('docs/tree/b'));
+    await writeFile(join(root, 'docs', 'tree', 'b', 'note.md'), 'x\n');
+    changes.changed('docs/tree/b/note.md', undefined, true);
+    expect(pending).toHaveLength(2);
+    await quiet();
+    expect(scanned).toEqual(['docs/tree']);
+    expect(said).toEqual([]);
   });
 
   it('scans a change whose lookup has not answered by its deadline', async () => {
