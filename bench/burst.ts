@@ -294,7 +294,7 @@ type Results = Record<string, { medianMs: number; samples: SampleFigures[] }>;
 /**
  * Every size, `samplesFor(n)` times, on each pair in turns (each round begun one pair later): this
  * disk's speed drifts over minutes (Syncthing fsyncs every file it receives), and a drift must fall
- * on both pairs alike. Before each sample every folder of both pairs is idle.
+ * on every pair alike. Before each sample every folder of every pair is idle.
  */
 async function measure(pairs: Pair[]): Promise<Results[]> {
   const stop = new AbortController();
@@ -350,8 +350,8 @@ await runBench('burst', async () => {
   ])) as [Results, Results, Results];
   await Promise.all([raw.stop(), told.stop()]);
 
-  const against = (results: Results) => Object.fromEntries(sizes.map((n) => [String(n), round(results[String(n)]!.medianMs / watcher1s[String(n)]!.medianMs, 2)]));
-  const ratios = against(botsync);
+  const ratio = (of: Results, to: Results) => Object.fromEntries(sizes.map((n) => [String(n), round(of[String(n)]!.medianMs / to[String(n)]!.medianMs, 2)]));
+  const ratios = ratio(botsync, watcher1s);
   const split = Object.fromEntries(
     sizes.map((n) => [String(n), { botsync: pullSplit(botsync[String(n)]!.samples), syncthingWatcher1s: pullSplit(watcher1s[String(n)]!.samples), syncthingScanAtEnd: pullSplit(scanAtEnd[String(n)]!.samples) }]),
   );
@@ -367,8 +367,8 @@ await runBench('burst', async () => {
     syncthingWatcher1s: watcher1s,
     syncthingScanAtEnd: scanAtEnd,
     vsWatcher1s: ratios,
-    scanAtEndVsWatcher1s: against(scanAtEnd),
-    vsScanAtEnd: Object.fromEntries(sizes.map((n) => [String(n), round(botsync[String(n)]!.medianMs / scanAtEnd[String(n)]!.medianMs, 2)])),
+    scanAtEndVsWatcher1s: ratio(scanAtEnd, watcher1s),
+    vsScanAtEnd: ratio(botsync, scanAtEnd),
     receiverPull: split,
     pullBoundVsWatcher1s: bound,
     target: { ratio: TARGET_RATIO, ratioUpTo1000: TARGET_RATIO_SMALL },
